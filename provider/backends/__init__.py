@@ -1,0 +1,1 @@
+"""Backends: the operations of AWS Signer and Lambda, locally or on AWS."""

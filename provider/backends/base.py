@@ -1,0 +1,153 @@
+"""The one small interface both backends implement, and the input rules they share.
+
+Method names and returned documents follow the AWS APIs (snake_case methods, the
+services' response shapes), so the CLI can print them as the AWS CLI would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from provider import schemas
+from provider.arns import Location
+from provider.errors import ValidationError
+from provider.validity import ValidityPeriod
+from provider.verdict import CscPolicy, Verdict
+
+Document = dict[str, Any]
+
+
+def check_reason(reason: str, field: str = "reason") -> str:
+    """Revocation reasons are 1 to 500 characters."""
+    if not isinstance(reason, str) or not 1 <= len(reason) <= 500:
+        length = len(reason) if isinstance(reason, str) else "no"
+        raise ValidationError(f"{field}: must be 1 to 500 characters (got {length})")
+    return reason
+
+
+def csc_request(allowed: Sequence[str], policy: str | None, description: str | None) -> Document:
+    """A CreateCodeSigningConfig request document, validated against its schema."""
+    document: Document = {"AllowedPublishers": {"SigningProfileVersionArns": list(allowed)}}
+    if policy is not None:
+        document["CodeSigningPolicies"] = {"UntrustedArtifactOnDeployment": policy}
+    if description is not None:
+        document["Description"] = description
+    schemas.validate(document, "create-code-signing-config-request", what="code signing config")
+    if len(set(allowed)) != len(allowed):
+        raise ValidationError(
+            "code signing config: AllowedPublishers.SigningProfileVersionArns has duplicates"
+        )
+    return document
+
+
+def csc_policy(document: Document) -> CscPolicy:
+    """The verdict inputs of a CSC given as a Create request or a Get response document."""
+    schemas.validate(document, "csc-file", what="code signing config document")
+    config = document.get("CodeSigningConfig", document)
+    policy = config.get("CodeSigningPolicies", {}).get("UntrustedArtifactOnDeployment", "Warn")
+    return CscPolicy(
+        tuple(config["AllowedPublishers"]["SigningProfileVersionArns"]),
+        policy,
+        config.get("CodeSigningConfigArn"),
+    )
+
+
+class Backend(Protocol):
+    """AWS Signer + Lambda operations, as the local registry or AWS itself performs them."""
+
+    location: Location
+
+    # --- Signer -----------------------------------------------------------------------
+    def put_signing_profile(
+        self,
+        profile_name: str,
+        *,
+        platform_id: str,
+        validity: ValidityPeriod | None,
+        tags: dict[str, str] | None,
+        now: datetime,
+    ) -> Document:
+        """PutSigningProfile; returns ``{arn, profileVersion, profileVersionArn}``."""
+
+    def get_signing_profile(
+        self, profile_name: str, *, profile_owner: str | None = None
+    ) -> Document:
+        """GetSigningProfile."""
+
+    def list_signing_profiles(self, *, include_canceled: bool = False) -> Document:
+        """ListSigningProfiles; returns ``{profiles: [...]}``."""
+
+    def cancel_signing_profile(self, profile_name: str, *, now: datetime) -> None:
+        """CancelSigningProfile: the profile starts no new job."""
+
+    def revoke_signing_profile(
+        self,
+        profile_name: str,
+        profile_version: str,
+        reason: str,
+        effective_time: datetime,
+        *,
+        now: datetime,
+    ) -> None:
+        """RevokeSigningProfile: signatures made from ``effective_time`` on are untrusted."""
+
+    def sign_package(
+        self,
+        source: Path,
+        destination: str,
+        profile_name: str,
+        *,
+        profile_owner: str | None,
+        client_request_token: str | None,
+        now: datetime,
+    ) -> Document:
+        """Start a signing job for a local .zip, wait for it, return DescribeSigningJob.
+
+        ``destination`` is a directory (local) or ``s3://bucket/prefix`` (aws). A job that
+        ends ``Failed`` is returned, not raised; its ``statusReason`` says why.
+        """
+
+    def describe_signing_job(self, job_id: str) -> Document:
+        """DescribeSigningJob."""
+
+    def revoke_signature(
+        self, job_id: str, reason: str, *, job_owner: str | None = None, now: datetime
+    ) -> None:
+        """RevokeSignature: that one signature is untrusted from now on."""
+
+    # --- Lambda -----------------------------------------------------------------------
+    def create_code_signing_config(
+        self,
+        allowed: Sequence[str],
+        *,
+        policy: str | None,
+        description: str | None,
+        now: datetime,
+    ) -> Document:
+        """CreateCodeSigningConfig; returns ``{CodeSigningConfig: {...}}``."""
+
+    def get_code_signing_config(self, arn: str) -> Document:
+        """GetCodeSigningConfig."""
+
+    def update_code_signing_config(
+        self,
+        arn: str,
+        *,
+        allowed: Sequence[str] | None,
+        policy: str | None,
+        description: str | None,
+        now: datetime,
+    ) -> Document:
+        """UpdateCodeSigningConfig (only the given fields change)."""
+
+    def delete_code_signing_config(self, arn: str) -> None:
+        """DeleteCodeSigningConfig; refused while a function uses it."""
+
+    def list_code_signing_configs(self) -> Document:
+        """ListCodeSigningConfigs."""
+
+    def evaluate_package(self, package: Path, csc: CscPolicy, *, at: datetime) -> Verdict:
+        """The verdict Lambda would give ``package`` under ``csc`` at ``at``."""

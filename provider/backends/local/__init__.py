@@ -1,0 +1,32 @@
+"""The embedded, offline backend: AWS Signer and Lambda played on one machine."""
+
+from __future__ import annotations
+
+import os
+
+from provider.arns import REGION_RE, Location
+from provider.backends.local.lambda_ import LocalLambda
+from provider.backends.local.signer import LocalSigner
+from provider.backends.local.store import (
+    DEFAULT_REGION,
+    LOCAL_ACCOUNT,
+    REGION_ENV,
+    Keystore,
+    resolve_home,
+)
+from provider.errors import ValidationError
+
+__all__ = ["LocalBackend"]
+
+
+class LocalBackend(LocalSigner, LocalLambda):
+    """Signer + Lambda operations on a keystore directory (see :mod:`.store`)."""
+
+    def __init__(
+        self, home: str | os.PathLike[str] | None = None, region: str | None = None
+    ) -> None:
+        region = region or os.environ.get(REGION_ENV) or DEFAULT_REGION
+        if not REGION_RE.match(region):
+            raise ValidationError(f"region: {region!r} is not an AWS region name (e.g. us-east-1)")
+        self.store = Keystore(resolve_home(home))
+        self.location = Location(region, LOCAL_ACCOUNT)

@@ -1,0 +1,57 @@
+"""Instants and durations, in one place.
+
+Time is always passed in (``now`` parameters, ``--at`` options); only :func:`utcnow` reads
+the system clock, and only callers at the edge (CLI, provider lifecycle) call it.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime, timedelta
+
+from provider.errors import ValidationError
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware UTC, at whole-millisecond precision."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def parse_instant(text: str, *, field: str) -> datetime:
+    """Parse an ISO-8601 instant; a value without offset is taken as UTC.
+
+    Raises :class:`ValidationError` naming ``field`` when the text is not an instant.
+    """
+    candidate = text.strip()
+    if candidate.endswith(("Z", "z")):
+        candidate = candidate[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        raise ValidationError(
+            f"{field}: {text!r} is not an ISO-8601 instant (e.g. 2026-01-31T12:00:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_instant(instant: datetime) -> str:
+    """Format an instant as ISO-8601 UTC with milliseconds and a ``Z`` suffix."""
+    utc = instant.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def add_months(instant: datetime, months: int) -> datetime:
+    """Calendar-month addition; the day is clamped to the target month's last day."""
+    month_index = instant.month - 1 + months
+    year = instant.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(instant.day, calendar.monthrange(year, month)[1])
+    return instant.replace(year=year, month=month, day=day)
+
+
+def add_days(instant: datetime, days: int) -> datetime:
+    """Add whole days."""
+    return instant + timedelta(days=days)

@@ -1,0 +1,75 @@
+"""The one exception family of the project.
+
+Every failure a user can cause or meet is a :class:`CodesignError` whose message names the
+input at fault. The CLI catches it once and prints the message; Pulumi providers let it
+surface as the step's error. ``code`` carries the AWS error name where one applies, so the
+local backend fails the way the real service would.
+"""
+
+from __future__ import annotations
+
+
+class CodesignError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    #: AWS-style error code (e.g. ``ValidationException``), shown before the message.
+    code: str = "CodesignError"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        """The human-readable message, without the code."""
+        return str(self.args[0])
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.args[0]}"
+
+
+class ValidationError(CodesignError):
+    """An input broke a documented rule (name pattern, length, enum, bound)."""
+
+    code = "ValidationException"
+
+
+class NotFoundError(CodesignError):
+    """A named resource (profile, job, CSC, function) does not exist."""
+
+    code = "ResourceNotFoundException"
+
+
+class ConflictError(CodesignError):
+    """The request conflicts with current state (name taken, CSC in use, ...)."""
+
+    code = "ConflictException"
+
+
+class SigningJobFailed(CodesignError):
+    """A signing job ended ``Failed``; the message is the job's ``statusReason``."""
+
+    code = "SigningJobFailed"
+
+    def __init__(self, message: str, *, job_id: str | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class KeystoreError(CodesignError):
+    """The keystore is missing, corrupt, unreadable, or has unsafe permissions."""
+
+    code = "KeystoreError"
+
+
+class DeploymentRejected(CodesignError):
+    """A deployment was refused by code signing checks (as Lambda refuses it).
+
+    ``code`` is the Lambda exception name: ``InvalidCodeSignatureException`` for an
+    integrity failure, ``CodeVerificationFailedException`` otherwise.
+    """
+
+    def __init__(self, message: str, *, code: str, verdict: object = None) -> None:
+        super().__init__(message, code=code)
+        self.verdict = verdict

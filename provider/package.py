@@ -1,0 +1,285 @@
+"""The signed package format: a .zip that carries its own signature.
+
+A signed package is the unsigned archive with one extra, stored (uncompressed) member,
+:data:`SIGNATURE_MEMBER`, holding the canonical JSON signature envelope, appended after the
+last file entry, and with the archive comment set to :data:`MARKER`::
+
+    [local entries of the unsigned archive]      <- signed, verbatim
+    [local header + envelope of SIGNATURE_MEMBER] <- not signed (it holds the signature)
+    [central directory records of the unsigned archive] <- signed, verbatim
+    [central directory record of SIGNATURE_MEMBER]      <- not signed
+    [end of central directory, comment MARKER]   <- signed in its unsigned form
+
+**Where the signed bytes end.** The SHA-384 digest in the envelope covers the *unsigned
+archive* exactly: bytes ``[0, signature_offset)`` of the signed file, then the central
+directory without its last record, then an end-of-central-directory record that counts
+one entry fewer, points the directory at ``signature_offset`` and has an empty comment.
+Everything else in the file is derived from the envelope, and verification rebuilds it
+and compares byte for byte, so no byte of a signed package can change unnoticed: a
+change inside the signed bytes breaks the digest, a change outside them breaks the
+rebuild. The marker comment and the member name are *two* independent signs that a
+package is signed, so damaging one never makes a tampered package look merely unsigned;
+re-zipping the files (the signature member included) breaks the digest.
+
+Still a plain zip: ``unzip`` and :mod:`zipfile` list and extract it, the signature member
+included. Zip64 archives are refused (Lambda's 250 MB unzipped limit keeps packages far
+below zip64's thresholds) and the unsigned archive's own comment is not kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass
+from io import BytesIO
+from mmap import mmap
+
+#: What the readers accept: bytes in memory or a memory-mapped file.
+Buffer = bytes | memoryview | mmap
+
+SIGNATURE_MEMBER = ".codesign/signature.json"
+MARKER = b"lambda-codesign signed package v1"
+
+_EOCD_SIG = b"PK\x05\x06"
+_CDH_SIG = b"PK\x01\x02"
+_LFH_SIG = b"PK\x03\x04"
+_ZIP64_LOCATOR_SIG = b"PK\x06\x07"
+_EOCD = struct.Struct("<4s4H2LH")
+_CDH = struct.Struct("<4s6H3L5H2L")
+_LFH = struct.Struct("<4s5H3L2H")
+_MAX_COMMENT = 0xFFFF
+# MS-DOS time and date of 1980-01-01 00:00, the earliest a zip can say: fixed so the
+# signature member's headers are a pure function of the envelope.
+_DOS_TIME, _DOS_DATE = 0, (0 << 9) | (1 << 5) | 1
+_UNIX_FILE_0644 = 0o100644 << 16
+_MADE_BY_UNIX_20 = (3 << 8) | 20
+
+
+class PackageError(Exception):
+    """A file is not a package that can be signed or verified; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _Directory:
+    """Where an archive's central directory and end record sit."""
+
+    eocd_offset: int
+    cd_offset: int
+    cd_size: int
+    entries: int
+    comment: bytes
+
+
+def _find_directory(data: Buffer) -> _Directory:
+    """Locate the end record strictly: it must end the file, with an exact comment length."""
+    size = len(data)
+    if size < _EOCD.size:
+        raise PackageError(f"not a zip archive ({size} bytes is too short)")
+    view = memoryview(data)
+    lowest = max(0, size - _EOCD.size - _MAX_COMMENT)
+    tail = bytes(view[lowest:])
+    position = tail.rfind(_EOCD_SIG)
+    while position != -1:
+        offset = lowest + position
+        if offset + _EOCD.size <= size:
+            (_, disk, cd_disk, disk_entries, entries, cd_size, cd_offset, comment_len) = (
+                _EOCD.unpack_from(view, offset)
+            )
+            if offset + _EOCD.size + comment_len == size:
+                if disk != 0 or cd_disk != 0 or disk_entries != entries:
+                    raise PackageError("multi-disk zip archives are not supported")
+                if offset >= 20 and bytes(view[offset - 20 : offset - 16]) == _ZIP64_LOCATOR_SIG:
+                    raise PackageError("zip64 archives are not supported")
+                if cd_offset + cd_size != offset:
+                    raise PackageError(
+                        "the central directory does not end where the end record starts "
+                        "(prepended or inserted data)"
+                    )
+                comment = bytes(view[offset + _EOCD.size : size])
+                return _Directory(offset, cd_offset, cd_size, entries, comment)
+        position = tail.rfind(_EOCD_SIG, 0, position)
+    raise PackageError("not a zip archive (no end-of-central-directory record at its end)")
+
+
+def _central_records(data: Buffer, directory: _Directory) -> list[tuple[int, str, int]]:
+    """``(record offset, member name, local header offset)`` for every central record."""
+    view = memoryview(data)
+    records: list[tuple[int, str, int]] = []
+    position = directory.cd_offset
+    end = directory.cd_offset + directory.cd_size
+    for _ in range(directory.entries):
+        if position + _CDH.size > end:
+            raise PackageError("the central directory is truncated")
+        fields = _CDH.unpack_from(view, position)
+        if fields[0] != _CDH_SIG:
+            raise PackageError(f"bad central directory record at offset {position}")
+        name_len, extra_len, comment_len = fields[10], fields[11], fields[12]
+        local_offset = fields[16]
+        name_bytes = bytes(view[position + _CDH.size : position + _CDH.size + name_len])
+        name = name_bytes.decode("utf-8", errors="replace")
+        records.append((position, name, local_offset))
+        position += _CDH.size + name_len + extra_len + comment_len
+    if position != end:
+        raise PackageError("the central directory's size does not match its records")
+    return records
+
+
+def _signature_headers(envelope: bytes, local_offset: int) -> tuple[bytes, bytes]:
+    """The local header and central record of the signature member (pure functions)."""
+    name = SIGNATURE_MEMBER.encode()
+    crc = zlib.crc32(envelope)
+    size = len(envelope)
+    local = (
+        _LFH.pack(
+            _LFH_SIG, 20, 0, zipfile.ZIP_STORED, _DOS_TIME, _DOS_DATE, crc, size, size, len(name), 0
+        )
+        + name
+    )
+    central = (
+        _CDH.pack(
+            _CDH_SIG,
+            _MADE_BY_UNIX_20,
+            20,
+            0,
+            zipfile.ZIP_STORED,
+            _DOS_TIME,
+            _DOS_DATE,
+            crc,
+            size,
+            size,
+            len(name),
+            0,
+            0,
+            0,
+            0,
+            _UNIX_FILE_0644,
+            local_offset,
+        )
+        + name
+    )
+    return local, central
+
+
+def _end_record(entries: int, cd_size: int, cd_offset: int, comment: bytes) -> bytes:
+    return _EOCD.pack(_EOCD_SIG, 0, 0, entries, entries, cd_size, cd_offset, len(comment)) + comment
+
+
+@dataclass(frozen=True)
+class UnsignedArchive:
+    """A zip that may be signed: its bytes without comment, and their SHA-384."""
+
+    data: bytes
+    digest: str
+    members: int
+
+
+def prepare_unsigned(data: bytes) -> UnsignedArchive:
+    """Check that ``data`` can be signed and return it in the form the digest covers.
+
+    Raises :class:`PackageError` for a malformed file, an empty archive, an archive that
+    is already signed, or an archive whose members do not read back (CRC errors).
+    """
+    directory = _find_directory(data)
+    records = _central_records(data, directory)
+    if directory.comment == MARKER or any(name == SIGNATURE_MEMBER for _, name, _ in records):
+        raise PackageError("the package is already signed")
+    if not records:
+        raise PackageError("the zip archive is empty (no members)")
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
+        raise PackageError(f"the zip archive cannot be read: {exc}") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise PackageError(f"the zip archive is corrupt: {exc}") from None
+    if bad is not None:
+        raise PackageError(f"the zip member {bad!r} is corrupt (CRC mismatch)")
+    unsigned = bytes(memoryview(data)[: directory.eocd_offset]) + _end_record(
+        directory.entries, directory.cd_size, directory.cd_offset, b""
+    )
+    return UnsignedArchive(unsigned, hashlib.sha384(unsigned).hexdigest(), len(records))
+
+
+def assemble_signed(unsigned: UnsignedArchive, envelope: bytes) -> bytes:
+    """The signed package: ``unsigned`` with ``envelope`` as :data:`SIGNATURE_MEMBER`."""
+    directory = _find_directory(unsigned.data)
+    view = memoryview(unsigned.data)
+    local, central = _signature_headers(envelope, directory.cd_offset)
+    new_cd_offset = directory.cd_offset + len(local) + len(envelope)
+    return b"".join(
+        (
+            view[: directory.cd_offset],
+            local,
+            envelope,
+            view[directory.cd_offset : directory.eocd_offset],
+            central,
+            _end_record(
+                directory.entries + 1, directory.cd_size + len(central), new_cd_offset, MARKER
+            ),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class SignedLayout:
+    """What a signed-looking package holds, before any cryptography.
+
+    ``structure_error`` is set when the file says it is signed (marker or member) but the
+    bytes outside the signed region are not exactly what signing would have written.
+    """
+
+    envelope: bytes
+    digest: str
+    structure_error: str | None
+
+
+def read_layout(data: Buffer) -> SignedLayout | None:
+    """Split a package into envelope and digest of the signed bytes.
+
+    Returns ``None`` for a well-formed zip that carries no sign of a signature (an
+    unsigned package). Raises :class:`PackageError` when the file is not a zip at all.
+    """
+    directory = _find_directory(data)
+    records = _central_records(data, directory)
+    names = [name for _, name, _ in records]
+    marked = directory.comment == MARKER
+    if not marked and SIGNATURE_MEMBER not in names:
+        if directory.comment:
+            # A comment is reserved for the marker: a damaged marker must not pass as
+            # "unsigned", which Warn would deploy.
+            return SignedLayout(b"", "", "the zip comment is not the signature marker")
+        return None
+    if not records or names[-1] != SIGNATURE_MEMBER or names.count(SIGNATURE_MEMBER) != 1:
+        return SignedLayout(b"", "", f"{SIGNATURE_MEMBER} is not the last and only signature entry")
+    view = memoryview(data)
+    last_record, _, signature_offset = records[-1]
+    fields = (
+        _LFH.unpack_from(view, signature_offset)
+        if signature_offset + _LFH.size <= len(view)
+        else None
+    )
+    if fields is None or fields[0] != _LFH_SIG:
+        return SignedLayout(b"", "", "the signature entry's local header is damaged")
+    start = signature_offset + _LFH.size + fields[9] + fields[10]
+    envelope = bytes(view[start : start + fields[8]])
+    unsigned_cd_size = last_record - directory.cd_offset
+    unsigned_end = _end_record(len(records) - 1, unsigned_cd_size, signature_offset, b"")
+    local, central = _signature_headers(envelope, signature_offset)
+    expected_tail = (
+        directory.cd_offset == signature_offset + len(local) + len(envelope)
+        and bytes(view[signature_offset : directory.cd_offset]) == local + envelope
+        and bytes(view[last_record : directory.eocd_offset]) == central
+        and bytes(view[directory.eocd_offset :])
+        == _end_record(len(records), directory.cd_size, directory.cd_offset, MARKER)
+    )
+    hasher = hashlib.sha384(view[:signature_offset])
+    hasher.update(view[directory.cd_offset : last_record])
+    hasher.update(unsigned_end)
+    error = None if expected_tail else "bytes outside the signed region were changed"
+    return SignedLayout(envelope, hasher.hexdigest(), error)

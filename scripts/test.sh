@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up (scripts/setup.sh) and runs the whole test suite, engine tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+PULUMI_BIN_DIR=$(bash scripts/install-pulumi.sh --print-bin-dir)
+export PATH="$PULUMI_BIN_DIR:$PATH"
+# pytest exits 5 when no test ran: that is a failure here too.
+exec .venv/bin/python -m pytest "$@"
