@@ -16,7 +16,7 @@ from typing import Protocol
 
 from provider.clock import parse_instant
 from provider.envelope import open_envelope
-from provider.errors import CodesignError, ValidationError
+from provider.errors import ValidationError
 from provider.package import PackageError, read_layout
 from provider.verdict import ArtifactFacts
 
@@ -117,8 +117,6 @@ def facts_from_file(path: Path, trust: TrustRecords, *, name: str | None = None)
         with mapped(path) as data:
             return facts_from_bytes(data, trust, name=name or path.name)
     except FileNotFoundError:
-        raise CodesignError(
-            f"package {str(path)!r} does not exist", code="ResourceNotFoundException"
-        ) from None
+        raise ValidationError(f"package {str(path)!r} does not exist") from None
     except IsADirectoryError:
-        raise CodesignError(f"package {str(path)!r} is a directory, not a .zip file") from None
+        raise ValidationError(f"package {str(path)!r} is a directory, not a .zip file") from None

@@ -1,0 +1,94 @@
+"""``sam-ext``: the entry point. Options are parsed here and in :mod:`sam_ext.commands`;
+every error the project raises is caught once, in :func:`main`, and printed as one line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+from provider.errors import CodesignError, NotFoundError, ValidationError
+from sam_ext.commands import csc, profile, signing, verify
+from sam_ext.context import CliContext
+
+#: Exit status for bad input, as click uses for usage errors.
+EXIT_BAD_INPUT = 2
+#: Exit status for a refused operation or a REJECT verdict.
+EXIT_FAILED = 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--home",
+    envvar="CODESIGN_HOME",
+    metavar="DIR",
+    help="Local keystore directory (default: $CODESIGN_HOME, else the user data directory).",
+)
+@click.option("--region", envvar="CODESIGN_REGION", help="Region used in ARNs (default us-east-1).")
+@click.option(
+    "--backend",
+    type=click.Choice(["local"]),
+    default="local",
+    show_default=True,
+    help="Where signing and verification happen.",
+)
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-8601",
+    help="Act as if this were the current instant (reproducible runs and tests).",
+)
+@click.version_option(package_name="lambda-codesign", prog_name="sam-ext")
+@click.pass_context
+def cli(
+    ctx: click.Context, home: str | None, region: str | None, backend: str, now_text: str | None
+) -> None:
+    """Sign AWS Lambda code and check it as Lambda's code signing does.
+
+    JSON responses go to stdout in the AWS API's shapes; messages go to stderr.
+    Exit status: 0 success, 1 refused (or a REJECT verdict), 2 bad input.
+    """
+    ctx.obj = CliContext(home=home, region=region, backend_name=backend, now_text=now_text)
+
+
+for group in (profile.profile, signing.sign, signing.signature, csc.csc, verify.verify):
+    cli.add_command(group)
+
+
+def _exit_status(error: CodesignError) -> int:
+    return EXIT_BAD_INPUT if isinstance(error, ValidationError | NotFoundError) else EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns (and, as a console script, exits with) the exit status."""
+    try:
+        # In non-standalone mode click returns (not raises) the status of an Exit.
+        status = cli.main(args=argv, prog_name="sam-ext", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except CodesignError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return _exit_status(exc)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
+    except Exception as exc:
+        if os.environ.get("SAM_EXT_DEBUG"):
+            traceback.print_exc()
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (set SAM_EXT_DEBUG=1 for details)",
+            err=True,
+        )
+        return EXIT_FAILED
+    return status if isinstance(status, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

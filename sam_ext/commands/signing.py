@@ -1,0 +1,83 @@
+"""``sam-ext sign`` and ``sam-ext signature``: signing jobs and signature revocation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provider.errors import SigningJobFailed
+from sam_ext.context import CliContext
+from sam_ext.output import emit, say
+
+pass_context = click.make_pass_decorator(CliContext)
+
+
+@click.command()
+@click.option("--profile-name", required=True)
+@click.option("--profile-owner", metavar="ACCOUNT", help="12-digit account id of the owner.")
+@click.option("--source", required=True, type=click.Path(path_type=Path), help="The .zip to sign.")
+@click.option(
+    "--destination",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Directory the signed package is written to.",
+)
+@click.option(
+    "--prefix", default="", help="Prefix of the signed object's name (before the job id)."
+)
+@click.option("--client-request-token", help="Idempotency token: a repeat returns the same job.")
+@pass_context
+def sign(
+    ctx: CliContext,
+    profile_name: str,
+    profile_owner: str | None,
+    source: Path,
+    destination: Path,
+    prefix: str,
+    client_request_token: str | None,
+) -> None:
+    """Start a signing job, wait for it, and print the described job.
+
+    The signed package is written to DESTINATION/PREFIX + jobId + .zip.
+    """
+    job = ctx.backend.sign_package(
+        source,
+        str(destination),
+        profile_name,
+        profile_owner=profile_owner,
+        client_request_token=client_request_token,
+        now=ctx.now,
+        prefix=prefix,
+    )
+    emit(job, schema="signing-job")
+    if job["status"] == "Failed":
+        raise SigningJobFailed(
+            f"signing job {job['jobId']} failed: {job.get('statusReason')} (source {source})",
+            job_id=job["jobId"],
+        )
+    say(f"signed {source} -> {job['signedObject']['path']}")
+
+
+@click.group()
+def signature() -> None:
+    """Signatures made by signing jobs."""
+
+
+@signature.command("describe")
+@click.option("--job-id", required=True)
+@pass_context
+def describe(ctx: CliContext, job_id: str) -> None:
+    """Describe a signing job (DescribeSigningJob)."""
+    emit(ctx.backend.describe_signing_job(job_id), schema="signing-job")
+
+
+@signature.command("revoke")
+@click.option("--job-id", required=True)
+@click.option("--job-owner", metavar="ACCOUNT", help="12-digit account id of the job's owner.")
+@click.option("--reason", required=True, help="1-500 characters.")
+@pass_context
+def revoke(ctx: CliContext, job_id: str, job_owner: str | None, reason: str) -> None:
+    """Revoke one signature (irreversible)."""
+    ctx.backend.revoke_signature(job_id, reason, job_owner=job_owner, now=ctx.now)
+    say(f"signature of job {job_id} revoked")

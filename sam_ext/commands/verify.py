@@ -1,0 +1,67 @@
+"""``sam-ext verify``: the verdict Lambda would give a package, without deploying it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from provider.backends.base import csc_policy
+from provider.clock import parse_instant
+from provider.errors import ValidationError
+from provider.verdict import CscPolicy, Decision
+from sam_ext.context import CliContext
+from sam_ext.output import emit, say, warn
+
+pass_context = click.make_pass_decorator(CliContext)
+
+
+def _load_csc_file(path: Path) -> CscPolicy:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValidationError(f"--csc-file: {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"--csc-file: cannot read {str(path)!r}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"--csc-file: {str(path)!r} is not JSON ({exc.msg})") from None
+    return csc_policy(document)
+
+
+@click.command()
+@click.argument("package", type=click.Path(path_type=Path))
+@click.option("--code-signing-config-arn", help="A code signing config known to the backend.")
+@click.option(
+    "--csc-file",
+    type=click.Path(path_type=Path),
+    help="A CreateCodeSigningConfig request or GetCodeSigningConfig response (JSON).",
+)
+@click.option("--at", "at_text", metavar="ISO-8601", help="Evaluate at this instant (default now).")
+@pass_context
+def verify(
+    ctx: CliContext,
+    package: Path,
+    code_signing_config_arn: str | None,
+    csc_file: Path | None,
+    at_text: str | None,
+) -> None:
+    """Print the verdict Lambda would give PACKAGE under a code signing config.
+
+    Exit status 0 for ALLOW and WARN (the warning goes to stderr), 1 for REJECT.
+    """
+    if (code_signing_config_arn is None) == (csc_file is None):
+        raise click.UsageError("give exactly one of --code-signing-config-arn and --csc-file")
+    at = parse_instant(at_text, field="--at") if at_text else ctx.now
+    policy = (
+        _load_csc_file(csc_file)
+        if csc_file is not None
+        else ctx.backend.csc_policy_of(code_signing_config_arn or "")
+    )
+    verdict = ctx.backend.evaluate_package(package, policy, at=at, name=str(package))
+    emit(verdict.to_document(), schema="verdict")
+    if verdict.decision is Decision.WARN:
+        warn(verdict.message)
+    elif verdict.decision is Decision.REJECT:
+        say(f"rejected: {verdict.message}")
+        raise click.exceptions.Exit(1)

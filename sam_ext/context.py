@@ -1,0 +1,34 @@
+"""What every command shares: the backend to talk to and the instant to act at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from provider.backends.local import LocalBackend
+from provider.clock import parse_instant, utcnow
+
+
+@dataclass
+class CliContext:
+    """Global options, resolved lazily so ``--help`` never touches the keystore."""
+
+    home: str | None = None
+    region: str | None = None
+    backend_name: str = "local"
+    now_text: str | None = None
+    _backend: LocalBackend | None = field(default=None, repr=False)
+
+    @property
+    def backend(self) -> LocalBackend:
+        """The backend, opened on first use."""
+        if self._backend is None:
+            self._backend = LocalBackend(self.home, self.region)
+        return self._backend
+
+    @property
+    def now(self) -> datetime:
+        """``--now`` if given, else the system clock (read once per command)."""
+        if self.now_text is not None:
+            return parse_instant(self.now_text, field="--now")
+        return utcnow()
