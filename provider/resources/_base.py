@@ -1,0 +1,140 @@
+"""What every dynamic provider of this package shares.
+
+Runs in two processes: the program (``settings_input``) and the engine's dynamic provider
+host (everything else). Only plain data crosses between them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pulumi
+from jsonschema.exceptions import ValidationError as SchemaViolation
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.runtime import rpc
+
+from provider import schemas
+from provider.backends.factory import open_backend
+from provider.backends.local import LocalBackend
+from provider.clock import parse_instant, utcnow
+from provider.errors import CodesignError
+
+#: The value the engine sends for an input that is not known yet (during a preview).
+UNKNOWN = rpc.UNKNOWN
+
+T = TypeVar("T")
+
+
+def is_unknown(value: Any) -> bool:
+    """Whether ``value`` is, or contains, a value unknown until deploy."""
+    if value == UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
+def _path(error: SchemaViolation) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(
+        "."
+    )
+
+
+def check_inputs(props: dict[str, Any], schema: str, kind: str) -> list[CheckFailure]:
+    """Validate known inputs against ``schemas/{schema}``; unknown values are left for later.
+
+    Each failure names the field and the rule; the engine adds the resource's name.
+    """
+    known = {k: v for k, v in props.items() if not k.startswith("__") and not is_unknown(v)}
+    failures: list[CheckFailure] = []
+    for error in schemas.validator(schema).iter_errors(known):
+        if error.validator == "required" and any(
+            f"'{key}'" in error.message for key in props if is_unknown(props[key])
+        ):
+            continue
+        field = _path(error) or "(inputs)"
+        failures.append(
+            CheckFailure(
+                field.split(".")[0].split("[")[0], f"{kind} input {field}: {error.message}"
+            )
+        )
+    return failures
+
+
+def settings_input(backend: str | None, home: str | None, region: str | None) -> dict[str, Any]:
+    """The ``settings`` input (program side): per-resource values, else stack config
+    ``codesign:backend|home|region|now``; ``home`` made absolute so the provider host's
+    working directory does not matter."""
+    config = pulumi.Config("codesign")
+    chosen_home = home or config.get("home")
+    return {
+        "backend": backend or config.get("backend") or "local",
+        "home": str(Path(chosen_home).expanduser().resolve()) if chosen_home else None,
+        "region": region or config.get("region"),
+        "now": config.get("now"),
+    }
+
+
+def backend_of(props: dict[str, Any]) -> LocalBackend:
+    """Open the backend named by a resource's ``settings`` input."""
+    settings = props.get("settings") or {}
+    return open_backend(
+        settings.get("backend") or "local", home=settings.get("home"), region=settings.get("region")
+    )
+
+
+def now_of(props: dict[str, Any]) -> datetime:
+    """The instant to act at: ``codesign:now`` when set (reproducible runs), else the clock."""
+    fixed = (props.get("settings") or {}).get("now")
+    return parse_instant(fixed, field="codesign:now") if fixed else utcnow()
+
+
+def auto_name(logical_name: str, separator: str, alphabet: str, limit: int) -> str:
+    """A Pulumi-style auto-name: the logical name (sanitised) + a random suffix."""
+    allowed = set(alphabet)
+    base = "".join(c if c in allowed else separator for c in logical_name)[: limit - 8]
+    suffix = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(7))
+    return f"{base}{separator}{suffix}"
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Let a :class:`CodesignError` reach the engine as its one-line message."""
+    try:
+        yield
+    except CodesignError as exc:
+        raise CodesignStepError(str(exc)) from None
+
+
+class CodesignStepError(Exception):
+    """How a failed lifecycle step reaches the engine: just the message."""
+
+
+def checked(call: Callable[[], T], field: str) -> T | CheckFailure:
+    """Run a backend look-up during ``check``; a :class:`CodesignError` becomes a failure."""
+    try:
+        return call()
+    except CodesignError as exc:
+        return CheckFailure(field, str(exc))
+
+
+class CodesignProvider(ResourceProvider):
+    """Base of this package's dynamic providers."""
+
+    # The serialized provider holds no secret: it need not be a secret in state.
+    serialize_as_secret_always = False
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Runs once per provider host process, after unpickling."""
+        # The dynamic provider host reports a failed step as traceback.format_exc(); with
+        # a zero limit that is the exception's one line: our message, not a stack dump.
+        sys.tracebacklimit = 0

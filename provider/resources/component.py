@@ -1,0 +1,78 @@
+"""``SignedFunction``: the common case in one declaration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from provider.resources.code_signing_config import CodeSigningConfig
+from provider.resources.function import LambdaFunction, LambdaFunctionArgs
+from provider.resources.signed_package import SignedPackage, SignedPackageArgs
+from provider.resources.signing_profile import SigningProfile
+
+
+@dataclass
+class SignedFunctionArgs:
+    """Inputs of :class:`SignedFunction`."""
+
+    #: A source directory or an unsigned .zip.
+    code: pulumi.Input[str]
+    #: The publisher that signs the code: a :class:`SigningProfile` or a profile name.
+    signing_profile: SigningProfile | pulumi.Input[str]
+    #: The config the function is deployed under: a :class:`CodeSigningConfig` or an ARN.
+    code_signing_config: CodeSigningConfig | pulumi.Input[str]
+    function_name: pulumi.Input[str] | None = None
+    backend: str | None = None
+    home: str | None = None
+    region: str | None = None
+
+
+class SignedFunction(pulumi.ComponentResource):
+    """Code + a signing profile + a code signing config -> a :class:`SignedPackage` and a
+    :class:`LambdaFunction` deployed from it under that config.
+
+    Children: ``package`` and ``function``; the package is re-signed only when the code
+    changes, and the function is updated only when the signed package changes.
+    """
+
+    package: SignedPackage
+    function: LambdaFunction
+
+    def __init__(
+        self, name: str, args: SignedFunctionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("codesign:index:SignedFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        profile = args.signing_profile
+        profile_name = profile.profile_name if isinstance(profile, SigningProfile) else profile
+        self.package = SignedPackage(
+            f"{name}-package",
+            SignedPackageArgs(
+                source=args.code,
+                profile_name=profile_name,
+                backend=args.backend,
+                home=args.home,
+                region=args.region,
+            ),
+            child,
+        )
+        self.function = LambdaFunction(
+            name,
+            LambdaFunctionArgs(
+                code=self.package.location,
+                code_signing_config=args.code_signing_config,
+                function_name=args.function_name,
+                backend=args.backend,
+                home=args.home,
+                region=args.region,
+            ),
+            child,
+        )
+        self.register_outputs(
+            {
+                "function_arn": self.function.function_arn,
+                "package_location": self.package.location,
+                "predicted_verdict": self.function.predicted_verdict,
+            }
+        )
