@@ -1,0 +1,265 @@
+"""The dynamic providers' check / diff / create / update / read / delete, without the engine
+(the engine tests in tests/engine run the same providers under the real Pulumi CLI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import zipfile
+
+import pytest
+
+from provider.backends.local import LocalBackend
+from provider.resources._base import UNKNOWN, CodesignStepError
+from provider.resources.code_signing_config import CodeSigningConfigProvider
+from provider.resources.function import LambdaFunctionProvider
+from provider.resources.signed_package import SignedPackageProvider
+from provider.resources.signing_profile import SigningProfileProvider
+
+
+
+def zip_of(path: Path, files: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return path
+
+
+def profile_inputs(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    inputs = {"logical_name": "publisher", "profile_name": None, "platform_id":
+              "AWSLambda-SHA384-ECDSA", "signature_validity_period": None, "revocation": None,
+              "settings": settings}
+    inputs.update(overrides)
+    return inputs
+
+
+def create_profile(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    provider = SigningProfileProvider()
+    checked = provider.check({}, profile_inputs(settings, **overrides))
+    assert checked.failures == []
+    return provider.create(checked.inputs).outs or {}
+
+
+def create_csc(settings: dict[str, Any], allowed: list[str], policy: str) -> dict[str, Any]:
+    provider = CodeSigningConfigProvider()
+    inputs = {"allowed_publishers": allowed, "policy": policy, "description": None,
+              "settings": settings}
+    assert provider.check({}, inputs).failures == []
+    return provider.create(inputs).outs or {}
+
+
+def sign(settings: dict[str, Any], source: Path, profile_name: str) -> dict[str, Any]:
+    provider = SignedPackageProvider()
+    checked = provider.check({}, {"source": str(source), "profile_name": profile_name,
+                                  "settings": settings})
+    assert checked.failures == []
+    return {**checked.inputs, **(provider.create(checked.inputs).outs or {})}
+
+
+def function_inputs(settings: dict[str, Any], code: str, csc: dict[str, Any],
+                    **overrides: Any) -> dict[str, Any]:
+    inputs = {"logical_name": "fn", "function_name": None, "code": code,
+              "code_signing_config_arn": csc.get("arn"), "code_signing_policy": csc.get("policy"),
+              "allowed_publishers": csc.get("allowed_publishers"), "settings": settings}
+    inputs.update(overrides)
+    return inputs
+
+
+# --- SigningProfile ---------------------------------------------------------------------
+
+def test_profile_check_auto_names_and_keeps_the_name(settings: dict[str, Any]) -> None:
+    provider = SigningProfileProvider()
+    first = provider.check({}, profile_inputs(settings)).inputs
+    assert first["profile_name"].startswith("publisher_") and first["auto_named"] is True
+    again = provider.check(first, profile_inputs(settings)).inputs
+    assert again["profile_name"] == first["profile_name"]
+    longer = provider.check(first, profile_inputs(
+        settings, signature_validity_period={"value": 3, "type": "MONTHS"})).inputs
+    assert longer["profile_name"] != first["profile_name"], "a replacement needs a new name"
+    assert provider.diff("id", first, longer).replaces == [
+        "profile_name", "signature_validity_period"]
+
+
+def test_profile_check_names_the_bad_field(settings: dict[str, Any]) -> None:
+    failures = SigningProfileProvider().check({}, profile_inputs(
+        settings, profile_name="x", signature_validity_period={"value": 0, "type": "DAYS"})
+    ).failures
+    fields = {f.property for f in failures}
+    assert "profile_name" in fields or "signature_validity_period" in fields
+    assert all("SigningProfile input" in f.reason for f in failures)
+    too_long = SigningProfileProvider().check({}, profile_inputs(
+        settings, signature_validity_period={"value": 136, "type": "MONTHS"})).failures
+    assert any("135 months" in f.reason for f in too_long)
+
+
+def test_profile_named_explicitly_cannot_change_validity(settings: dict[str, Any]) -> None:
+    provider = SigningProfileProvider()
+    old = provider.check({}, profile_inputs(settings, profile_name="team_a")).inputs
+    new = provider.check(old, profile_inputs(
+        settings, profile_name="team_a", signature_validity_period={"value": 1, "type": "YEARS"}))
+    assert [f.property for f in new.failures] == ["signature_validity_period"]
+    assert "never be reused" in new.failures[0].reason
+
+
+def test_profile_create_revoke_and_cancel(settings: dict[str, Any]) -> None:
+    provider = SigningProfileProvider()
+    outs = create_profile(settings, profile_name="team_a")
+    assert outs["status"] == "Active" and outs["profile_version_arn"].endswith(
+        "/team_a/" + outs["profile_version"])
+    revocation = {"reason": "key leaked", "effective_time": "2026-01-01T00:00:00Z",
+                  "profile_version": None}
+    news = {**outs, "revocation": revocation}
+    assert provider.diff("id", outs, news).changes is True
+    updated = provider.update("id", outs, news).outs or {}
+    assert updated["status"] == "Revoked"
+    assert updated["revocation_effective_from"].startswith("2026-01-01T00:00:00")
+    # Irreversible: removing it, or moving it later, fails check with an explanation.
+    removed = provider.check(updated, {**updated, "revocation": None}).failures
+    assert [f.property for f in removed] == ["revocation"] and "irreversible" in removed[0].reason
+    later = provider.check(updated, {**updated, "revocation": {
+        **revocation, "effective_time": "2026-02-01T00:00:00Z"}}).failures
+    assert later and "only move earlier" in later[0].reason
+    provider.delete("id", updated)
+    assert LocalBackend(settings["home"]).get_signing_profile("team_a")["status"] == "Revoked"
+
+
+def test_profile_delete_cancels(settings: dict[str, Any]) -> None:
+    outs = create_profile(settings, profile_name="team_b")
+    SigningProfileProvider().delete("id", outs)
+    assert LocalBackend(settings["home"]).get_signing_profile("team_b")["status"] == "Canceled"
+
+
+# --- CodeSigningConfig ------------------------------------------------------------------
+
+def test_csc_check_update_and_delete_in_use(settings: dict[str, Any], tmp_path: Path,
+                                            source_dir: Path) -> None:
+    profile = create_profile(settings, profile_name="team_c")
+    provider = CodeSigningConfigProvider()
+    bad = provider.check({}, {"allowed_publishers": [], "policy": "enforce",
+                              "settings": settings}).failures
+    assert {f.property for f in bad} >= {"allowed_publishers", "policy"}
+    csc = create_csc(settings, [profile["profile_version_arn"]], "Warn")
+    assert csc["arn"].startswith("arn:aws:lambda:") and csc["config_id"].startswith("csc-")
+    news = {**csc, "policy": "Enforce"}
+    assert provider.diff(csc["arn"], csc, news).replaces == []
+    provider.update(csc["arn"], csc, news)
+    assert provider.read(csc["arn"], csc).outs["policy"] == "Enforce"
+    package = sign(settings, source_dir, "team_c")
+    LambdaFunctionProvider().create(LambdaFunctionProvider().check({}, function_inputs(
+        settings, package["location"], {**csc, "policy": "Enforce"})).inputs)
+    with pytest.raises(CodesignStepError, match="used by function"):
+        provider.delete(csc["arn"], csc)
+
+
+# --- SignedPackage ----------------------------------------------------------------------
+
+def test_signed_package_same_source_no_diff_no_job(settings: dict[str, Any],
+                                                   source_dir: Path) -> None:
+    create_profile(settings, profile_name="team_d")
+    provider = SignedPackageProvider()
+    first = sign(settings, source_dir, "team_d")
+    assert Path(first["location"]).is_file() and first["job_id"]
+    again = provider.check(first, {"source": str(source_dir), "profile_name": "team_d",
+                                   "settings": settings}).inputs
+    assert again["source_hash"] == first["source_hash"]
+    assert provider.diff(first["job_id"], first, again).changes is False
+    (source_dir / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    changed = provider.check(first, {"source": str(source_dir), "profile_name": "team_d",
+                                     "settings": settings}).inputs
+    assert provider.diff(first["job_id"], first, changed).replaces == ["source_hash"]
+    second = provider.create(changed).outs or {}
+    assert second["job_id"] != first["job_id"] and second["location"] != first["location"]
+
+
+def test_signed_package_refuses_canceled_profile_and_missing_source(
+        settings: dict[str, Any], source_dir: Path, tmp_path: Path) -> None:
+    outs = create_profile(settings, profile_name="team_e")
+    SigningProfileProvider().delete("id", outs)
+    failures = SignedPackageProvider().check({}, {"source": str(source_dir),
+                                                   "profile_name": "team_e",
+                                                   "settings": settings}).failures
+    assert [f.property for f in failures] == ["profile_name"] and "Canceled" in failures[0].reason
+    missing = SignedPackageProvider().check({}, {"source": str(tmp_path / "nope"),
+                                                  "profile_name": "team_e",
+                                                  "settings": settings}).failures
+    assert [f.property for f in missing] == ["source"]
+
+
+def test_signed_package_failed_job_is_a_clear_error(settings: dict[str, Any],
+                                                    tmp_path: Path) -> None:
+    create_profile(settings, profile_name="team_f")
+    empty = zip_of(tmp_path / "empty.zip", {})
+    inputs = SignedPackageProvider().check({}, {"source": str(empty), "profile_name": "team_f",
+                                                "settings": settings}).inputs
+    with pytest.raises(CodesignStepError, match="empty"):
+        SignedPackageProvider().create(inputs)
+
+
+def test_signed_package_revocation_is_irreversible(settings: dict[str, Any],
+                                                   source_dir: Path) -> None:
+    create_profile(settings, profile_name="team_g")
+    provider = SignedPackageProvider()
+    package = sign(settings, source_dir, "team_g")
+    news = {**package, "signature_revocation": {"reason": "bad build"}}
+    assert provider.diff(package["job_id"], package, news).changes is True
+    revoked = provider.update(package["job_id"], package, news).outs or {}
+    assert revoked["revoked"] is True
+    failures = provider.check(revoked, {**revoked, "signature_revocation": None}).failures
+    assert [f.property for f in failures] == ["signature_revocation"]
+
+
+# --- LambdaFunction ---------------------------------------------------------------------
+
+def test_function_prediction_and_enforced_deploy(settings: dict[str, Any],
+                                                 source_dir: Path, tmp_path: Path) -> None:
+    trusted = create_profile(settings, profile_name="trusted")
+    create_profile(settings, profile_name="outsider")
+    warn = create_csc(settings, [trusted["profile_version_arn"]], "Warn")
+    provider = LambdaFunctionProvider()
+    good = sign(settings, source_dir, "trusted")
+    checked = provider.check({}, function_inputs(settings, good["location"], warn))
+    assert checked.failures == [] and checked.inputs["predicted_verdict"]["decision"] == "ALLOW"
+    outsider = sign(settings, source_dir, "outsider")
+    warned = provider.check({}, function_inputs(settings, outsider["location"], warn))
+    assert warned.failures == [] and warned.inputs["predicted_verdict"]["decision"] == "WARN"
+    assert warned.inputs["predicted_verdict"]["failed_checks"][0].startswith("mismatch")
+    enforce = {**warn, "policy": "Enforce"}
+    rejected = provider.check({}, function_inputs(settings, outsider["location"], enforce))
+    assert [f.property for f in rejected.failures] == ["code"]
+    reason = rejected.failures[0].reason
+    assert "CodeVerificationFailedException" in reason and "mismatch" in reason
+    assert "Remedy" in reason and rejected.inputs["function_name"] in reason
+    # Create under Warn deploys and reports the warning; the registry enforces like Lambda.
+    created = provider.create(warned.inputs).outs or {}
+    assert created["verdict"]["decision"] == "WARN" and created["warnings"]
+
+
+def test_function_prediction_with_unknown_code_or_csc(settings: dict[str, Any]) -> None:
+    provider = LambdaFunctionProvider()
+    csc = {"arn": UNKNOWN, "policy": "Enforce", "allowed_publishers": [
+        "arn:aws:signer:us-east-1:000000000000:/signing-profiles/team/abcdefghij"]}
+    unknown_code = provider.check({}, function_inputs(settings, UNKNOWN, csc))
+    prediction = unknown_code.inputs["predicted_verdict"]
+    assert unknown_code.failures == [] and prediction["decision"] == "ALLOW"
+    assert set(prediction["unknown_until_deploy"]) == {"integrity", "mismatch", "expiry",
+                                                      "revocation"}
+    unknown_policy = provider.check({}, function_inputs(
+        settings, UNKNOWN, {**csc, "policy": UNKNOWN}))
+    assert unknown_policy.inputs["predicted_verdict"]["decision"] == "UNKNOWN"
+
+
+def test_function_update_rejected_leaves_deployment(settings: dict[str, Any],
+                                                   source_dir: Path, tmp_path: Path) -> None:
+    trusted = create_profile(settings, profile_name="trusted2")
+    csc = create_csc(settings, [trusted["profile_version_arn"]], "Enforce")
+    provider = LambdaFunctionProvider()
+    good = sign(settings, source_dir, "trusted2")
+    inputs = provider.check({}, function_inputs(settings, good["location"], csc)).inputs
+    created = {**inputs, **(provider.create(inputs).outs or {})}
+    unsigned = zip_of(tmp_path / "unsigned.zip", {"app.py": "x = 1\n"})
+    news = {**created, "code": str(unsigned), "code_sha384": "0" * 96}
+    with pytest.raises(CodesignStepError, match="CodeVerificationFailedException"):
+        provider.update(created["function_name"], created, news)
+    deployed = LocalBackend(settings["home"]).get_function(created["function_name"])
+    assert deployed["CodeSha384"] == created["deployed_code_sha384"]
