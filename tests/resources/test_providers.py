@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
-
-import zipfile
 
 import pytest
 
@@ -16,7 +15,6 @@ from provider.resources.code_signing_config import CodeSigningConfigProvider
 from provider.resources.function import LambdaFunctionProvider
 from provider.resources.signed_package import SignedPackageProvider
 from provider.resources.signing_profile import SigningProfileProvider
-
 
 
 def zip_of(path: Path, files: dict[str, str]) -> Path:

@@ -13,9 +13,9 @@ import pulumi
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fixtures import KINDS, prepare  # noqa: E402
+from fixtures import KINDS, prepare
 
-from provider import (  # noqa: E402
+from provider import (
     CodeSigningConfig,
     CodeSigningConfigArgs,
     LambdaFunction,
