@@ -10,7 +10,7 @@ import traceback
 import click
 
 from provider.errors import CodesignError, NotFoundError, ValidationError
-from sam_ext.commands import csc, profile, signing, verify
+from sam_ext.commands import csc, package, profile, signing, verify
 from sam_ext.context import CliContext
 
 #: Exit status for bad input, as click uses for usage errors.
@@ -53,7 +53,14 @@ def cli(
     ctx.obj = CliContext(home=home, region=region, backend_name=backend, now_text=now_text)
 
 
-for group in (profile.profile, signing.sign, signing.signature, csc.csc, verify.verify):
+for group in (
+    profile.profile,
+    signing.sign,
+    signing.signature,
+    csc.csc,
+    verify.verify,
+    package.package,
+):
     cli.add_command(group)
 
 

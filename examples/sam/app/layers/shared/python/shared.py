@@ -1,0 +1,6 @@
+"""A helper shipped as a layer."""
+
+
+def greeting(word: str) -> str:
+    """Capitalise a greeting."""
+    return word.capitalize() + "!"

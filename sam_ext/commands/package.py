@@ -1,0 +1,177 @@
+"""``sam-ext package``: like ``sam package``, but every function and layer given a signing
+profile is signed before it is placed, unchanged code is served from a cache, and the
+verdict of each function's code signing config is shown at the end."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provider.clock import format_instant
+from sam_ext.context import CliContext
+from sam_ext.output import say, warn
+from sam_ext.packaging.packager import Packaged, Packager, rewrite
+from sam_ext.parameters import parameter_values, parse_overrides
+from sam_ext.samconfig import DEFAULT_FILE, read_parameters
+from sam_ext.signing_profiles import parse_signing_profiles
+from sam_ext.template import dump_template, load_template
+
+pass_context = click.make_pass_decorator(CliContext)
+DEFAULT_TEMPLATES = ("template.yaml", "template.yml", "template.json")
+
+
+def _default_template() -> Path:
+    built = Path(".aws-sam/build/template.yaml")
+    if built.is_file():
+        return built
+    for name in DEFAULT_TEMPLATES:
+        if Path(name).is_file():
+            return Path(name)
+    return Path(DEFAULT_TEMPLATES[0])
+
+
+def _summary(results: list[Packaged]) -> str:
+    rows = [("Resource", "Profile", "Signed object", "Signature expires", "Verdict")]
+    for packaged in results:
+        profile = packaged.artifact.profile
+        verdict = packaged.verdict
+        if verdict is not None:
+            checks = ",".join(f.check.value for f in verdict.failed)
+            verdict_text = verdict.decision.value + (f" ({checks})" if checks else "")
+        elif packaged.artifact.csc.declared:
+            verdict_text = f"unknown: {packaged.artifact.csc.unknown_reason}"
+        else:
+            verdict_text = "no code signing config"
+        rows.append(
+            (
+                packaged.artifact.logical_id,
+                profile.profile_name
+                + (f":{profile.profile_owner}" if profile.profile_owner else "")
+                if profile
+                else "-",
+                packaged.location.name + (" (cached)" if packaged.cached else ""),
+                packaged.expires_at or "-",
+                verdict_text,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def package_template(
+    ctx: CliContext, options: dict[str, Any]
+) -> tuple[dict[str, Any], list[Packaged]]:
+    """Package a template; shared by ``package`` and ``deploy``."""
+    template_path = Path(options["template_file"])
+    template = load_template(template_path)
+    profiles = parse_signing_profiles(options.get("signing_profiles"))
+    artifact_dir = Path(
+        options.get("artifact_dir") or template_path.parent / ".sam-ext" / "artifacts"
+    )
+    packager = Packager(
+        ctx.backend,
+        artifact_dir.resolve(),
+        now=ctx.now,
+        progress=say,
+        jobs=options.get("jobs") or min(8, (os.cpu_count() or 2) * 2),
+    )
+    parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
+    plan = packager.plan(template, template_path.parent.resolve(), profiles, parameters)
+    for notice in plan.notices:
+        warn(notice)
+    results = packager.run(plan)
+    return rewrite(template, results), results
+
+
+def merged_options(
+    command: str, config_file: str | None, config_env: str, given: dict[str, Any]
+) -> dict[str, Any]:
+    """Command-line options over samconfig.toml parameters over defaults."""
+    config_path = Path(config_file or DEFAULT_FILE)
+    defaults = read_parameters(
+        config_path, env=config_env, command=command, required=config_file is not None
+    )
+    options = {**defaults, **{k: v for k, v in given.items() if v not in (None, ())}}
+    options.setdefault("template_file", str(_default_template()))
+    return options
+
+
+def common_options(function: Any) -> Any:
+    """Options shared by package and deploy."""
+    for option in reversed(
+        [
+            click.option(
+                "--template-file",
+                "-t",
+                "template_file",
+                help="SAM template (default: .aws-sam/build/template.yaml or template.yaml).",
+            ),
+            click.option(
+                "--signing-profiles",
+                "signing_profiles",
+                multiple=True,
+                metavar='"LogicalId=Profile[:Owner] ..."',
+                help="Sign these functions and layers, as with sam package.",
+            ),
+            click.option(
+                "--parameter-overrides",
+                "parameter_overrides",
+                multiple=True,
+                metavar='"Key=Value ..."',
+                help="Template parameter values.",
+            ),
+            click.option("--s3-bucket", help="S3 bucket for artifacts (aws backend)."),
+            click.option("--s3-prefix", help="Prefix of the S3 keys (aws backend)."),
+            click.option(
+                "--artifact-dir",
+                type=click.Path(path_type=Path),
+                help="Where signed packages go (local backend; default .sam-ext/artifacts "
+                "next to the template).",
+            ),
+            click.option("--jobs", type=click.IntRange(1, 64), help="Packages signed in parallel."),
+            click.option("--config-file", help="samconfig file (default samconfig.toml)."),
+            click.option(
+                "--config-env",
+                default="default",
+                show_default=True,
+                help="Environment in the samconfig file.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+@click.command()
+@common_options
+@click.option(
+    "--output-template-file", help="Where to write the packaged template (default stdout)."
+)
+@click.option("--use-json", is_flag=True, help="Write the packaged template as JSON.")
+@pass_context
+def package(
+    ctx: CliContext, /, config_file: str | None, config_env: str, use_json: bool, **given: Any
+) -> None:
+    """Package (and sign) the code of a SAM template's functions and layers."""
+    options = merged_options("package", config_file, config_env, given)
+    template, results = package_template(ctx, options)
+    text = dump_template(template, as_json=use_json)
+    output = options.get("output_template_file")
+    if output:
+        target = Path(output)
+        temporary = target.with_name(f".{target.name}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(target)
+        say(f"packaged template written to {target}")
+    else:
+        click.echo(text, nl=False)
+    say(_summary(results))
+    say(f"done at {format_instant(ctx.now)}")

@@ -1,0 +1,1 @@
+"""Packaging a SAM template: zip, sign, place, and rewrite the template."""

@@ -1,0 +1,102 @@
+"""A content-addressed cache, so unchanged code is neither zipped nor signed again.
+
+``fingerprint`` (paths, sizes, modification times) -> SHA-384 of the unsigned package,
+and (SHA-384, profile, owner) -> the signed object. The index is one JSON file written
+atomically; concurrent packagers at worst redo work, never corrupt it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+_INDEX_VERSION = 1
+
+
+def fingerprint(source: Path) -> str:
+    """A cheap identity of a source tree or file: what changes when its content may have."""
+    hasher = hashlib.sha256()
+    if source.is_file():
+        stat = source.stat()
+        hasher.update(f"file:{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        return hasher.hexdigest()
+    for directory, dirnames, filenames in os.walk(source):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(directory) / name
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            relative = path.relative_to(source).as_posix()
+            hasher.update(f"{relative}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_mode}\n".encode())
+    return hasher.hexdigest()
+
+
+class PackageCache:
+    """The cache of one artifact directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory / ".cache"
+        self.unsigned_dir = self.directory / "unsigned"
+        self.unsigned_dir.mkdir(parents=True, exist_ok=True)
+        self._index_path = self.directory / "index.json"
+        self._lock = threading.Lock()
+        self._index = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            index = json.loads(self._index_path.read_text())
+            if index.get("version") == _INDEX_VERSION:
+                return dict(index)
+        except (OSError, ValueError):
+            pass
+        return {"version": _INDEX_VERSION, "sources": {}, "signed": {}}
+
+    def save(self) -> None:
+        """Write the index (temporary file + rename)."""
+        with self._lock:
+            temporary = self._index_path.with_name(f".index.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(self._index, indent=1, sort_keys=True))
+            temporary.replace(self._index_path)
+
+    def unsigned_for(self, source_fingerprint: str) -> Path | None:
+        """The cached unsigned package of a fingerprint, if still present."""
+        with self._lock:
+            digest = self._index["sources"].get(source_fingerprint)
+        if digest is None:
+            return None
+        path = self.unsigned_dir / f"{digest}.zip"
+        return path if path.is_file() else None
+
+    def store_unsigned(self, source_fingerprint: str, data: bytes) -> Path:
+        """Keep an unsigned package under its SHA-384."""
+        digest = hashlib.sha384(data).hexdigest()
+        path = self.unsigned_dir / f"{digest}.zip"
+        if not path.is_file():
+            temporary = path.with_name(f".{digest}.{threading.get_ident()}.tmp")
+            temporary.write_bytes(data)
+            temporary.replace(path)
+        with self._lock:
+            self._index["sources"][source_fingerprint] = digest
+        return path
+
+    @staticmethod
+    def signed_key(unsigned_digest: str, profile: str, owner: str | None) -> str:
+        """The cache key of a signed object."""
+        return f"{unsigned_digest}:{profile}:{owner or ''}"
+
+    def signed_for(self, key: str) -> dict[str, Any] | None:
+        """The record of a previously signed object."""
+        with self._lock:
+            record = self._index["signed"].get(key)
+        return dict(record) if record else None
+
+    def store_signed(self, key: str, record: dict[str, Any]) -> None:
+        """Remember a signed object."""
+        with self._lock:
+            self._index["signed"][key] = record

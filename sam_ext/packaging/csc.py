@@ -1,0 +1,79 @@
+"""Which code signing config a template's function is deployed under, if it can be known.
+
+A literal ARN is looked up in the backend; ``!Ref``/``!GetAtt`` to an
+``AWS::Lambda::CodeSigningConfig`` of the same template is read from its properties when
+they are literal. Anything else is unknown until deploy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from provider.errors import CodesignError
+from provider.verdict import CscPolicy
+from sam_ext.packaging.resources import function_property
+from sam_ext.parameters import substitute
+from sam_ext.template import Template
+
+
+@dataclass(frozen=True)
+class CscResolution:
+    """A function's CSC: ``policy`` when known; ``declared`` when it has one at all."""
+
+    declared: bool
+    policy: CscPolicy | None = None
+    unknown_reason: str | None = None
+
+
+def _referenced_id(value: Any) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        if "Ref" in value and isinstance(value["Ref"], str):
+            return value["Ref"]
+        attribute = value.get("Fn::GetAtt")
+        if isinstance(attribute, list) and attribute[1:] == ["CodeSigningConfigArn"]:
+            return str(attribute[0])
+    return None
+
+
+def _from_template(
+    template: Template, logical_id: str, parameters: dict[str, Any]
+) -> CscResolution:
+    resource = substitute(template["Resources"].get(logical_id, {}), parameters)
+    if resource.get("Type") != "AWS::Lambda::CodeSigningConfig":
+        return CscResolution(True, None, f"{logical_id} is not an AWS::Lambda::CodeSigningConfig")
+    properties = resource.get("Properties") or {}
+    arns = (properties.get("AllowedPublishers") or {}).get("SigningProfileVersionArns")
+    policy = (properties.get("CodeSigningPolicies") or {}).get(
+        "UntrustedArtifactOnDeployment", "Warn"
+    )
+    if (
+        not isinstance(arns, list)
+        or not all(isinstance(a, str) for a in arns)
+        or not isinstance(policy, str)
+    ):
+        return CscResolution(True, None, f"{logical_id}'s publishers or policy are computed")
+    return CscResolution(True, CscPolicy(tuple(arns), policy, None))
+
+
+def resolve_csc(
+    template: Template,
+    resource: dict[str, Any],
+    backend: Any,
+    parameters: dict[str, Any] | None = None,
+) -> CscResolution:
+    """Resolve the ``CodeSigningConfigArn`` of a function resource (``parameters`` are
+    substituted for ``Ref``s to template parameters)."""
+    parameters = parameters or {}
+    value = substitute(function_property(template, resource, "CodeSigningConfigArn"), parameters)
+    if value is None:
+        return CscResolution(False)
+    if isinstance(value, str):
+        try:
+            return CscResolution(True, backend.csc_policy_of(value))
+        except CodesignError as exc:
+            return CscResolution(True, None, f"{value} is not known to the backend ({exc.message})")
+    referenced = _referenced_id(value)
+    if referenced is not None:
+        return _from_template(template, referenced, parameters)
+    return CscResolution(True, None, "the CodeSigningConfigArn is computed")

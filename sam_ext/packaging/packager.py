@@ -1,0 +1,318 @@
+"""``sam-ext package``'s engine: plan, then zip and sign in parallel, then rewrite.
+
+Everything that can be wrong with the inputs is found by :meth:`Packager.plan`, before a
+single file is zipped, signed or written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from provider.archive import package_bytes
+from provider.backends.local import LocalBackend
+from provider.errors import CodesignError, SigningJobFailed, ValidationError
+from provider.verdict import CscPolicy, Decision, Verdict
+from sam_ext.packaging.cache import PackageCache, fingerprint
+from sam_ext.packaging.csc import CscResolution, resolve_csc
+from sam_ext.packaging.resources import NOT_PACKAGED, Packageable, apply_globals, packageable
+from sam_ext.signing_profiles import SigningProfileRef
+from sam_ext.template import Template
+
+
+@dataclass
+class Artifact:
+    """One resource's code to package."""
+
+    logical_id: str
+    entry: Packageable
+    source: Path
+    profile: SigningProfileRef | None
+    csc: CscResolution
+    profile_version_arn: str | None = None
+
+
+@dataclass
+class Packaged:
+    """What packaging one artifact produced."""
+
+    artifact: Artifact
+    location: Path
+    unsigned_sha384: str
+    job_id: str | None = None
+    expires_at: str | None = None
+    cached: bool = False
+    verdict: Verdict | None = None
+
+
+@dataclass
+class Plan:
+    """The artifacts to package, and what the user should know first."""
+
+    artifacts: list[Artifact]
+    notices: list[str] = field(default_factory=list)
+
+
+def _is_remote(value: Any) -> bool:
+    return not isinstance(value, str) or value.startswith("s3://")
+
+
+class Packager:
+    """Packages the code of one template into an artifact directory (local backend)."""
+
+    def __init__(
+        self,
+        backend: LocalBackend,
+        artifact_dir: Path,
+        *,
+        now: datetime,
+        progress: Callable[[str], None],
+        jobs: int = 4,
+    ) -> None:
+        self.backend = backend
+        self.artifact_dir = artifact_dir
+        self.now = now
+        self.progress = progress
+        self.jobs = max(1, jobs)
+
+    # --- plan ---------------------------------------------------------------------------
+    def plan(
+        self,
+        template: Template,
+        template_dir: Path,
+        profiles: dict[str, SigningProfileRef],
+        parameters: dict[str, Any] | None = None,
+    ) -> Plan:
+        """Find the artifacts; raise on bad input (unknown ids, unusable profiles, code a
+        known Enforce config would reject because it is unsigned)."""
+        apply_globals(template)
+        resources = template["Resources"]
+        unknown = sorted(set(profiles) - set(resources))
+        if unknown:
+            raise ValidationError(
+                f"--signing-profiles: no resource named {', '.join(unknown)} in the template"
+            )
+        plan = Plan([])
+        for logical_id, resource in resources.items():
+            entry = packageable(resource["Type"])
+            properties = resource.get("Properties") or {}
+            if entry is None:
+                if resource["Type"] in NOT_PACKAGED:
+                    plan.notices.append(f"{logical_id}: {NOT_PACKAGED[resource['Type']]}")
+                if logical_id in profiles:
+                    raise ValidationError(
+                        f"--signing-profiles: {logical_id} is a {resource['Type']}, which has "
+                        "no code package to sign"
+                    )
+                continue
+            csc = (
+                resolve_csc(template, resource, self.backend, parameters)
+                if entry.kind == "function"
+                else (CscResolution(False))
+            )
+            if properties.get("PackageType") == "Image":
+                if logical_id in profiles or csc.declared:
+                    plan.notices.append(
+                        f"{logical_id}: container image functions cannot be code signed "
+                        "(Lambda code signing covers .zip packages only); left as it is"
+                    )
+                continue
+            value = properties.get(entry.property)
+            if value is None:
+                if not entry.missing_means_template_dir or "InlineCode" in properties:
+                    continue
+                value = "."
+            if _is_remote(value):
+                if logical_id in profiles:
+                    plan.notices.append(
+                        f"{logical_id}: code is already remote ({entry.property}); not signed"
+                    )
+                continue
+            source = (template_dir / value).resolve()
+            if not source.exists():
+                raise ValidationError(
+                    f"{logical_id}: {entry.property} {value!r} does not exist "
+                    f"(resolved to {source})"
+                )
+            plan.artifacts.append(
+                Artifact(logical_id, entry, source, profiles.get(logical_id), csc)
+            )
+        self._check_profiles(plan)
+        self._check_unsigned_under_csc(plan)
+        return plan
+
+    def _check_profiles(self, plan: Plan) -> None:
+        for artifact in plan.artifacts:
+            if artifact.profile is None:
+                continue
+            profile = self.backend.get_signing_profile(
+                artifact.profile.profile_name, profile_owner=artifact.profile.profile_owner
+            )
+            if profile["status"] != "Active":
+                raise ValidationError(
+                    f"--signing-profiles: {artifact.logical_id}={artifact.profile.profile_name}: "
+                    f"the profile is {profile['status']} and starts no signing job"
+                )
+            artifact.profile_version_arn = profile["profileVersionArn"]
+
+    @staticmethod
+    def _check_unsigned_under_csc(plan: Plan) -> None:
+        blocked = []
+        for artifact in plan.artifacts:
+            if artifact.profile is not None or not artifact.csc.declared:
+                continue
+            policy = artifact.csc.policy
+            if policy is not None and policy.policy == "Enforce":
+                blocked.append(artifact.logical_id)
+            else:
+                plan.notices.append(
+                    f"{artifact.logical_id}: has a code signing config but no signing profile "
+                    "was given; its code will be deployed unsigned"
+                )
+        if blocked:
+            raise ValidationError(
+                f"--signing-profiles: {', '.join(blocked)} must be signed: their code signing "
+                "config enforces signatures; add e.g. "
+                f"'{blocked[0]}=PROFILE' to --signing-profiles"
+            )
+
+    # --- run ----------------------------------------------------------------------------
+    def run(self, plan: Plan) -> list[Packaged]:
+        """Package every artifact, in parallel; progress goes to ``progress``."""
+        self.artifact_dir.mkdir(parents=True, exist_ok=True)
+        cache = PackageCache(self.artifact_dir)
+        results: dict[str, Packaged] = {}
+        total = len(plan.artifacts)
+        try:
+            with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+                futures = {
+                    pool.submit(self._package_one, artifact, cache): artifact
+                    for artifact in plan.artifacts
+                }
+                for done, future in enumerate(as_completed(futures), start=1):
+                    packaged = future.result()
+                    results[packaged.artifact.logical_id] = packaged
+                    what = ("signed" if packaged.job_id else "packaged") + (
+                        " (cached)" if packaged.cached else ""
+                    )
+                    self.progress(f"[{done}/{total}] {what} {packaged.artifact.logical_id}")
+        finally:
+            cache.save()
+        return [results[a.logical_id] for a in plan.artifacts]
+
+    def _unsigned(self, artifact: Artifact, cache: PackageCache) -> tuple[Path, str, bool]:
+        key = fingerprint(artifact.source)
+        cached = cache.unsigned_for(key)
+        if cached is not None:
+            return cached, cached.stem, True
+        try:
+            data = package_bytes(artifact.source)
+        except CodesignError as exc:
+            raise ValidationError(f"{artifact.logical_id}: {exc.message}") from None
+        path = cache.store_unsigned(key, data)
+        return path, path.stem, False
+
+    def _package_one(self, artifact: Artifact, cache: PackageCache) -> Packaged:
+        unsigned, digest, from_cache = self._unsigned(artifact, cache)
+        if artifact.profile is None:
+            target = self.artifact_dir / f"{digest[:32]}.zip"
+            if not target.is_file():
+                shutil.copyfile(unsigned, target)
+            return self._with_verdict(Packaged(artifact, target, digest, cached=from_cache))
+        key = cache.signed_key(
+            digest, artifact.profile.profile_name, artifact.profile.profile_owner
+        )
+        reusable = self._reusable(cache.signed_for(key), artifact)
+        if reusable is not None:
+            return self._with_verdict(reusable)
+        token = hashlib.sha256(key.encode()).hexdigest()
+        job = self._sign(artifact, unsigned, token)
+        if not self._verifies(Path(job["signedObject"]["path"]), artifact):
+            # The idempotent job's object was changed or removed since: sign anew.
+            job = self._sign(artifact, unsigned, f"{token}:{uuid.uuid4()}")
+        location = Path(job["signedObject"]["path"])
+        cache.store_signed(
+            key,
+            {
+                "jobId": job["jobId"],
+                "path": str(location),
+                "signatureExpiresAt": job["signatureExpiresAt"],
+            },
+        )
+        return self._with_verdict(
+            Packaged(artifact, location, digest, job["jobId"], job["signatureExpiresAt"])
+        )
+
+    def _sign(self, artifact: Artifact, unsigned: Path, token: str) -> dict[str, Any]:
+        assert artifact.profile is not None
+        job = self.backend.sign_package(
+            unsigned,
+            str(self.artifact_dir),
+            artifact.profile.profile_name,
+            profile_owner=artifact.profile.profile_owner,
+            client_request_token=token,
+            now=self.now,
+            prefix="signed_",
+        )
+        if job["status"] != "Succeeded":
+            raise SigningJobFailed(
+                f"{artifact.logical_id}: signing job {job['jobId']} failed: "
+                f"{job.get('statusReason')}",
+                job_id=job["jobId"],
+            )
+        return job
+
+    def _verifies(self, path: Path, artifact: Artifact) -> bool:
+        """Whether a signed object is intact, by this profile, unexpired and unrevoked."""
+        if not path.is_file() or artifact.profile_version_arn is None:
+            return False
+        check = CscPolicy((artifact.profile_version_arn,), "Enforce")
+        return self.backend.evaluate_package(path, check, at=self.now).decision is Decision.ALLOW
+
+    def _reusable(self, record: dict[str, Any] | None, artifact: Artifact) -> Packaged | None:
+        if record is None or not self._verifies(Path(record["path"]), artifact):
+            return None
+        return Packaged(
+            artifact,
+            Path(record["path"]),
+            "",
+            record["jobId"],
+            record["signatureExpiresAt"],
+            cached=True,
+        )
+
+    def _with_verdict(self, packaged: Packaged) -> Packaged:
+        policy = packaged.artifact.csc.policy
+        if policy is not None:
+            packaged.verdict = self.backend.evaluate_package(
+                packaged.location, policy, at=self.now, name=packaged.artifact.logical_id
+            )
+        return packaged
+
+
+#: The local backend's artifact directory, written where templates expect an S3 bucket
+#: (``Code``/``Content`` objects); the key is the artifact's absolute path.
+LOCAL_BUCKET = "sam-ext-local-artifacts"
+
+
+def rewrite(template: Template, results: list[Packaged]) -> Template:
+    """Point each packaged resource at its (signed) artifact, as ``sam package`` does:
+    a path for ``CodeUri``/``ContentUri``, an ``{S3Bucket, S3Key}`` object for
+    ``Code``/``Content``."""
+    for packaged in results:
+        artifact = packaged.artifact
+        properties = template["Resources"][artifact.logical_id].setdefault("Properties", {})
+        location = str(packaged.location)
+        properties[artifact.entry.property] = (
+            location
+            if artifact.entry.remote_form == "uri"
+            else {"S3Bucket": LOCAL_BUCKET, "S3Key": location}
+        )
+    return template

@@ -1,0 +1,68 @@
+"""The one registry of resource types whose code ``sam-ext package`` packages and signs.
+
+SAM CLI packages all four but signs only the ``AWS::Serverless::*`` ones; sam-ext signs
+every one of them that is given a signing profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sam_ext.template import Template
+
+
+@dataclass(frozen=True)
+class Packageable:
+    """How one resource type carries its code."""
+
+    resource_type: str
+    #: The property holding the code location.
+    property: str
+    #: ``function`` or ``layer`` (layers are checked under the functions that use them).
+    kind: str
+    #: ``uri`` (``s3://bucket/key`` or a path) or ``object`` (``{S3Bucket, S3Key}``).
+    remote_form: str
+    #: Whether a missing property means "the template's directory" (as SAM CLI does).
+    missing_means_template_dir: bool
+
+
+REGISTRY: tuple[Packageable, ...] = (
+    Packageable("AWS::Serverless::Function", "CodeUri", "function", "uri", True),
+    Packageable("AWS::Serverless::LayerVersion", "ContentUri", "layer", "uri", True),
+    Packageable("AWS::Lambda::Function", "Code", "function", "object", False),
+    Packageable("AWS::Lambda::LayerVersion", "Content", "layer", "object", False),
+)
+_BY_TYPE = {entry.resource_type: entry for entry in REGISTRY}
+
+#: Types that carry code sam-ext does not package, with what to tell the user.
+NOT_PACKAGED = {
+    "AWS::Serverless::Application": "nested applications are neither packaged nor signed; "
+    "package and sign the nested template separately",
+    "AWS::CloudFormation::Stack": "nested stacks are neither packaged nor signed; package "
+    "and sign the nested template separately",
+}
+
+
+def packageable(resource_type: str) -> Packageable | None:
+    """The registry entry for a resource type, if it carries packageable code."""
+    return _BY_TYPE.get(resource_type)
+
+
+def apply_globals(template: Template) -> None:
+    """Copy ``Globals.Function.CodeUri`` into functions without one (SAM CLI's rule)."""
+    code_uri = template.get("Globals", {}).get("Function", {}).get("CodeUri")
+    if code_uri is None:
+        return
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties")
+        if resource["Type"] == "AWS::Serverless::Function" and isinstance(properties, dict):
+            properties.setdefault("CodeUri", code_uri)
+
+
+def function_property(template: Template, resource: dict[str, Any], name: str) -> Any:
+    """A function property, falling back to ``Globals.Function`` for serverless functions."""
+    value = (resource.get("Properties") or {}).get(name)
+    if value is None and resource["Type"] == "AWS::Serverless::Function":
+        value = template.get("Globals", {}).get("Function", {}).get(name)
+    return value

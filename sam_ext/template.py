@@ -1,0 +1,93 @@
+"""Read and write SAM/CloudFormation templates (YAML or JSON).
+
+Short-form intrinsics (``!Ref X``, ``!GetAtt A.B``, ``!Sub ...``) are read into their long
+JSON form (``{"Ref": "X"}``), as SAM CLI does, so the rest of the code sees plain data and
+the packaged template is valid for CloudFormation and cfn-lint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provider.errors import ValidationError
+
+Template = dict[str, Any]
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt" and isinstance(value, str):
+            resource, _, attribute = value.partition(".")
+            value = [resource, attribute]
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """SafeLoader + CloudFormation's short-form tags; timestamps stay strings."""
+
+
+_TemplateLoader.add_multi_constructor("!", _intrinsic)
+# CloudFormation treats dates such as AWSTemplateFormatVersion as strings.
+_TemplateLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def parse_template(text: str, *, origin: str) -> Template:
+    """Parse template text; errors name ``origin`` and the line."""
+    try:
+        document = yaml.load(text, Loader=_TemplateLoader)
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"template {origin}: not valid YAML or JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise ValidationError(f"template {origin}: the top level must be a mapping")
+    resources = document.get("Resources")
+    if not isinstance(resources, dict) or not resources:
+        raise ValidationError(f"template {origin}: it has no Resources section")
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
+            raise ValidationError(f"template {origin}: resource {logical_id} has no Type")
+    return document
+
+
+def load_template(path: Path) -> Template:
+    """Read a template file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationError(f"--template-file: {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"--template-file: cannot read {str(path)!r}: {exc}") from None
+    return parse_template(text, origin=str(path))
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style YAML that keeps key order and never emits aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_template(template: Template, *, as_json: bool = False) -> str:
+    """Serialise a template (YAML by default, as ``sam package`` writes it)."""
+    if as_json:
+        return json.dumps(template, indent=4) + "\n"
+    return yaml.dump(
+        template,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1000,
+    )
