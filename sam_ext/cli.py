@@ -10,7 +10,7 @@ import traceback
 import click
 
 from provider.errors import CodesignError, NotFoundError, ValidationError
-from sam_ext.commands import csc, package, profile, signing, verify
+from sam_ext.commands import csc, deploy, package, profile, signing, verify
 from sam_ext.context import CliContext
 
 #: Exit status for bad input, as click uses for usage errors.
@@ -60,6 +60,7 @@ for group in (
     csc.csc,
     verify.verify,
     package.package,
+    deploy.deploy,
 ):
     cli.add_command(group)
 

@@ -1,0 +1,48 @@
+"""``sam-ext deploy``: deploy a packaged template (packaging and signing it first when
+``--signing-profiles`` is given, as ``sam deploy`` does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sam_ext.commands.package import common_options, merged_options, package_template
+from sam_ext.context import CliContext
+from sam_ext.deploy_local import LocalDeployer
+from sam_ext.output import say, warn
+from sam_ext.parameters import parameter_values, parse_overrides
+from sam_ext.template import load_template
+
+pass_context = click.make_pass_decorator(CliContext)
+
+
+@click.command()
+@common_options
+@click.option("--stack-name", help="Name of the stack (default: the template's directory name).")
+@pass_context
+def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given: Any) -> None:
+    """Deploy every function and layer of a template, verified as Lambda verifies them.
+
+    A rejection names the function and the failed checks, exits 1, and changes nothing.
+    """
+    options = merged_options("deploy", config_file, config_env, given)
+    template_path = Path(options["template_file"])
+    if options.get("signing_profiles"):
+        template, _ = package_template(ctx, options)
+    else:
+        template = load_template(template_path)
+    parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
+    stack = options.get("stack_name") or template_path.resolve().parent.name
+    outcomes = LocalDeployer(ctx.backend, stack, ctx.now).deploy(
+        template, template_path.parent.resolve(), parameters
+    )
+    for outcome in outcomes:
+        decisions = [v.get("decision", "?") for v in outcome.verdicts]
+        summary = decisions[0] if decisions else "no code signing config"
+        say(f"{outcome.operation} {outcome.function_name} ({outcome.logical_id}): {summary}")
+        for verdict in outcome.verdicts:
+            if verdict.get("decision") == "WARN":
+                warn(f"{outcome.function_name}: {verdict.get('message')}")
+    say(f"stack {stack} deployed to the local function registry")

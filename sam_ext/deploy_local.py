@@ -1,0 +1,230 @@
+"""``sam-ext deploy`` on the local backend: a packaged template into the local registry.
+
+Every function's code and layers are verified first, under the code signing config each
+function will have; if any deployment would be rejected, nothing at all changes. Then
+code signing configs, layers and functions are created or updated, and the registry
+verifies each deployment again, exactly as Lambda does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from provider.backends.local import LocalBackend
+from provider.errors import DeploymentRejected, NotFoundError, ValidationError
+from provider.verdict import Decision, Verdict
+from sam_ext.packaging.csc import resolve_csc
+from sam_ext.packaging.packager import LOCAL_BUCKET
+from sam_ext.packaging.resources import function_property, packageable
+from sam_ext.parameters import substitute
+from sam_ext.template import Template
+
+
+@dataclass
+class FunctionOutcome:
+    """What happened to one function."""
+
+    logical_id: str
+    function_name: str
+    operation: str
+    #: Verdict documents (``schemas/verdict.schema.json``) of the deployment.
+    verdicts: list[dict[str, Any]]
+
+
+def _local_path(value: Any, logical_id: str, template_dir: Path) -> Path:
+    if isinstance(value, dict) and value.get("S3Bucket") == LOCAL_BUCKET:
+        value = value.get("S3Key")
+    if not isinstance(value, str) or value.startswith("s3://"):
+        raise ValidationError(
+            f"{logical_id}: its code is not a local package ({value!r}); run sam-ext package "
+            "with the local backend first, or pass --signing-profiles to package now"
+        )
+    path = (template_dir / value).resolve()
+    if not path.is_file():
+        raise ValidationError(
+            f"{logical_id}: {path} is not a packaged .zip; run sam-ext package first"
+        )
+    return path
+
+
+class LocalDeployer:
+    """Deploys one stack of a template into a :class:`LocalBackend`."""
+
+    def __init__(self, backend: LocalBackend, stack_name: str, now: datetime) -> None:
+        self.backend = backend
+        self.stack_name = stack_name
+        self.now = now
+        self.state_path = backend.store.home / "stacks" / f"{stack_name}.json"
+
+    def _state(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self.state_path.read_text()))
+        except FileNotFoundError:
+            return {"csc": {}, "layers": {}, "functions": {}}
+
+    def _save(self, state: dict[str, Any]) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=2, sort_keys=True))
+        temporary.replace(self.state_path)
+
+    def deploy(
+        self, template: Template, template_dir: Path, parameters: dict[str, Any]
+    ) -> list[FunctionOutcome]:
+        """Verify everything, then apply; raise :class:`DeploymentRejected` on a rejection."""
+        state = self._state()
+        resources = template["Resources"]
+        functions: dict[str, Path] = {}
+        layers: dict[str, Path] = {}
+        for logical_id, resource in resources.items():
+            entry = packageable(resource["Type"])
+            if entry is None or (resource.get("Properties") or {}).get("PackageType") == "Image":
+                continue
+            code = _local_path(
+                (resource.get("Properties") or {}).get(entry.property), logical_id, template_dir
+            )
+            (functions if entry.kind == "function" else layers)[logical_id] = code
+        # 1. Verify every function (code + layers) under the CSC it will have.
+        rejected: list[Verdict] = []
+        for logical_id, code in functions.items():
+            resource = resources[logical_id]
+            csc = resolve_csc(template, resource, self.backend, parameters)
+            if not csc.declared:
+                continue
+            if csc.policy is None:
+                raise ValidationError(
+                    f"{logical_id}: its code signing config cannot be resolved locally "
+                    f"({csc.unknown_reason})"
+                )
+            artifacts = [(f"{logical_id}", code)] + [
+                (f"{logical_id} layer {ref}", layers[ref])
+                for ref in self._layer_refs(template, resource, layers)
+            ]
+            for label, path in artifacts:
+                verdict = self.backend.evaluate_package(path, csc.policy, at=self.now, name=label)
+                if verdict.decision is Decision.REJECT:
+                    rejected.append(verdict)
+        if rejected:
+            raise DeploymentRejected(
+                "deployment rejected, nothing was changed: "
+                + "; ".join(v.message for v in rejected)
+                + ". Remedy: "
+                + " ".join(dict.fromkeys(f.remedy for v in rejected for f in v.failed)),
+                code=rejected[0].exception or "CodeVerificationFailedException",
+                verdict=rejected[0],
+            )
+        # 2. Apply: configs, layers, functions.
+        self._apply_cscs(template, parameters, state)
+        for logical_id, content in layers.items():
+            published = self.backend.publish_layer_version(
+                f"{self.stack_name}-{logical_id}"[:64], content, now=self.now
+            )
+            state["layers"][logical_id] = published["LayerVersionArn"]
+        outcomes = [
+            self._apply_function(template, logical_id, code, state, parameters)
+            for logical_id, code in functions.items()
+        ]
+        self._save(state)
+        return outcomes
+
+    @staticmethod
+    def _layer_refs(
+        template: Template, resource: dict[str, Any], layers: dict[str, Path]
+    ) -> list[str]:
+        refs = function_property(template, resource, "Layers") or []
+        return [ref["Ref"] for ref in refs if isinstance(ref, dict) and ref.get("Ref") in layers]
+
+    def _apply_cscs(
+        self, template: Template, parameters: dict[str, Any], state: dict[str, Any]
+    ) -> None:
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::Lambda::CodeSigningConfig":
+                continue
+            properties = substitute(resource.get("Properties") or {}, parameters)
+            allowed = (properties.get("AllowedPublishers") or {}).get("SigningProfileVersionArns")
+            policy = (properties.get("CodeSigningPolicies") or {}).get(
+                "UntrustedArtifactOnDeployment", "Warn"
+            )
+            description = (
+                properties.get("Description")
+                if isinstance(properties.get("Description"), str)
+                else None
+            )
+            existing = state["csc"].get(logical_id)
+            if existing:
+                try:
+                    self.backend.update_code_signing_config(
+                        existing,
+                        allowed=allowed,
+                        policy=policy,
+                        description=description,
+                        now=self.now,
+                    )
+                    continue
+                except NotFoundError:
+                    pass
+            created = self.backend.create_code_signing_config(
+                allowed or [], policy=policy, description=description, now=self.now
+            )
+            state["csc"][logical_id] = created["CodeSigningConfig"]["CodeSigningConfigArn"]
+
+    def _csc_arn(
+        self,
+        template: Template,
+        resource: dict[str, Any],
+        state: dict[str, Any],
+        parameters: dict[str, Any],
+    ) -> str | None:
+        value = substitute(
+            function_property(template, resource, "CodeSigningConfigArn"), parameters
+        )
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, dict):
+            referenced = value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
+            if referenced in state["csc"]:
+                return str(state["csc"][referenced])
+        raise ValidationError(f"CodeSigningConfigArn {value!r} cannot be resolved locally")
+
+    def _apply_function(
+        self,
+        template: Template,
+        logical_id: str,
+        code: Path,
+        state: dict[str, Any],
+        parameters: dict[str, Any],
+    ) -> FunctionOutcome:
+        resource = template["Resources"][logical_id]
+        configured = (resource.get("Properties") or {}).get("FunctionName")
+        name = configured if isinstance(configured, str) else f"{self.stack_name}-{logical_id}"[:64]
+        csc_arn = self._csc_arn(template, resource, state, parameters)
+        layer_arns = [
+            state["layers"][ref]
+            for ref in self._layer_refs(template, resource, {k: Path() for k in state["layers"]})
+        ]
+        try:
+            current = self.backend.get_function(name)
+        except NotFoundError:
+            current = None
+        if current is None:
+            function = self.backend.create_function(
+                name, code, csc_arn=csc_arn, layers=layer_arns, now=self.now
+            )
+            operation = "created"
+        else:
+            if current.get("CodeSigningConfigArn") != csc_arn:
+                if csc_arn:
+                    self.backend.put_function_code_signing_config(name, csc_arn)
+                else:
+                    self.backend.delete_function_code_signing_config(name)
+            self.backend.update_function_configuration(name, layers=layer_arns, now=self.now)
+            function = self.backend.update_function_code(name, code, now=self.now)
+            operation = "updated"
+        state["functions"][logical_id] = name
+        verdict = function.get("LastVerdict")
+        verdicts = [] if verdict is None else [verdict]
+        return FunctionOutcome(logical_id, name, operation, verdicts)
