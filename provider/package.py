@@ -179,11 +179,41 @@ class UnsignedArchive:
     members: int
 
 
+#: Lambda's limit on a function's unzipped code (250 MB); it also bounds the work a
+#: hostile archive (a "zip bomb") can cause when its members are checked.
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+
+
+def _check_members(members: list[zipfile.ZipInfo]) -> None:
+    """Refuse archives that could write outside their target or exhaust resources."""
+    seen: set[str] = set()
+    total = 0
+    for member in members:
+        name = member.orig_filename
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or "\0" in name:
+            raise PackageError(f"the zip member {name!r} has an absolute path")
+        if ".." in parts:
+            raise PackageError(f"the zip member {name!r} leaves its directory ('..')")
+        if name in seen:
+            raise PackageError(f"the zip member {name!r} appears twice")
+        seen.add(name)
+        if member.flag_bits & 0x1:
+            raise PackageError(f"the zip member {name!r} is encrypted")
+        total += member.file_size
+        if total > MAX_UNZIPPED_BYTES:
+            raise PackageError(
+                f"the archive unzips to more than {MAX_UNZIPPED_BYTES} bytes (Lambda's 250 MB "
+                "limit)"
+            )
+
+
 def prepare_unsigned(data: bytes) -> UnsignedArchive:
     """Check that ``data`` can be signed and return it in the form the digest covers.
 
     Raises :class:`PackageError` for a malformed file, an empty archive, an archive that
-    is already signed, or an archive whose members do not read back (CRC errors).
+    is already signed, members with unsafe names (absolute, ``..``, duplicated), encrypted
+    members, more than 250 MB unzipped, or members that do not read back (CRC errors).
     """
     directory = _find_directory(data)
     records = _central_records(data, directory)
@@ -193,6 +223,7 @@ def prepare_unsigned(data: bytes) -> UnsignedArchive:
         raise PackageError("the zip archive is empty (no members)")
     try:
         with zipfile.ZipFile(BytesIO(data)) as archive:
+            _check_members(archive.infolist())
             bad = archive.testzip()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise PackageError(f"the zip archive cannot be read: {exc}") from None
