@@ -24,7 +24,7 @@ from provider.backends.local import keys
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant, parse_instant
 from provider.envelope import public_key_b64, seal
-from provider.errors import ConflictError, NotFoundError, ValidationError
+from provider.errors import CodesignError, ConflictError, NotFoundError, ValidationError
 from provider.inspect_package import PublisherRecord
 from provider.package import PackageError, assemble_signed, prepare_unsigned
 from provider.validity import ValidityPeriod
@@ -292,6 +292,11 @@ class LocalSigner:
             self._finish(job_id, "Failed", now, reason=exc.reason)
         except OSError as exc:
             self._finish(job_id, "Failed", now, reason=f"{exc.strerror}: {exc.filename}")
+        except CodesignError as exc:
+            # e.g. an unreadable key: the caller sees the error, and the job does not stay
+            # InProgress (a retry with the same client request token returns it).
+            self._finish(job_id, "Failed", now, reason=exc.message)
+            raise
         else:
             self._finish(job_id, "Succeeded", now, signed_path=signed_path, expires_at=expires_at)
         return self.describe_signing_job(job_id)
