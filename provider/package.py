@@ -17,9 +17,10 @@ one entry fewer, points the directory at ``signature_offset`` and has an empty c
 Everything else in the file is derived from the envelope, and verification rebuilds it
 and compares byte for byte, so no byte of a signed package can change unnoticed: a
 change inside the signed bytes breaks the digest, a change outside them breaks the
-rebuild. The marker comment and the member name are *two* independent signs that a
-package is signed, so damaging one never makes a tampered package look merely unsigned;
-re-zipping the files (the signature member included) breaks the digest.
+rebuild. The marker comment and any member under :data:`RESERVED_PREFIX` are independent
+signs that a package is signed, so damaging one never makes a tampered package look
+merely unsigned (which Warn would deploy); re-zipping the files, the signature member
+included (even renamed), breaks the digest or the structure.
 
 Still a plain zip: ``unzip`` and :mod:`zipfile` list and extract it, the signature member
 included. Zip64 archives are refused (Lambda's 250 MB unzipped limit keeps packages far
@@ -40,6 +41,9 @@ from mmap import mmap
 Buffer = bytes | memoryview | mmap
 
 SIGNATURE_MEMBER = ".codesign/signature.json"
+#: The directory of :data:`SIGNATURE_MEMBER`, reserved: any member in it marks a package
+#: as signed (so a renamed or damaged signature is never mistaken for "unsigned").
+RESERVED_PREFIX = ".codesign/"
 MARKER = b"lambda-codesign signed package v1"
 
 _EOCD_SIG = b"PK\x05\x06"
@@ -219,6 +223,12 @@ def prepare_unsigned(data: bytes) -> UnsignedArchive:
     records = _central_records(data, directory)
     if directory.comment == MARKER or any(name == SIGNATURE_MEMBER for _, name, _ in records):
         raise PackageError("the package is already signed")
+    reserved = [name for _, name, _ in records if name.startswith(RESERVED_PREFIX)]
+    if reserved:
+        raise PackageError(
+            f"the zip member {reserved[0]!r} is in {RESERVED_PREFIX}, which is reserved for "
+            "signatures"
+        )
     if not records:
         raise PackageError("the zip archive is empty (no members)")
     try:
@@ -281,6 +291,9 @@ def read_layout(data: Buffer) -> SignedLayout | None:
     names = [name for _, name, _ in records]
     marked = directory.comment == MARKER
     if not marked and SIGNATURE_MEMBER not in names:
+        reserved = [name for name in names if name.startswith(RESERVED_PREFIX)]
+        if reserved:
+            return SignedLayout(b"", "", f"{reserved[0]!r} is not a valid signature entry")
         if directory.comment:
             # A comment is reserved for the marker: a damaged marker must not pass as
             # "unsigned", which Warn would deploy.
