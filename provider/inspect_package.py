@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import mmap
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -57,8 +57,13 @@ def mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
         if path.stat().st_size == 0:
             yield b""
             return
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            yield view
+        view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        yield view
+    finally:
+        # A slice still referenced (say, by a traceback) keeps the map until it goes.
+        with suppress(BufferError):
+            view.close()
 
 
 def facts_from_bytes(

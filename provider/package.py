@@ -30,12 +30,13 @@ below zip64's thresholds) and the unsigned archive's own comment is not kept.
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
-from io import BytesIO
 from mmap import mmap
+from typing import Any, BinaryIO
 
 #: What the readers accept: bytes in memory or a memory-mapped file.
 Buffer = bytes | memoryview | mmap
@@ -174,15 +175,6 @@ def _end_record(entries: int, cd_size: int, cd_offset: int, comment: bytes) -> b
     return _EOCD.pack(_EOCD_SIG, 0, 0, entries, entries, cd_size, cd_offset, len(comment)) + comment
 
 
-@dataclass(frozen=True)
-class UnsignedArchive:
-    """A zip that may be signed: its bytes without comment, and their SHA-384."""
-
-    data: bytes
-    digest: str
-    members: int
-
-
 #: Lambda's limit on a function's unzipped code (250 MB); it also bounds the work a
 #: hostile archive (a "zip bomb") can cause when its members are checked.
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
@@ -212,12 +204,65 @@ def _check_members(members: list[zipfile.ZipInfo]) -> None:
             )
 
 
-def prepare_unsigned(data: bytes) -> UnsignedArchive:
+class _ViewReader(io.RawIOBase):
+    """A seekable, read-only stream over a buffer (bytes or a memory-mapped file), so
+    :mod:`zipfile` can read an archive without a copy of it."""
+
+    def __init__(self, data: Buffer) -> None:
+        self._view = memoryview(data)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}
+        self._position = max(0, base[whence] + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._view[self._position : self._position + len(buffer)]
+        buffer[: len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
+
+
+@dataclass(frozen=True)
+class UnsignedArchive:
+    """A zip that may be signed, read in place (never copied), and the SHA-384 of its
+    unsigned form: the archive up to its end record, then that record with no comment."""
+
+    source: Buffer
+    directory: _Directory
+    digest: str
+    members: int
+
+    def chunks(self) -> tuple[Buffer, bytes]:
+        """The unsigned form, as two pieces (the archive's bytes are not copied)."""
+        end = _end_record(
+            self.directory.entries, self.directory.cd_size, self.directory.cd_offset, b""
+        )
+        return memoryview(self.source)[: self.directory.eocd_offset], end
+
+    @property
+    def data(self) -> bytes:
+        """The unsigned form as one byte string (a copy; for small archives and tests)."""
+        return b"".join(self.chunks())
+
+
+def prepare_unsigned(data: Buffer) -> UnsignedArchive:
     """Check that ``data`` can be signed and return it in the form the digest covers.
 
     Raises :class:`PackageError` for a malformed file, an empty archive, an archive that
     is already signed, members with unsafe names (absolute, ``..``, duplicated), encrypted
     members, more than 250 MB unzipped, or members that do not read back (CRC errors).
+    Members are checked by streaming them; the archive itself is never copied.
     """
     directory = _find_directory(data)
     records = _central_records(data, directory)
@@ -232,39 +277,44 @@ def prepare_unsigned(data: bytes) -> UnsignedArchive:
     if not records:
         raise PackageError("the zip archive is empty (no members)")
     try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
+        with zipfile.ZipFile(io.BufferedReader(_ViewReader(data))) as archive:
             _check_members(archive.infolist())
             bad = archive.testzip()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise PackageError(f"the zip archive cannot be read: {exc}") from None
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, ValueError) as exc:
         raise PackageError(f"the zip archive is corrupt: {exc}") from None
     if bad is not None:
         raise PackageError(f"the zip member {bad!r} is corrupt (CRC mismatch)")
-    unsigned = bytes(memoryview(data)[: directory.eocd_offset]) + _end_record(
-        directory.entries, directory.cd_size, directory.cd_offset, b""
-    )
-    return UnsignedArchive(unsigned, hashlib.sha384(unsigned).hexdigest(), len(records))
+    hasher = hashlib.sha384()
+    unsigned = UnsignedArchive(data, directory, "", len(records))
+    for chunk in unsigned.chunks():
+        hasher.update(chunk)
+    return UnsignedArchive(data, directory, hasher.hexdigest(), len(records))
+
+
+def write_signed(unsigned: UnsignedArchive, envelope: bytes, sink: BinaryIO) -> None:
+    """Write the signed package (``unsigned`` + ``envelope`` as :data:`SIGNATURE_MEMBER`)."""
+    directory = unsigned.directory
+    view = memoryview(unsigned.source)
+    local, central = _signature_headers(envelope, directory.cd_offset)
+    new_cd_offset = directory.cd_offset + len(local) + len(envelope)
+    for piece in (
+        view[: directory.cd_offset],
+        local,
+        envelope,
+        view[directory.cd_offset : directory.eocd_offset],
+        central,
+        _end_record(directory.entries + 1, directory.cd_size + len(central), new_cd_offset, MARKER),
+    ):
+        sink.write(piece)
 
 
 def assemble_signed(unsigned: UnsignedArchive, envelope: bytes) -> bytes:
-    """The signed package: ``unsigned`` with ``envelope`` as :data:`SIGNATURE_MEMBER`."""
-    directory = _find_directory(unsigned.data)
-    view = memoryview(unsigned.data)
-    local, central = _signature_headers(envelope, directory.cd_offset)
-    new_cd_offset = directory.cd_offset + len(local) + len(envelope)
-    return b"".join(
-        (
-            view[: directory.cd_offset],
-            local,
-            envelope,
-            view[directory.cd_offset : directory.eocd_offset],
-            central,
-            _end_record(
-                directory.entries + 1, directory.cd_size + len(central), new_cd_offset, MARKER
-            ),
-        )
-    )
+    """The signed package as bytes (see :func:`write_signed`, which streams it)."""
+    buffer = io.BytesIO()
+    write_signed(unsigned, envelope, buffer)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

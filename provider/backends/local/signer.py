@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from provider.arns import (
     PLATFORM_LAMBDA,
@@ -25,8 +27,8 @@ from provider.backends.local.store import Keystore
 from provider.clock import format_instant, parse_instant
 from provider.envelope import public_key_b64, seal
 from provider.errors import CodesignError, ConflictError, NotFoundError, ValidationError
-from provider.inspect_package import PublisherRecord
-from provider.package import PackageError, assemble_signed, prepare_unsigned
+from provider.inspect_package import PublisherRecord, mapped
+from provider.package import Buffer, PackageError, prepare_unsigned, write_signed
 from provider.validity import ValidityPeriod
 
 _PLATFORM_DISPLAY = "AWS Lambda"
@@ -34,12 +36,13 @@ _PLATFORM_DISPLAY = "AWS Lambda"
 _MAX_SOURCE_BYTES = 250 * 1024 * 1024
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
+def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over ``path``:
+    a crash leaves either no file or the whole file, never part of one."""
+    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
     try:
         with temporary.open("wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -313,7 +316,19 @@ class LocalSigner:
         size = source.stat().st_size
         if size > _MAX_SOURCE_BYTES:
             raise PackageError(f"the source is {size} bytes; the limit is {_MAX_SOURCE_BYTES}")
-        unsigned = prepare_unsigned(source.read_bytes())
+        with mapped(source) as data:
+            return self._seal_and_write(profile, job_id, data, destination, prefix, now)
+
+    def _seal_and_write(
+        self,
+        profile: sqlite3.Row,
+        job_id: str,
+        data: Buffer,
+        destination: Path,
+        prefix: str,
+        now: datetime,
+    ) -> tuple[Path, datetime]:
+        unsigned = prepare_unsigned(data)
         name, version = profile["name"], profile["version"]
         period = ValidityPeriod(profile["validity_value"], profile["validity_type"])
         expires_at = period.expiry_from(now)
@@ -331,7 +346,7 @@ class LocalSigner:
         )
         destination.mkdir(parents=True, exist_ok=True)
         signed_path = destination / f"{prefix}{job_id}.zip"
-        _write_atomically(signed_path, assemble_signed(unsigned, envelope))
+        _write_atomically(signed_path, lambda sink: write_signed(unsigned, envelope, sink))
         return signed_path, expires_at
 
     def _finish(
