@@ -1,0 +1,56 @@
+"""Fixtures shared by the provider and sam_ext tests: zip packages and an isolated keystore."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+#: Files of a small Lambda package, used wherever the content does not matter.
+HELLO_FILES: dict[str, bytes] = {
+    "app.py": b"def handler(event, context):\n    return {'statusCode': 200}\n",
+    "lib/util.py": b"VALUE = 42\n" * 20,
+}
+
+
+def zip_bytes(
+    files: Mapping[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED, comment: bytes = b""
+) -> bytes:
+    """A zip archive in memory holding ``files`` (name -> content), in that order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+        archive.comment = comment
+    return buffer.getvalue()
+
+
+MakeZip = Callable[..., Path]
+
+
+@pytest.fixture
+def make_zip(tmp_path: Path) -> MakeZip:
+    """``make_zip(files, name="pkg.zip", **zip_options)`` writes a zip into ``tmp_path``."""
+
+    def make(
+        files: Mapping[str, bytes] | None = None, name: str = "pkg.zip", **options: object
+    ) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(zip_bytes(HELLO_FILES if files is None else files, **options))  # type: ignore[arg-type]
+        return path
+
+    return make
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh keystore directory, exported as CODESIGN_HOME, with no passphrase set."""
+    path = tmp_path / "keystore"
+    monkeypatch.setenv("CODESIGN_HOME", str(path))
+    monkeypatch.delenv("CODESIGN_PASSPHRASE", raising=False)
+    monkeypatch.delenv("CODESIGN_REGION", raising=False)
+    return path

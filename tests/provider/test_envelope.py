@@ -1,0 +1,209 @@
+"""The signature envelope: canonical JSON, its schema, and what a wrong key does."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from provider import schemas
+from provider.arns import PLATFORM_LAMBDA
+from provider.backends.local import LocalBackend
+from provider.envelope import canonical_json, open_envelope, public_key_b64, seal
+from provider.errors import ValidationError
+from provider.package import assemble_signed, prepare_unsigned
+from provider.verdict import INTEGRITY_EXCEPTION, VERIFICATION_EXCEPTION, Decision
+
+T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+JOB_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+ARN = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/publisher/AbCdE12345"
+
+
+def _seal(key: ec.EllipticCurvePrivateKey, **overrides: object) -> bytes:
+    fields: dict[str, object] = {
+        "private_key": key,
+        "profile_name": "publisher",
+        "profile_version": "AbCdE12345",
+        "profile_version_arn": ARN,
+        "job_id": JOB_ID,
+        "job_owner": "000000000000",
+        "signed_at": T0,
+        "expires_at": T0 + timedelta(days=30),
+        "digest": "ab" * 48,
+    }
+    fields.update(overrides)
+    return seal(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP384R1())
+
+
+def test_sealed_envelope_is_canonical_and_schema_valid(key):
+    raw = _seal(key)
+    document = json.loads(raw)
+
+    assert raw == json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    assert b" " not in raw and b"\n" not in raw
+    assert list(schemas.validator("signature-envelope").iter_errors(document)) == []
+    assert document["platformId"] == PLATFORM_LAMBDA == "AWSLambda-SHA384-ECDSA"
+    assert document["profileName"] == "publisher"
+    assert document["profileVersion"] == "AbCdE12345"
+    assert document["profileVersionArn"] == ARN
+    assert document["jobId"] == JOB_ID
+    assert document["signedAt"] == "2026-01-15T12:00:00.000Z"
+    assert document["signatureExpiresAt"] == "2026-02-14T12:00:00.000Z"
+    assert document["digestAlgorithm"] == "SHA-384"
+    assert document["signatureAlgorithm"] == "ECDSA-P384-SHA384"
+    assert document["publicKey"] == public_key_b64(key.public_key())
+
+
+def test_signature_is_ecdsa_p384_sha384_over_the_other_fields(key):
+    document = json.loads(_seal(key))
+    payload = {k: v for k, v in document.items() if k != "signature"}
+
+    # Raises InvalidSignature if it is not.
+    key.public_key().verify(
+        base64.b64decode(document["signature"]),
+        canonical_json(payload),
+        ec.ECDSA(hashes.SHA384()),
+    )
+
+
+def test_open_envelope_returns_the_document(key):
+    raw = _seal(key)
+
+    assert open_envelope(raw) == json.loads(raw)
+
+
+def test_a_non_canonical_envelope_is_refused(key):
+    pretty = json.dumps(json.loads(_seal(key)), indent=2).encode()
+
+    with pytest.raises(ValidationError, match="canonical"):
+        open_envelope(pretty)
+
+
+def test_an_envelope_with_another_key_does_not_verify(key):
+    other = ec.generate_private_key(ec.SECP384R1())
+    document = json.loads(_seal(key))
+    document["publicKey"] = public_key_b64(other.public_key())
+
+    with pytest.raises(ValidationError, match="does not verify"):
+        open_envelope(canonical_json(document))
+
+
+def test_changing_a_signed_field_breaks_the_signature(key):
+    document = json.loads(_seal(key))
+    document["signatureExpiresAt"] = "2099-01-01T00:00:00.000Z"
+
+    with pytest.raises(ValidationError, match="does not verify"):
+        open_envelope(canonical_json(document))
+
+
+def test_a_non_p384_key_is_refused(key):
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    document = json.loads(_seal(key))
+    document["publicKey"] = public_key_b64(p256.public_key())
+
+    with pytest.raises(ValidationError, match="P-384"):
+        open_envelope(canonical_json(document))
+
+
+@pytest.mark.parametrize("missing", ["digest", "jobId", "signature", "profileVersionArn"])
+def test_schema_errors_name_the_field(key, missing):
+    document = json.loads(_seal(key))
+    del document[missing]
+
+    with pytest.raises(ValidationError, match=missing):
+        open_envelope(canonical_json(document))
+
+
+def test_unknown_fields_are_refused(key):
+    document = json.loads(_seal(key))
+    document["extra"] = "x"
+
+    with pytest.raises(ValidationError, match="extra"):
+        open_envelope(canonical_json(document))
+
+
+def test_not_json_is_refused():
+    with pytest.raises(ValidationError, match="not JSON"):
+        open_envelope(b"\xff\xfe not json")
+
+
+# --- a forged envelope inside a package ----------------------------------------------------
+
+
+def _forge(source: Path, target: Path, key: ec.EllipticCurvePrivateKey, arn: str) -> Path:
+    """Sign ``source`` with ``key`` while claiming profile version ``arn``."""
+    unsigned = prepare_unsigned(source.read_bytes())
+    name, version = arn.rsplit("/", 2)[-2:]
+    envelope = _seal(
+        key,
+        profile_name=name,
+        profile_version=version,
+        profile_version_arn=arn,
+        digest=unsigned.digest,
+    )
+    target.write_bytes(assemble_signed(unsigned, envelope))
+    return target
+
+
+@pytest.mark.parametrize("policy", ["Warn", "Enforce"])
+def test_a_package_signed_with_a_key_that_is_not_the_profiles_is_an_integrity_failure(
+    ks, make_zip, tmp_path, key, policy
+):
+    forged = _forge(make_zip(), tmp_path / "forged.zip", key, ks.arn)
+    assert zipfile.ZipFile(forged).testzip() is None  # well-formed, self-consistent
+
+    verdict = ks.evaluate(forged, policy)
+
+    assert verdict.decision is Decision.REJECT
+    assert verdict.exception == INTEGRITY_EXCEPTION
+    assert "not the key of" in verdict.failed[0].message
+
+
+def test_a_same_named_profile_of_another_keystore_is_not_our_publisher(ks, make_zip, tmp_path):
+    # Another keystore's "publisher" has its own version and key: its signature is a
+    # mismatch under a CSC that allows ours, and an integrity failure if it claims our ARN.
+    other = LocalBackend(tmp_path / "other-keystore")
+    other.put_signing_profile("publisher", now=T0)
+    job = other.sign_package(make_zip(), str(tmp_path / "other"), "publisher", now=T0)
+    theirs = Path(job["signedObject"]["path"])
+
+    verdict = ks.evaluate(theirs, "Enforce")
+
+    assert verdict.exception == VERIFICATION_EXCEPTION
+    assert [f.check.value for f in verdict.failed] == ["mismatch"]
+
+
+def test_an_unknown_publisher_that_the_csc_allows_is_an_integrity_failure(
+    ks, make_zip, tmp_path, key
+):
+    unknown = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/stranger/ZZZZZZZZZZ"
+    forged = _forge(make_zip(), tmp_path / "forged.zip", key, unknown)
+
+    verdict = ks.evaluate(forged, "Warn", arns=(unknown,))
+
+    assert verdict.decision is Decision.REJECT
+    assert verdict.exception == INTEGRITY_EXCEPTION
+    assert "cannot be verified" in verdict.failed[0].message
+
+
+def test_an_unknown_publisher_that_the_csc_does_not_allow_is_a_mismatch(
+    ks, make_zip, tmp_path, key
+):
+    unknown = "arn:aws:signer:us-east-1:111111111111:/signing-profiles/stranger/ZZZZZZZZZZ"
+    forged = _forge(make_zip(), tmp_path / "forged.zip", key, unknown)
+
+    assert ks.evaluate(forged, "Warn").decision is Decision.WARN
+    enforced = ks.evaluate(forged, "Enforce")
+    assert enforced.exception == VERIFICATION_EXCEPTION
+    assert [f.check.value for f in enforced.failed] == ["mismatch"]

@@ -1,0 +1,161 @@
+"""The local keystore on disk: where it is, file modes, and encrypted private keys."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from provider.backends.local import LocalBackend
+from provider.errors import KeystoreError, ValidationError
+from provider.verdict import CscPolicy, Decision
+
+T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _key_file(home: Path, name: str, version: str) -> Path:
+    return home / "keys" / name / f"{version}.pem"
+
+
+def test_codesign_home_locates_the_keystore(home):
+    LocalBackend().put_signing_profile("team_a", now=T0)
+
+    assert (home / "index.sqlite3").is_file()
+    assert LocalBackend(home).get_signing_profile("team_a")["status"] == "Active"
+
+
+def test_an_explicit_home_wins_over_codesign_home(home, tmp_path):
+    explicit = tmp_path / "explicit"
+
+    LocalBackend(explicit).put_signing_profile("team_a", now=T0)
+
+    assert (explicit / "index.sqlite3").is_file()
+    assert not (home / "index.sqlite3").exists()
+
+
+def test_private_keys_are_0600_in_0700_directories(backend, home):
+    version = backend.put_signing_profile("team_a", now=T0)["profileVersion"]
+    key = _key_file(home, "team_a", version)
+
+    assert _mode(key) == 0o600
+    assert _mode(home) == 0o700
+    assert _mode(home / "keys") == 0o700
+    assert _mode(key.parent) & 0o077 == 0
+    assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+
+
+def test_a_keystore_directory_readable_by_others_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+
+    with pytest.raises(KeystoreError, match="chmod 700"):
+        LocalBackend(shared)
+
+
+def test_a_key_readable_by_others_is_refused(ks, home, make_zip):
+    key = _key_file(home, "publisher", ks.profile["profileVersion"])
+    os.chmod(key, 0o644)
+
+    with pytest.raises(KeystoreError, match="chmod 600") as refused:
+        ks.sign(make_zip())
+
+    assert "publisher" in refused.value.message
+    assert str(key) in refused.value.message
+
+
+def test_a_missing_key_is_a_keystore_error(ks, home, make_zip):
+    _key_file(home, "publisher", ks.profile["profileVersion"]).unlink()
+
+    with pytest.raises(KeystoreError, match="missing"):
+        ks.sign(make_zip())
+
+
+def test_with_a_passphrase_the_key_is_encrypted_and_signing_works(
+    home, make_zip, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CODESIGN_PASSPHRASE", "correct horse")
+    backend = LocalBackend(home)
+    profile = backend.put_signing_profile("secret", now=T0)
+    pem = _key_file(home, "secret", profile["profileVersion"]).read_bytes()
+
+    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    job = backend.sign_package(make_zip(), str(tmp_path / "out"), "secret", now=T0)
+    assert job["status"] == "Succeeded"
+
+
+def test_a_wrong_passphrase_is_a_keystore_error_naming_the_profile(
+    home, make_zip, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CODESIGN_PASSPHRASE", "correct horse")
+    LocalBackend(home).put_signing_profile("secret", now=T0)
+    monkeypatch.setenv("CODESIGN_PASSPHRASE", "battery staple")
+
+    with pytest.raises(KeystoreError, match="'secret'") as refused:
+        LocalBackend(home).sign_package(make_zip(), str(tmp_path / "out"), "secret", now=T0)
+
+    assert "CODESIGN_PASSPHRASE" in refused.value.message
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_job_that_cannot_read_its_key_ends_failed_with_the_reason(
+    home, make_zip, tmp_path, monkeypatch
+):
+    # The job must not stay InProgress: a retry with the same client request token
+    # returns that job (idempotency), and it must say why it failed.
+    monkeypatch.setenv("CODESIGN_PASSPHRASE", "correct horse")
+    backend = LocalBackend(home)
+    backend.put_signing_profile("secret", now=T0)
+    monkeypatch.setenv("CODESIGN_PASSPHRASE", "battery staple")
+    source, out = make_zip(), str(tmp_path / "out")
+    with pytest.raises(KeystoreError):
+        backend.sign_package(source, out, "secret", client_request_token="build-1", now=T0)
+    monkeypatch.setenv("CODESIGN_PASSPHRASE", "correct horse")
+
+    job = backend.sign_package(source, out, "secret", client_request_token="build-1", now=T0)
+
+    assert job["status"] == "Failed"
+    assert "cannot decrypt the private key of profile 'secret'" in job["statusReason"]
+    assert backend.describe_signing_job(job["jobId"]) == job
+
+
+def test_an_encrypted_key_without_passphrase_asks_for_it(home, make_zip, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODESIGN_PASSPHRASE", "correct horse")
+    LocalBackend(home).put_signing_profile("secret", now=T0)
+    monkeypatch.delenv("CODESIGN_PASSPHRASE")
+
+    with pytest.raises(KeystoreError, match="encrypted: set CODESIGN_PASSPHRASE"):
+        LocalBackend(home).sign_package(make_zip(), str(tmp_path / "out"), "secret", now=T0)
+
+
+def test_verification_needs_no_passphrase(home, make_zip, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODESIGN_PASSPHRASE", "correct horse")
+    backend = LocalBackend(home)
+    arn = backend.put_signing_profile("secret", now=T0)["profileVersionArn"]
+    job = backend.sign_package(make_zip(), str(tmp_path / "out"), "secret", now=T0)
+    monkeypatch.delenv("CODESIGN_PASSPHRASE")
+
+    verdict = LocalBackend(home).evaluate_package(
+        Path(job["signedObject"]["path"]), CscPolicy((arn,), "Enforce"), at=T0
+    )
+    assert verdict.decision is Decision.ALLOW
+
+
+def test_a_corrupt_index_is_a_keystore_error(home):
+    home.mkdir(mode=0o700)
+    (home / "index.sqlite3").write_bytes(b"this is not a sqlite database" * 100)
+
+    with pytest.raises(KeystoreError, match="corrupt"):
+        LocalBackend(home)
+
+
+def test_a_bad_region_names_the_field(home):
+    with pytest.raises(ValidationError, match="region"):
+        LocalBackend(home, region="mars-1")
