@@ -115,7 +115,11 @@ class LocalLambda:
             if allowed is not None
             else (current["AllowedPublishers"]["SigningProfileVersionArns"])
         )
-        new_policy = policy or current["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"]
+        new_policy = (
+            policy
+            if policy is not None
+            else current["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"]
+        )
         new_description = description if description is not None else current["Description"]
         csc_request(new_allowed, new_policy, new_description)
         with self.store.transaction() as db:
