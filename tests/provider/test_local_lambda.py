@@ -144,8 +144,9 @@ def test_an_invalid_update_changes_nothing(backend):
 
     with pytest.raises(ValidationError, match="SigningProfileVersionArns"):
         backend.update_code_signing_config(arn, allowed=[], now=T0 + HOUR)
-    with pytest.raises(ValidationError, match="UntrustedArtifactOnDeployment"):
-        backend.update_code_signing_config(arn, policy="enforce", now=T0 + HOUR)
+    for policy in ("enforce", ""):
+        with pytest.raises(ValidationError, match="UntrustedArtifactOnDeployment"):
+            backend.update_code_signing_config(arn, policy=policy, now=T0 + HOUR)
 
     assert backend.get_code_signing_config(arn) == created
 

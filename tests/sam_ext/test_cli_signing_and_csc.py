@@ -371,7 +371,8 @@ def test_csc_get_update_list_delete(cli):
     assert [c["CodeSigningConfigArn"] for c in remaining] == [other]
 
 
-def test_csc_update_with_bad_input_changes_nothing(cli):
+@pytest.mark.parametrize("policy", ["enforce", ""])
+def test_csc_update_with_bad_input_changes_nothing(cli, policy):
     arn = cli.csc(_arn(1), policy="Warn")
     before = cli("csc", "get", "--code-signing-config-arn", arn).json
 
@@ -381,7 +382,7 @@ def test_csc_update_with_bad_input_changes_nothing(cli):
         "--code-signing-config-arn",
         arn,
         "--code-signing-policies",
-        "UntrustedArtifactOnDeployment=enforce",
+        f"UntrustedArtifactOnDeployment={policy}",
         naming="UntrustedArtifactOnDeployment",
     )
 
