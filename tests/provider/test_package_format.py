@@ -114,6 +114,35 @@ def test_a_single_empty_member_is_a_signable_package(ks, make_zip):
     assert ks.evaluate(signed, "Enforce").decision is Decision.ALLOW
 
 
+def test_a_streamed_zip_with_data_descriptors_can_be_signed(ks, tmp_path):
+    # Zips written to a pipe carry data descriptors (flag bit 3) after each member.
+    class Pipe(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, chunk) -> int:  # type: ignore[override]
+            self.data += chunk
+            return len(chunk)
+
+    pipe = Pipe()
+    with (
+        zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("app.py", "w") as member,
+    ):
+        member.write(FILES["app.py"])
+    source = tmp_path / "streamed.zip"
+    source.write_bytes(bytes(pipe.data))
+    assert zipfile.ZipFile(source).getinfo("app.py").flag_bits & 0x08
+
+    signed = ks.signed(source)
+
+    assert zipfile.ZipFile(signed).read("app.py") == FILES["app.py"]
+    assert ks.evaluate(signed, "Enforce").decision is Decision.ALLOW
+
+
 # --- refused sources ---------------------------------------------------------------------
 
 
@@ -168,6 +197,28 @@ def test_a_zip_holding_a_signature_member_counts_as_signed(ks, make_zip):
     source = make_zip({"app.py": b"x", SIGNATURE_MEMBER: b"{}"})
 
     _failed(ks.sign(source), "already signed")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("../escape.py", "'..'"),
+        ("/etc/absolute.py", "absolute path"),
+        (".codesign/extra.json", "reserved"),
+    ],
+)
+def test_signing_refuses_unsafe_member_names(ks, make_zip, name, reason):
+    _failed(ks.sign(make_zip({"app.py": b"x", name: b"y"})), reason)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_signing_refuses_duplicate_members(ks, tmp_path):
+    source = tmp_path / "dup.zip"
+    with zipfile.ZipFile(source, "w") as archive:
+        archive.writestr("app.py", b"first")
+        archive.writestr("app.py", b"second")
+
+    _failed(ks.sign(source), "appears twice")
 
 
 def test_a_failed_job_writes_no_file(ks, make_zip):
