@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from provider import schemas
+from provider.backends.local import LocalBackend
 from provider.errors import ConflictError, NotFoundError, ValidationError
 from provider.validity import ValidityPeriod
 
@@ -34,8 +35,6 @@ def test_put_profile_returns_arns_of_aws_shape(backend):
 
 
 def test_region_comes_from_the_backend(home):
-    from provider.backends.local import LocalBackend
-
     response = LocalBackend(home, region="eu-central-1").put_signing_profile("team_a", now=T0)
 
     assert response["arn"].startswith("arn:aws:signer:eu-central-1:")

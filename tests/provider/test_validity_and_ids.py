@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -200,8 +201,6 @@ def test_csc_ids_are_csc_and_17_characters():
 
 
 def test_job_ids_are_uuids():
-    import uuid
-
     job_id = new_job_id()
     assert str(uuid.UUID(job_id)) == job_id
 
