@@ -56,6 +56,13 @@ def sign(
             f"signing job {job['jobId']} failed: {job.get('statusReason')} (source {source})",
             job_id=job["jobId"],
         )
+    if job["status"] != "Succeeded":
+        raise SigningJobFailed(
+            f"signing job {job['jobId']} is still {job['status']} (another process started it "
+            "with the same client request token); describe it later with sam-ext signature "
+            "describe",
+            job_id=job["jobId"],
+        )
     say(f"signed {source} -> {job['signedObject']['path']}")
 
 
