@@ -48,13 +48,23 @@ def _jobs(home: Path) -> list[sqlite3.Row]:
 def test_parallel_signers_lose_no_job_and_never_share_an_id(tmp_path: Path) -> None:
     home = tmp_path / "home"
     backend = LocalBackend(home)
-    profile = backend.put_signing_profile("shared", platform_id="AWSLambda-SHA384-ECDSA",
-                                          validity=None, tags=None, now=utcnow())
+    profile = backend.put_signing_profile(
+        "shared", platform_id="AWSLambda-SHA384-ECDSA", validity=None, tags=None, now=utcnow()
+    )
     source = _package(tmp_path / "app.zip", 4096)
     processes, per_process = 8, 4
     running = [
-        subprocess.Popen([sys.executable, "-c", SIGN_SCRIPT, str(home), str(source),
-                          str(tmp_path / "out"), str(per_process)])
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                SIGN_SCRIPT,
+                str(home),
+                str(source),
+                str(tmp_path / "out"),
+                str(per_process),
+            ]
+        )
         for _ in range(processes)
     ]
     assert [p.wait(timeout=120) for p in running] == [0] * processes
@@ -71,14 +81,16 @@ def test_parallel_signers_lose_no_job_and_never_share_an_id(tmp_path: Path) -> N
 def test_killed_signer_leaves_no_partial_package_or_stuck_job(tmp_path: Path) -> None:
     home = tmp_path / "home"
     backend = LocalBackend(home)
-    profile = backend.put_signing_profile("shared", platform_id="AWSLambda-SHA384-ECDSA",
-                                          validity=None, tags=None, now=utcnow())
+    profile = backend.put_signing_profile(
+        "shared", platform_id="AWSLambda-SHA384-ECDSA", validity=None, tags=None, now=utcnow()
+    )
     source = _package(tmp_path / "big.zip", 48 * 1024 * 1024)
     out = tmp_path / "out"
     rng = random.Random(7)
     for _ in range(6):
-        process = subprocess.Popen([sys.executable, "-c", SIGN_SCRIPT, str(home), str(source),
-                                    str(out), "50"])
+        process = subprocess.Popen(
+            [sys.executable, "-c", SIGN_SCRIPT, str(home), str(source), str(out), "50"]
+        )
         time.sleep(1.0 + rng.random() * 2.0)
         process.send_signal(signal.SIGKILL)
         process.wait()
