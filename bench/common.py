@@ -13,8 +13,9 @@ from pathlib import Path
 _RNG_SEED = 1234
 
 
-def median_seconds(run: Callable[[], object], repeats: int, *,
-                   before: Callable[[], object] | None = None) -> tuple[float, list[float]]:
+def median_seconds(
+    run: Callable[[], object], repeats: int, *, before: Callable[[], object] | None = None
+) -> tuple[float, list[float]]:
     """Median wall time of ``run`` over ``repeats`` runs (``before`` is not timed)."""
     samples = []
     for _ in range(repeats):
@@ -43,21 +44,28 @@ def write_function(directory: Path, size: int, files: int, rng: random.Random) -
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "app.py").write_text("def handler(event, context):\n    return 1\n")
     for index in range(files):
-        (directory / f"module_{index:03d}.py").write_bytes(
-            source_like_bytes(size // files, rng))
+        (directory / f"module_{index:03d}.py").write_bytes(source_like_bytes(size // files, rng))
 
 
 def generate_app(root: Path, functions: int, size: int, files: int) -> Path:
     """A SAM app of ``functions`` functions; returns the template path."""
     rng = random.Random(_RNG_SEED)
-    lines = ["AWSTemplateFormatVersion: '2010-09-09'", "Transform: AWS::Serverless-2016-10-31",
-             "Resources:"]
+    lines = [
+        "AWSTemplateFormatVersion: '2010-09-09'",
+        "Transform: AWS::Serverless-2016-10-31",
+        "Resources:",
+    ]
     for index in range(functions):
         name = f"Function{index:02d}"
         write_function(root / "src" / name, size, files, rng)
-        lines += [f"  {name}:", "    Type: AWS::Serverless::Function", "    Properties:",
-                  f"      CodeUri: src/{name}/", "      Handler: app.handler",
-                  "      Runtime: python3.12"]
+        lines += [
+            f"  {name}:",
+            "    Type: AWS::Serverless::Function",
+            "    Properties:",
+            f"      CodeUri: src/{name}/",
+            "      Handler: app.handler",
+            "      Runtime: python3.12",
+        ]
     template = root / "template.yaml"
     template.write_text("\n".join(lines) + "\n")
     return template
@@ -66,7 +74,9 @@ def generate_app(root: Path, functions: int, size: int, files: int) -> Path:
 def table(rows: list[tuple[str, ...]]) -> str:
     """A plain text table."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )
 
 
 def machine() -> str:
