@@ -24,6 +24,9 @@ def fingerprint(source: Path) -> str:
         stat = source.stat()
         hasher.update(f"file:{source.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
         return hasher.hexdigest()
+    # The directory itself is part of the identity: two trees with equal names, sizes and
+    # times (e.g. extracted from one archive) must not share a package.
+    hasher.update(f"dir:{source.resolve()}\n".encode())
     for directory, dirnames, filenames in os.walk(source):
         dirnames.sort()
         for name in sorted(filenames):
