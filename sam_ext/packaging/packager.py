@@ -141,6 +141,13 @@ class Packager:
                     f"{logical_id}: {entry.property} {value!r} does not exist "
                     f"(resolved to {source})"
                 )
+            if source.is_dir() and self.artifact_dir.is_relative_to(source):
+                raise ValidationError(
+                    f"{logical_id}: its code directory {source} holds the artifact directory "
+                    f"{self.artifact_dir}, so its package would contain earlier packages; give "
+                    f"{logical_id} a {entry.property} of its own or pass --artifact-dir "
+                    f"outside {source}"
+                )
             plan.artifacts.append(
                 Artifact(logical_id, entry, source, profiles.get(logical_id), csc)
             )
