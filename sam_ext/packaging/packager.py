@@ -22,7 +22,13 @@ from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.verdict import CscPolicy, Decision, Verdict
 from sam_ext.packaging.cache import PackageCache, fingerprint
 from sam_ext.packaging.csc import CscResolution, resolve_csc
-from sam_ext.packaging.resources import NOT_PACKAGED, Packageable, apply_globals, packageable
+from sam_ext.packaging.resources import (
+    NOT_PACKAGED,
+    Packageable,
+    apply_globals,
+    function_property,
+    packageable,
+)
 from sam_ext.signing_profiles import SigningProfileRef
 from sam_ext.template import Template
 
@@ -37,6 +43,8 @@ class Artifact:
     profile: SigningProfileRef | None
     csc: CscResolution
     profile_version_arn: str | None = None
+    #: Logical ids of the layers a function references with ``Ref``.
+    layers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -148,8 +156,22 @@ class Packager:
                     f"{logical_id} a {entry.property} of its own or pass --artifact-dir "
                     f"outside {source}"
                 )
+            layers = function_property(template, resource, "Layers") or []
             plan.artifacts.append(
-                Artifact(logical_id, entry, source, profiles.get(logical_id), csc)
+                Artifact(
+                    logical_id,
+                    entry,
+                    source,
+                    profiles.get(logical_id),
+                    csc,
+                    layers=tuple(
+                        ref["Ref"]
+                        for ref in layers
+                        if isinstance(ref, dict) and isinstance(ref.get("Ref"), str)
+                    )
+                    if entry.kind == "function" and isinstance(layers, list)
+                    else (),
+                )
             )
         self._check_profiles(plan)
         self._check_unsigned_under_csc(plan)
@@ -171,23 +193,33 @@ class Packager:
 
     @staticmethod
     def _check_unsigned_under_csc(plan: Plan) -> None:
-        blocked = []
+        """Unsigned code or layers of a function with a code signing config: refused under
+        a known Enforce policy (Lambda would reject them), announced otherwise."""
+        by_id = {artifact.logical_id: artifact for artifact in plan.artifacts}
+        blocked: dict[str, str] = {}
         for artifact in plan.artifacts:
-            if artifact.profile is not None or not artifact.csc.declared:
+            if not artifact.csc.declared:
                 continue
+            unsigned = [] if artifact.profile is not None else [(artifact.logical_id, "")]
+            unsigned += [
+                (ref, f" (a layer of {artifact.logical_id})")
+                for ref in artifact.layers
+                if ref in by_id and by_id[ref].profile is None
+            ]
             policy = artifact.csc.policy
-            if policy is not None and policy.policy == "Enforce":
-                blocked.append(artifact.logical_id)
-            else:
-                plan.notices.append(
-                    f"{artifact.logical_id}: has a code signing config but no signing profile "
-                    "was given; its code will be deployed unsigned"
-                )
+            for logical_id, role in unsigned:
+                if policy is not None and policy.policy == "Enforce":
+                    blocked.setdefault(logical_id, f"{logical_id}{role}")
+                else:
+                    plan.notices.append(
+                        f"{logical_id}{role}: has a code signing config but no signing "
+                        "profile was given; its code will be deployed unsigned"
+                    )
         if blocked:
             raise ValidationError(
-                f"--signing-profiles: {', '.join(blocked)} must be signed: their code signing "
-                "config enforces signatures; add e.g. "
-                f"'{blocked[0]}=PROFILE' to --signing-profiles"
+                f"--signing-profiles: {', '.join(blocked.values())} must be signed: their code "
+                "signing config enforces signatures; add e.g. "
+                f"'{next(iter(blocked))}=PROFILE' to --signing-profiles"
             )
 
     # --- run ----------------------------------------------------------------------------
