@@ -19,7 +19,8 @@ from pathlib import Path
 from provider.errors import ValidationError
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-_SKIPPED_DIRS = {"__pycache__", ".git", ".aws-sam", ".pulumi"}
+#: Never packaged: caches, VCS data, build and deploy tools' own directories.
+_SKIPPED_DIRS = {"__pycache__", ".git", ".aws-sam", ".pulumi", ".sam-ext"}
 
 
 def _files(root: Path) -> Iterator[tuple[str, Path]]:

@@ -33,6 +33,15 @@ def _default_template() -> Path:
     return Path(DEFAULT_TEMPLATES[0])
 
 
+def _default_artifact_dir(template_path: Path) -> Path:
+    """``.sam-ext/artifacts`` in the project: beside the template, or beside ``.aws-sam``
+    for ``sam build`` output, so a clean rebuild does not wipe the cache."""
+    directory = template_path.resolve().parent
+    if directory.name == "build" and directory.parent.name == ".aws-sam":
+        directory = directory.parent.parent
+    return directory / ".sam-ext" / "artifacts"
+
+
 def _summary(results: list[Packaged]) -> str:
     rows = [("Resource", "Profile", "Signed object", "Signature expires", "Verdict")]
     for packaged in results:
@@ -73,9 +82,7 @@ def package_template(
     template_path = Path(options["template_file"])
     template = load_template(template_path)
     profiles = parse_signing_profiles(options.get("signing_profiles"))
-    artifact_dir = Path(
-        options.get("artifact_dir") or template_path.parent / ".sam-ext" / "artifacts"
-    )
+    artifact_dir = Path(options.get("artifact_dir") or _default_artifact_dir(template_path))
     packager = Packager(
         ctx.backend,
         artifact_dir.resolve(),

@@ -24,6 +24,15 @@ class CscResolution:
     declared: bool
     policy: CscPolicy | None = None
     unknown_reason: str | None = None
+    #: The policy's name when it is literal even though the publishers are not: enough
+    #: to know that unsigned code will be rejected.
+    policy_name: str | None = None
+
+    @property
+    def enforced(self) -> bool:
+        """Whether the config is known to enforce signatures."""
+        name = self.policy.policy if self.policy is not None else self.policy_name
+        return name == "Enforce"
 
 
 def _referenced_id(value: Any) -> str | None:
@@ -52,7 +61,12 @@ def _from_template(
         or not all(isinstance(a, str) for a in arns)
         or not isinstance(policy, str)
     ):
-        return CscResolution(True, None, f"{logical_id}'s publishers or policy are computed")
+        return CscResolution(
+            True,
+            None,
+            f"{logical_id}'s publishers or policy are computed",
+            policy if isinstance(policy, str) else None,
+        )
     return CscResolution(True, CscPolicy(tuple(arns), policy, None))
 
 

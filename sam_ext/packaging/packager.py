@@ -206,9 +206,8 @@ class Packager:
                 for ref in artifact.layers
                 if ref in by_id and by_id[ref].profile is None
             ]
-            policy = artifact.csc.policy
             for logical_id, role in unsigned:
-                if policy is not None and policy.policy == "Enforce":
+                if artifact.csc.enforced:
                     blocked.setdefault(logical_id, f"{logical_id}{role}")
                 else:
                     plan.notices.append(

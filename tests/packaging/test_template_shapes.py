@@ -201,4 +201,6 @@ def test_without_template_file_the_built_template_is_picked_up(
     hello = Path(packaged["Resources"]["HelloFunction"]["Properties"]["CodeUri"])
     assert tools.members(hello) == tools.tree(build / "HelloFunction")
     assert b"# built" in tools.members(hello)["app.py"]
-    assert hello.parent == (build / ".sam-ext" / "artifacts").resolve()
+    # The artifact directory (and its cache) sits in the project, not in the build output,
+    # so a clean `sam build` does not wipe it.
+    assert hello.parent == (app / ".sam-ext" / "artifacts").resolve()
