@@ -119,6 +119,16 @@ def test_an_unsigned_function_under_an_enforce_config_is_refused_by_name(
     _no_work_done(sam_ext, app)
 
 
+def test_an_enforce_config_with_computed_publishers_still_refuses_unsigned_code(
+    sam_ext, app, publisher
+) -> None:
+    # No parameter override: the publishers are unknown, but Enforce rejects unsigned code
+    # whoever the publishers are.
+    result = sam_ext("package", "--signing-profiles", "SharedLayer=Publisher", status=2)
+    assert "HelloFunction" in result.err and "enforce" in result.err.lower()
+    _no_work_done(sam_ext, app)
+
+
 def test_an_unsigned_layer_of_a_function_under_an_enforce_config_is_refused_by_name(
     sam_ext, app, publisher
 ) -> None:
