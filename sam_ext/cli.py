@@ -17,6 +17,8 @@ from sam_ext.context import CliContext
 EXIT_BAD_INPUT = 2
 #: Exit status for a refused operation or a REJECT verdict.
 EXIT_FAILED = 1
+#: Commands built on the local keystore's files (artifact directory, function registry).
+_LOCAL_ONLY = ("package", "deploy")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -26,13 +28,19 @@ EXIT_FAILED = 1
     metavar="DIR",
     help="Local keystore directory (default: $CODESIGN_HOME, else the user data directory).",
 )
-@click.option("--region", envvar="CODESIGN_REGION", help="Region used in ARNs (default us-east-1).")
+@click.option(
+    "--region",
+    envvar="CODESIGN_REGION",
+    help="Region used in ARNs (local, default us-east-1); with --backend aws, the AWS region "
+    "(default: AWS_REGION or the AWS profile's).",
+)
 @click.option(
     "--backend",
-    type=click.Choice(["local"]),
+    type=click.Choice(["local", "aws"]),
     default="local",
     show_default=True,
-    help="Where signing and verification happen.",
+    help="Where signing and verification happen: the local keystore, or AWS (boto3's "
+    "credentials, AWS_PROFILE, AWS_ENDPOINT_URL).",
 )
 @click.option(
     "--now",
@@ -50,6 +58,12 @@ def cli(
     JSON responses go to stdout in the AWS API's shapes; messages go to stderr.
     Exit status: 0 success, 1 refused (or a REJECT verdict), 2 bad input.
     """
+    if backend == "aws" and ctx.invoked_subcommand in _LOCAL_ONLY:
+        raise ValidationError(
+            f"--backend aws: sam-ext {ctx.invoked_subcommand} works on the local backend only "
+            "so far; on AWS, sign each package with 'sam-ext --backend aws sign --destination "
+            "s3://BUCKET/PREFIX ...'"
+        )
     ctx.obj = CliContext(home=home, region=region, backend_name=backend, now_text=now_text)
 
 

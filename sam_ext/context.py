@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
+from provider.backends.factory import open_backend
 from provider.backends.local import LocalBackend
 from provider.clock import parse_instant, utcnow
 
@@ -21,9 +23,15 @@ class CliContext:
 
     @property
     def backend(self) -> LocalBackend:
-        """The backend, opened on first use."""
+        """The backend, opened on first use.
+
+        Typed as the local backend: the aws backend has the same operations with the same
+        documents for every command that runs on it; the commands that need the local
+        keystore itself (package, deploy) refuse ``--backend aws`` in :mod:`sam_ext.cli`.
+        """
         if self._backend is None:
-            self._backend = LocalBackend(self.home, self.region)
+            opened = open_backend(self.backend_name, home=self.home, region=self.region)
+            self._backend = cast(LocalBackend, opened)
         return self._backend
 
     @property

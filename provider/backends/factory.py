@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, overload
+
 from provider.backends.local import LocalBackend
 from provider.errors import ValidationError
 
-BACKENDS = ("local",)
+if TYPE_CHECKING:
+    from provider.backends.aws import AwsBackend
+
+BACKENDS = ("local", "aws")
 
 
+@overload
+def open_backend(
+    name: Literal["local"] = ..., *, home: str | None = ..., region: str | None = ...
+) -> LocalBackend: ...
+@overload
+def open_backend(
+    name: Literal["aws"], *, home: str | None = ..., region: str | None = ...
+) -> AwsBackend: ...
+@overload
+def open_backend(
+    name: str, *, home: str | None = ..., region: str | None = ...
+) -> LocalBackend | AwsBackend: ...
 def open_backend(
     name: str = "local", *, home: str | None = None, region: str | None = None
-) -> LocalBackend:
-    """Open the named backend (``local`` is the offline default)."""
+) -> LocalBackend | AwsBackend:
+    """Open the named backend (``local`` is the offline default; ``aws`` uses boto3's
+    credentials, region and ``AWS_ENDPOINT_URL``; ``home`` is the local keystore only)."""
     if name == "local":
         return LocalBackend(home, region)
+    if name == "aws":
+        # Imported here: boto3 is loaded only when the aws backend is used.
+        from provider.backends.aws import AwsBackend
+
+        return AwsBackend(region)
     raise ValidationError(f"backend: {name!r} is not one of {', '.join(BACKENDS)}")

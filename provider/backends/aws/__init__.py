@@ -1,0 +1,92 @@
+"""The aws backend: the same operations as the local backend, on AWS Signer, Lambda and S3.
+
+boto3 is imported only under this package. :class:`AwsBackend` composes the Signer
+operations (:mod:`.signer`), Lambda's (:mod:`.lambda_`), the S3 object store (:mod:`.s3`)
+and the verdict prediction (:mod:`.facts`) over one set of clients (:mod:`.session`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from provider.arns import Location
+from provider.backends.aws.facts import object_facts
+from provider.backends.aws.lambda_ import AwsLambda
+from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
+from provider.backends.aws.session import AwsClients, open_clients
+from provider.backends.aws.signer import DEFAULT_JOB_DELAY, DEFAULT_JOB_MAX_ATTEMPTS, AwsSigner
+from provider.errors import ValidationError
+from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
+
+__all__ = ["AwsBackend", "AwsClients", "S3Object"]
+
+
+class AwsBackend(AwsSigner, AwsLambda):
+    """Signer + Lambda operations on an AWS account (or LocalStack, or a moto server)."""
+
+    def __init__(
+        self,
+        region: str | None = None,
+        *,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        retry_mode: str | None = None,
+        max_attempts: int | None = None,
+        clients: AwsClients | None = None,
+        job_delay: float = DEFAULT_JOB_DELAY,
+        job_max_attempts: int = DEFAULT_JOB_MAX_ATTEMPTS,
+    ) -> None:
+        """Open clients from boto3's standard resolution (``region``, ``profile`` and
+        ``endpoint_url`` override it), or use the given ``clients``. Signing jobs are
+        polled every ``job_delay`` seconds, at most ``job_max_attempts`` times."""
+        if job_delay < 0 or job_max_attempts < 1:
+            raise ValidationError(
+                f"job_delay/job_max_attempts: {job_delay}/{job_max_attempts} must be >= 0 / >= 1"
+            )
+        self.clients = clients or open_clients(
+            region=region,
+            profile=profile,
+            endpoint_url=endpoint_url,
+            retry_mode=retry_mode,
+            max_attempts=max_attempts,
+        )
+        self.objects = ObjectStore(self.clients.s3)
+        self.job_delay = job_delay
+        self.job_max_attempts = job_max_attempts
+        self._location: Location | None = None
+
+    @property
+    def location(self) -> Location:
+        """Partition, region and account of this backend's ARNs (the account is asked of
+        STS on first use)."""
+        if self._location is None:
+            self._location = Location(
+                self.clients.region, self.clients.caller_account(), self.clients.partition
+            )
+        return self._location
+
+    @location.setter
+    def location(self, value: Location) -> None:
+        self._location = value
+
+    def object_facts(
+        self, package: Path | str | S3Object, *, name: str | None = None, job_id: str | None = None
+    ) -> ArtifactFacts:
+        """What the checks need to know about a signed S3 object (see :mod:`.facts`)."""
+        obj = as_object(package)
+        return object_facts(self.clients, self.objects, obj, name=name or obj.uri, job_id=job_id)
+
+    def evaluate_package(
+        self,
+        package: Path | str | S3Object,
+        csc: CscPolicy,
+        *,
+        at: datetime,
+        name: str | None = None,
+        job_id: str | None = None,
+    ) -> Verdict:
+        """The verdict Lambda would give the signed S3 object ``package``
+        (``s3://bucket/key[?versionId=V]``) under ``csc`` at ``at``. The job that signed
+        it is read from its key (``...<jobId>.zip``) unless ``job_id`` is given."""
+        return decide(self.object_facts(package, name=name, job_id=job_id), csc, at)

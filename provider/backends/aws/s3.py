@@ -1,0 +1,259 @@
+"""S3 for signing: a versioned bucket, content-addressed uploads, object versions.
+
+AWS Signer reads a *version* of the source object, so the bucket must have versioning
+enabled; an unversioned bucket is refused before anything is uploaded. Unsigned packages
+are stored as ``PREFIX<sha256>.zip`` (as ``sam package`` stores ``<md5>.zip``): an
+unchanged package is found by a HEAD and neither uploaded nor, with the same version and
+client request token, signed again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from provider.backends.aws.errors import aws_call, error_code
+from provider.errors import CodesignError, NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+#: The metadata key holding an unsigned package's SHA-256 (``x-amz-meta-codesign-sha256``).
+DIGEST_METADATA = "codesign-sha256"
+
+
+def check_bucket(bucket: str, field: str = "bucket") -> str:
+    """Validate an S3 bucket name (3-63 of lower-case letters, digits, '.', '-')."""
+    if not isinstance(bucket, str) or not _BUCKET_RE.match(bucket) or ".." in bucket:
+        raise ValidationError(
+            f"{field}: {bucket!r} is not an S3 bucket name (3 to 63 lower-case letters, "
+            "digits, '.' and '-')"
+        )
+    return bucket
+
+
+def _split_uri(text: str, field: str) -> tuple[str, str]:
+    # A URI that went through pathlib (click.Path) has lost one slash: accept s3:/b/k too.
+    match = re.match(r"^s3:/{1,2}([^/?]+)/?([^?]*)$", text)
+    if not match:
+        raise ValidationError(f"{field}: {text!r} is not an S3 location (s3://BUCKET/KEY)")
+    return check_bucket(match[1], field), match[2]
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """One S3 object, optionally one version of it."""
+
+    bucket: str
+    key: str
+    version: str | None = None
+
+    @property
+    def uri(self) -> str:
+        """``s3://bucket/key`` (plus ``?versionId=`` when a version is pinned)."""
+        suffix = f"?versionId={self.version}" if self.version else ""
+        return f"s3://{self.bucket}/{self.key}{suffix}"
+
+    @classmethod
+    def parse(cls, text: str, field: str = "package") -> S3Object:
+        """Parse ``s3://bucket/key[?versionId=V]``."""
+        location, _, query = str(text).partition("?")
+        bucket, key = _split_uri(location, field)
+        if not key or key.endswith("/"):
+            raise ValidationError(f"{field}: {text!r} names no object (s3://BUCKET/KEY)")
+        version = None
+        if query:
+            name, sep, value = query.partition("=")
+            if name != "versionId" or not sep or not value:
+                raise ValidationError(f"{field}: {text!r}: only ?versionId=V may follow the key")
+            version = value
+        return cls(bucket, key, version)
+
+    @classmethod
+    def from_location(cls, location: dict[str, Any], field: str = "signedObject") -> S3Object:
+        """From a ``{bucketName, key[, version]}`` document (a signing job's objects)."""
+        if not isinstance(location, dict) or "bucketName" not in location or "key" not in location:
+            raise ValidationError(f"{field}: {location!r} is not an S3 object location")
+        return cls(location["bucketName"], location["key"], location.get("version"))
+
+    def lambda_code(self) -> dict[str, str]:
+        """Lambda's ``Code``/``Content`` parameters for this object."""
+        code = {"S3Bucket": self.bucket, "S3Key": self.key}
+        if self.version:
+            code["S3ObjectVersion"] = self.version
+        return code
+
+
+def as_object(value: S3Object | str | Path, field: str = "package") -> S3Object:
+    """An :class:`S3Object` from an object or ``s3://`` text; a local path is refused with
+    the way forward (its AWS signature cannot be read, nor can Lambda deploy it from here)."""
+    if isinstance(value, S3Object):
+        return value
+    text = str(value)
+    if not text.startswith("s3:/"):
+        raise ValidationError(
+            f"{field}: {text!r} is a local file; the aws backend works on signed S3 objects "
+            "(s3://BUCKET/KEY[?versionId=V]), as sign_package returns them"
+        )
+    return S3Object.parse(text, field)
+
+
+def parse_destination(text: str, field: str = "destination") -> tuple[str, str]:
+    """``s3://bucket[/prefix]`` as ``(bucket, key prefix)``; a non-empty prefix is made to
+    end in ``/``, so objects land *in* it."""
+    bucket, prefix = _split_uri(str(text).partition("?")[0], field)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return bucket, prefix
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One entry of ListObjectVersions for a key."""
+
+    version: str
+    etag: str
+    last_modified: Any
+    is_latest: bool
+    delete_marker: bool = False
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, hex, read in blocks."""
+    hasher = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+class ObjectStore:
+    """The S3 calls of the backend."""
+
+    def __init__(self, s3: S3Client) -> None:
+        self.s3 = s3
+        self._versioned: set[str] = set()
+        self._lock = threading.Lock()
+
+    def require_versioning(self, bucket: str) -> None:
+        """Refuse a bucket without versioning enabled, saying how to enable it."""
+        check_bucket(bucket)
+        with self._lock:
+            if bucket in self._versioned:
+                return
+        with aws_call("s3:GetBucketVersioning", f"S3 bucket {bucket!r}"):
+            status = self.s3.get_bucket_versioning(Bucket=bucket).get("Status")
+        if status != "Enabled":
+            state = "suspended" if status == "Suspended" else "not enabled"
+            raise ValidationError(
+                f"S3 bucket {bucket!r}: versioning is {state}, and AWS Signer signs only "
+                "versioned objects; enable it with: aws s3api put-bucket-versioning "
+                f"--bucket {bucket} --versioning-configuration Status=Enabled"
+            )
+        with self._lock:
+            self._versioned.add(bucket)
+
+    def head(self, obj: S3Object) -> dict[str, Any]:
+        """HeadObject (the given version, else the latest)."""
+        params: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key}
+        if obj.version:
+            params["VersionId"] = obj.version
+        with aws_call("s3:GetObject", obj.uri):
+            return dict(self.s3.head_object(**params))
+
+    def _existing(self, obj: S3Object, digest: str) -> str | None:
+        """The version id of ``obj`` when it already holds the package with ``digest``."""
+        try:
+            head = self.s3.head_object(Bucket=obj.bucket, Key=obj.key)
+        except ClientError as error:
+            if error_code(error) in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            with aws_call("s3:GetObject", obj.uri):
+                raise
+        if head.get("Metadata", {}).get(DIGEST_METADATA) != digest:
+            return None  # overwritten by something else: upload ours again
+        version = head.get("VersionId")
+        return version if version and version != "null" else None
+
+    def put_content_addressed(
+        self, source: Path, bucket: str, prefix: str
+    ) -> tuple[S3Object, bool]:
+        """Upload ``source`` as ``prefix<sha256>.zip`` unless that object already holds it.
+
+        Returns the object (with its version) and whether this call uploaded it.
+        """
+        if not source.is_file():
+            raise ValidationError(f"source: {str(source)!r} does not exist or is not a file")
+        self.require_versioning(bucket)
+        digest = file_sha256(source)
+        target = S3Object(bucket, f"{prefix}{digest}.zip")
+        version = self._existing(target, digest)
+        if version is not None:
+            return S3Object(bucket, target.key, version), False
+        checksum = base64.b64encode(bytes.fromhex(digest)).decode("ascii")
+        with source.open("rb") as body, aws_call("s3:PutObject", target.uri):
+            response = self.s3.put_object(
+                Bucket=bucket,
+                Key=target.key,
+                Body=body,
+                ContentType="application/zip",
+                ChecksumSHA256=checksum,
+                Metadata={DIGEST_METADATA: digest},
+            )
+        version = response.get("VersionId")
+        if not version or version == "null":
+            # Versioning was turned off between the check and the upload.
+            raise ValidationError(
+                f"S3 bucket {bucket!r}: the upload of {target.uri} got no version id; enable "
+                f"versioning: aws s3api put-bucket-versioning --bucket {bucket} "
+                "--versioning-configuration Status=Enabled"
+            )
+        return S3Object(bucket, target.key, version), True
+
+    def delete_version(self, obj: S3Object) -> None:
+        """Delete one version of an object (undoing an upload of this process)."""
+        if not obj.version:
+            raise CodesignError(f"{obj.uri}: no version to delete")
+        with aws_call("s3:DeleteObjectVersion", obj.uri):
+            self.s3.delete_object(Bucket=obj.bucket, Key=obj.key, VersionId=obj.version)
+
+    def versions(self, bucket: str, key: str) -> list[ObjectVersion]:
+        """Every version and delete marker of exactly ``key``, oldest first."""
+        found: list[ObjectVersion] = []
+        paginator = self.s3.get_paginator("list_object_versions")
+        with aws_call("s3:ListBucketVersions", f"s3://{bucket}/{key}"):
+            for page in paginator.paginate(Bucket=bucket, Prefix=key):
+                for entry in page.get("Versions", []):
+                    if entry.get("Key") == key:
+                        found.append(
+                            ObjectVersion(
+                                str(entry.get("VersionId")),
+                                str(entry.get("ETag")),
+                                entry.get("LastModified"),
+                                bool(entry.get("IsLatest")),
+                            )
+                        )
+                for marker in page.get("DeleteMarkers", []):
+                    if marker.get("Key") == key:
+                        found.append(
+                            ObjectVersion(
+                                str(marker.get("VersionId")),
+                                "",
+                                marker.get("LastModified"),
+                                bool(marker.get("IsLatest")),
+                                delete_marker=True,
+                            )
+                        )
+        if not found:
+            raise NotFoundError(f"s3://{bucket}/{key} does not exist")
+        # Same-second writes keep the listing's order (newest first), hence the reverse.
+        found.reverse()
+        return sorted(found, key=lambda v: v.last_modified)

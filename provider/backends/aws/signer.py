@@ -1,0 +1,338 @@
+"""AWS Signer's operations, through boto3, with the local backend's method signatures.
+
+Instants (``now``) are used for input checks only: on AWS, Signer's clock stamps
+``createdAt`` and ``signatureExpiresAt``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError, WaiterError
+
+from provider.arns import (
+    ACCOUNT_RE,
+    PLATFORM_LAMBDA,
+    check_account,
+    check_profile_name,
+    check_profile_version,
+)
+from provider.backends.aws import documents
+from provider.backends.aws.errors import aws_call, one_line, restated, translate
+from provider.backends.aws.s3 import ObjectStore, S3Object, parse_destination
+from provider.backends.base import Document, check_reason
+from provider.clock import format_instant
+from provider.errors import CodesignError, SigningJobFailed, ValidationError
+from provider.validity import ValidityPeriod
+
+if TYPE_CHECKING:
+    from provider.backends.aws.session import AwsClients
+
+#: Cross-account actions a signing profile can grant (AddProfilePermission).
+PROFILE_ACTIONS = ("signer:StartSigningJob", "signer:GetSigningProfile", "signer:RevokeSignature")
+_STATEMENT_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,100}$")
+#: As ``sam package`` polls: every 5 s, for up to 10 minutes.
+DEFAULT_JOB_DELAY = 5
+DEFAULT_JOB_MAX_ATTEMPTS = 120
+
+
+def content_token(*parts: object) -> str:
+    """A client request token derived from what defines a signing job: the same source
+    version, profile and destination give the same token, so a retried deploy gets the
+    same job back instead of starting a second one."""
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def _profile_resource(name: str, owner: str | None = None) -> str:
+    return f"signing profile {name!r}" + (f" of account {owner}" if owner else "")
+
+
+class AwsSigner:
+    """PutSigningProfile ... AddProfilePermission against AWS Signer."""
+
+    clients: AwsClients
+    objects: ObjectStore
+    job_delay: float
+    job_max_attempts: int
+
+    # --- profiles ---------------------------------------------------------------------
+    def put_signing_profile(
+        self,
+        profile_name: str,
+        *,
+        platform_id: str = PLATFORM_LAMBDA,
+        validity: ValidityPeriod | None = None,
+        tags: dict[str, str] | None = None,
+        now: datetime,
+    ) -> Document:
+        """PutSigningProfile (platform ``AWSLambda-SHA384-ECDSA``)."""
+        check_profile_name(profile_name)
+        if platform_id != PLATFORM_LAMBDA:
+            raise ValidationError(
+                f"platformId: {platform_id!r} is not supported; Lambda code signing uses "
+                f"{PLATFORM_LAMBDA}"
+            )
+        period = validity or ValidityPeriod.default()
+        params: dict[str, Any] = {
+            "profileName": profile_name,
+            "platformId": platform_id,
+            "signatureValidityPeriod": period.to_document(),
+        }
+        if tags:
+            params["tags"] = dict(tags)
+        with aws_call("signer:PutSigningProfile", _profile_resource(profile_name)):
+            response = self.clients.signer.put_signing_profile(**params)
+        return {
+            "arn": response["arn"],
+            "profileVersion": response["profileVersion"],
+            "profileVersionArn": response["profileVersionArn"],
+        }
+
+    def get_signing_profile(
+        self, profile_name: str, *, profile_owner: str | None = None
+    ) -> Document:
+        """GetSigningProfile (another account's with ``profile_owner``)."""
+        check_profile_name(profile_name)
+        params: dict[str, Any] = {"profileName": profile_name}
+        if profile_owner is not None:
+            params["profileOwner"] = check_account(profile_owner)
+        with aws_call("signer:GetSigningProfile", _profile_resource(profile_name, profile_owner)):
+            response = self.clients.signer.get_signing_profile(**params)
+        profile = documents.document(response)
+        profile.pop("signingMaterial", None)
+        return profile
+
+    def list_signing_profiles(self, *, include_canceled: bool = False) -> Document:
+        """ListSigningProfiles of the Lambda platform (every page)."""
+        profiles: list[Document] = []
+        paginator = self.clients.signer.get_paginator("list_signing_profiles")
+        with aws_call("signer:ListSigningProfiles", "signing profiles"):
+            for page in paginator.paginate(
+                includeCanceled=include_canceled, platformId=PLATFORM_LAMBDA
+            ):
+                for profile in page.get("profiles", []):
+                    item = documents.document(profile)
+                    item.pop("signingMaterial", None)
+                    profiles.append(item)
+        return {"profiles": profiles}
+
+    def cancel_signing_profile(self, profile_name: str, *, now: datetime) -> None:
+        """CancelSigningProfile: no new jobs; signatures already made stay valid."""
+        check_profile_name(profile_name)
+        with aws_call("signer:CancelSigningProfile", _profile_resource(profile_name)):
+            self.clients.signer.cancel_signing_profile(profileName=profile_name)
+
+    def revoke_signing_profile(
+        self,
+        profile_name: str,
+        profile_version: str,
+        reason: str,
+        effective_time: datetime,
+        *,
+        now: datetime,
+    ) -> None:
+        """RevokeSigningProfile: signatures made from ``effective_time`` on are untrusted."""
+        check_profile_name(profile_name)
+        check_profile_version(profile_version)
+        check_reason(reason)
+        if effective_time > now:
+            raise ValidationError(
+                f"effectiveTime: {format_instant(effective_time)} is in the future; a "
+                "revocation can only take effect from a past instant"
+            )
+        with aws_call("signer:RevokeSigningProfile", _profile_resource(profile_name)):
+            self.clients.signer.revoke_signing_profile(
+                profileName=profile_name,
+                profileVersion=profile_version,
+                reason=reason,
+                effectiveTime=effective_time,
+            )
+
+    def add_profile_permission(
+        self,
+        profile_name: str,
+        *,
+        principal: str,
+        statement_id: str,
+        action: str = "signer:StartSigningJob",
+        profile_version: str | None = None,
+        revision_id: str | None = None,
+    ) -> Document:
+        """AddProfilePermission: let another account (``principal``) use the profile; it
+        then signs with ``profile_owner`` set to this account. Returns ``{revisionId}``."""
+        check_profile_name(profile_name)
+        if action not in PROFILE_ACTIONS:
+            raise ValidationError(f"action: {action!r} is not one of {', '.join(PROFILE_ACTIONS)}")
+        if not isinstance(principal, str) or not (
+            ACCOUNT_RE.match(principal) or principal.startswith("arn:")
+        ):
+            raise ValidationError(
+                f"principal: {principal!r} must be a 12-digit account id or an IAM ARN"
+            )
+        if not isinstance(statement_id, str) or not _STATEMENT_ID_RE.match(statement_id):
+            raise ValidationError(
+                f"statementId: {statement_id!r} must be 1 to 100 letters, digits, '-' or '_'"
+            )
+        params: dict[str, Any] = {
+            "profileName": profile_name,
+            "action": action,
+            "principal": principal,
+            "statementId": statement_id,
+        }
+        if profile_version is not None:
+            params["profileVersion"] = check_profile_version(profile_version)
+        if revision_id is not None:
+            params["revisionId"] = revision_id
+        with aws_call("signer:AddProfilePermission", _profile_resource(profile_name)):
+            response = self.clients.signer.add_profile_permission(**params)
+        return {"revisionId": response.get("revisionId", "")}
+
+    # --- jobs -------------------------------------------------------------------------
+    def sign_package(
+        self,
+        source: Path,
+        destination: str,
+        profile_name: str,
+        *,
+        profile_owner: str | None = None,
+        client_request_token: str | None = None,
+        now: datetime,
+        prefix: str = "",
+    ) -> Document:
+        """Upload ``source`` (content-addressed), start a signing job, wait, describe.
+
+        ``destination`` is ``s3://bucket[/dir]``: the unsigned package goes to
+        ``dir/<sha256>.zip``, the signed one to ``dir/<prefix><jobId>.zip``. The token
+        defaults to one derived from the content, profile and destination. A job that ends
+        ``Failed`` is returned, its ``statusReason`` saying why; one still running after
+        the wait raises :class:`SigningJobFailed` naming it.
+        """
+        check_profile_name(profile_name)
+        if profile_owner is not None:
+            check_account(profile_owner)
+        bucket, directory = parse_destination(destination)
+        unsigned, uploaded = self.objects.put_content_addressed(Path(source), bucket, directory)
+        token = client_request_token or content_token(
+            unsigned.uri, profile_name, profile_owner or "", bucket, directory + prefix
+        )
+        try:
+            job_id = self._start_job(
+                unsigned, bucket, directory + prefix, profile_name, profile_owner, token
+            )
+        except CodesignError as error:
+            if uploaded:
+                raise self._undo_upload(unsigned, error) from None
+            raise
+        self.wait_for_signing_job(job_id)
+        job = self.describe_signing_job(job_id)
+        signed = job.get("signedObject")
+        if job["status"] == "Succeeded" and isinstance(signed, dict) and "version" not in signed:
+            version = self._signed_version(S3Object.from_location(signed))
+            if version:
+                signed["version"] = version
+        return job
+
+    def _start_job(
+        self,
+        unsigned: S3Object,
+        bucket: str,
+        destination_prefix: str,
+        profile_name: str,
+        profile_owner: str | None,
+        token: str,
+    ) -> str:
+        params: dict[str, Any] = {
+            "source": {
+                "s3": {
+                    "bucketName": unsigned.bucket,
+                    "key": unsigned.key,
+                    "version": unsigned.version,
+                }
+            },
+            "destination": {"s3": {"bucketName": bucket, "prefix": destination_prefix}},
+            "profileName": profile_name,
+            "clientRequestToken": token,
+        }
+        if profile_owner is not None:
+            params["profileOwner"] = profile_owner
+        with aws_call(
+            "signer:StartSigningJob",
+            f"{_profile_resource(profile_name, profile_owner)} (source {unsigned.uri})",
+        ):
+            response = self.clients.signer.start_signing_job(**params)
+        return str(response["jobId"])
+
+    def _undo_upload(self, unsigned: S3Object, error: CodesignError) -> CodesignError:
+        """No job was started: remove the version this call uploaded, or say it is left."""
+        try:
+            self.objects.delete_version(unsigned)
+        except CodesignError as cleanup:
+            return restated(
+                error,
+                f"{error.message}; the uploaded source {unsigned.uri} was left behind "
+                f"(removing it failed: {cleanup.message}); delete it with: aws s3api "
+                f"delete-object --bucket {unsigned.bucket} --key {unsigned.key} "
+                f"--version-id {unsigned.version}",
+            )
+        return error
+
+    def _signed_version(self, signed: S3Object) -> str | None:
+        try:
+            version = self.objects.head(signed).get("VersionId")
+        except CodesignError:
+            return None  # reading it is optional; the prediction checks it again
+        return str(version) if version and version != "null" else None
+
+    def wait_for_signing_job(self, job_id: str) -> None:
+        """Signer's ``successful_signing_job`` waiter (delay ``job_delay`` seconds, up to
+        ``job_max_attempts`` polls). Returns once the job ended, ``Succeeded`` or not."""
+        waiter = self.clients.signer.get_waiter("successful_signing_job")
+        try:
+            waiter.wait(
+                jobId=job_id,
+                # botocore sleeps Delay seconds between polls; a fraction works too.
+                WaiterConfig={"Delay": self.job_delay, "MaxAttempts": self.job_max_attempts},  # type: ignore[typeddict-item]
+            )
+        except WaiterError as error:
+            last = error.last_response or {}
+            if last.get("status") == "Failed":
+                return
+            if "Error" in last:
+                raise translate(
+                    ClientError(last, "DescribeSigningJob"),
+                    "signer:DescribeSigningJob",
+                    f"signing job {job_id}",
+                ) from None
+            if "Max attempts exceeded" in str(error):
+                raise SigningJobFailed(
+                    f"signing job {job_id} is still {last.get('status', 'InProgress')} after "
+                    f"{self.job_max_attempts} checks {self.job_delay} s apart; describe it "
+                    f"later with: sam-ext --backend aws signature describe --job-id {job_id}",
+                    job_id=job_id,
+                ) from None
+            raise SigningJobFailed(
+                f"waiting for signing job {job_id} failed: {one_line(error)}", job_id=job_id
+            ) from None
+
+    def describe_signing_job(self, job_id: str) -> Document:
+        """DescribeSigningJob, with objects as ``{bucketName, key[, version]}``."""
+        if not isinstance(job_id, str) or not 1 <= len(job_id) <= 128:
+            raise ValidationError(f"jobId: {job_id!r} is not a signing job id")
+        with aws_call("signer:DescribeSigningJob", f"signing job {job_id}"):
+            response = self.clients.signer.describe_signing_job(jobId=job_id)
+        return documents.signing_job(response)
+
+    def revoke_signature(
+        self, job_id: str, reason: str, *, job_owner: str | None = None, now: datetime
+    ) -> None:
+        """RevokeSignature: that one signature is untrusted from now on (irreversible)."""
+        check_reason(reason)
+        params: dict[str, Any] = {"jobId": job_id, "reason": reason}
+        if job_owner is not None:
+            params["jobOwner"] = check_account(job_owner, "jobOwner")
+        with aws_call("signer:RevokeSignature", f"the signature of signing job {job_id}"):
+            self.clients.signer.revoke_signature(**params)

@@ -1,0 +1,158 @@
+"""Sign many packages at once: a bounded pool of signing jobs, progress on stderr.
+
+Works with either backend (anything with :meth:`sign_package`). On AWS each package is
+uploaded, signed and waited for in its own thread; the pool bounds how many jobs run at
+once, so a large template neither floods Signer's rate limits nor the connection pool.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from provider.backends.base import Document
+from provider.errors import CodesignError, SigningJobFailed, ValidationError
+
+#: Jobs in flight when the caller does not say.
+DEFAULT_JOBS = 4
+MAX_JOBS = 64
+
+
+class Signs(Protocol):
+    """The one operation the batch needs."""
+
+    def sign_package(
+        self,
+        source: Path,
+        destination: str,
+        profile_name: str,
+        *,
+        profile_owner: str | None = ...,
+        client_request_token: str | None = ...,
+        now: datetime,
+        prefix: str = ...,
+    ) -> Document:
+        """Start a signing job, wait for it, return DescribeSigningJob."""
+
+
+@dataclass(frozen=True)
+class SignRequest:
+    """One package to sign: ``name`` (e.g. a template's logical id) labels its progress."""
+
+    name: str
+    source: Path
+    profile_name: str
+    profile_owner: str | None = None
+
+
+@dataclass(frozen=True)
+class SignOutcome:
+    """A request and either its succeeded job or the error that stopped it."""
+
+    request: SignRequest
+    job: Document | None = None
+    error: CodesignError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the package was signed."""
+        return self.job is not None and self.error is None
+
+
+def stderr_progress(line: str) -> None:
+    """Print a progress line on stderr (never stdout, which carries documents)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _where(job: Document) -> str:
+    signed = job.get("signedObject") or {}
+    if "path" in signed:
+        return str(signed["path"])
+    return f"s3://{signed.get('bucketName')}/{signed.get('key')}"
+
+
+def sign_all(
+    backend: Signs,
+    requests: Sequence[SignRequest],
+    destination: str,
+    *,
+    now: datetime,
+    prefix: str = "signed_",
+    jobs: int = DEFAULT_JOBS,
+    progress: Callable[[str], None] | None = stderr_progress,
+) -> list[SignOutcome]:
+    """Sign every request, at most ``jobs`` at a time; outcomes come back in request
+    order. One failure does not stop the others: each outcome says how it went (see
+    :func:`raise_for_failures`). Errors other than :class:`CodesignError` propagate."""
+    if not 1 <= jobs <= MAX_JOBS:
+        raise ValidationError(f"jobs: {jobs} must be 1 to {MAX_JOBS}")
+    names = [r.name for r in requests]
+    if len(set(names)) != len(names):
+        raise ValidationError("requests: each package needs a distinct name")
+    total = len(requests)
+    done = 0
+    lock = threading.Lock()
+
+    def report(line: str) -> None:
+        if progress is not None:
+            with lock:
+                progress(line)
+
+    def one(request: SignRequest) -> SignOutcome:
+        nonlocal done
+        report(f"signing {request.name} ({request.source}) with {request.profile_name}")
+        outcome: SignOutcome
+        try:
+            job = backend.sign_package(
+                request.source,
+                destination,
+                request.profile_name,
+                profile_owner=request.profile_owner,
+                now=now,
+                prefix=prefix,
+            )
+            if job.get("status") != "Succeeded":
+                outcome = SignOutcome(
+                    request,
+                    error=SigningJobFailed(
+                        f"signing job {job.get('jobId')} ended "
+                        f"{job.get('status')}: {job.get('statusReason', 'no reason given')}",
+                        job_id=job.get("jobId"),
+                    ),
+                )
+            else:
+                outcome = SignOutcome(request, job=job)
+        except CodesignError as error:
+            outcome = SignOutcome(request, error=error)
+        with lock:
+            done += 1
+            count = done
+        if outcome.job is not None:
+            report(f"[{count}/{total}] signed {request.name} -> {_where(outcome.job)}")
+        else:
+            report(f"[{count}/{total}] FAILED {request.name}: {outcome.error}")
+        return outcome
+
+    if not requests:
+        return []
+    with ThreadPoolExecutor(max_workers=min(jobs, total), thread_name_prefix="sign") as pool:
+        return list(pool.map(one, requests))
+
+
+def raise_for_failures(outcomes: Sequence[SignOutcome]) -> list[Document]:
+    """The jobs, or one error naming every package that failed and why."""
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        detail = "; ".join(f"{o.request.name}: {o.error}" for o in failed)
+        raise SigningJobFailed(f"{len(failed)} of {len(outcomes)} package(s) not signed: {detail}")
+    jobs: list[Document] = []
+    for outcome in outcomes:
+        assert outcome.job is not None
+        jobs.append(outcome.job)
+    return jobs

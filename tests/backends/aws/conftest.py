@@ -1,0 +1,445 @@
+"""The aws backend against moto (S3, Lambda functions, Signer profiles) and botocore's
+Stubber (the calls moto lacks: signing jobs, revocations, code signing configs).
+
+Nothing here reaches AWS: fake credentials, no config files, and every client is either
+inside ``mock_aws`` or stubbed. Stubbed requests are checked by botocore against the
+services' models, and stubbed responses by Stubber (or :func:`validated` for the stateful
+fake Signer) against the same models.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import threading
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
+from botocore.validate import validate_parameters
+from moto import mock_aws
+from moto.core.botocore_stubber import MockRawResponse
+
+from provider.backends.aws import AwsBackend, AwsClients
+from provider.clock import add_months
+
+REGION = "us-east-1"
+#: moto's account.
+ACCOUNT = "123456789012"
+BUCKET = "codesign-artifacts"
+#: An instant for input checks; AWS (and the fakes) stamp their own times.
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+_AWS_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_SIGNER",
+    "AWS_ENDPOINT_URL_LAMBDA",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_RETRY_MODE",
+    "AWS_MAX_ATTEMPTS",
+    "CODESIGN_REGION",
+)
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials in us-east-1, and nothing of the host's AWS configuration."""
+    for name in _AWS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def moto() -> Iterator[None]:
+    """moto's in-process AWS for the duration of the test."""
+    with mock_aws():
+        yield
+
+
+def package_bytes(files: dict[str, bytes] | None = None) -> bytes:
+    """A small Lambda .zip (members dated 1980, so the same files give the same bytes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        chosen = {"app.py": b"def handler(e, c):\n    return 1\n"} if files is None else files
+        for name, content in chosen.items():
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Callable[..., Path]:
+    """``package(name="app.zip", files=None)`` writes a .zip into ``tmp_path``."""
+
+    def make(name: str = "app.zip", files: dict[str, bytes] | None = None) -> Path:
+        path = tmp_path / "packages" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(package_bytes(files))
+        return path
+
+    return make
+
+
+_SESSION: list[boto3.session.Session] = []
+
+
+def session() -> boto3.session.Session:
+    """One boto3 session for the whole run: its loader caches the service models, which
+    boto3's default session (reset by every ``mock_aws``) would load again per test."""
+    if not _SESSION:
+        _SESSION.append(boto3.session.Session(region_name=REGION))
+    return _SESSION[0]
+
+
+@pytest.fixture
+def s3(moto: None) -> Any:
+    """A moto S3 client with a versioned bucket :data:`BUCKET`."""
+    client = session().client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return client
+
+
+@pytest.fixture
+def role(moto: None) -> str:
+    """An IAM role ARN moto's Lambda accepts."""
+    iam = session().client("iam")
+    return str(
+        iam.create_role(RoleName="codesign-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    )
+
+
+class PartialStubber(Stubber):
+    """botocore's Stubber for the named operations only; the client's other calls go on
+    to moto. Requests of stubbed calls are recorded in :attr:`calls`."""
+
+    def __init__(self, client: Any, operations: Iterable[str]) -> None:
+        super().__init__(client)
+        mapping = client.meta.method_to_api_mapping
+        self.operations = {mapping.get(name, name) for name in operations}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def _get_response_handler(self, model: Any, params: Any, context: Any, **kwargs: Any) -> Any:
+        if model.name not in self.operations:
+            return None
+        return super()._get_response_handler(model, params, context, **kwargs)
+
+    def _assert_expected_params(self, model: Any, params: Any, context: Any, **kwargs: Any) -> Any:
+        if model.name not in self.operations:
+            return None
+        self.calls.append((model.name, copy.deepcopy(params)))
+        return super()._assert_expected_params(model, params, context, **kwargs)
+
+    def requests(self, operation: str) -> list[dict[str, Any]]:
+        """The parameters of every recorded call of ``operation`` (API name)."""
+        return [params for name, params in self.calls if name == operation]
+
+
+def signed_bytes(source: bytes, job_id: str) -> bytes:
+    """What the fakes write as a signed package: the source plus a marker member (AWS's
+    real format is not documented; only the bytes differing from the source matters)."""
+    buffer = io.BytesIO(source)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr(".signature/aws-signer", f"job {job_id}".encode())
+    return buffer.getvalue()
+
+
+def write_signed_object(s3: Any, params: dict[str, Any], job_id: str) -> str:
+    """Do what Signer does when a job succeeds: write ``prefix + jobId + ".zip"``."""
+    source = params["source"]["s3"]
+    body = s3.get_object(
+        Bucket=source["bucketName"], Key=source["key"], VersionId=source["version"]
+    )["Body"].read()
+    destination = params["destination"]["s3"]
+    key = f"{destination.get('prefix', '')}{job_id}.zip"
+    s3.put_object(Bucket=destination["bucketName"], Key=key, Body=signed_bytes(body, job_id))
+    return key
+
+
+def job_response(
+    job_id: str,
+    status: str,
+    *,
+    profile_name: str = "publisher",
+    profile_version: str = "a1b2c3d4e5",
+    key: str | None = None,
+    created: datetime = NOW,
+    expires: datetime | None = None,
+    reason: str | None = None,
+    revoked: str | None = None,
+    owner: str = ACCOUNT,
+) -> dict[str, Any]:
+    """A DescribeSigningJob response with every field a real one has."""
+    response: dict[str, Any] = {
+        "jobId": job_id,
+        "source": {"s3": {"bucketName": BUCKET, "key": "app/unsigned.zip", "version": "v1"}},
+        "signingMaterial": {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x"},
+        "platformId": "AWSLambda-SHA384-ECDSA",
+        "platformDisplayName": "AWS Lambda",
+        "profileName": profile_name,
+        "profileVersion": profile_version,
+        "createdAt": created,
+        "requestedBy": f"arn:aws:iam::{owner}:user/ci",
+        "status": status,
+        "jobOwner": owner,
+        "jobInvoker": ACCOUNT,
+    }
+    if status != "InProgress":
+        response["completedAt"] = created
+    if status == "Succeeded":
+        response["signatureExpiresAt"] = expires or add_months(created, 135)
+        response["signedObject"] = {
+            "s3": {"bucketName": BUCKET, "key": key or f"app/signed_{job_id}.zip"}
+        }
+    if reason is not None:
+        response["statusReason"] = reason
+    if revoked is not None:
+        response["revocationRecord"] = {
+            "reason": revoked,
+            "revokedAt": created,
+            "revokedBy": f"arn:aws:iam::{ACCOUNT}:user/security",
+        }
+    return response
+
+
+def validated(client: Any, operation: str, response: dict[str, Any]) -> dict[str, Any]:
+    """``response``, checked against the operation's output shape (as Stubber checks)."""
+    shape = client.meta.service_model.operation_model(operation).output_shape
+    validate_parameters(response, shape)
+    return response
+
+
+@dataclass
+class FakeJob:
+    """A signing job of :class:`FakeSigner`."""
+
+    response: dict[str, Any]
+    polls_left: int
+
+
+@dataclass
+class FakeSigner:
+    """AWS Signer's signing jobs with state, for flows and concurrency (where Stubber's
+    ordered queue cannot follow): StartSigningJob is idempotent per client request token,
+    reads the source version from (moto) S3, fails jobs for sources that are not
+    non-empty zips, and writes ``prefix + jobId + ".zip"``; DescribeSigningJob reports
+    ``InProgress`` for ``in_progress_polls`` polls. Requests are validated by botocore,
+    responses by :func:`validated`; every other Signer call goes on to moto."""
+
+    client: Any
+    s3: Any
+    in_progress_polls: int = 1
+    jobs: dict[str, FakeJob] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    started: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _params: threading.local = field(default_factory=threading.local)
+
+    OPERATIONS = frozenset({"StartSigningJob", "DescribeSigningJob", "RevokeSignature"})
+
+    def __post_init__(self) -> None:
+        self.client.meta.events.register_first("before-parameter-build.signer", self._capture)
+        self.client.meta.events.register("before-call.signer", self._answer)
+
+    def _capture(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in self.OPERATIONS:
+            self._params.value = copy.deepcopy(params)
+
+    @staticmethod
+    def _error(code: str, message: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:
+        return AWSResponse(None, status, {}, None), {  # type: ignore[arg-type]
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+
+    def _answer(self, model: Any, **_: Any) -> Any:
+        if model.name not in self.OPERATIONS:
+            return None
+        params = self._params.value
+        with self.lock:
+            if model.name == "StartSigningJob":
+                return self._start(params)
+            job = self.jobs.get(params["jobId"])
+            if job is None:
+                return self._error(
+                    "ResourceNotFoundException", f"job {params['jobId']} not found", 404
+                )
+            if model.name == "RevokeSignature":
+                job.response["revocationRecord"] = {
+                    "reason": params["reason"],
+                    "revokedAt": datetime.now(UTC),
+                    "revokedBy": f"arn:aws:iam::{ACCOUNT}:user/security",
+                }
+                return AWSResponse(None, 200, {}, None), {}  # type: ignore[arg-type]
+            response = copy.deepcopy(job.response)
+            if job.polls_left > 0:
+                job.polls_left -= 1
+                response["status"] = "InProgress"
+                for name in ("completedAt", "signatureExpiresAt", "signedObject", "statusReason"):
+                    response.pop(name, None)
+            return AWSResponse(None, 200, {}, None), validated(  # type: ignore[arg-type]
+                self.client, "DescribeSigningJob", response
+            )
+
+    def _start(self, params: dict[str, Any]) -> Any:
+        token = params["clientRequestToken"]
+        if token in self.tokens:
+            job_id = self.tokens[token]
+            owner = self.jobs[job_id].response["jobOwner"]
+            return AWSResponse(None, 200, {}, None), validated(  # type: ignore[arg-type]
+                self.client, "StartSigningJob", {"jobId": job_id, "jobOwner": owner}
+            )
+        # The profile is moto's (put_signing_profile works there).
+        profile = self.client.get_signing_profile(profileName=params["profileName"])
+        if profile["status"] != "Active":
+            return self._error(
+                "ValidationException", f"profile {params['profileName']} is not Active", 400
+            )
+        job_id = str(uuid.uuid4())
+        self.started += 1
+        now = datetime.now(UTC)
+        source = params["source"]["s3"]
+        response = {
+            "jobId": job_id,
+            "source": {"s3": dict(source)},
+            "platformId": profile["platformId"],
+            "platformDisplayName": "AWS Lambda",
+            "profileName": params["profileName"],
+            "profileVersion": profile["profileVersion"],
+            "createdAt": now,
+            "completedAt": now,
+            "requestedBy": f"arn:aws:iam::{ACCOUNT}:user/ci",
+            "status": "Succeeded",
+            "jobOwner": params.get("profileOwner", ACCOUNT),
+            "jobInvoker": ACCOUNT,
+        }
+        body = self.s3.get_object(
+            Bucket=source["bucketName"], Key=source["key"], VersionId=source["version"]
+        )["Body"].read()
+        reason = self._invalid(body)
+        if reason is not None:
+            response.update(status="Failed", statusReason=reason)
+        else:
+            period = profile["signatureValidityPeriod"]
+            months = period["value"] * (12 if period["type"] == "YEARS" else 1)
+            response["signatureExpiresAt"] = add_months(now, months)
+            key = write_signed_object(self.s3, params, job_id)
+            response["signedObject"] = {
+                "s3": {"bucketName": params["destination"]["s3"]["bucketName"], "key": key}
+            }
+        self.jobs[job_id] = FakeJob(
+            validated(self.client, "DescribeSigningJob", response), self.in_progress_polls
+        )
+        self.tokens[token] = job_id
+        return AWSResponse(None, 200, {}, None), validated(  # type: ignore[arg-type]
+            self.client, "StartSigningJob", {"jobId": job_id, "jobOwner": response["jobOwner"]}
+        )
+
+    @staticmethod
+    def _invalid(body: bytes) -> str | None:
+        try:
+            with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                if not archive.namelist():
+                    return "Signing failed: the source zip file is empty"
+                if any(name.startswith(".signature/") for name in archive.namelist()):
+                    return "Signing failed: the source zip file is already signed"
+        except zipfile.BadZipFile:
+            return "Signing failed: the source is not a valid zip file"
+        return None
+
+
+@dataclass
+class AwsWorld:
+    """An :class:`AwsBackend` on moto, with optional stubs on its Signer and Lambda clients."""
+
+    backend: AwsBackend
+    signer: Any
+    lambda_: Any
+    s3: Any
+
+    def stub_signer(self, *operations: str) -> PartialStubber:
+        """Stub these Signer operations (others go to moto); activated."""
+        stub = PartialStubber(self.signer, operations)
+        stub.activate()
+        return stub
+
+    def stub_lambda(self, *operations: str) -> PartialStubber:
+        """Stub these Lambda operations (others go to moto); activated."""
+        stub = PartialStubber(self.lambda_, operations)
+        stub.activate()
+        return stub
+
+    def fake_signer(self, in_progress_polls: int = 1) -> FakeSigner:
+        """A stateful fake for signing jobs (see :class:`FakeSigner`)."""
+        return FakeSigner(self.signer, self.s3, in_progress_polls)
+
+    def put_profile(self, name: str = "publisher") -> dict[str, Any]:
+        """A signing profile in moto."""
+        return self.backend.put_signing_profile(name, now=NOW)
+
+
+def make_clients(**config: Any) -> AwsClients:
+    """Clients for moto (call inside ``mock_aws``)."""
+    from provider.backends.aws.session import retry_config
+
+    settings = retry_config(config.get("retry_mode"), config.get("max_attempts"))
+    return AwsClients(
+        signer=session().client("signer", config=settings),
+        lambda_=session().client("lambda", config=settings),
+        s3=session().client("s3", config=settings),
+        account=ACCOUNT,
+    )
+
+
+@pytest.fixture
+def world(s3: Any) -> AwsWorld:
+    """An AwsBackend on moto with the versioned bucket; jobs polled without delay."""
+    clients = make_clients()
+    backend = AwsBackend(clients=clients, job_delay=0, job_max_attempts=5)
+    return AwsWorld(backend, clients.signer, clients.lambda_, s3)
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's retries without their sleeps (the attempts still happen)."""
+    from botocore.retries import standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+
+
+def inject_errors(client: Any, operation: str, responses: list[tuple[int, bytes, dict[str, str]]]):
+    """Answer the next calls of ``operation`` on the wire with these raw HTTP responses
+    (status, body, headers) before letting calls through to moto; returns the list of
+    attempts seen, so retries can be counted. (moto still sees each request: botocore
+    asks every before-send handler and takes the first answer.)"""
+    attempts: list[str] = []
+    queue = list(responses)
+
+    def before_send(request: Any, **_: Any) -> Any:
+        attempts.append(request.url)
+        if queue:
+            status, body, headers = queue.pop(0)
+            return AWSResponse(request.url, status, headers, MockRawResponse(body))
+        return None
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(f"before-send.{service}.{operation}", before_send)
+    return attempts

@@ -1,0 +1,100 @@
+"""S3: locations, the versioning requirement, content-addressed uploads (moto)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provider.backends.aws.s3 import ObjectStore, S3Object, as_object, parse_destination
+from provider.errors import ValidationError
+
+from .conftest import BUCKET
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("s3://bkt-1/a/b.zip", S3Object("bkt-1", "a/b.zip")),
+        ("s3:/bkt-1/a/b.zip", S3Object("bkt-1", "a/b.zip")),  # after pathlib
+        ("s3://bkt-1/b.zip?versionId=abc", S3Object("bkt-1", "b.zip", "abc")),
+    ],
+)
+def test_object_uris_parse(text: str, expected: S3Object) -> None:
+    assert S3Object.parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("s3://bkt-1/", "names no object"),
+        ("s3://BAD_bucket/k", "is not an S3 bucket name"),
+        ("s3://bkt-1/k?version=1", "only ?versionId=V may follow the key"),
+        ("https://bkt-1/k", "is not an S3 location"),
+    ],
+)
+def test_bad_object_uris_name_the_field(text: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=f"package: .*{re.escape(message)}"):
+        S3Object.parse(text)
+
+
+def test_a_local_path_is_refused_with_the_s3_form_to_use() -> None:
+    with pytest.raises(ValidationError, match=r"is a local file; .*\(s3://BUCKET/KEY"):
+        as_object(Path("build/app.zip"))
+
+
+def test_destinations_are_a_bucket_and_a_directory_prefix() -> None:
+    assert parse_destination("s3://bkt-1") == ("bkt-1", "")
+    assert parse_destination("s3://bkt-1/apps/web") == ("bkt-1", "apps/web/")
+    assert parse_destination("s3:/bkt-1/apps/") == ("bkt-1", "apps/")
+
+
+def test_an_unversioned_bucket_is_refused_before_anything_is_uploaded(
+    s3: Any, package: Callable[..., Path]
+) -> None:
+    s3.create_bucket(Bucket="plain-bucket")
+    store = ObjectStore(s3)
+    with pytest.raises(ValidationError) as caught:
+        store.put_content_addressed(package(), "plain-bucket", "app/")
+    assert "S3 bucket 'plain-bucket': versioning is not enabled" in caught.value.message
+    assert (
+        "aws s3api put-bucket-versioning --bucket plain-bucket "
+        "--versioning-configuration Status=Enabled" in caught.value.message
+    )
+    assert "Contents" not in s3.list_objects_v2(Bucket="plain-bucket")
+
+
+def test_a_suspended_bucket_is_refused_too(s3: Any, package: Callable[..., Path]) -> None:
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    with pytest.raises(ValidationError, match="versioning is suspended"):
+        ObjectStore(s3).put_content_addressed(package(), BUCKET, "")
+
+
+def test_an_unchanged_package_is_uploaded_once(s3: Any, package: Callable[..., Path]) -> None:
+    store = ObjectStore(s3)
+    first, uploaded = store.put_content_addressed(package(), BUCKET, "app/")
+    again, uploaded_again = store.put_content_addressed(package("copy.zip"), BUCKET, "app/")
+    assert (uploaded, uploaded_again) == (True, False)
+    assert again == first
+    assert first.key.startswith("app/") and first.key.endswith(".zip") and len(first.key) == 72
+    assert len(store.versions(BUCKET, first.key)) == 1
+
+
+def test_an_object_overwritten_under_the_content_key_is_uploaded_again(
+    s3: Any, package: Callable[..., Path]
+) -> None:
+    store = ObjectStore(s3)
+    first, _ = store.put_content_addressed(package(), BUCKET, "")
+    s3.put_object(Bucket=BUCKET, Key=first.key, Body=b"something else")
+    second, uploaded = store.put_content_addressed(package(), BUCKET, "")
+    assert uploaded and second.version != first.version
+    body = s3.get_object(Bucket=BUCKET, Key=second.key)["Body"].read()
+    assert body == package().read_bytes()
+
+
+def test_a_missing_source_names_it(s3: Any, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"source: .*missing\.zip' does not exist"):
+        ObjectStore(s3).put_content_addressed(tmp_path / "missing.zip", BUCKET, "")
