@@ -52,7 +52,10 @@ class ValidityPeriod:
         """Build from the API shape ``{"value": V, "type": T}``; ``None`` means default."""
         if document is None:
             return cls.default()
-        return cls(document.get("value"), document.get("type"))  # type: ignore[arg-type]
+        value = document.get("value")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON and Pulumi's wire format carry numbers as floats
+        return cls(value, document.get("type"))  # type: ignore[arg-type]
 
     @classmethod
     def parse_shorthand(cls, text: str) -> ValidityPeriod:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import pulumi
 from jsonschema.exceptions import ValidationError as SchemaViolation
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from provider import schemas
@@ -26,7 +27,8 @@ from provider.backends.local import LocalBackend
 from provider.clock import parse_instant, utcnow
 from provider.errors import CodesignError
 
-#: The value the engine sends for an input that is not known yet (during a preview).
+#: The wire form of an input that is not known yet (during a preview). Dynamic providers
+#: receive it deserialised as a :class:`pulumi.output.Unknown` instance.
 UNKNOWN = rpc.UNKNOWN
 
 T = TypeVar("T")
@@ -34,7 +36,7 @@ T = TypeVar("T")
 
 def is_unknown(value: Any) -> bool:
     """Whether ``value`` is, or contains, a value unknown until deploy."""
-    if value == UNKNOWN:
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN):
         return True
     if isinstance(value, dict):
         return any(is_unknown(v) for v in value.values())

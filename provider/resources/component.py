@@ -58,7 +58,7 @@ class SignedFunction(pulumi.ComponentResource):
             child,
         )
         self.function = LambdaFunction(
-            name,
+            f"{name}-function",
             LambdaFunctionArgs(
                 code=self.package.location,
                 code_signing_config=args.code_signing_config,

@@ -206,29 +206,34 @@ def _outputs(function: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _report(resource: pulumi.Resource, name: str, prediction: Any, warnings: Any) -> None:
-    """Say in the engine's output what code signing will do (preview) or did (up)."""
+def _report_prediction(resource: pulumi.Resource, name: str, prediction: Any) -> None:
+    """During a preview, say on the resource what its next deploy will meet."""
+    if not pulumi.runtime.is_dry_run() or not prediction:
+        return
+    decision = prediction.get("decision")
+    unknown = ", ".join(prediction.get("unknown_until_deploy") or [])
+    if decision == "WARN":
+        pulumi.log.warn(
+            f"code signing: the next deploy of {name} would deploy with a warning under "
+            f"the Warn policy: {'; '.join(prediction['failed_checks'])}",
+            resource,
+        )
+    elif decision == "UNKNOWN":
+        pulumi.log.info(
+            f"code signing: the verdict for {name} is unknown until deploy ({unknown})",
+            resource,
+        )
+    elif decision == "ALLOW":
+        suffix = f"; unknown until deploy: {unknown}" if unknown else ""
+        pulumi.log.info(f"code signing: the next deploy of {name} is allowed{suffix}", resource)
+
+
+def _report_warnings(resource: pulumi.Resource, warnings: Any) -> None:
+    """After a deploy, show the Warn-policy findings as warnings on the resource."""
     if pulumi.runtime.is_dry_run():
-        if not prediction:
-            return
-        decision = prediction.get("decision")
-        if decision == "ALLOW":
-            pulumi.log.info(f"code signing: the next deploy of {name} is allowed", resource)
-        elif decision == "WARN":
-            pulumi.log.warn(
-                f"code signing: the next deploy of {name} would deploy with a warning under "
-                f"the Warn policy: {'; '.join(prediction['failed_checks'])}",
-                resource,
-            )
-        elif decision == "UNKNOWN" or prediction.get("unknown_until_deploy"):
-            unknown = ", ".join(prediction.get("unknown_until_deploy", []))
-            pulumi.log.info(
-                f"code signing: the verdict for {name} is unknown until deploy ({unknown})",
-                resource,
-            )
-    else:
-        for warning in warnings or []:
-            pulumi.log.warn(f"code signing: deployed with a warning: {warning}", resource)
+        return
+    for warning in warnings or []:
+        pulumi.log.warn(f"code signing: deployed with a warning: {warning}", resource)
 
 
 class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):
@@ -283,6 +288,9 @@ class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):
             },
         }
         super().__init__(LambdaFunctionProvider(), name, props, opts)
-        pulumi.Output.all(self.function_name, self.predicted_verdict, self.warnings).apply(
-            lambda values: _report(self, *values)
+        # Separate applies: in a preview, outputs a deploy computes (warnings) are unknown,
+        # and an apply over an unknown never runs.
+        pulumi.Output.all(self.function_name, self.predicted_verdict).apply(
+            lambda values: _report_prediction(self, *values)
         )
+        self.warnings.apply(lambda warnings: _report_warnings(self, warnings))

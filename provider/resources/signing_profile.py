@@ -88,7 +88,9 @@ class SigningProfileProvider(CodesignProvider):
             inputs["auto_named"] = False
         if not failures and not is_unknown(inputs.get("signature_validity_period")):
             try:
-                ValidityPeriod.from_document(inputs["signature_validity_period"])
+                inputs["signature_validity_period"] = ValidityPeriod.from_document(
+                    inputs["signature_validity_period"]
+                ).to_document()
             except Exception as exc:
                 failures.append(_failure("signature_validity_period", str(exc)))
         if (
