@@ -121,6 +121,11 @@ class CodesignStepError(Exception):
     """How a failed lifecycle step reaches the engine: just the message."""
 
 
+# The engine shows a failed step as "module.Class: message"; without the module path it
+# reads as "CodesignStepError: message".
+CodesignStepError.__module__ = "builtins"
+
+
 def checked(call: Callable[[], T], field: str) -> T | CheckFailure:
     """Run a backend look-up during ``check``; a :class:`CodesignError` becomes a failure."""
     try:

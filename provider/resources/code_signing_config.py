@@ -6,16 +6,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import (
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
 
 from provider.resources._base import (
     CodesignProvider,
+    CodesignStepError,
     backend_of,
     check_inputs,
+    is_unknown,
     now_of,
     reported,
     settings_input,
 )
+from provider.verdict import CscPolicy, Decision
 
 _FIELDS = ("allowed_publishers", "policy", "description")
 
@@ -43,6 +53,32 @@ def _outputs(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _blocked_functions(arn: str, news: dict[str, Any]) -> str | None:
+    """Functions attached to ``arn`` whose deployed code the new settings would reject."""
+    if is_unknown(news.get("allowed_publishers")) or is_unknown(news.get("policy")):
+        return None
+    backend = backend_of(news)
+    functions_using = getattr(backend, "functions_using", None)
+    if functions_using is None:
+        return None  # the aws backend cannot read deployed code back; functions' checks run
+    policy = CscPolicy(tuple(news["allowed_publishers"]), news["policy"], arn)
+    now = now_of(news)
+    blocked = []
+    for name, code in functions_using(arn):
+        verdict = backend.evaluate_package(code, policy, at=now, name=f"function {name}")
+        if verdict.decision is Decision.REJECT:
+            checks = "; ".join(f"{f.check.value}: {f.message}" for f in verdict.failed)
+            blocked.append(f"{name} ({verdict.exception}: {checks})")
+    if not blocked:
+        return None
+    return (
+        f"CodeSigningConfig {arn}: with policy {news['policy']} and these publishers, the "
+        f"next deploy of {len(blocked)} function(s) using it would be rejected: "
+        + "; ".join(blocked)
+        + ". Sign their code with an allowed profile first, or keep the current settings."
+    )
+
+
 class CodeSigningConfigProvider(CodesignProvider):
     """Lifecycle: updates in place; delete is refused while a function uses the config."""
 
@@ -52,9 +88,17 @@ class CodeSigningConfigProvider(CodesignProvider):
             news, check_inputs(news, "resource-code-signing-config", "CodeSigningConfig")
         )
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Every change is an in-place update (as UpdateCodeSigningConfig allows)."""
-        return DiffResult(changes=any(olds.get(k) != news.get(k) for k in _FIELDS), replaces=[])
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Every change is an in-place update (as UpdateCodeSigningConfig allows) — unless
+        the next deploy of functions already using this config would then be rejected: the
+        preview fails naming every such function and its failed checks. (``diff`` is where
+        the config's ARN is known; ``check`` sees inputs only.)"""
+        changes = any(olds.get(k) != news.get(k) for k in _FIELDS)
+        if changes:
+            blocked = _blocked_functions(id_, news)
+            if blocked:
+                raise CodesignStepError(blocked)
+        return DiffResult(changes=changes, replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """CreateCodeSigningConfig."""

@@ -113,8 +113,9 @@ class LambdaFunctionProvider(CodesignProvider):
             return prediction, []
         remedy = " ".join(prediction["remedies"])
         reason = (
-            f"function {name}: the next deploy would be rejected by code signing config "
-            f"{csc.arn or ''} ({csc.policy}) with {verdict.exception}: "
+            f"function {name}: the next deploy would be rejected by "
+            f"{('code signing config ' + csc.arn) if csc.arn else 'its code signing config'} "
+            f"({csc.policy}) with {verdict.exception}: "
             + "; ".join(prediction["failed_checks"])
             + f". Remedy: {remedy}"
         )

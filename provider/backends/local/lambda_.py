@@ -280,6 +280,15 @@ class LocalLambda:
             document["LastVerdict"] = json.loads(row["last_verdict"])
         return document
 
+    def functions_using(self, csc_arn: str) -> list[tuple[str, Path]]:
+        """``(function name, deployed code)`` of every function attached to a CSC."""
+        with self.store.transaction() as db:
+            rows = db.execute(
+                "SELECT name, code_location FROM functions WHERE csc_arn = ? ORDER BY name",
+                (csc_arn,),
+            ).fetchall()
+        return [(row["name"], Path(row["code_location"])) for row in rows]
+
     def list_functions(self) -> Document:
         """ListFunctions."""
         with self.store.transaction() as db:
