@@ -35,7 +35,8 @@ def pulumi_cli() -> Path:
     try:
         return pulumi_bin_dir()
     except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        missing = str(exc)
+    pytest.fail(missing, pytrace=False)
 
 
 @pytest.fixture
