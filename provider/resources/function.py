@@ -101,12 +101,12 @@ class LambdaFunctionProvider(CodesignProvider):
             return None, []
         if isinstance(csc, CheckFailure):
             return None, [csc]
-        code = str(inputs.get("code"))
+        code = inputs.get("code")
         now = now_of(inputs)
         if is_unknown(code):
             facts = ArtifactFacts(name=f"function {name}", unknown=frozenset(Check))
         else:
-            facts = facts_from_file(Path(code), backend_of(inputs), name=f"function {name}")
+            facts = facts_from_file(Path(str(code)), backend_of(inputs), name=f"function {name}")
         verdict = decide(facts, csc, now)
         prediction = _prediction(verdict)
         if verdict.decision is not Decision.REJECT:
@@ -131,8 +131,9 @@ class LambdaFunctionProvider(CodesignProvider):
             inputs["function_name"] = olds.get("function_name") or auto_name(
                 inputs["logical_name"], "-", _NAME_ALPHABET, 64
             )
-        code = str(inputs.get("code"))
+        code = inputs.get("code")
         if not is_unknown(code):
+            code = str(code)
             if not Path(code).is_file():
                 return CheckResult(
                     inputs,

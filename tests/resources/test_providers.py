@@ -261,3 +261,36 @@ def test_function_update_rejected_leaves_deployment(settings: dict[str, Any],
         provider.update(created["function_name"], created, news)
     deployed = LocalBackend(settings["home"]).get_function(created["function_name"])
     assert deployed["CodeSha384"] == created["deployed_code_sha384"]
+
+
+def test_csc_change_that_would_block_deployed_functions_fails_naming_them(
+        settings: dict[str, Any], source_dir: Path, tmp_path: Path) -> None:
+    trusted = create_profile(settings, profile_name="trusted3")
+    warn = create_csc(settings, [trusted["profile_version_arn"]], "Warn")
+    provider = LambdaFunctionProvider()
+    unsigned = zip_of(tmp_path / "unsigned.zip", {"app.py": "x = 1\n"})
+    for logical in ("alpha", "beta"):
+        inputs = provider.check({}, function_inputs(
+            settings, str(unsigned), warn, logical_name=logical)).inputs
+        provider.create(inputs)
+    csc_provider = CodeSigningConfigProvider()
+    enforce = {**warn, "policy": "Enforce"}
+    with pytest.raises(CodesignStepError) as raised:
+        csc_provider.diff(warn["arn"], warn, enforce)
+    message = str(raised.value)
+    assert "alpha-" in message and "beta-" in message and "mismatch" in message
+    assert "CodeVerificationFailedException" in message
+    # A change that blocks nothing is an ordinary in-place update.
+    described = {**warn, "description": "still Warn"}
+    assert csc_provider.diff(warn["arn"], warn, described).changes is True
+
+
+def test_unknown_objects_count_as_unknown(settings: dict[str, Any]) -> None:
+    from pulumi.output import Unknown
+
+    provider = LambdaFunctionProvider()
+    csc = {"arn": Unknown(), "policy": "Enforce", "allowed_publishers": [
+        "arn:aws:signer:us-east-1:000000000000:/signing-profiles/team/abcdefghij"]}
+    checked = provider.check({}, function_inputs(settings, Unknown(), csc))
+    assert checked.failures == []
+    assert checked.inputs["predicted_verdict"]["unknown_until_deploy"]
