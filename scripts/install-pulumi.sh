@@ -25,7 +25,9 @@
 #                                              else the cache directory
 #
 # Needs Go >= 1.26.6 and the Go module proxy; uses Go's default GOMODCACHE and GOCACHE, so a
-# rebuild on the same machine is fast.
+# rebuild on the same machine is fast. Measured on 2 cores with empty Go caches: 10 minutes
+# (downloads ~30 s, the CLI ~9 min), peak memory 1.9 GB; disk: 1.4 GB of modules, 1.7 GB of
+# build cache, 141 MB installed.
 set -euo pipefail
 
 PULUMI_VERSION=v3.274.1
@@ -136,11 +138,11 @@ trap 'status=$?; rm -rf "$staging"; [ $status -ne 0 ] && [ -n "$step" ] && log "
 ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
 cd "$build_module"
 
-begin "[2/5] downloading the Go modules that build Pulumi $PULUMI_VERSION (first time: ~1 GB into $(go env GOMODCACHE))"
+begin "[2/5] downloading the Go modules that build Pulumi $PULUMI_VERSION (first time: ~30 s, 1.4 GB into $(go env GOMODCACHE))"
 targets=(github.com/pulumi/pulumi/pkg/v3/cmd/pulumi ./pulumi-language-python)
 go list -deps "${targets[@]}" >/dev/null
 
-begin "[3/5] building pulumi $PULUMI_VERSION (first time on 2 cores: ~10 minutes)"
+begin "[3/5] building pulumi $PULUMI_VERSION (first time on 2 cores: ~9 minutes, 1.7 GB of build cache)"
 start=$SECONDS
 go build -trimpath -ldflags "$ldflags" -o "$staging/pulumi" "${targets[0]}"
 log "      built in $((SECONDS - start)) s"
