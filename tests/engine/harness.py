@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -61,10 +60,10 @@ FOREIGN_ENV = (
 
 
 def pulumi_bin_dir() -> Path:
-    """The directory holding the ``pulumi`` to use and its Python helpers.
+    """The directory holding the ``pulumi`` to use, as scripts/install-pulumi.sh chooses it:
+    a suitable one on PATH (with its Python helpers), else the script's cache directory.
 
-    A suitable ``pulumi`` on PATH, else the cache directory of scripts/install-pulumi.sh.
-    Raises :class:`RuntimeError` with :data:`INSTALL_HINT` when neither has one.
+    Raises :class:`RuntimeError` with :data:`INSTALL_HINT` when there is none.
     """
     printed = subprocess.run(
         ["bash", str(INSTALL_SCRIPT), "--print-bin-dir"],
@@ -72,19 +71,8 @@ def pulumi_bin_dir() -> Path:
         text=True,
         check=False,
     ).stdout.strip()
-    candidates = [Path(printed)] if printed else []
-    on_path = shutil.which("pulumi")
-    if on_path:
-        candidates.append(Path(on_path).resolve().parent)
-    for directory in candidates:
-        if (
-            all(
-                (directory / tool).is_file() or shutil.which(tool)
-                for tool in ("pulumi", "pulumi-language-python", "pulumi-resource-pulumi-python")
-            )
-            and (directory / "pulumi").is_file()
-        ):
-            return directory
+    if printed and (Path(printed) / "pulumi").is_file():
+        return Path(printed)
     raise RuntimeError(INSTALL_HINT)
 
 
