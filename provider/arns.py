@@ -38,6 +38,15 @@ def check_profile_name(name: str, field: str = "profileName") -> str:
     return name
 
 
+def check_platform(platform_id: str, field: str = "platformId") -> str:
+    """Lambda code signing uses one Signer platform; refuse the others by name."""
+    if platform_id != PLATFORM_LAMBDA:
+        raise ValidationError(
+            f"{field}: {platform_id!r} is not supported; Lambda code signing uses {PLATFORM_LAMBDA}"
+        )
+    return platform_id
+
+
 def check_profile_version(version: str, field: str = "profileVersion") -> str:
     """Validate a profile version (10 alphanumerics)."""
     if not isinstance(version, str) or not PROFILE_VERSION_RE.match(version):

@@ -18,6 +18,7 @@ from provider.arns import (
     ACCOUNT_RE,
     PLATFORM_LAMBDA,
     check_account,
+    check_platform,
     check_profile_name,
     check_profile_version,
 )
@@ -71,11 +72,7 @@ class AwsSigner:
     ) -> Document:
         """PutSigningProfile (platform ``AWSLambda-SHA384-ECDSA``)."""
         check_profile_name(profile_name)
-        if platform_id != PLATFORM_LAMBDA:
-            raise ValidationError(
-                f"platformId: {platform_id!r} is not supported; Lambda code signing uses "
-                f"{PLATFORM_LAMBDA}"
-            )
+        check_platform(platform_id)
         period = validity or ValidityPeriod.default()
         params: dict[str, Any] = {
             "profileName": profile_name,

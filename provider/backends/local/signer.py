@@ -15,6 +15,7 @@ from provider.arns import (
     PLATFORM_LAMBDA,
     Location,
     check_account,
+    check_platform,
     check_profile_name,
     check_profile_version,
     new_job_id,
@@ -117,11 +118,7 @@ class LocalSigner:
     ) -> Document:
         """PutSigningProfile. A name is never reused, even once canceled (as on AWS)."""
         check_profile_name(profile_name)
-        if platform_id != PLATFORM_LAMBDA:
-            raise ValidationError(
-                f"platformId: {platform_id!r} is not supported; Lambda code signing uses "
-                f"{PLATFORM_LAMBDA}"
-            )
+        check_platform(platform_id)
         period = validity or ValidityPeriod.default()
         version = new_profile_version()
         key = keys.generate()
