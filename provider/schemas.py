@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError as SchemaViolation
-from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from provider.errors import ValidationError
+
+# jsonschema is imported on first use: it is a fifth of the CLI's start-up time, and most
+# commands validate nothing on their hot path.
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError as SchemaViolation
+    from referencing import Registry
 
 _BASE_URI = "https://lambda-codesign.invalid/schemas/"
 
@@ -33,6 +34,9 @@ def schema_dir() -> Path:
 
 @cache
 def _registry() -> Registry:  # type: ignore[type-arg,unused-ignore]
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources = []
     for path in sorted(schema_dir().glob("*.schema.json")):
         contents = json.loads(path.read_text(encoding="utf-8"))
@@ -43,6 +47,8 @@ def _registry() -> Registry:  # type: ignore[type-arg,unused-ignore]
 @cache
 def validator(name: str) -> Draft202012Validator:
     """The validator for ``schemas/{name}.schema.json``."""
+    from jsonschema import Draft202012Validator
+
     uri = _BASE_URI + f"{name}.schema.json"
     schema = _registry().contents(uri)
     return Draft202012Validator(schema, registry=_registry())
@@ -66,6 +72,8 @@ def validate(document: Any, name: str, *, what: str) -> None:
     Raises :class:`ValidationError` whose message starts with ``what`` (the document's
     origin, e.g. a file name or ``resource 'fn' input``) and names the offending field.
     """
+    from jsonschema.exceptions import best_match
+
     error = best_match(validator(name).iter_errors(document))
     if error is not None:
         raise ValidationError(f"{what}: {_describe(error)}")

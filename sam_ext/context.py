@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from provider.backends.factory import open_backend
-from provider.backends.local import LocalBackend
 from provider.clock import parse_instant, utcnow
+
+if TYPE_CHECKING:
+    from provider.backends.local import LocalBackend
 
 
 @dataclass
@@ -30,8 +31,10 @@ class CliContext:
         keystore itself (package, deploy) refuse ``--backend aws`` in :mod:`sam_ext.cli`.
         """
         if self._backend is None:
+            from provider.backends.factory import open_backend  # on first use: start-up time
+
             opened = open_backend(self.backend_name, home=self.home, region=self.region)
-            self._backend = cast(LocalBackend, opened)
+            self._backend = cast("LocalBackend", opened)
         return self._backend
 
     @property

@@ -12,9 +12,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provider.backends.local import LocalBackend
 from provider.errors import DeploymentRejected, NotFoundError, ValidationError
 from provider.verdict import Decision, Verdict
 from sam_ext.packaging.csc import resolve_csc
@@ -22,6 +21,9 @@ from sam_ext.packaging.packager import LOCAL_BUCKET
 from sam_ext.packaging.resources import function_property, packageable
 from sam_ext.parameters import substitute
 from sam_ext.template import Template
+
+if TYPE_CHECKING:
+    from provider.backends.local import LocalBackend
 
 
 @dataclass

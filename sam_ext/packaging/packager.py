@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provider.archive import package_bytes
-from provider.backends.local import LocalBackend
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.verdict import CscPolicy, Decision, Verdict
 from sam_ext.packaging.cache import PackageCache, fingerprint
@@ -31,6 +30,9 @@ from sam_ext.packaging.resources import (
 )
 from sam_ext.signing_profiles import SigningProfileRef
 from sam_ext.template import Template
+
+if TYPE_CHECKING:
+    from provider.backends.local import LocalBackend
 
 
 @dataclass
