@@ -86,6 +86,20 @@ def settings_input(backend: str | None, home: str | None, region: str | None) ->
     }
 
 
+def local_only(props: dict[str, Any], kind: str) -> list[CheckFailure]:
+    """A check failure for resources not yet wired to the aws backend (rather than a
+    failure half-way through a deploy)."""
+    if (props.get("settings") or {}).get("backend") == "aws":
+        return [
+            CheckFailure(
+                "settings",
+                f"{kind} on the aws backend is not available yet: use codesign:backend local, or "
+                "sign with `sam-ext --backend aws sign` and deploy with pulumi_aws",
+            )
+        ]
+    return []
+
+
 def backend_of(props: dict[str, Any]) -> LocalBackend:
     """Open the backend named by a resource's ``settings`` input."""
     settings = props.get("settings") or {}

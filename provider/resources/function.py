@@ -28,6 +28,7 @@ from provider.resources._base import (
     check_inputs,
     checked,
     is_unknown,
+    local_only,
     now_of,
     reported,
     settings_input,
@@ -124,7 +125,9 @@ class LambdaFunctionProvider(CodesignProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate, auto-name, hash the code and predict the verdict of the next deploy."""
         inputs = dict(news)
-        failures = check_inputs(inputs, "resource-function", "LambdaFunction")
+        failures = check_inputs(inputs, "resource-function", "LambdaFunction") + local_only(
+            inputs, "LambdaFunction"
+        )
         if failures:
             return CheckResult(inputs, failures)
         if inputs.get("function_name") is None:

@@ -27,6 +27,7 @@ from provider.resources._base import (
     check_inputs,
     checked,
     is_unknown,
+    local_only,
     now_of,
     reported,
     settings_input,
@@ -71,7 +72,9 @@ class SignedPackageProvider(CodesignProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate, hash the source, and predict the signer."""
         inputs = dict(news)
-        failures = check_inputs(inputs, "resource-signed-package", "SignedPackage")
+        failures = check_inputs(inputs, "resource-signed-package", "SignedPackage") + local_only(
+            inputs, "SignedPackage"
+        )
         if failures:
             return CheckResult(inputs, failures)
         if not is_unknown(inputs.get("source")):

@@ -63,7 +63,9 @@ def sign(
             "describe",
             job_id=job["jobId"],
         )
-    say(f"signed {source} -> {job['signedObject']['path']}")
+    signed = job["signedObject"]
+    where = signed.get("path") or f"s3://{signed.get('bucketName')}/{signed.get('key')}"
+    say(f"signed {source} -> {where}")
 
 
 @click.group()

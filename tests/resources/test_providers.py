@@ -294,3 +294,13 @@ def test_unknown_objects_count_as_unknown(settings: dict[str, Any]) -> None:
     checked = provider.check({}, function_inputs(settings, Unknown(), csc))
     assert checked.failures == []
     assert checked.inputs["predicted_verdict"]["unknown_until_deploy"]
+
+
+def test_resources_on_the_aws_backend_fail_check_clearly(settings: dict[str, Any]) -> None:
+    aws = {**settings, "backend": "aws"}
+    package = SignedPackageProvider().check({}, {"source": "/tmp", "profile_name": "team",
+                                                 "settings": aws}).failures
+    function = LambdaFunctionProvider().check({}, function_inputs(aws, "/tmp/x.zip", {})).failures
+    for failures in (package, function):
+        assert [f.property for f in failures] == ["settings"]
+        assert "aws backend is not available yet" in failures[0].reason
