@@ -101,6 +101,9 @@ def test_killed_signer_leaves_no_partial_package_or_stuck_job(tmp_path: Path) ->
     failed = [job for job in jobs if job["status"] == "Failed"]
     assert failed, "at least one kill landed mid-job"
     check = CscPolicy((profile["profileVersionArn"],), "Enforce")
+    assert not [p.name for p in out.iterdir() if not p.name.endswith(".zip")], (
+        "temporary files of killed signers are removed by the next job"
+    )
     for signed in out.glob("*.zip"):
         # Every visible package is whole and verifies; partial writes never get the name.
         assert backend.evaluate_package(signed, check, at=utcnow()).decision is Decision.ALLOW

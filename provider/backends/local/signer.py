@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -50,6 +51,17 @@ def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+_TEMPORARY = re.compile(r"^\..+\.tmp(?P<pid>\d+)\.\d+$")
+
+
+def _remove_orphaned_temporaries(directory: Path) -> None:
+    """Delete temporary files left in ``directory`` by signers that were killed."""
+    for path in directory.glob(".*.tmp*"):
+        match = _TEMPORARY.match(path.name)
+        if match and not _pid_alive(int(match["pid"])):
+            path.unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -342,6 +354,7 @@ class LocalSigner:
             digest=unsigned.digest,
         )
         destination.mkdir(parents=True, exist_ok=True)
+        _remove_orphaned_temporaries(destination)
         signed_path = destination / f"{prefix}{job_id}.zip"
         _write_atomically(signed_path, lambda sink: write_signed(unsigned, envelope, sink))
         return signed_path, expires_at
