@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from importlib import import_module
 
 import click
 
 from provider.errors import CodesignError, NotFoundError, ValidationError
-from sam_ext.commands import csc, deploy, package, profile, signing, verify
 from sam_ext.context import CliContext
 
 #: Exit status for bad input, as click uses for usage errors.
@@ -21,7 +21,39 @@ EXIT_FAILED = 1
 _LOCAL_ONLY = ("package", "deploy")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: Every command, and where it lives: imported only when it runs (start-up time matters
+#: for a CLI called once per package in scripts).
+COMMANDS = {
+    "profile": "sam_ext.commands.profile:profile",
+    "sign": "sam_ext.commands.signing:sign",
+    "signature": "sam_ext.commands.signing:signature",
+    "csc": "sam_ext.commands.csc:csc",
+    "verify": "sam_ext.commands.verify:verify",
+    "package": "sam_ext.commands.package:package",
+    "deploy": "sam_ext.commands.deploy:deploy",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command = getattr(import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--home",
     envvar="CODESIGN_HOME",
@@ -65,18 +97,6 @@ def cli(
             "s3://BUCKET/PREFIX ...'"
         )
     ctx.obj = CliContext(home=home, region=region, backend_name=backend, now_text=now_text)
-
-
-for group in (
-    profile.profile,
-    signing.sign,
-    signing.signature,
-    csc.csc,
-    verify.verify,
-    package.package,
-    deploy.deploy,
-):
-    cli.add_command(group)
 
 
 def _exit_status(error: CodesignError) -> int:
