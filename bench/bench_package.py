@@ -66,7 +66,9 @@ class MotoServer:
 
 
 def _env(endpoint: str) -> dict[str, str]:
-    return {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+    # Python's default: cached bytecode (some sandboxes disable it, slowing every start-up).
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**base, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
             "SAM_CLI_TELEMETRY": "0"}
 
