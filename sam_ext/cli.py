@@ -17,8 +17,6 @@ from sam_ext.context import CliContext
 EXIT_BAD_INPUT = 2
 #: Exit status for a refused operation or a REJECT verdict.
 EXIT_FAILED = 1
-#: Commands built on the local keystore's files (artifact directory, function registry).
-_LOCAL_ONLY = ("package", "deploy")
 
 
 #: Every command, and where it lives: imported only when it runs (start-up time matters
@@ -90,12 +88,6 @@ def cli(
     JSON responses go to stdout in the AWS API's shapes; messages go to stderr.
     Exit status: 0 success, 1 refused (or a REJECT verdict), 2 bad input.
     """
-    if backend == "aws" and ctx.invoked_subcommand in _LOCAL_ONLY:
-        raise ValidationError(
-            f"--backend aws: sam-ext {ctx.invoked_subcommand} works on the local backend only "
-            "so far; on AWS, sign each package with 'sam-ext --backend aws sign --destination "
-            "s3://BUCKET/PREFIX ...'"
-        )
     ctx.obj = CliContext(home=home, region=region, backend_name=backend, now_text=now_text)
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from provider.clock import parse_instant, utcnow
 
 if TYPE_CHECKING:
+    from provider.backends.aws import AwsBackend
+    from provider.backends.base import Backend
     from provider.backends.local import LocalBackend
 
 
@@ -20,22 +22,39 @@ class CliContext:
     region: str | None = None
     backend_name: str = "local"
     now_text: str | None = None
-    _backend: LocalBackend | None = field(default=None, repr=False)
+    _backend: Backend | None = field(default=None, repr=False)
 
     @property
-    def backend(self) -> LocalBackend:
-        """The backend, opened on first use.
-
-        Typed as the local backend: the aws backend has the same operations with the same
-        documents for every command that runs on it; the commands that need the local
-        keystore itself (package, deploy) refuse ``--backend aws`` in :mod:`sam_ext.cli`.
-        """
+    def backend(self) -> Backend:
+        """The backend, opened on first use: the operations both backends share."""
         if self._backend is None:
             from provider.backends.factory import open_backend  # on first use: start-up time
 
-            opened = open_backend(self.backend_name, home=self.home, region=self.region)
-            self._backend = cast("LocalBackend", opened)
+            self._backend = open_backend(self.backend_name, home=self.home, region=self.region)
         return self._backend
+
+    @property
+    def is_aws(self) -> bool:
+        """Whether ``--backend aws`` was chosen."""
+        return self.backend_name == "aws"
+
+    @property
+    def local_backend(self) -> LocalBackend:
+        """The local backend itself (its keystore, artifact directory, function registry)."""
+        from provider.backends.local import LocalBackend
+
+        backend = self.backend
+        assert isinstance(backend, LocalBackend), "local_backend used with --backend aws"
+        return backend
+
+    @property
+    def aws_backend(self) -> AwsBackend:
+        """The aws backend itself (its S3 object store, CloudFormation)."""
+        from provider.backends.aws import AwsBackend
+
+        backend = self.backend
+        assert isinstance(backend, AwsBackend), "aws_backend used without --backend aws"
+        return backend
 
     @property
     def now(self) -> datetime:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from provider.errors import DeploymentRejected, NotFoundError, ValidationError
 from provider.verdict import Decision, Verdict
 from sam_ext.packaging.csc import resolve_csc
-from sam_ext.packaging.packager import LOCAL_BUCKET
+from sam_ext.packaging.destination import LOCAL_BUCKET
 from sam_ext.packaging.resources import function_property, packageable
 from sam_ext.parameters import substitute
 from sam_ext.template import Template

@@ -103,11 +103,14 @@ class Backend(Protocol):
         profile_owner: str | None,
         client_request_token: str | None,
         now: datetime,
+        prefix: str = "",
     ) -> Document:
         """Start a signing job for a local .zip, wait for it, return DescribeSigningJob.
 
-        ``destination`` is a directory (local) or ``s3://bucket/prefix`` (aws). A job that
-        ends ``Failed`` is returned, not raised; its ``statusReason`` says why.
+        ``destination`` is a directory (local) or ``s3://bucket/prefix`` (aws); the signed
+        object is named ``prefix + jobId + ".zip"`` in it, and the job's ``signedObject``
+        is ``{path}`` (local) or ``{bucketName, key, version}`` (aws). A job that ends
+        ``Failed`` is returned, not raised; its ``statusReason`` says why.
         """
 
     def describe_signing_job(self, job_id: str) -> Document:
@@ -149,5 +152,12 @@ class Backend(Protocol):
     def list_code_signing_configs(self) -> Document:
         """ListCodeSigningConfigs."""
 
-    def evaluate_package(self, package: Path, csc: CscPolicy, *, at: datetime) -> Verdict:
-        """The verdict Lambda would give ``package`` under ``csc`` at ``at``."""
+    def csc_policy_of(self, arn: str) -> CscPolicy:
+        """The verdict inputs of a code signing config (GetCodeSigningConfig)."""
+
+    def evaluate_package(
+        self, package: Path | str, csc: CscPolicy, *, at: datetime, name: str | None = None
+    ) -> Verdict:
+        """The verdict Lambda would give ``package`` under ``csc`` at ``at``: a local
+        .zip (local backend) or a signed S3 object ``s3://bucket/key[?versionId=V]`` (aws);
+        each backend refuses the other's kind with a message saying which it takes."""

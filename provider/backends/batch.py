@@ -18,6 +18,7 @@ from typing import Protocol
 
 from provider.backends.base import Document
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
+from provider.objects import location_text
 
 #: Jobs in flight when the caller does not say.
 DEFAULT_JOBS = 4
@@ -68,13 +69,6 @@ class SignOutcome:
 def stderr_progress(line: str) -> None:
     """Print a progress line on stderr (never stdout, which carries documents)."""
     print(line, file=sys.stderr, flush=True)
-
-
-def _where(job: Document) -> str:
-    signed = job.get("signedObject") or {}
-    if "path" in signed:
-        return str(signed["path"])
-    return f"s3://{signed.get('bucketName')}/{signed.get('key')}"
 
 
 def sign_all(
@@ -134,7 +128,8 @@ def sign_all(
             done += 1
             count = done
         if outcome.job is not None:
-            report(f"[{count}/{total}] signed {request.name} -> {_where(outcome.job)}")
+            where = location_text(outcome.job["signedObject"])
+            report(f"[{count}/{total}] signed {request.name} -> {where}")
         else:
             report(f"[{count}/{total}] FAILED {request.name}: {outcome.error}")
         return outcome

@@ -22,10 +22,11 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from provider import schemas
+from provider.backends.base import Backend
 from provider.backends.factory import open_backend
 from provider.backends.local import LocalBackend
 from provider.clock import parse_instant, utcnow
-from provider.errors import CodesignError
+from provider.errors import CodesignError, ValidationError
 
 #: The wire form of an input that is not known yet (during a preview). Dynamic providers
 #: receive it deserialised as a :class:`pulumi.output.Unknown` instance.
@@ -86,26 +87,39 @@ def settings_input(backend: str | None, home: str | None, region: str | None) ->
     }
 
 
-def local_only(props: dict[str, Any], kind: str) -> list[CheckFailure]:
-    """A check failure for resources not yet wired to the aws backend (rather than a
-    failure half-way through a deploy)."""
-    if (props.get("settings") or {}).get("backend") == "aws":
+def on_aws(props: dict[str, Any]) -> bool:
+    """Whether a resource's ``settings`` choose the aws backend."""
+    return (props.get("settings") or {}).get("backend") == "aws"
+
+
+def local_only(props: dict[str, Any], kind: str, instead: str) -> list[CheckFailure]:
+    """A check failure for a resource the aws backend does not run (rather than a failure
+    half-way through a deploy); ``instead`` says what to use on AWS."""
+    if on_aws(props):
         return [
             CheckFailure(
                 "settings",
-                f"{kind} on the aws backend is not available yet: use codesign:backend local, or "
-                "sign with `sam-ext --backend aws sign` and deploy with pulumi_aws",
+                f"{kind} does not run on the aws backend (codesign:backend aws): {instead}; "
+                "or use codesign:backend local",
             )
         ]
     return []
 
 
-def backend_of(props: dict[str, Any]) -> LocalBackend:
+def backend_of(props: dict[str, Any]) -> Backend:
     """Open the backend named by a resource's ``settings`` input."""
     settings = props.get("settings") or {}
     return open_backend(
         settings.get("backend") or "local", home=settings.get("home"), region=settings.get("region")
     )
+
+
+def local_backend_of(props: dict[str, Any]) -> LocalBackend:
+    """The local backend of a resource that runs on it only (see :func:`local_only`)."""
+    backend = backend_of(props)
+    if not isinstance(backend, LocalBackend):
+        raise ValidationError("settings.backend: this resource runs on the local backend only")
+    return backend
 
 
 def now_of(props: dict[str, Any]) -> datetime:

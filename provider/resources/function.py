@@ -24,10 +24,10 @@ from provider.inspect_package import facts_from_file
 from provider.resources._base import (
     CodesignProvider,
     auto_name,
-    backend_of,
     check_inputs,
     checked,
     is_unknown,
+    local_backend_of,
     local_only,
     now_of,
     reported,
@@ -37,6 +37,13 @@ from provider.resources.code_signing_config import CodeSigningConfig
 from provider.verdict import ArtifactFacts, Check, CscPolicy, Decision, Verdict, decide
 
 _NAME_ALPHABET = string.ascii_letters + string.digits + "-_"
+#: What to use instead on AWS, where Lambda itself verifies code at every deployment.
+_ON_AWS = (
+    "on AWS, Lambda itself verifies code at every deployment; deploy the SignedPackage's "
+    "S3 object with pulumi_aws.lambda_.Function(s3_bucket=package.bucket, "
+    "s3_key=package.key, s3_object_version=package.object_version, "
+    "code_signing_config_arn=config.arn, ...)"
+)
 
 
 @dataclass
@@ -89,7 +96,7 @@ class LambdaFunctionProvider(CodesignProvider):
         if is_unknown(arn):
             raise _Unknown("the code signing config")
         return checked(
-            lambda: backend_of(inputs).csc_policy_of(str(arn)), "code_signing_config_arn"
+            lambda: local_backend_of(inputs).csc_policy_of(str(arn)), "code_signing_config_arn"
         )
 
     def _predict(self, inputs: dict[str, Any]) -> tuple[dict[str, Any] | None, list[CheckFailure]]:
@@ -107,7 +114,9 @@ class LambdaFunctionProvider(CodesignProvider):
         if is_unknown(code):
             facts = ArtifactFacts(name=f"function {name}", unknown=frozenset(Check))
         else:
-            facts = facts_from_file(Path(str(code)), backend_of(inputs), name=f"function {name}")
+            facts = facts_from_file(
+                Path(str(code)), local_backend_of(inputs), name=f"function {name}"
+            )
         verdict = decide(facts, csc, now)
         prediction = _prediction(verdict)
         if verdict.decision is not Decision.REJECT:
@@ -126,7 +135,7 @@ class LambdaFunctionProvider(CodesignProvider):
         """Validate, auto-name, hash the code and predict the verdict of the next deploy."""
         inputs = dict(news)
         failures = check_inputs(inputs, "resource-function", "LambdaFunction") + local_only(
-            inputs, "LambdaFunction"
+            inputs, "LambdaFunction", _ON_AWS
         )
         if failures:
             return CheckResult(inputs, failures)
@@ -158,7 +167,7 @@ class LambdaFunctionProvider(CodesignProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         """CreateFunction, verified under the CSC (a rejection creates nothing)."""
         with reported():
-            backend = backend_of(props)
+            backend = local_backend_of(props)
             function = backend.create_function(
                 props["function_name"],
                 Path(props["code"]),
@@ -170,7 +179,7 @@ class LambdaFunctionProvider(CodesignProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Attach a new CSC first (it governs this deploy), then UpdateFunctionCode."""
         with reported():
-            backend = backend_of(news)
+            backend = local_backend_of(news)
             now = now_of(news)
             csc_arn = news.get("code_signing_config_arn")
             if csc_arn != olds.get("code_signing_config_arn"):
@@ -189,13 +198,13 @@ class LambdaFunctionProvider(CodesignProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """GetFunction."""
         with reported():
-            function = backend_of(props).get_function(id_)
+            function = local_backend_of(props).get_function(id_)
         return ReadResult(id_, {**props, **_outputs(function)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DeleteFunction."""
         with reported():
-            backend_of(props).delete_function(id_)
+            local_backend_of(props).delete_function(id_)
 
 
 class _Unknown(Exception):
@@ -243,8 +252,10 @@ def _report_warnings(resource: pulumi.Resource, warnings: Any) -> None:
 
 class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):
     """A Lambda function whose code is verified against its code signing config on every
-    create and code update, exactly as Lambda verifies it (local function registry, or
-    AWS Lambda itself).
+    create and code update, exactly as Lambda verifies it, in the local backend's function
+    registry. On ``codesign:backend aws`` it fails ``check`` saying to deploy the
+    :class:`~provider.resources.signed_package.SignedPackage` object with
+    ``pulumi_aws.lambda_.Function``, since AWS Lambda itself verifies code there.
 
     Outputs: ``function_name``, ``function_arn``, ``predicted_verdict`` (what the next
     deploy meets, computed during preview), ``verdict`` (what the last deploy met) and

@@ -20,15 +20,19 @@ from pulumi.dynamic import (
 )
 
 from provider.archive import package_bytes
-from provider.errors import CodesignError, SigningJobFailed
+from provider.arns import Location
+from provider.backends.base import Backend
+from provider.backends.local import LocalBackend
+from provider.errors import CodesignError, SigningJobFailed, ValidationError
+from provider.objects import parse_destination
 from provider.resources._base import (
     CodesignProvider,
     backend_of,
     check_inputs,
     checked,
     is_unknown,
-    local_only,
     now_of,
+    on_aws,
     reported,
     settings_input,
 )
@@ -47,7 +51,9 @@ class SignedPackageArgs:
     profile_name: pulumi.Input[str]
     #: 12-digit account that owns the profile, for cross-account signing.
     profile_owner: pulumi.Input[str] | None = None
-    #: Where the signed object is written (local backend); default ``HOME/artifacts``.
+    #: Where the signed object is written: a directory (local backend; default
+    #: ``HOME/artifacts``) or ``s3://BUCKET/PREFIX`` (aws backend, a versioned bucket;
+    #: default ``s3://BUCKET/signed/`` with stack config ``codesign:bucket``).
     destination: pulumi.Input[str] | None = None
     #: Revoke this signature (irreversible): ``{"reason": "..."}``.
     signature_revocation: pulumi.Input[dict[str, str]] | None = None
@@ -61,6 +67,62 @@ def _absolute(path: str) -> str:
     return str(Path(path).expanduser().resolve())
 
 
+def _destination_input(destination: str | None, backend: str, bucket: str | None) -> str | None:
+    """The ``destination`` input (program side): an ``s3://`` location as given, a
+    directory made absolute, or on aws with none given ``s3://BUCKET/signed/`` from stack
+    config ``codesign:bucket``."""
+    if destination:
+        return destination if destination.startswith("s3:") else _absolute(destination)
+    if backend == "aws" and bucket:
+        return f"s3://{bucket}/signed/"
+    return None
+
+
+def _destination_failures(inputs: dict[str, Any]) -> list[CheckFailure]:
+    """An S3 destination on aws, a directory on local, each said with the way to fix it."""
+    destination = inputs.get("destination")
+    if is_unknown(destination) or is_unknown(inputs.get("settings")):
+        return []
+    remote = isinstance(destination, str) and destination.startswith("s3:")
+    if not on_aws(inputs):
+        if remote:
+            return [
+                CheckFailure(
+                    "destination",
+                    f"SignedPackage input destination: {destination!r} is an S3 location, "
+                    "which needs codesign:backend aws; the local backend writes to a directory",
+                )
+            ]
+        return []
+    if not remote:
+        given = f"{destination!r} is not" if destination else "the aws backend needs"
+        return [
+            CheckFailure(
+                "destination",
+                f"SignedPackage input destination: {given} an S3 location s3://BUCKET/PREFIX "
+                "(a versioned bucket); set destination, or stack config codesign:bucket "
+                "(then s3://BUCKET/signed/ is used)",
+            )
+        ]
+    try:
+        parse_destination(str(destination))
+    except CodesignError as exc:
+        return [CheckFailure("destination", f"SignedPackage input {exc.message}")]
+    return []
+
+
+def _signing_destination(props: dict[str, Any], backend: Backend) -> str:
+    """Where the job writes: the input, else the local keystore's ``artifacts``."""
+    destination = props.get("destination")
+    if destination:
+        return str(destination)
+    if isinstance(backend, LocalBackend):
+        return str(backend.store.home / "artifacts")
+    raise ValidationError(
+        "destination: the aws backend needs s3://BUCKET/PREFIX (or stack config codesign:bucket)"
+    )
+
+
 def _source_hash(source: str) -> str:
     return hashlib.sha384(package_bytes(Path(source))).hexdigest()
 
@@ -72,9 +134,9 @@ class SignedPackageProvider(CodesignProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate, hash the source, and predict the signer."""
         inputs = dict(news)
-        failures = check_inputs(inputs, "resource-signed-package", "SignedPackage") + local_only(
-            inputs, "SignedPackage"
-        )
+        failures = check_inputs(
+            inputs, "resource-signed-package", "SignedPackage"
+        ) + _destination_failures(inputs)
         if failures:
             return CheckResult(inputs, failures)
         if not is_unknown(inputs.get("source")):
@@ -130,7 +192,7 @@ class SignedPackageProvider(CodesignProvider):
         """Start a signing job (idempotent per source hash and signer) and wait for it."""
         with reported():
             backend = backend_of(props)
-            destination = props.get("destination") or str(backend.store.home / "artifacts")
+            destination = _signing_destination(props, backend)
             unsigned = package_bytes(Path(props["source"]))
             source_hash = hashlib.sha384(unsigned).hexdigest()
             token = hashlib.sha256(
@@ -159,8 +221,13 @@ class SignedPackageProvider(CodesignProvider):
                 backend.revoke_signature(
                     job["jobId"], props["signature_revocation"]["reason"], now=now_of(props)
                 )
-                job = backend.describe_signing_job(job["jobId"])
-        outs = {**props, "source_hash": source_hash, **_outputs(job, backend)}
+                # Described anew for the revocation; the signed object (with the S3
+                # version DescribeSigningJob lacks) is the one just written.
+                job = {
+                    **backend.describe_signing_job(job["jobId"]),
+                    "signedObject": job["signedObject"],
+                }
+        outs = {**props, "source_hash": source_hash, **_outputs(job, backend, props)}
         return CreateResult(job["jobId"], outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -173,34 +240,46 @@ class SignedPackageProvider(CodesignProvider):
                     id_, news["signature_revocation"]["reason"], now=now_of(news)
                 )
                 job = backend.describe_signing_job(id_)
-        return UpdateResult({**olds, **news, **_outputs(job, backend)})
+        return UpdateResult({**olds, **news, **_outputs(job, backend, olds)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """DescribeSigningJob: refresh picks up revocations made outside Pulumi."""
         with reported():
             backend = backend_of(props)
             job = backend.describe_signing_job(id_)
-        return ReadResult(id_, {**props, **_outputs(job, backend)})
+        return ReadResult(id_, {**props, **_outputs(job, backend, props)})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Nothing to undo: a signing job cannot be deleted, and its signed object stays
         (as on AWS, where it stays in S3)."""
 
 
-def _outputs(job: dict[str, Any], backend: Any) -> dict[str, Any]:
-    location = job["signedObject"]["path"]
-    digest = (
-        hashlib.sha384(Path(location).read_bytes()).hexdigest()
-        if Path(location).is_file()
-        else None
-    )
+def _outputs(job: dict[str, Any], backend: Backend, previous: dict[str, Any]) -> dict[str, Any]:
+    """The outputs a signing job gives. ``digest`` (SHA-384) is computed only for a local
+    signed object; for an S3 one it is ``None`` (reading it back would mean downloading it:
+    ``object_version`` identifies those bytes instead). DescribeSigningJob does not return
+    the S3 version, so a refresh keeps the one recorded at create."""
+    signed = job["signedObject"]
+    if "path" in signed:
+        location = str(signed["path"])
+        path = Path(location)
+        digest = hashlib.sha384(path.read_bytes()).hexdigest() if path.is_file() else None
+        bucket = key = version = None
+    else:
+        bucket, key = signed["bucketName"], signed["key"]
+        location = f"s3://{bucket}/{key}"
+        same = (previous.get("bucket"), previous.get("key")) == (bucket, key)
+        version = signed.get("version") or (previous.get("object_version") if same else None)
+        digest = None
+    where = backend.location
+    signer = Location(where.region, job.get("jobOwner") or where.account, where.partition)
     return {
         "job_id": job["jobId"],
         "location": location,
-        "bucket": None,
-        "key": None,
-        "object_version": None,
-        "profile_version_arn": backend.location.profile_version_arn(
+        "bucket": bucket,
+        "key": key,
+        "object_version": version,
+        "profile_version_arn": signer.profile_version_arn(
             job["profileName"], job["profileVersion"]
         ),
         "signed_at": job["createdAt"],
@@ -213,10 +292,13 @@ def _outputs(job: dict[str, Any], backend: Any) -> dict[str, Any]:
 class SignedPackage(Resource, module="codesign", name="SignedPackage"):
     """A code package signed by a signing job.
 
-    Outputs: ``location`` (local backend) or ``bucket``/``key``/``object_version`` (aws),
-    ``job_id``, ``profile_version_arn``, ``signature_expires_at``, ``digest`` (SHA-384 of
-    the signed object), ``source_hash``. Deploy ``location`` with :class:`LambdaFunction`,
-    or the S3 object with ``pulumi_aws.lambda_.Function(code_signing_config_arn=...)``.
+    Outputs: ``location`` (the signed file's path, or ``s3://bucket/key`` on aws),
+    ``bucket``/``key``/``object_version`` (aws; ``None`` on local), ``job_id``,
+    ``profile_version_arn``, ``signature_expires_at``, ``digest`` (SHA-384 of a local
+    signed object; ``None`` on aws), ``source_hash``. Deploy ``location`` with
+    :class:`LambdaFunction` (local), or the S3 object with
+    ``pulumi_aws.lambda_.Function(s3_bucket=..., s3_key=..., s3_object_version=...,
+    code_signing_config_arn=...)`` (aws, where Lambda itself verifies it).
     """
 
     source_hash: pulumi.Output[str]
@@ -228,21 +310,23 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
     profile_version_arn: pulumi.Output[str]
     signed_at: pulumi.Output[str]
     signature_expires_at: pulumi.Output[str]
-    digest: pulumi.Output[str]
+    digest: pulumi.Output[str | None]
     revoked: pulumi.Output[bool]
 
     def __init__(
         self, name: str, args: SignedPackageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        settings = settings_input(args.backend, args.home, args.region)
+        bucket = pulumi.Config("codesign").get("bucket")
         props = {
             "source": pulumi.Output.from_input(args.source).apply(_absolute),
             "profile_name": args.profile_name,
             "profile_owner": args.profile_owner,
             "destination": pulumi.Output.from_input(args.destination).apply(
-                lambda d: _absolute(d) if d else None
+                lambda d: _destination_input(d, settings["backend"], bucket)
             ),
             "signature_revocation": args.signature_revocation,
-            "settings": settings_input(args.backend, args.home, args.region),
+            "settings": settings,
             **{
                 key: None
                 for key in (

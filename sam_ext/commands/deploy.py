@@ -1,5 +1,6 @@
 """``sam-ext deploy``: deploy a packaged template (packaging and signing it first when
-``--signing-profiles`` is given, as ``sam deploy`` does)."""
+``--signing-profiles`` is given, as ``sam deploy`` does): into the local function
+registry, or with ``--backend aws`` through a CloudFormation change set."""
 
 from __future__ import annotations
 
@@ -20,22 +21,34 @@ pass_context = click.make_pass_decorator(CliContext)
 
 @click.command()
 @common_options
-@click.option("--stack-name", help="Name of the stack (default: the template's directory name).")
+@click.option(
+    "--stack-name",
+    help="Name of the stack (required with --backend aws; local default: the template's "
+    "directory name).",
+)
 @pass_context
 def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given: Any) -> None:
     """Deploy every function and layer of a template, verified as Lambda verifies them.
 
     A rejection names the function and the failed checks, exits 1, and changes nothing.
+    With --backend aws: a CloudFormation change set (CREATE or UPDATE) with
+    CAPABILITY_IAM and CAPABILITY_AUTO_EXPAND, executed and waited for; --s3-bucket
+    packages the code first (signing it with --signing-profiles).
     """
     options = merged_options("deploy", config_file, config_env, given)
+    if ctx.is_aws:
+        from sam_ext.deploy_aws import deploy_on_aws  # loads boto3: only on aws
+
+        deploy_on_aws(ctx, options)
+        return
     template_path = Path(options["template_file"])
     if options.get("signing_profiles"):
-        template, _ = package_template(ctx, options)
+        template = package_template(ctx, options).template
     else:
         template = load_template(template_path)
     parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
     stack = options.get("stack_name") or template_path.resolve().parent.name
-    outcomes = LocalDeployer(ctx.backend, stack, ctx.now).deploy(
+    outcomes = LocalDeployer(ctx.local_backend, stack, ctx.now).deploy(
         template, template_path.parent.resolve(), parameters
     )
     for outcome in outcomes:

@@ -1,23 +1,29 @@
 """``sam-ext package``: like ``sam package``, but every function and layer given a signing
 profile is signed before it is placed, unchanged code is served from a cache, and the
-verdict of each function's code signing config is shown at the end."""
+verdict of each function's code signing config is shown at the end.
+
+Packages go to a local artifact directory (local backend) or, with ``--backend aws``, to
+``--s3-bucket``/``--s3-prefix`` as ``sam package`` puts them there."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from provider.clock import format_instant
+from provider.errors import ValidationError
 from sam_ext.context import CliContext
 from sam_ext.output import say, warn
+from sam_ext.packaging.destination import ArtifactDestination, LocalDirectory, S3Prefix
 from sam_ext.packaging.packager import Packaged, Packager, rewrite
 from sam_ext.parameters import parameter_values, parse_overrides
 from sam_ext.samconfig import DEFAULT_FILE, read_parameters
 from sam_ext.signing_profiles import parse_signing_profiles
-from sam_ext.template import dump_template, load_template
+from sam_ext.template import Template, dump_template, load_template
 
 pass_context = click.make_pass_decorator(CliContext)
 DEFAULT_TEMPLATES = ("template.yaml", "template.yml", "template.json")
@@ -42,14 +48,26 @@ def _default_artifact_dir(template_path: Path) -> Path:
     return directory / ".sam-ext" / "artifacts"
 
 
-def _summary(results: list[Packaged]) -> str:
+@dataclass
+class PackagedTemplate:
+    """A packaged template, what each artifact became, and where they went."""
+
+    template: Template
+    results: list[Packaged]
+    destination: ArtifactDestination
+
+
+def _summary(packaged_template: PackagedTemplate) -> str:
     rows = [("Resource", "Profile", "Signed object", "Signature expires", "Verdict")]
-    for packaged in results:
+    label = packaged_template.destination.label
+    for packaged in packaged_template.results:
         profile = packaged.artifact.profile
         verdict = packaged.verdict
         if verdict is not None:
             checks = ",".join(f.check.value for f in verdict.failed)
             verdict_text = verdict.decision.value + (f" ({checks})" if checks else "")
+        elif packaged.verdict_unknown is not None:
+            verdict_text = f"unknown: {packaged.verdict_unknown}"
         elif packaged.artifact.csc.declared:
             verdict_text = f"unknown: {packaged.artifact.csc.unknown_reason}"
         else:
@@ -61,7 +79,7 @@ def _summary(results: list[Packaged]) -> str:
                 + (f":{profile.profile_owner}" if profile.profile_owner else "")
                 if profile
                 else "-",
-                packaged.location.name + (" (cached)" if packaged.cached else ""),
+                label(packaged.location) + (" (cached)" if packaged.cached else ""),
                 packaged.expires_at or "-",
                 verdict_text,
             )
@@ -75,27 +93,50 @@ def _summary(results: list[Packaged]) -> str:
     return "\n".join(lines)
 
 
-def package_template(
-    ctx: CliContext, options: dict[str, Any]
-) -> tuple[dict[str, Any], list[Packaged]]:
+def artifact_destination(
+    ctx: CliContext, options: dict[str, Any], artifact_dir: Path
+) -> ArtifactDestination:
+    """``--s3-bucket``/``--s3-prefix`` on the aws backend (required there), else the
+    local artifact directory."""
+    bucket = options.get("s3_bucket")
+    if not ctx.is_aws:
+        if bucket or options.get("s3_prefix"):
+            warn(
+                "--s3-bucket/--s3-prefix are used with --backend aws only; the local backend "
+                f"writes packages to {artifact_dir}"
+            )
+        return LocalDirectory(artifact_dir)
+    if not bucket:
+        raise ValidationError(
+            "--s3-bucket: required with --backend aws (the versioned S3 bucket packages are "
+            "uploaded to and signed in; add --s3-prefix to put them under a prefix)"
+        )
+    return S3Prefix(ctx.aws_backend.objects, bucket, options.get("s3_prefix") or "")
+
+
+def package_template(ctx: CliContext, options: dict[str, Any]) -> PackagedTemplate:
     """Package a template; shared by ``package`` and ``deploy``."""
     template_path = Path(options["template_file"])
+    artifact_dir = Path(
+        options.get("artifact_dir") or _default_artifact_dir(template_path)
+    ).resolve()
+    destination = artifact_destination(ctx, options, artifact_dir)
     template = load_template(template_path)
     profiles = parse_signing_profiles(options.get("signing_profiles"))
-    artifact_dir = Path(options.get("artifact_dir") or _default_artifact_dir(template_path))
     packager = Packager(
         ctx.backend,
-        artifact_dir.resolve(),
+        artifact_dir,
         now=ctx.now,
         progress=say,
         jobs=options.get("jobs") or min(8, (os.cpu_count() or 2) * 2),
+        destination=destination,
     )
     parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
     plan = packager.plan(template, template_path.parent.resolve(), profiles, parameters)
     for notice in plan.notices:
         warn(notice)
     results = packager.run(plan)
-    return rewrite(template, results), results
+    return PackagedTemplate(rewrite(template, results, destination), results, destination)
 
 
 def merged_options(
@@ -135,13 +176,19 @@ def common_options(function: Any) -> Any:
                 metavar='"Key=Value ..."',
                 help="Template parameter values.",
             ),
-            click.option("--s3-bucket", help="S3 bucket for artifacts (aws backend)."),
-            click.option("--s3-prefix", help="Prefix of the S3 keys (aws backend)."),
+            click.option(
+                "--s3-bucket",
+                help="Versioned S3 bucket packages are uploaded to and signed in (aws "
+                "backend; required whenever code is packaged there).",
+            ),
+            click.option(
+                "--s3-prefix", help="Prefix of the S3 keys (aws backend), as with sam package."
+            ),
             click.option(
                 "--artifact-dir",
                 type=click.Path(path_type=Path),
-                help="Where signed packages go (local backend; default .sam-ext/artifacts "
-                "next to the template).",
+                help="Where packages go (local backend) and the package cache lives (both "
+                "backends); default .sam-ext/artifacts next to the template.",
             ),
             click.option("--jobs", type=click.IntRange(1, 64), help="Packages signed in parallel."),
             click.option("--config-file", help="samconfig file (default samconfig.toml)."),
@@ -169,8 +216,8 @@ def package(
 ) -> None:
     """Package (and sign) the code of a SAM template's functions and layers."""
     options = merged_options("package", config_file, config_env, given)
-    template, results = package_template(ctx, options)
-    text = dump_template(template, as_json=use_json)
+    packaged = package_template(ctx, options)
+    text = dump_template(packaged.template, as_json=use_json)
     output = options.get("output_template_file")
     if output:
         target = Path(output)
@@ -180,5 +227,5 @@ def package(
         say(f"packaged template written to {target}")
     else:
         click.echo(text, nl=False)
-    say(_summary(results))
+    say(_summary(packaged))
     say(f"done at {format_instant(ctx.now)}")

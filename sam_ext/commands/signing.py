@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from provider.errors import SigningJobFailed
+from provider.objects import location_text
 from sam_ext.context import CliContext
 from sam_ext.output import emit, say
 
@@ -20,8 +21,9 @@ pass_context = click.make_pass_decorator(CliContext)
 @click.option(
     "--destination",
     required=True,
-    type=click.Path(path_type=Path),
-    help="Directory the signed package is written to.",
+    metavar="DIR|s3://BUCKET[/PREFIX]",
+    help="Where the signed package goes: a directory (local backend) or s3://BUCKET/PREFIX "
+    "(aws backend, a versioned bucket; the source is uploaded there first).",
 )
 @click.option(
     "--prefix", default="", help="Prefix of the signed object's name (before the job id)."
@@ -33,17 +35,18 @@ def sign(
     profile_name: str,
     profile_owner: str | None,
     source: Path,
-    destination: Path,
+    destination: str,
     prefix: str,
     client_request_token: str | None,
 ) -> None:
     """Start a signing job, wait for it, and print the described job.
 
-    The signed package is written to DESTINATION/PREFIX + jobId + .zip.
+    The signed package is written to DESTINATION/PREFIX + jobId + .zip: a file (local
+    backend) or an S3 object whose version is in signedObject (aws backend).
     """
     job = ctx.backend.sign_package(
         source,
-        str(destination),
+        destination,
         profile_name,
         profile_owner=profile_owner,
         client_request_token=client_request_token,
@@ -57,15 +60,14 @@ def sign(
             job_id=job["jobId"],
         )
     if job["status"] != "Succeeded":
+        backend = " --backend aws" if ctx.is_aws else ""
         raise SigningJobFailed(
             f"signing job {job['jobId']} is still {job['status']} (another process started it "
-            "with the same client request token); describe it later with sam-ext signature "
-            "describe",
+            f"with the same client request token); describe it later with sam-ext{backend} "
+            f"signature describe --job-id {job['jobId']}",
             job_id=job["jobId"],
         )
-    signed = job["signedObject"]
-    where = signed.get("path") or f"s3://{signed.get('bucketName')}/{signed.get('key')}"
-    say(f"signed {source} -> {where}")
+    say(f"signed {source} -> {location_text(job['signedObject'])}")
 
 
 @click.group()

@@ -30,7 +30,7 @@ def _load_csc_file(path: Path) -> CscPolicy:
 
 
 @click.command()
-@click.argument("package", type=click.Path(path_type=Path))
+@click.argument("package", metavar="PACKAGE")
 @click.option("--code-signing-config-arn", help="A code signing config known to the backend.")
 @click.option(
     "--csc-file",
@@ -41,12 +41,15 @@ def _load_csc_file(path: Path) -> CscPolicy:
 @pass_context
 def verify(
     ctx: CliContext,
-    package: Path,
+    package: str,
     code_signing_config_arn: str | None,
     csc_file: Path | None,
     at_text: str | None,
 ) -> None:
     """Print the verdict Lambda would give PACKAGE under a code signing config.
+
+    PACKAGE is a .zip file (local backend) or a signed S3 object,
+    s3://BUCKET/KEY[?versionId=V] (aws backend).
 
     Exit status 0 for ALLOW and WARN (the warning goes to stderr), 1 for REJECT.
     """
@@ -58,7 +61,7 @@ def verify(
         if csc_file is not None
         else ctx.backend.csc_policy_of(code_signing_config_arn or "")
     )
-    verdict = ctx.backend.evaluate_package(package, policy, at=at, name=str(package))
+    verdict = ctx.backend.evaluate_package(package, policy, at=at, name=package)
     emit(verdict.to_document(), schema="verdict")
     if verdict.decision is Decision.WARN:
         warn(verdict.message)

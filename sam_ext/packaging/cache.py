@@ -89,9 +89,11 @@ class PackageCache:
         return path
 
     @staticmethod
-    def signed_key(unsigned_digest: str, profile: str, owner: str | None) -> str:
-        """The cache key of a signed object."""
-        return f"{unsigned_digest}:{profile}:{owner or ''}"
+    def signed_key(unsigned_digest: str, profile: str, owner: str | None, scope: str = "") -> str:
+        """The cache key of a signed object (``scope`` names a destination other than
+        this directory, e.g. ``s3://bucket/prefix``)."""
+        key = f"{unsigned_digest}:{profile}:{owner or ''}"
+        return f"{key}:{scope}" if scope else key
 
     def signed_for(self, key: str) -> dict[str, Any] | None:
         """The record of a previously signed object."""

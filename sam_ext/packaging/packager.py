@@ -1,13 +1,14 @@
 """``sam-ext package``'s engine: plan, then zip and sign in parallel, then rewrite.
 
 Everything that can be wrong with the inputs is found by :meth:`Packager.plan`, before a
-single file is zipped, signed or written.
+single file is zipped, signed or written. The plan is the same for both backends; where
+packages go is an :class:`~sam_ext.packaging.destination.ArtifactDestination` (a local
+directory, or an S3 bucket and prefix).
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,6 +22,12 @@ from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.verdict import CscPolicy, Decision, Verdict
 from sam_ext.packaging.cache import PackageCache, fingerprint
 from sam_ext.packaging.csc import CscResolution, resolve_csc
+from sam_ext.packaging.destination import (
+    LOCAL_BUCKET,
+    ArtifactDestination,
+    LocalDirectory,
+    Placed,
+)
 from sam_ext.packaging.resources import (
     NOT_PACKAGED,
     Packageable,
@@ -32,7 +39,9 @@ from sam_ext.signing_profiles import SigningProfileRef
 from sam_ext.template import Template
 
 if TYPE_CHECKING:
-    from provider.backends.local import LocalBackend
+    from provider.backends.base import Backend
+
+__all__ = ["LOCAL_BUCKET", "Artifact", "Packaged", "Packager", "Plan", "rewrite"]
 
 
 @dataclass
@@ -54,12 +63,14 @@ class Packaged:
     """What packaging one artifact produced."""
 
     artifact: Artifact
-    location: Path
+    location: Placed
     unsigned_sha384: str
     job_id: str | None = None
     expires_at: str | None = None
     cached: bool = False
     verdict: Verdict | None = None
+    #: Why the verdict could not be predicted, when it could not.
+    verdict_unknown: str | None = None
 
 
 @dataclass
@@ -75,19 +86,22 @@ def _is_remote(value: Any) -> bool:
 
 
 class Packager:
-    """Packages the code of one template into an artifact directory (local backend)."""
+    """Packages the code of one template: zips (cached in ``artifact_dir``), places and
+    signs them at ``destination`` (default: ``artifact_dir`` itself, the local backend's)."""
 
     def __init__(
         self,
-        backend: LocalBackend,
+        backend: Backend,
         artifact_dir: Path,
         *,
         now: datetime,
         progress: Callable[[str], None],
         jobs: int = 4,
+        destination: ArtifactDestination | None = None,
     ) -> None:
         self.backend = backend
         self.artifact_dir = artifact_dir
+        self.destination: ArtifactDestination = destination or LocalDirectory(artifact_dir)
         self.now = now
         self.progress = progress
         self.jobs = max(1, jobs)
@@ -227,6 +241,8 @@ class Packager:
     def run(self, plan: Plan) -> list[Packaged]:
         """Package every artifact, in parallel; progress goes to ``progress``."""
         self.artifact_dir.mkdir(parents=True, exist_ok=True)
+        if plan.artifacts:
+            self.destination.prepare()
         cache = PackageCache(self.artifact_dir)
         results: dict[str, Packaged] = {}
         total = len(plan.artifacts)
@@ -262,27 +278,29 @@ class Packager:
     def _package_one(self, artifact: Artifact, cache: PackageCache) -> Packaged:
         unsigned, digest, from_cache = self._unsigned(artifact, cache)
         if artifact.profile is None:
-            target = self.artifact_dir / f"{digest[:32]}.zip"
-            if not target.is_file():
-                shutil.copyfile(unsigned, target)
-            return self._with_verdict(Packaged(artifact, target, digest, cached=from_cache))
+            placed = self.destination.place_unsigned(unsigned, digest)
+            return self._with_verdict(Packaged(artifact, placed, digest, cached=from_cache))
         key = cache.signed_key(
-            digest, artifact.profile.profile_name, artifact.profile.profile_owner
+            digest,
+            artifact.profile.profile_name,
+            artifact.profile.profile_owner,
+            self.destination.cache_scope,
         )
         reusable = self._reusable(cache.signed_for(key), artifact)
         if reusable is not None:
             return self._with_verdict(reusable)
         token = hashlib.sha256(key.encode()).hexdigest()
         job = self._sign(artifact, unsigned, token)
-        if not self._verifies(Path(job["signedObject"]["path"]), artifact):
+        if not self._verifies(self.destination.signed(job), artifact):
             # The idempotent job's object was changed or removed since: sign anew.
-            job = self._sign(artifact, unsigned, f"{token}:{uuid.uuid4()}")
-        location = Path(job["signedObject"]["path"])
+            token = hashlib.sha256(f"{key}:{uuid.uuid4()}".encode()).hexdigest()
+            job = self._sign(artifact, unsigned, token)
+        location = self.destination.signed(job)
         cache.store_signed(
             key,
             {
                 "jobId": job["jobId"],
-                "path": str(location),
+                **self.destination.record(location),
                 "signatureExpiresAt": job["signatureExpiresAt"],
             },
         )
@@ -294,7 +312,7 @@ class Packager:
         assert artifact.profile is not None
         job = self.backend.sign_package(
             unsigned,
-            str(self.artifact_dir),
+            self.destination.signing_destination,
             artifact.profile.profile_name,
             profile_owner=artifact.profile.profile_owner,
             client_request_token=token,
@@ -309,19 +327,28 @@ class Packager:
             )
         return job
 
-    def _verifies(self, path: Path, artifact: Artifact) -> bool:
-        """Whether a signed object is intact, by this profile, unexpired and unrevoked."""
-        if not path.is_file() or artifact.profile_version_arn is None:
+    def _verifies(self, placed: Placed, artifact: Artifact) -> bool:
+        """Whether a signed object is there, intact, by this profile, unexpired and
+        unrevoked, as far as the backend can tell (a look-up that fails counts as not: the
+        package is signed anew)."""
+        if not self.destination.exists(placed) or artifact.profile_version_arn is None:
             return False
         check = CscPolicy((artifact.profile_version_arn,), "Enforce")
-        return self.backend.evaluate_package(path, check, at=self.now).decision is Decision.ALLOW
+        try:
+            verdict = self.backend.evaluate_package(
+                self.destination.reference(placed), check, at=self.now
+            )
+        except CodesignError:
+            return False
+        return verdict.decision is Decision.ALLOW
 
     def _reusable(self, record: dict[str, Any] | None, artifact: Artifact) -> Packaged | None:
-        if record is None or not self._verifies(Path(record["path"]), artifact):
+        placed = self.destination.from_record(record) if record is not None else None
+        if record is None or placed is None or not self._verifies(placed, artifact):
             return None
         return Packaged(
             artifact,
-            Path(record["path"]),
+            placed,
             "",
             record["jobId"],
             record["signatureExpiresAt"],
@@ -329,30 +356,31 @@ class Packager:
         )
 
     def _with_verdict(self, packaged: Packaged) -> Packaged:
+        """The verdict of the function's code signing config, when it is known; when the
+        backend cannot tell (e.g. no permission to read the signing job), why not."""
         policy = packaged.artifact.csc.policy
         if policy is not None:
-            packaged.verdict = self.backend.evaluate_package(
-                packaged.location, policy, at=self.now, name=packaged.artifact.logical_id
-            )
+            try:
+                packaged.verdict = self.backend.evaluate_package(
+                    self.destination.reference(packaged.location),
+                    policy,
+                    at=self.now,
+                    name=packaged.artifact.logical_id,
+                )
+            except CodesignError as exc:
+                packaged.verdict_unknown = exc.message
         return packaged
 
 
-#: The local backend's artifact directory, written where templates expect an S3 bucket
-#: (``Code``/``Content`` objects); the key is the artifact's absolute path.
-LOCAL_BUCKET = "sam-ext-local-artifacts"
-
-
-def rewrite(template: Template, results: list[Packaged]) -> Template:
-    """Point each packaged resource at its (signed) artifact, as ``sam package`` does:
-    a path for ``CodeUri``/``ContentUri``, an ``{S3Bucket, S3Key}`` object for
-    ``Code``/``Content``."""
+def rewrite(
+    template: Template, results: list[Packaged], destination: ArtifactDestination
+) -> Template:
+    """Point each packaged resource at its (signed) object, as ``sam package`` does (see
+    :meth:`ArtifactDestination.template_value`)."""
     for packaged in results:
         artifact = packaged.artifact
         properties = template["Resources"][artifact.logical_id].setdefault("Properties", {})
-        location = str(packaged.location)
-        properties[artifact.entry.property] = (
-            location
-            if artifact.entry.remote_form == "uri"
-            else {"S3Bucket": LOCAL_BUCKET, "S3Key": location}
+        properties[artifact.entry.property] = destination.template_value(
+            artifact.entry, packaged.location
         )
     return template

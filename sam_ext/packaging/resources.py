@@ -66,3 +66,18 @@ def function_property(template: Template, resource: dict[str, Any], name: str) -
     if value is None and resource["Type"] == "AWS::Serverless::Function":
         value = template.get("Globals", {}).get("Function", {}).get(name)
     return value
+
+
+def has_local_code(template: Template, resource: dict[str, Any]) -> bool:
+    """Whether a resource's code is still a local path (or, as SAM reads a missing
+    ``CodeUri``, the template's directory), which CloudFormation cannot deploy."""
+    entry = packageable(resource["Type"])
+    properties = resource.get("Properties") or {}
+    if entry is None or properties.get("PackageType") == "Image":
+        return False
+    value = properties.get(entry.property)
+    if value is None and resource["Type"] == "AWS::Serverless::Function":
+        value = template.get("Globals", {}).get("Function", {}).get("CodeUri")
+    if value is None:
+        return entry.missing_means_template_dir and "InlineCode" not in properties
+    return isinstance(value, str) and not value.startswith("s3://")

@@ -300,7 +300,18 @@ def test_resources_on_the_aws_backend_fail_check_clearly(settings: dict[str, Any
     aws = {**settings, "backend": "aws"}
     package = SignedPackageProvider().check({}, {"source": "/tmp", "profile_name": "team",
                                                  "settings": aws}).failures
+    assert [f.property for f in package] == ["destination"]
+    assert "s3://BUCKET/PREFIX" in package[0].reason and "codesign:bucket" in package[0].reason
     function = LambdaFunctionProvider().check({}, function_inputs(aws, "/tmp/x.zip", {})).failures
-    for failures in (package, function):
-        assert [f.property for f in failures] == ["settings"]
-        assert "aws backend is not available yet" in failures[0].reason
+    assert [f.property for f in function] == ["settings"]
+    assert "pulumi_aws.lambda_.Function(s3_bucket=package.bucket" in function[0].reason
+
+
+def test_an_s3_destination_needs_the_aws_backend(
+    settings: dict[str, Any], source_dir: Path
+) -> None:
+    failures = SignedPackageProvider().check({}, {
+        "source": str(source_dir), "profile_name": "team", "destination": "s3://bucket/signed",
+        "settings": settings}).failures
+    assert [f.property for f in failures] == ["destination"]
+    assert "needs codesign:backend aws" in failures[0].reason

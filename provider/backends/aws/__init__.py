@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from provider.arns import Location
+from provider.backends.aws.cloudformation import StackDeployer
 from provider.backends.aws.facts import object_facts
 from provider.backends.aws.lambda_ import AwsLambda
 from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
@@ -54,6 +55,8 @@ class AwsBackend(AwsSigner, AwsLambda):
         self.objects = ObjectStore(self.clients.s3)
         self.job_delay = job_delay
         self.job_max_attempts = job_max_attempts
+        #: Seconds between CloudFormation status checks (as ``sam deploy``: 5).
+        self.stack_delay: float = 5
         self._location: Location | None = None
 
     @property
@@ -69,6 +72,15 @@ class AwsBackend(AwsSigner, AwsLambda):
     @location.setter
     def location(self, value: Location) -> None:
         self._location = value
+
+    def stacks(self, *, delay: float | None = None) -> StackDeployer:
+        """CloudFormation change sets (``sam-ext deploy``), polled every ``delay`` seconds
+        (default: this backend's ``stack_delay``)."""
+        return StackDeployer(
+            self.clients.cloudformation_client(),
+            self.objects,
+            delay=self.stack_delay if delay is None else delay,
+        )
 
     def object_facts(
         self, package: Path | str | S3Object, *, name: str | None = None, job_id: str | None = None

@@ -48,6 +48,12 @@ class ThrottledError(CodesignError):
     code = "ThrottlingException"
 
 
+class StackDeployFailed(CodesignError):
+    """A CloudFormation change set failed, or the stack's deployment rolled back."""
+
+    code = "StackDeployFailed"
+
+
 class AwsServiceError(CodesignError):
     """Any other failure of an AWS service or of the connection to it."""
 
@@ -84,6 +90,7 @@ CONFLICT = frozenset({"ResourceConflictException", "ConflictException", "Resourc
 INVALID = frozenset(
     {
         "ValidationException",
+        "ValidationError",
         "InvalidParameterValueException",
         "BadRequestException",
         "InvalidRequest",

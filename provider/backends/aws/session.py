@@ -71,6 +71,10 @@ class AwsClients:
     s3: S3Client
     account: str | None = None
     sts: Any = None
+    #: CloudFormation (``sam-ext deploy``), created on first use unless given.
+    cloudformation: Any = None
+    session: Any = None
+    endpoint_url: str | None = None
 
     @property
     def region(self) -> str:
@@ -82,6 +86,16 @@ class AwsClients:
         """The ARN partition of that region (``aws``, ``aws-cn``, ``aws-us-gov``...)."""
         partition = self.signer.meta.partition
         return str(partition) if partition else "aws"
+
+    def cloudformation_client(self) -> Any:
+        """The CloudFormation client, created on first use (most commands never need it)."""
+        if self.cloudformation is None:
+            session = self.session or boto3.session.Session(region_name=self.region)
+            with aws_call("cloudformation", "opening a CloudFormation client"):
+                self.cloudformation = session.client(
+                    "cloudformation", config=retry_config(), endpoint_url=self.endpoint_url
+                )
+        return self.cloudformation
 
     def caller_account(self) -> str:
         """The 12-digit account of the credentials (sts:GetCallerIdentity, once)."""
@@ -122,6 +136,8 @@ def open_clients(
             lambda_=session.client("lambda", config=config, endpoint_url=endpoint_url),
             s3=session.client("s3", config=config, endpoint_url=endpoint_url),
             sts=session.client("sts", config=config, endpoint_url=endpoint_url),
+            session=session,
+            endpoint_url=endpoint_url,
         )
     except BotoCoreError as error:
         raise translate_core(error, "opening AWS clients", "this session") from None

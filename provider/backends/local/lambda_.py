@@ -167,10 +167,15 @@ class LocalLambda:
 
     # --- verification -------------------------------------------------------------------
     def evaluate_package(
-        self, package: Path, csc: CscPolicy, *, at: datetime, name: str | None = None
+        self, package: Path | str, csc: CscPolicy, *, at: datetime, name: str | None = None
     ) -> Verdict:
-        """The verdict Lambda would give ``package`` under ``csc`` at ``at``."""
-        return decide(facts_from_file(package, self._trust(), name=name), csc, at)
+        """The verdict Lambda would give the local .zip ``package`` under ``csc`` at ``at``."""
+        if isinstance(package, str) and package.startswith("s3:/"):
+            raise ValidationError(
+                f"package: {package!r} is an S3 object; the local backend verifies local "
+                ".zip files (use --backend aws, or codesign:backend aws, for S3 objects)"
+            )
+        return decide(facts_from_file(Path(package), self._trust(), name=name), csc, at)
 
     def _verify_deployment(
         self,

@@ -418,6 +418,24 @@ def world(s3: Any) -> AwsWorld:
 
 
 @pytest.fixture
+def cli_world(world: AwsWorld, monkeypatch: pytest.MonkeyPatch) -> AwsWorld:
+    """``--backend aws`` (CLI) and ``codesign:backend aws`` (Pulumi providers) open this
+    world's backend: moto + fakes, jobs and stacks polled without delay."""
+    import provider.backends.factory as factory
+    import provider.resources._base as resources_base
+
+    real = factory.open_backend
+    world.backend.stack_delay = 0
+
+    def open_backend(name: str = "local", **options: Any) -> Any:
+        return world.backend if name == "aws" else real(name, **options)
+
+    monkeypatch.setattr(factory, "open_backend", open_backend)
+    monkeypatch.setattr(resources_base, "open_backend", open_backend)
+    return world
+
+
+@pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore's retries without their sleeps (the attempts still happen)."""
     from botocore.retries import standard

@@ -188,15 +188,6 @@ def test_batch_inputs_are_checked(world: AwsWorld, package: Callable[..., Path])
 
 
 # --- sam-ext --backend aws ------------------------------------------------------------
-@pytest.fixture
-def cli_world(world: AwsWorld, monkeypatch: pytest.MonkeyPatch) -> AwsWorld:
-    """The CLI's aws backend opens the test's clients (moto + fakes)."""
-    import provider.backends.aws as aws
-
-    monkeypatch.setattr(aws, "open_clients", lambda **_: world.backend.clients)
-    return world
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     status = main(["--backend", "aws", "--now", "2026-06-01T12:00:00Z", *args])
     captured = capsys.readouterr()
@@ -255,10 +246,64 @@ def test_sam_ext_says_where_aws_refuses(
     assert status == 2
 
 
-def test_sam_ext_package_on_aws_is_refused_clearly(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, err = run(capsys, "package", "--s3-bucket", BUCKET)
-    assert status == 2 and out == ""
-    assert err.startswith(
-        "error: ValidationException: --backend aws: sam-ext package works on "
-        "the local backend only so far"
+def test_sam_ext_package_on_aws_needs_a_bucket(capsys: pytest.CaptureFixture[str]) -> None:
+    app = Path(__file__).resolve().parents[3] / "examples" / "sam" / "app" / "template.yaml"
+    for command in ("package", "deploy"):
+        extra = ["--stack-name", "app", "--template-file", str(app)] if command == "deploy" else []
+        status, out, err = run(capsys, command, *extra)
+        assert status == 2 and out == ""
+        assert err.startswith("error: ValidationException: --s3-bucket: required with")
+        assert err.count("\n") == 1
+
+
+def test_sam_ext_sign_on_aws_prints_the_job_and_the_s3_object(
+    cli_world: AwsWorld, package: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = cli_world.fake_signer()
+    cli_world.put_profile("publisher")
+    source = package()
+    sign = ("sign", "--profile-name", "publisher", "--source", str(source))
+    status, out, err = run(capsys, *sign, "--destination", f"s3://{BUCKET}/web", "--prefix", "s_")
+    assert status == 0
+    job = json.loads(out)
+    signed = job["signedObject"]
+    assert signed["bucketName"] == BUCKET and signed["key"] == f"web/s_{job['jobId']}.zip"
+    assert (
+        err == f"signed {source} -> s3://{BUCKET}/{signed['key']}?versionId={signed['version']}\n"
     )
+    assert fake.started == 1
+
+    # A job that fails (an empty zip) is printed, then one line says why; exit 1.
+    empty = package("empty.zip", {})
+    status, out, err = run(
+        capsys, "sign", "--profile-name", "publisher", "--source", str(empty),
+        "--destination", f"s3://{BUCKET}/web",
+    )  # fmt: skip
+    assert status == 1 and json.loads(out)["status"] == "Failed"
+    assert err.startswith("error: SigningJobFailed: signing job ") and err.count("\n") == 1
+    assert "the source zip file is empty" in err
+
+    # A local directory as destination is refused on aws, naming the form it takes.
+    status, _, err = run(capsys, *sign, "--destination", "build/signed")
+    assert status == 2 and "is not an S3 location (s3://BUCKET/KEY)" in err
+
+
+def test_the_local_backend_refuses_an_s3_object_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODESIGN_HOME", str(tmp_path / "home"))
+    csc = tmp_path / "csc.json"
+    csc.write_text(
+        json.dumps(
+            {
+                "AllowedPublishers": {
+                    "SigningProfileVersionArns": [
+                        f"arn:aws:signer:us-east-1:{ACCOUNT}:/signing-profiles/pp/AbCdE12345"
+                    ]
+                }
+            }
+        )
+    )
+    status = main(["verify", f"s3://{BUCKET}/app/x.zip", "--csc-file", str(csc)])
+    err = capsys.readouterr().err
+    assert status == 2 and "is an S3 object; the local backend verifies local .zip files" in err
