@@ -46,12 +46,17 @@ def csc_request(allowed: Sequence[str], policy: str | None, description: str | N
 def csc_policy(document: Document) -> CscPolicy:
     """The verdict inputs of a CSC given as a Create request or a Get response document."""
     schemas.validate(document, "csc-file", what="code signing config document")
-    config = document.get("CodeSigningConfig", document)
+    return policy_of_config(document.get("CodeSigningConfig", document))
+
+
+def policy_of_config(config: Document, arn: str | None = None) -> CscPolicy:
+    """The verdict inputs of a CodeSigningConfig object (or a Create request); the policy
+    defaults to ``Warn`` as Lambda's does."""
     policy = config.get("CodeSigningPolicies", {}).get("UntrustedArtifactOnDeployment", "Warn")
     return CscPolicy(
         tuple(config["AllowedPublishers"]["SigningProfileVersionArns"]),
         policy,
-        config.get("CodeSigningConfigArn"),
+        arn or config.get("CodeSigningConfigArn"),
     )
 
 

@@ -17,7 +17,7 @@ from provider.arns import FUNCTION_NAME_RE, check_csc_arn
 from provider.backends.aws import documents
 from provider.backends.aws.errors import aws_call, restated
 from provider.backends.aws.s3 import S3Object, as_object
-from provider.backends.base import Document, csc_request
+from provider.backends.base import Document, csc_request, policy_of_config
 from provider.errors import CodesignError, ConflictError, DeploymentRejected, ValidationError
 from provider.verdict import CscPolicy, Decision, Verdict
 
@@ -142,12 +142,7 @@ class AwsLambda:
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
         """The verdict inputs of a code signing config (GetCodeSigningConfig)."""
-        config = self.get_code_signing_config(arn)["CodeSigningConfig"]
-        return CscPolicy(
-            tuple(config["AllowedPublishers"]["SigningProfileVersionArns"]),
-            config["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"],
-            arn,
-        )
+        return policy_of_config(self.get_code_signing_config(arn)["CodeSigningConfig"], arn)
 
     # --- functions' code signing configs ------------------------------------------------
     def put_function_code_signing_config(self, name: str, csc_arn: str) -> Document:

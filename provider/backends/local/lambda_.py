@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from provider.arns import FUNCTION_NAME_RE, Location, check_csc_arn, new_csc_id
-from provider.backends.base import Document, csc_request
+from provider.backends.base import Document, csc_request, policy_of_config
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant
 from provider.errors import (
@@ -158,12 +158,7 @@ class LocalLambda:
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
         """The verdict inputs of a stored CSC."""
-        config = self.get_code_signing_config(arn)["CodeSigningConfig"]
-        return CscPolicy(
-            tuple(config["AllowedPublishers"]["SigningProfileVersionArns"]),
-            config["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"],
-            arn,
-        )
+        return policy_of_config(self.get_code_signing_config(arn)["CodeSigningConfig"], arn)
 
     # --- verification -------------------------------------------------------------------
     def evaluate_package(
