@@ -194,12 +194,15 @@ class Packager:
         return plan
 
     def _check_profiles(self, plan: Plan) -> None:
+        looked_up: dict[SigningProfileRef, dict[str, Any]] = {}  # one look-up per profile
         for artifact in plan.artifacts:
             if artifact.profile is None:
                 continue
-            profile = self.backend.get_signing_profile(
-                artifact.profile.profile_name, profile_owner=artifact.profile.profile_owner
-            )
+            if artifact.profile not in looked_up:
+                looked_up[artifact.profile] = self.backend.get_signing_profile(
+                    artifact.profile.profile_name, profile_owner=artifact.profile.profile_owner
+                )
+            profile = looked_up[artifact.profile]
             if profile["status"] != "Active":
                 raise ValidationError(
                     f"--signing-profiles: {artifact.logical_id}={artifact.profile.profile_name}: "
