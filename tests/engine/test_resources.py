@@ -111,3 +111,15 @@ def test_switching_to_enforce_fails_the_preview_naming_blocked_functions(
         assert f"{name}-" in errors and check in errors, (name, errors)
     assert "CodeVerificationFailedException" in errors
     assert "trusted-" not in errors.replace("untrusted-", "")
+
+
+def test_a_stack_with_no_config_previews(tmp_path: Path, pulumi_cli: Path) -> None:
+    # The README's `pulumi stack init dev && pulumi preview`: no stack config at all (the
+    # keystore comes from CODESIGN_HOME), which the language host must pass as {}.
+    from engine.harness import EngineStack
+
+    stack = EngineStack(tmp_path / "stack", EXAMPLES / "basic", config=None,
+                        env={"CODESIGN_HOME": str(tmp_path / "keystore")}, bin_dir=pulumi_cli)
+    preview = stack.preview()
+    assert preview.error is None, preview.error
+    assert preview.ops("hello-function") == ["create"]
