@@ -106,8 +106,7 @@ def child_parameters(
     unknown = sorted(set(given or {}) - set(declared))
     if unknown:
         raise ValidationError(
-            f"{where}: Parameters: the nested template declares no parameter "
-            f"{', '.join(unknown)}"
+            f"{where}: Parameters: the nested template declares no parameter {', '.join(unknown)}"
         )
     values = {
         name: spec.get("Default")

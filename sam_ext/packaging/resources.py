@@ -36,6 +36,7 @@ REGISTRY: tuple[Packageable, ...] = (
 )
 _BY_TYPE = {entry.resource_type: entry for entry in REGISTRY}
 
+
 def packageable(resource_type: str) -> Packageable | None:
     """The registry entry for a resource type, if it carries packageable code."""
     return _BY_TYPE.get(resource_type)
