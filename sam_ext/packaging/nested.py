@@ -61,15 +61,20 @@ def has_local_template(resource: dict[str, Any]) -> bool:
 
 @dataclass
 class StackPlan:
-    """One template of the tree: its plan, and the plans of its local nested stacks."""
+    """One template of the tree: its profiles and plan, and its local nested stacks'."""
 
     #: ``""`` for the top template, else the nested stack's path (``Child/Grandchild``).
     path: str
     template: Template
     template_file: Path
-    plan: Plan
     #: Parameter values as resolved for packaging (see :func:`child_parameters`).
     parameters: dict[str, Any]
+    #: The profile of each of this template's own resources (stack-wide ones applied).
+    profiles: dict[str, SigningProfileRef]
+    #: What the user should know about this template before any work.
+    notices: list[str] = field(default_factory=list)
+    #: Filled by :func:`plan_nested` once the whole tree is loaded and its paths checked.
+    plan: Plan = field(default_factory=lambda: Plan([]))
     #: By the logical id of the nested stack resource in ``template``.
     children: dict[str, StackPlan] = field(default_factory=dict)
 
@@ -166,6 +171,13 @@ def _split_profiles(
                     f"--signing-profiles: {full}: {join_path(path, head)} is a "
                     f"{resource['Type']}, not a nested application or stack"
                 )
+            if packageable(resource["Type"]) is None:
+                # Said here, not only by the plan, so that it comes before any other
+                # template's finding.
+                raise ValidationError(
+                    f"--signing-profiles: {full} is a {resource['Type']}, which has no code "
+                    "package to sign"
+                )
             own[key] = ref
         elif not has_local_template(resource):
             notices.append(
@@ -177,8 +189,8 @@ def _split_profiles(
     return own, nested, notices
 
 
-def plan_nested(
-    packager: Packager,
+def load_tree(
+    backend: Any,
     template: Template,
     template_file: Path,
     profiles: dict[str, SigningProfileRef],
@@ -188,7 +200,8 @@ def plan_nested(
     default: SigningProfileRef | None = None,
     ancestors: tuple[Path, ...] = (),
 ) -> StackPlan:
-    """Plan a template and, recursively, its local nested templates. ``default`` is the
+    """Load a template's local nested templates, recursively, and give each its share of
+    ``profiles`` (refusing paths that name nothing) and its parameters. ``default`` is the
     profile a parent gave for this whole stack; ``ancestors`` are the template files
     above it (a template that nests itself is refused)."""
     template_file = template_file.resolve()
@@ -199,12 +212,10 @@ def plan_nested(
         for logical_id, resource in resources.items():
             if packageable(resource["Type"]) and has_local_code(template, resource):
                 own.setdefault(logical_id, default)
-    plan = packager.plan(template, template_dir, own, parameters, stack=path)
-    plan.notices[:0] = notices
-    stack = StackPlan(path, template, template_file, plan, parameters)
+    stack = StackPlan(path, template, template_file, parameters, own, notices)
 
     def resolve(value: dict[str, Any]) -> Any:
-        return resolve_csc_value(template, value, packager.backend, parameters)
+        return resolve_csc_value(template, value, backend, parameters)
 
     for logical_id, resource in resources.items():
         if not has_local_template(resource):
@@ -217,8 +228,8 @@ def plan_nested(
             )
         child_template = load_template(child_file)
         child_profiles = nested.get(logical_id, {})
-        stack.children[logical_id] = plan_nested(
-            packager,
+        stack.children[logical_id] = load_tree(
+            backend,
             child_template,
             child_file,
             {key: ref for key, ref in child_profiles.items() if key},
@@ -234,6 +245,28 @@ def plan_nested(
             ancestors=(*ancestors, template_file),
         )
     return stack
+
+
+def plan_nested(
+    packager: Packager,
+    template: Template,
+    template_file: Path,
+    profiles: dict[str, SigningProfileRef],
+    parameters: dict[str, Any],
+) -> StackPlan:
+    """Load the tree (:func:`load_tree`), then plan each of its templates, parents first;
+    raise on bad input anywhere before any work."""
+    tree = load_tree(packager.backend, template, template_file, profiles, parameters)
+    for stack in tree.walk():
+        stack.plan = packager.plan(
+            stack.template,
+            stack.template_file.parent,
+            stack.profiles,
+            stack.parameters,
+            stack=stack.path,
+        )
+        stack.plan.notices[:0] = stack.notices
+    return tree
 
 
 def rewrite_nested(
