@@ -26,7 +26,7 @@ from sam_ext.packaging.csc import resolve_csc_value
 from sam_ext.packaging.destination import ArtifactDestination
 from sam_ext.packaging.packager import Packaged, Packager, Plan, rewrite
 from sam_ext.packaging.resources import has_local_code, packageable
-from sam_ext.parameters import substitute
+from sam_ext.parameters import parameter_values, substitute
 from sam_ext.signing_profiles import SigningProfileRef
 from sam_ext.template import Template, dump_template, load_template
 
@@ -113,11 +113,7 @@ def child_parameters(
         raise ValidationError(
             f"{where}: Parameters: the nested template declares no parameter {', '.join(unknown)}"
         )
-    values = {
-        name: spec.get("Default")
-        for name, spec in declared.items()
-        if isinstance(spec, dict) and "Default" in spec
-    }
+    values = parameter_values(child, {})  # the defaults
     for name, value in (given or {}).items():
         value = substitute(value, parent_parameters)
         if isinstance(value, dict):
