@@ -15,12 +15,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from botocore.stub import Stubber
 
 from provider.backends.aws import S3Object
 from sam_ext.cli import main
 from sam_ext.template import Template, load_template, parse_template
 
-from .conftest import BUCKET, AwsWorld
+from .conftest import BUCKET, AwsWorld, session
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sam" / "nested"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
@@ -197,3 +198,31 @@ def test_deploy_refuses_a_local_nested_template_without_a_bucket(
     )
     err = sam_ext(capsys, "deploy", "-t", "only-nested.yaml", "--stack-name", "app", status=2)
     assert "--s3-bucket: required" in err and "Orders" in err
+
+
+def test_deploy_stops_before_cloudformation_when_nested_code_would_be_rejected(
+    cli_world: AwsWorld, app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_world.fake_signer()
+    arn = cli_world.put_profile("publisher")["profileVersionArn"]
+    cli_world.put_profile("someone_else")
+    client = session().client("cloudformation")
+    cli_world.backend.clients.cloudformation = client
+    with Stubber(client):  # nothing queued: any CloudFormation call fails the test
+        err = sam_ext(
+            capsys,
+            "deploy",
+            "--stack-name",
+            "app",
+            "--s3-bucket",
+            BUCKET,
+            "--signing-profiles",
+            "ApiFunction=publisher Orders=publisher Orders/Billing=someone_else",
+            "--parameter-overrides",
+            f"TrustedProfileVersionArn={arn}",
+            status=1,
+        )
+    last = err.splitlines()[-1]
+    assert last.startswith("error: CodeVerificationFailedException: stack app: not deployed")
+    assert "Orders/Billing/BillingFunction" in last and "mismatch" in last
+    assert "Orders/OrdersFunction" not in last
