@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from provider.errors import DeploymentRejected, ValidationError
 from provider.verdict import Decision
 from sam_ext.output import say, warn
+from sam_ext.packaging.nested import has_local_template
 from sam_ext.packaging.packager import Packaged
 from sam_ext.packaging.resources import has_local_code
 from sam_ext.parameters import parameter_values, parse_overrides
@@ -26,7 +27,7 @@ def _refuse_rejected(stack: str, results: list[Packaged]) -> None:
     rejected = [p.verdict for p in results if p.verdict and p.verdict.decision is Decision.REJECT]
     for packaged in results:
         if packaged.verdict is not None and packaged.verdict.decision is Decision.WARN:
-            warn(f"{packaged.artifact.logical_id}: {packaged.verdict.message}")
+            warn(f"{packaged.artifact.path}: {packaged.verdict.message}")
     if rejected:
         remedies = " ".join(dict.fromkeys(f.remedy for v in rejected for f in v.failed))
         raise DeploymentRejected(
@@ -51,11 +52,11 @@ def _template(ctx: CliContext, options: dict[str, Any], stack: str) -> Template:
     local = [
         logical_id
         for logical_id, resource in template["Resources"].items()
-        if has_local_code(template, resource)
+        if has_local_code(template, resource) or has_local_template(resource)
     ]
     if local:
         raise ValidationError(
-            f"--s3-bucket: required with --backend aws to upload the local code of "
+            f"--s3-bucket: required with --backend aws to upload the local code or templates of "
             f"{', '.join(local)} (or deploy a template made by sam-ext package --backend aws)"
         )
     return template

@@ -1,26 +1,28 @@
 """``sam-ext deploy`` on the local backend: a packaged template into the local registry.
 
 Every function's code and layers are verified first, under the code signing config each
-function will have; if any deployment would be rejected, nothing at all changes. Then
-code signing configs, layers and functions are created or updated, and the registry
-verifies each deployment again, exactly as Lambda does.
+function will have, in the template and in every nested stack of it (a packaged nested
+template, stack ``PARENT-ChildId``); if any deployment would be rejected, nothing at all
+changes. Then, parents before children, code signing configs, layers and functions are
+created or updated, and the registry verifies each deployment again, exactly as Lambda does.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provider.errors import DeploymentRejected, NotFoundError, ValidationError
 from provider.verdict import Decision, Verdict
-from sam_ext.packaging.csc import resolve_csc
+from sam_ext.packaging.csc import resolve_csc, resolve_csc_value
 from sam_ext.packaging.destination import LOCAL_BUCKET
+from sam_ext.packaging.nested import child_parameters, join_path, local_template
 from sam_ext.packaging.resources import function_property, packageable
 from sam_ext.parameters import substitute
-from sam_ext.template import Template
+from sam_ext.template import Template, load_template
 
 if TYPE_CHECKING:
     from provider.backends.local import LocalBackend
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 class FunctionOutcome:
     """What happened to one function."""
 
+    #: The logical id, or its path in a nested stack (``ChildStack/FunctionId``).
     logical_id: str
     function_name: str
     operation: str
@@ -51,6 +54,45 @@ def _local_path(value: Any, logical_id: str, template_dir: Path) -> Path:
             f"{logical_id}: {path} is not a packaged .zip; run sam-ext package first"
         )
     return path
+
+
+@dataclass
+class _Stack:
+    """One template of the tree being deployed."""
+
+    deployer: LocalDeployer
+    #: ``""`` for the top template, else the nested stack's path.
+    path: str
+    template: Template
+    template_dir: Path
+    #: Values for verification (a parent's config as a resolution, see ``child_parameters``).
+    parameters: dict[str, Any]
+    functions: dict[str, Path]
+    layers: dict[str, Path]
+    #: The parent stack and the nested stack resource's ``Parameters``, for a child.
+    parent: _Stack | None = None
+    given: Any = None
+    state: dict[str, Any] = field(default_factory=dict)
+    #: Values for applying (a parent's config as its ARN, once the parent is applied).
+    applied_parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def _nested_file(value: str, where: str, template_dir: Path) -> Path:
+    path = (template_dir / value).resolve()
+    if not path.is_file():
+        raise ValidationError(
+            f"{where}: its nested template {path} does not exist; run sam-ext package first"
+        )
+    return path
+
+
+def _csc_reference(value: Any, state: dict[str, Any]) -> str | None:
+    """The ARN of the applied config a ``Ref``/``GetAtt`` names, if it is one."""
+    if isinstance(value, dict):
+        referenced = value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
+        if isinstance(referenced, str) and referenced in state["csc"]:
+            return str(state["csc"][referenced])
+    return None
 
 
 class LocalDeployer:
@@ -77,39 +119,11 @@ class LocalDeployer:
     def deploy(
         self, template: Template, template_dir: Path, parameters: dict[str, Any]
     ) -> list[FunctionOutcome]:
-        """Verify everything, then apply; raise :class:`DeploymentRejected` on a rejection."""
-        state = self._state()
-        resources = template["Resources"]
-        functions: dict[str, Path] = {}
-        layers: dict[str, Path] = {}
-        for logical_id, resource in resources.items():
-            entry = packageable(resource["Type"])
-            if entry is None or (resource.get("Properties") or {}).get("PackageType") == "Image":
-                continue
-            code = _local_path(
-                (resource.get("Properties") or {}).get(entry.property), logical_id, template_dir
-            )
-            (functions if entry.kind == "function" else layers)[logical_id] = code
-        # 1. Verify every function (code + layers) under the CSC it will have.
-        rejected: list[Verdict] = []
-        for logical_id, code in functions.items():
-            resource = resources[logical_id]
-            csc = resolve_csc(template, resource, self.backend, parameters)
-            if not csc.declared:
-                continue
-            if csc.policy is None:
-                raise ValidationError(
-                    f"{logical_id}: its code signing config cannot be resolved locally "
-                    f"({csc.unknown_reason})"
-                )
-            artifacts = [(f"{logical_id}", code)] + [
-                (f"{logical_id} layer {ref}", layers[ref])
-                for ref in self._layer_refs(template, resource, layers)
-            ]
-            for label, path in artifacts:
-                verdict = self.backend.evaluate_package(path, csc.policy, at=self.now, name=label)
-                if verdict.decision is Decision.REJECT:
-                    rejected.append(verdict)
+        """Verify everything, nested stacks included, then apply; raise
+        :class:`DeploymentRejected` on a rejection."""
+        stacks = self._collect(template, template_dir, parameters, "", ())
+        # 1. Verify every function (code + layers) of every stack under its CSC.
+        rejected = [verdict for stack in stacks for verdict in self._verify(stack)]
         if rejected:
             raise DeploymentRejected(
                 "deployment rejected, nothing was changed: "
@@ -119,18 +133,115 @@ class LocalDeployer:
                 code=rejected[0].exception or "CodeVerificationFailedException",
                 verdict=rejected[0],
             )
-        # 2. Apply: configs, layers, functions.
+        # 2. Apply, parents first (a child may be passed a parent's config).
+        outcomes: list[FunctionOutcome] = []
+        for stack in stacks:
+            outcomes += stack.deployer._apply(stack)
+        return outcomes
+
+    def _collect(
+        self,
+        template: Template,
+        template_dir: Path,
+        parameters: dict[str, Any],
+        path: str,
+        ancestors: tuple[Path, ...],
+    ) -> list[_Stack]:
+        """This stack's code, then its nested stacks' (parents before children)."""
+        functions: dict[str, Path] = {}
+        layers: dict[str, Path] = {}
+        for logical_id, resource in template["Resources"].items():
+            entry = packageable(resource["Type"])
+            if entry is None or (resource.get("Properties") or {}).get("PackageType") == "Image":
+                continue
+            code = _local_path(
+                (resource.get("Properties") or {}).get(entry.property),
+                join_path(path, logical_id),
+                template_dir,
+            )
+            (functions if entry.kind == "function" else layers)[logical_id] = code
+        stack = _Stack(self, path, template, template_dir, parameters, functions, layers)
+        stacks = [stack]
+        for logical_id, resource in template["Resources"].items():
+            location = local_template(resource)
+            if location is None:
+                continue
+            where = join_path(path, logical_id)
+            child_file = _nested_file(location, where, template_dir)
+            if child_file in ancestors:
+                raise ValidationError(f"{where}: {child_file} nests itself")
+            child_template = load_template(child_file)
+            given = (resource.get("Properties") or {}).get("Parameters")
+
+            def resolve(value: dict[str, Any]) -> Any:
+                return resolve_csc_value(template, value, self.backend, parameters)
+
+            child = LocalDeployer(self.backend, f"{self.stack_name}-{logical_id}"[:128], self.now)
+            below = child._collect(
+                child_template,
+                child_file.parent,
+                child_parameters(child_template, given, parameters, resolve, where=where),
+                where,
+                (*ancestors, child_file),
+            )
+            below[0].parent, below[0].given = stack, given
+            stacks += below
+        return stacks
+
+    def _verify(self, stack: _Stack) -> list[Verdict]:
+        """The rejections of one stack's functions (code and layers)."""
+        rejected: list[Verdict] = []
+        resources = stack.template["Resources"]
+        for logical_id, code in stack.functions.items():
+            resource = resources[logical_id]
+            csc = resolve_csc(stack.template, resource, self.backend, stack.parameters)
+            if not csc.declared:
+                continue
+            name = join_path(stack.path, logical_id)
+            if csc.policy is None:
+                raise ValidationError(
+                    f"{name}: its code signing config cannot be resolved locally "
+                    f"({csc.unknown_reason})"
+                )
+            artifacts = [(name, code)] + [
+                (f"{name} layer {ref}", stack.layers[ref])
+                for ref in self._layer_refs(stack.template, resource, stack.layers)
+            ]
+            for label, path in artifacts:
+                verdict = self.backend.evaluate_package(path, csc.policy, at=self.now, name=label)
+                if verdict.decision is Decision.REJECT:
+                    rejected.append(verdict)
+        return rejected
+
+    def _apply(self, stack: _Stack) -> list[FunctionOutcome]:
+        """Create or update one stack's configs, layers and functions; save its state."""
+        template, state = stack.template, self._state()
+        stack.state = state
+        if stack.parent is None:
+            parameters = stack.parameters
+        else:
+            parent = stack.parent
+
+            def resolve(value: dict[str, Any]) -> Any:
+                return _csc_reference(value, parent.state)
+
+            parameters = child_parameters(
+                template, stack.given, parent.applied_parameters, resolve, where=stack.path
+            )
+        stack.applied_parameters = parameters
         self._apply_cscs(template, parameters, state)
-        for logical_id, content in layers.items():
+        for logical_id, content in stack.layers.items():
             published = self.backend.publish_layer_version(
                 f"{self.stack_name}-{logical_id}"[:64], content, now=self.now
             )
             state["layers"][logical_id] = published["LayerVersionArn"]
         outcomes = [
             self._apply_function(template, logical_id, code, state, parameters)
-            for logical_id, code in functions.items()
+            for logical_id, code in stack.functions.items()
         ]
         self._save(state)
+        for outcome in outcomes:
+            outcome.logical_id = join_path(stack.path, outcome.logical_id)
         return outcomes
 
     @staticmethod
@@ -186,10 +297,9 @@ class LocalDeployer:
         )
         if value is None or isinstance(value, str):
             return value
-        if isinstance(value, dict):
-            referenced = value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
-            if referenced in state["csc"]:
-                return str(state["csc"][referenced])
+        arn = _csc_reference(value, state)
+        if arn is not None:
+            return arn
         raise ValidationError(f"CodeSigningConfigArn {value!r} cannot be resolved locally")
 
     def _apply_function(

@@ -1,9 +1,10 @@
 """``--signing-profiles``, parsed exactly as SAM CLI parses it.
 
 ``"LogicalId=ProfileName[:ProfileOwner] ..."``: pairs separated by spaces; a value may be
-double-quoted (with backslash escapes); a logical id is letters, digits (or quotes); a
-value with more than one ``:`` is an error, as is an empty profile name. Text that is not
-a pair is ignored, as by SAM CLI, unless no pair at all is found.
+double-quoted (with backslash escapes); a logical id is letters, digits (or quotes), or a
+path of them through nested stacks (``ChildStack/FunctionId``, as SAM CLI names nested
+resources); a value with more than one ``:`` is an error, as is an empty profile name. Text
+that is not a pair is ignored, as by SAM CLI, unless no pair at all is found.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from provider.errors import ValidationError
 
-_PAIR = re.compile(r"(?:(?: )([A-Za-z0-9\"]+)=(\"(?:\\.|[^\"\\]+)*\"|(?:\\.|[^ \"\\]+)+))")
+_PAIR = re.compile(r"(?:(?: )([A-Za-z0-9\"/]+)=(\"(?:\\.|[^\"\\]+)*\"|(?:\\.|[^ \"\\]+)+))")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from provider.errors import ValidationError
 from sam_ext.context import CliContext
 from sam_ext.output import say, warn
 from sam_ext.packaging.destination import ArtifactDestination, LocalDirectory, S3Prefix
-from sam_ext.packaging.packager import Packaged, Packager, rewrite
+from sam_ext.packaging.nested import package_nested
+from sam_ext.packaging.packager import Packaged, Packager
 from sam_ext.parameters import parameter_values, parse_overrides
 from sam_ext.samconfig import DEFAULT_FILE, read_parameters
 from sam_ext.signing_profiles import parse_signing_profiles
@@ -74,7 +75,7 @@ def _summary(packaged_template: PackagedTemplate) -> str:
             verdict_text = "no code signing config"
         rows.append(
             (
-                packaged.artifact.logical_id,
+                packaged.artifact.path,
                 profile.profile_name
                 + (f":{profile.profile_owner}" if profile.profile_owner else "")
                 if profile
@@ -132,11 +133,10 @@ def package_template(ctx: CliContext, options: dict[str, Any]) -> PackagedTempla
         destination=destination,
     )
     parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
-    plan = packager.plan(template, template_path.parent.resolve(), profiles, parameters)
-    for notice in plan.notices:
-        warn(notice)
-    results = packager.run(plan)
-    return PackagedTemplate(rewrite(template, results, destination), results, destination)
+    packaged, results = package_nested(
+        packager, template, template_path, profiles, parameters, notify=warn
+    )
+    return PackagedTemplate(packaged, results, destination)
 
 
 def merged_options(

@@ -80,8 +80,19 @@ def resolve_csc(
     substituted for ``Ref``s to template parameters)."""
     parameters = parameters or {}
     value = substitute(function_property(template, resource, "CodeSigningConfigArn"), parameters)
+    return resolve_csc_value(template, value, backend, parameters)
+
+
+def resolve_csc_value(
+    template: Template, value: Any, backend: Any, parameters: dict[str, Any]
+) -> CscResolution:
+    """Resolve a ``CodeSigningConfigArn`` value of ``template`` (parameters substituted).
+    A nested stack's parameter may hold a resolution already: the one its parent's value
+    for it had (see :func:`sam_ext.packaging.nested.child_parameters`)."""
     if value is None:
         return CscResolution(False)
+    if isinstance(value, CscResolution):
+        return value
     if isinstance(value, str):
         try:
             return CscResolution(True, backend.csc_policy_of(value))

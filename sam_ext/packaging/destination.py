@@ -7,6 +7,7 @@ package cache, and how it is written into the template, as ``sam package`` write
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,10 @@ class ArtifactDestination(Protocol):
 
     def template_value(self, entry: Packageable, placed: Placed) -> Any:
         """The value of ``entry.property`` that points at ``placed``."""
+
+    def place_template(self, body: bytes) -> str:
+        """Put a packaged nested template in place; the ``Location``/``TemplateURL`` that
+        points at it."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,17 @@ class LocalDirectory:
             return location
         return {"S3Bucket": LOCAL_BUCKET, "S3Key": location}
 
+    def place_template(self, body: bytes) -> str:
+        """Write ``ROOT/<sha256[:32]>.template.yaml`` (content-addressed, like the
+        packages, so an unchanged template keeps its path); its absolute path."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        target = self.root / f"{hashlib.sha256(body).hexdigest()[:32]}.template.yaml"
+        if not target.is_file() or target.read_bytes() != body:
+            temporary = target.with_name(f".{target.name}.tmp")
+            temporary.write_bytes(body)
+            temporary.replace(target)
+        return str(target)
+
 
 class PutsObjects(Protocol):
     """The S3 upload the destination needs (the aws backend's object store)."""
@@ -130,6 +146,12 @@ class PutsObjects(Protocol):
         self, source: Path, bucket: str, prefix: str
     ) -> tuple[S3Object, bool]:
         """Upload ``source`` as ``prefix<sha256>.zip`` unless that object holds it."""
+
+    def put_template(self, body: bytes, bucket: str, prefix: str) -> S3Object:
+        """Upload a template as ``prefix<sha256>.template`` unless that object holds it."""
+
+    def https_url(self, obj: S3Object) -> str:
+        """The path-style HTTPS URL of an object (what ``TemplateURL`` takes)."""
 
 
 class S3Prefix:
@@ -197,3 +219,9 @@ class S3Prefix:
         if entry.remote_form == "uri":
             return f"s3://{placed.bucket}/{placed.key}"
         return placed.lambda_code()
+
+    def place_template(self, body: bytes) -> str:
+        """Upload as ``PREFIX/<sha256>.template``; its path-style HTTPS URL with the version,
+        as ``sam package`` writes a nested stack's ``TemplateURL``/``Location``."""
+        placed = self.objects.put_template(body, self.bucket, self.key_prefix)
+        return self.objects.https_url(placed)

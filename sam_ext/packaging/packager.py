@@ -29,7 +29,6 @@ from sam_ext.packaging.destination import (
     Placed,
 )
 from sam_ext.packaging.resources import (
-    NOT_PACKAGED,
     Packageable,
     apply_globals,
     function_property,
@@ -56,6 +55,13 @@ class Artifact:
     profile_version_arn: str | None = None
     #: Logical ids of the layers a function references with ``Ref``.
     layers: tuple[str, ...] = ()
+    #: The path of the nested stack holding it (``ChildStack``), "" in the top template.
+    stack: str = ""
+
+    @property
+    def path(self) -> str:
+        """``ChildStack/FunctionId`` in a nested stack, else the logical id."""
+        return f"{self.stack}/{self.logical_id}" if self.stack else self.logical_id
 
 
 @dataclass
@@ -113,9 +119,12 @@ class Packager:
         template_dir: Path,
         profiles: dict[str, SigningProfileRef],
         parameters: dict[str, Any] | None = None,
+        *,
+        stack: str = "",
     ) -> Plan:
         """Find the artifacts; raise on bad input (unknown ids, unusable profiles, code a
-        known Enforce config would reject because it is unsigned)."""
+        known Enforce config would reject because it is unsigned). ``stack`` is the path
+        of the nested stack ``template`` is (see :mod:`sam_ext.packaging.nested`)."""
         apply_globals(template)
         resources = template["Resources"]
         unknown = sorted(set(profiles) - set(resources))
@@ -125,14 +134,13 @@ class Packager:
             )
         plan = Plan([])
         for logical_id, resource in resources.items():
+            name = f"{stack}/{logical_id}" if stack else logical_id  # what messages call it
             entry = packageable(resource["Type"])
             properties = resource.get("Properties") or {}
             if entry is None:
-                if resource["Type"] in NOT_PACKAGED:
-                    plan.notices.append(f"{logical_id}: {NOT_PACKAGED[resource['Type']]}")
                 if logical_id in profiles:
                     raise ValidationError(
-                        f"--signing-profiles: {logical_id} is a {resource['Type']}, which has "
+                        f"--signing-profiles: {name} is a {resource['Type']}, which has "
                         "no code package to sign"
                     )
                 continue
@@ -144,7 +152,7 @@ class Packager:
             if properties.get("PackageType") == "Image":
                 if logical_id in profiles or csc.declared:
                     plan.notices.append(
-                        f"{logical_id}: container image functions cannot be code signed "
+                        f"{name}: container image functions cannot be code signed "
                         "(Lambda code signing covers .zip packages only); left as it is"
                     )
                 continue
@@ -156,20 +164,20 @@ class Packager:
             if _is_remote(value):
                 if logical_id in profiles:
                     plan.notices.append(
-                        f"{logical_id}: code is already remote ({entry.property}); not signed"
+                        f"{name}: code is already remote ({entry.property}); not signed"
                     )
                 continue
             source = (template_dir / value).resolve()
             if not source.exists():
                 raise ValidationError(
-                    f"{logical_id}: {entry.property} {value!r} does not exist "
+                    f"{name}: {entry.property} {value!r} does not exist "
                     f"(resolved to {source})"
                 )
             if source.is_dir() and self.artifact_dir.is_relative_to(source):
                 raise ValidationError(
-                    f"{logical_id}: its code directory {source} holds the artifact directory "
+                    f"{name}: its code directory {source} holds the artifact directory "
                     f"{self.artifact_dir}, so its package would contain earlier packages; give "
-                    f"{logical_id} a {entry.property} of its own or pass --artifact-dir "
+                    f"{name} a {entry.property} of its own or pass --artifact-dir "
                     f"outside {source}"
                 )
             layers = function_property(template, resource, "Layers") or []
@@ -187,6 +195,7 @@ class Packager:
                     )
                     if entry.kind == "function" and isinstance(layers, list)
                     else (),
+                    stack=stack,
                 )
             )
         self._check_profiles(plan)
@@ -205,7 +214,7 @@ class Packager:
             profile = looked_up[artifact.profile]
             if profile["status"] != "Active":
                 raise ValidationError(
-                    f"--signing-profiles: {artifact.logical_id}={artifact.profile.profile_name}: "
+                    f"--signing-profiles: {artifact.path}={artifact.profile.profile_name}: "
                     f"the profile is {profile['status']} and starts no signing job"
                 )
             artifact.profile_version_arn = profile["profileVersionArn"]
@@ -219,9 +228,9 @@ class Packager:
         for artifact in plan.artifacts:
             if not artifact.csc.declared:
                 continue
-            unsigned = [] if artifact.profile is not None else [(artifact.logical_id, "")]
+            unsigned = [] if artifact.profile is not None else [(artifact.path, "")]
             unsigned += [
-                (ref, f" (a layer of {artifact.logical_id})")
+                (by_id[ref].path, f" (a layer of {artifact.path})")
                 for ref in artifact.layers
                 if ref in by_id and by_id[ref].profile is None
             ]
@@ -257,14 +266,14 @@ class Packager:
                 }
                 for done, future in enumerate(as_completed(futures), start=1):
                     packaged = future.result()
-                    results[packaged.artifact.logical_id] = packaged
+                    results[packaged.artifact.path] = packaged
                     what = ("signed" if packaged.job_id else "packaged") + (
                         " (cached)" if packaged.cached else ""
                     )
-                    self.progress(f"[{done}/{total}] {what} {packaged.artifact.logical_id}")
+                    self.progress(f"[{done}/{total}] {what} {packaged.artifact.path}")
         finally:
             cache.save()
-        return [results[a.logical_id] for a in plan.artifacts]
+        return [results[a.path] for a in plan.artifacts]
 
     def _unsigned(self, artifact: Artifact, cache: PackageCache) -> tuple[Path, str, bool]:
         key = fingerprint(artifact.source)
@@ -274,7 +283,7 @@ class Packager:
         try:
             data = package_bytes(artifact.source)
         except CodesignError as exc:
-            raise ValidationError(f"{artifact.logical_id}: {exc.message}") from None
+            raise ValidationError(f"{artifact.path}: {exc.message}") from None
         path = cache.store_unsigned(key, data)
         return path, path.stem, False
 
@@ -324,7 +333,7 @@ class Packager:
         )
         if job["status"] != "Succeeded":
             raise SigningJobFailed(
-                f"{artifact.logical_id}: signing job {job['jobId']} failed: "
+                f"{artifact.path}: signing job {job['jobId']} failed: "
                 f"{job.get('statusReason')}",
                 job_id=job["jobId"],
             )
@@ -368,7 +377,7 @@ class Packager:
                     self.destination.reference(packaged.location),
                     policy,
                     at=self.now,
-                    name=packaged.artifact.logical_id,
+                    name=packaged.artifact.path,
                 )
             except CodesignError as exc:
                 packaged.verdict_unknown = exc.message
@@ -379,7 +388,7 @@ def rewrite(
     template: Template, results: list[Packaged], destination: ArtifactDestination
 ) -> Template:
     """Point each packaged resource at its (signed) object, as ``sam package`` does (see
-    :meth:`ArtifactDestination.template_value`)."""
+    :meth:`ArtifactDestination.template_value`); ``results`` are this template's."""
     for packaged in results:
         artifact = packaged.artifact
         properties = template["Resources"][artifact.logical_id].setdefault("Properties", {})

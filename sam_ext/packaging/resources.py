@@ -1,7 +1,8 @@
 """The one registry of resource types whose code ``sam-ext package`` packages and signs.
 
 SAM CLI packages all four but signs only the ``AWS::Serverless::*`` ones; sam-ext signs
-every one of them that is given a signing profile.
+every one of them that is given a signing profile. Nested stacks, whose templates hold more
+of them, are :mod:`sam_ext.packaging.nested`'s.
 """
 
 from __future__ import annotations
@@ -34,14 +35,6 @@ REGISTRY: tuple[Packageable, ...] = (
     Packageable("AWS::Lambda::LayerVersion", "Content", "layer", "object", False),
 )
 _BY_TYPE = {entry.resource_type: entry for entry in REGISTRY}
-
-#: Types that carry code sam-ext does not package, with what to tell the user.
-NOT_PACKAGED = {
-    "AWS::Serverless::Application": "nested applications are neither packaged nor signed; "
-    "package and sign the nested template separately",
-    "AWS::CloudFormation::Stack": "nested stacks are neither packaged nor signed; package "
-    "and sign the nested template separately",
-}
 
 
 def packageable(resource_type: str) -> Packageable | None:

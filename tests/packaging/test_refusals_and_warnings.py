@@ -37,20 +37,17 @@ Resources:
 """
 
 
-def test_a_nested_application_with_a_local_location_is_warned_about(
+def test_a_nested_application_with_a_local_location_is_packaged_not_warned_about(
     sam_ext, app, publisher, tools
 ) -> None:
     (app / "nested").mkdir()
     (app / "nested" / "template.yaml").write_text("Resources:\n  T:\n    Type: AWS::SNS::Topic\n")
     (app / "nesting.yaml").write_text(NESTED_TEMPLATE)
     result = sam_ext("package", "-t", "nesting.yaml", "--signing-profiles", "Fn=Publisher")
-    warning = _warning_index(result.err, "Nested")
-    assert "nested applications are neither packaged nor signed" in result.err.splitlines()[warning]
-    assert warning < _progress_index(result.err)
-    packaged = tools.parse(result.out)
-    assert (
-        packaged["Resources"]["Nested"] == tools.load(app / "nesting.yaml")["Resources"]["Nested"]
-    )
+    assert not [line for line in result.err.splitlines() if line.startswith("warning:")]
+    location = Path(tools.parse(result.out)["Resources"]["Nested"]["Properties"]["Location"])
+    assert location.parent == (app / ".sam-ext" / "artifacts").resolve()
+    assert tools.load(location) == tools.load(app / "nested" / "template.yaml")
 
 
 def test_a_signing_profile_for_a_nested_application_is_refused(sam_ext, app, publisher):

@@ -31,6 +31,15 @@ OWNER = "123456789012"
         ("Fn=Profile Layer=", {"Fn": Ref("Profile")}),
         # A trailing ':' means no owner.
         ("Fn=Profile:", {"Fn": Ref("Profile")}),
+        # Nested resources by their path (ChildStack/FunctionId), and nested stacks' ids.
+        (
+            f"Child/Fn=Profile Child/Grand/Layer=Other:{OWNER} Child=Third",
+            {
+                "Child/Fn": Ref("Profile"),
+                "Child/Grand/Layer": Ref("Other", OWNER),
+                "Child": Ref("Third"),
+            },
+        ),
         # Empty input means no profiles, as SAM CLI's ("",).
         ("", {}),
         ((), {}),

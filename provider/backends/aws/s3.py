@@ -145,11 +145,18 @@ class ObjectStore:
 
     def put_template(self, body: bytes, bucket: str, prefix: str) -> S3Object:
         """Upload a CloudFormation template as ``prefix<sha256>.template`` (as ``sam
-        deploy`` uploads templates too large to pass inline)."""
+        deploy`` uploads templates too large to pass inline, and ``sam package`` nested
+        ones), unless that object already holds it (so its URL stays the same)."""
         check_bucket(bucket)
-        key = f"{prefix}{hashlib.sha256(body).hexdigest()}.template"
+        digest = hashlib.sha256(body).hexdigest()
+        key = f"{prefix}{digest}.template"
+        version = self._existing(S3Object(bucket, key), digest)
+        if version is not None:
+            return S3Object(bucket, key, version)
         with aws_call("s3:PutObject", f"s3://{bucket}/{key}"):
-            response = self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+            response = self.s3.put_object(
+                Bucket=bucket, Key=key, Body=body, Metadata={DIGEST_METADATA: digest}
+            )
         version = response.get("VersionId")
         return S3Object(bucket, key, version if version and version != "null" else None)
 
