@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from provider import schemas
 from provider.arns import Location
+from provider.backends.jobs import JobFilter, Pagination
 from provider.errors import ValidationError
 from provider.validity import ValidityPeriod
 from provider.verdict import CscPolicy, Verdict
@@ -125,6 +126,11 @@ class Backend(Protocol):
         self, job_id: str, reason: str, *, job_owner: str | None = None, now: datetime
     ) -> None:
         """RevokeSignature: that one signature is untrusted from now on."""
+
+    # --- Signer: job listings and third-party layers (issue 15) -----------------------
+    def list_signing_jobs(self, filters: JobFilter, pages: Pagination) -> Document:
+        """ListSigningJobs, paged as the AWS CLI pages it: ``{jobs: [...]}``, plus
+        ``NextToken`` (for ``pages.starting_token``) when ``pages.max_items`` cut it short."""
 
     # --- Lambda -----------------------------------------------------------------------
     def create_code_signing_config(
