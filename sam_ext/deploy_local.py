@@ -24,6 +24,7 @@ from sam_ext.template import Template
 
 if TYPE_CHECKING:
     from provider.backends.local import LocalBackend
+    from provider.trust import TrustFile
 
 
 @dataclass
@@ -56,7 +57,18 @@ def _local_path(value: Any, logical_id: str, template_dir: Path) -> Path:
 class LocalDeployer:
     """Deploys one stack of a template into a :class:`LocalBackend`."""
 
-    def __init__(self, backend: LocalBackend, stack_name: str, now: datetime) -> None:
+    def __init__(
+        self,
+        backend: LocalBackend,
+        stack_name: str,
+        now: datetime,
+        *,
+        trust_file: TrustFile | None = None,
+    ) -> None:
+        if trust_file is not None:
+            # Publishers from the trust file answer first, in the checks here and in the
+            # registry's own checks of each deployment.
+            backend.trust_file = trust_file
         self.backend = backend
         self.stack_name = stack_name
         self.now = now
