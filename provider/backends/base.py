@@ -132,6 +132,20 @@ class Backend(Protocol):
         """ListSigningJobs, paged as the AWS CLI pages it: ``{jobs: [...]}``, plus
         ``NextToken`` (for ``pages.starting_token``) when ``pages.max_items`` cut it short."""
 
+    def adopt_layer(
+        self,
+        source: str,
+        profile_name: str,
+        *,
+        layer_name: str | None,
+        now: datetime,
+        destination: str | None = None,
+    ) -> Document:
+        """Sign a third-party layer unchanged and publish it as this account's layer
+        version: ``source`` is a layer version ARN (aws, signed through ``destination``,
+        ``s3://bucket[/prefix]``) or a .zip path (local). Returns the ``layer-adoption``
+        document: the new ARN and the content's SHA-256 before and after."""
+
     # --- Lambda -----------------------------------------------------------------------
     def create_code_signing_config(
         self,
