@@ -4,6 +4,10 @@ unchanged and published in the local registry, where a function under Enforce ca
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -87,3 +91,23 @@ def test_what_cannot_be_adopted_is_refused_by_name(cli: Any, make_zip: Any, tmp_
               "--s3-bucket", "b", naming="--s3-bucket")  # fmt: skip
     cli.fails("layer", "adopt", "--zip-file", tmp_path / "missing.zip", "--profile-name",
               "platform_team", naming="missing.zip")  # fmt: skip
+
+
+def test_the_console_script_adopts_a_layer(make_zip: Any, tmp_path: Path) -> None:
+    """The installed ``sam-ext`` in real processes prints the ARN and both digests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODESIGN_")}
+    env["CODESIGN_HOME"] = str(tmp_path / "process-home")
+    sam_ext = Path(sys.executable).parent / "sam-ext"
+    vendor = make_zip(VENDOR_FILES, name="vendor.zip")
+    for args in (
+        ("profile", "put", "--profile-name", "platform_team"),
+        ("layer", "adopt", "--zip-file", vendor, "--profile-name", "platform_team"),
+    ):
+        done = subprocess.run(
+            [str(sam_ext), *map(str, args)], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    adopted = json.loads(done.stdout)
+    assert adopted["LayerVersionArn"].endswith(":layer:vendor:1")
+    before = adopted["ContentSha256Before"]
+    assert f"content SHA-256 before: {before}\ncontent SHA-256 after:  {before}" in done.stderr

@@ -3,6 +3,10 @@ CLI's pagination (``--max-items``, ``--starting-token``), through the CLI."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +137,29 @@ def test_max_items_prints_a_next_token_that_resumes_the_listing(cli: Any, jobs: 
 )
 def test_bad_options_are_refused_by_name(cli: Any, options: tuple[str, ...], naming: str) -> None:
     cli.fails("signature", "list", *options, naming=naming)
+
+
+def test_the_console_script_pages_through_jobs(make_zip: Any, tmp_path: Path) -> None:
+    """The installed ``sam-ext`` in real processes: two jobs, one per page."""
+    home = tmp_path / "process-home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODESIGN_")}
+    env["CODESIGN_HOME"] = str(home)
+    sam_ext = Path(sys.executable).parent / "sam-ext"
+
+    def run(*args: object) -> Any:
+        done = subprocess.run(
+            [str(sam_ext), *map(str, args)], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        return json.loads(done.stdout) if done.stdout else None
+
+    run("profile", "put", "--profile-name", "publisher")
+    source = make_zip()
+    first = run("--now", "2026-01-15T12:00:00Z", "sign", "--profile-name", "publisher",
+                "--source", source, "--destination", tmp_path / "out")  # fmt: skip
+    second = run("--now", "2026-01-15T12:01:00Z", "sign", "--profile-name", "publisher",
+                 "--source", source, "--destination", tmp_path / "out")  # fmt: skip
+    page = run("signature", "list", "--max-items", "1")
+    assert [j["jobId"] for j in page["jobs"]] == [second["jobId"]]
+    rest = run("signature", "list", "--max-items", "1", "--starting-token", page["NextToken"])
+    assert [j["jobId"] for j in rest["jobs"]] == [first["jobId"]] and "NextToken" not in rest
