@@ -65,6 +65,9 @@ class ArtifactFacts:
     signature_revoked_reason: str | None = None
     publisher_known: bool = True
     unknown: frozenset[Check] = frozenset()
+    #: Set when a trust file vouched for the publisher: its export instant, the newest
+    #: revocation state the verdict can know of.
+    trust_as_of: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,17 @@ class Verdict:
 
     @property
     def message(self) -> str:
-        """One paragraph: what happens and why."""
+        """One paragraph: what happens and why (and, when a trust file vouched for the
+        publisher, that revocations after its date are not seen)."""
+        message = self._outcome()
+        if self.facts.trust_as_of is not None:
+            message += (
+                f" [judged on a trust file exported at {format_instant(self.facts.trust_as_of)}:"
+                " revocations made later are not known to this verdict]"
+            )
+        return message
+
+    def _outcome(self) -> str:
         name = self.facts.name
         if self.decision is Decision.ALLOW:
             unknown = [c.value for c, s in self.checks.items() if s == "UNKNOWN"]
@@ -134,6 +147,9 @@ class Verdict:
             "jobId": self.facts.job_id,
             "signatureExpiresAt": (
                 format_instant(self.facts.expires_at) if self.facts.expires_at else None
+            ),
+            "trustFileExportedAt": (
+                format_instant(self.facts.trust_as_of) if self.facts.trust_as_of else None
             ),
         }
         document.update({key: value for key, value in optional.items() if value is not None})

@@ -29,6 +29,7 @@ COMMANDS = {
     "verify": "sam_ext.commands.verify:verify",
     "package": "sam_ext.commands.package:package",
     "deploy": "sam_ext.commands.deploy:deploy",
+    "layer": "sam_ext.commands.layer:layer",
 }
 
 

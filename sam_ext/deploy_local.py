@@ -26,6 +26,7 @@ from sam_ext.template import Template, load_template
 
 if TYPE_CHECKING:
     from provider.backends.local import LocalBackend
+    from provider.trust import TrustFile
 
 
 @dataclass
@@ -98,7 +99,18 @@ def _csc_reference(value: Any, state: dict[str, Any]) -> str | None:
 class LocalDeployer:
     """Deploys one stack of a template into a :class:`LocalBackend`."""
 
-    def __init__(self, backend: LocalBackend, stack_name: str, now: datetime) -> None:
+    def __init__(
+        self,
+        backend: LocalBackend,
+        stack_name: str,
+        now: datetime,
+        *,
+        trust_file: TrustFile | None = None,
+    ) -> None:
+        if trust_file is not None:
+            # Publishers from the trust file answer first, in the checks here and in the
+            # registry's own checks of each deployment.
+            backend.trust_file = trust_file
         self.backend = backend
         self.stack_name = stack_name
         self.now = now

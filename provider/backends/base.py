@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from provider import schemas
 from provider.arns import Location
+from provider.backends.jobs import JobFilter, Pagination
 from provider.errors import ValidationError
 from provider.validity import ValidityPeriod
 from provider.verdict import CscPolicy, Verdict
@@ -125,6 +126,25 @@ class Backend(Protocol):
         self, job_id: str, reason: str, *, job_owner: str | None = None, now: datetime
     ) -> None:
         """RevokeSignature: that one signature is untrusted from now on."""
+
+    # --- Signer: job listings and third-party layers (issue 15) -----------------------
+    def list_signing_jobs(self, filters: JobFilter, pages: Pagination) -> Document:
+        """ListSigningJobs, paged as the AWS CLI pages it: ``{jobs: [...]}``, plus
+        ``NextToken`` (for ``pages.starting_token``) when ``pages.max_items`` cut it short."""
+
+    def adopt_layer(
+        self,
+        source: str,
+        profile_name: str,
+        *,
+        layer_name: str | None,
+        now: datetime,
+        destination: str | None = None,
+    ) -> Document:
+        """Sign a third-party layer unchanged and publish it as this account's layer
+        version: ``source`` is a layer version ARN (aws, signed through ``destination``,
+        ``s3://bucket[/prefix]``) or a .zip path (local). Returns the ``layer-adoption``
+        document: the new ARN and the content's SHA-256 before and after."""
 
     # --- Lambda -----------------------------------------------------------------------
     def create_code_signing_config(

@@ -15,6 +15,7 @@ from sam_ext.deploy_local import LocalDeployer
 from sam_ext.output import say, warn
 from sam_ext.parameters import parameter_values, parse_overrides
 from sam_ext.template import load_template
+from sam_ext.trust_options import load_trust_option, trust_file_options
 
 pass_context = click.make_pass_decorator(CliContext)
 
@@ -26,6 +27,7 @@ pass_context = click.make_pass_decorator(CliContext)
     help="Name of the stack (required with --backend aws; local default: the template's "
     "directory name).",
 )
+@trust_file_options
 @pass_context
 def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given: Any) -> None:
     """Deploy every function and layer of a template, verified as Lambda verifies them.
@@ -36,6 +38,7 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
     packages the code first (signing it with --signing-profiles).
     """
     options = merged_options("deploy", config_file, config_env, given)
+    trust = load_trust_option(ctx, options.get("trust_file"), options.get("trust_anchor", ()))
     if ctx.is_aws:
         from sam_ext.deploy_aws import deploy_on_aws  # loads boto3: only on aws
 
@@ -48,7 +51,7 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
         template = load_template(template_path)
     parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
     stack = options.get("stack_name") or template_path.resolve().parent.name
-    outcomes = LocalDeployer(ctx.local_backend, stack, ctx.now).deploy(
+    outcomes = LocalDeployer(ctx.local_backend, stack, ctx.now, trust_file=trust).deploy(
         template, template_path.parent.resolve(), parameters
     )
     for outcome in outcomes:

@@ -1,11 +1,14 @@
-"""``sam-ext profile``: PutSigningProfile, Get, List, Cancel, Revoke."""
+"""``sam-ext profile``: PutSigningProfile, Get, List, Cancel, Revoke, and trust files."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from provider.arns import PLATFORM_LAMBDA
 from provider.clock import parse_instant
+from provider.errors import ValidationError
 from provider.validity import ValidityPeriod
 from sam_ext.context import CliContext
 from sam_ext.output import emit, say
@@ -96,3 +99,55 @@ def revoke(
     effective = parse_instant(effective_time, field="--effective-time") if effective_time else now
     ctx.backend.revoke_signing_profile(profile_name, profile_version, reason, effective, now=now)
     say(f"signing profile {profile_name} version {profile_version} revoked")
+
+
+@profile.command("export-trust")
+@click.option(
+    "--profile-name",
+    "profile_names",
+    required=True,
+    multiple=True,
+    help="A profile to include (repeat for more).",
+)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write the trust file (JSON).",
+)
+@pass_context
+def export_trust(ctx: CliContext, profile_names: tuple[str, ...], output: Path) -> None:
+    """Write a signed trust file: these profiles' version ARNs, public keys, statuses,
+    revocations and revoked signatures, for verifying on machines without this keystore.
+
+    The file is signed by this keystore's trust key; verifiers pin that key's fingerprint
+    (printed here) with --trust-anchor.
+    """
+    if ctx.is_aws:
+        raise ValidationError(
+            "profile export-trust: the aws backend has no keys to export (AWS Signer keeps "
+            "Lambda signing keys and Lambda verifies them itself); export trust files from "
+            "a local keystore"
+        )
+    from provider.backends.local.trust_export import export_trust as export
+    from provider.trust import write_trust_file
+
+    document = export(ctx.local_backend, profile_names, now=ctx.now)
+    write_trust_file(output, document)
+    anchor = document["signer"]["keyFingerprint"]
+    emit(
+        {
+            "trustFile": str(output),
+            "exportedAt": document["exportedAt"],
+            "trustKeyFingerprint": anchor,
+            "profileVersionArns": [p["profileVersionArn"] for p in document["profiles"]],
+            "revokedSignatures": len(document["revokedSignatures"]),
+        },
+        schema="export-trust-response",
+    )
+    say(
+        f"wrote trust file {output} ({len(document['profiles'])} profile(s), "
+        f"{len(document['revokedSignatures'])} revoked signature(s)) as of "
+        f"{document['exportedAt']}; verify with: sam-ext verify PACKAGE --trust-file {output} "
+        f"--trust-anchor {anchor} --csc-file CSC.json"
+    )

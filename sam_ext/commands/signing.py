@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from provider.clock import parse_instant
 from provider.errors import SigningJobFailed
 from provider.objects import location_text
 from sam_ext.context import CliContext
@@ -92,3 +93,68 @@ def revoke(ctx: CliContext, job_id: str, job_owner: str | None, reason: str) -> 
     """Revoke one signature (irreversible)."""
     ctx.backend.revoke_signature(job_id, reason, job_owner=job_owner, now=ctx.now)
     say(f"signature of job {job_id} revoked")
+
+
+@signature.command("list")
+@click.option("--status", type=click.Choice(["InProgress", "Failed", "Succeeded"]))
+@click.option("--platform-id", help="Only jobs of this signing platform.")
+@click.option("--requested-by", metavar="IAM-ARN", help="Only jobs this principal requested.")
+@click.option(
+    "--is-revoked/--no-is-revoked",
+    default=None,
+    help="Only jobs whose signature is (or is not) revoked.",
+)
+@click.option(
+    "--signature-expires-before",
+    metavar="ISO-8601",
+    help="Only signatures expiring before this instant.",
+)
+@click.option(
+    "--signature-expires-after",
+    metavar="ISO-8601",
+    help="Only signatures expiring after this instant.",
+)
+@click.option("--job-invoker", metavar="ACCOUNT", help="Only jobs this account started.")
+@click.option("--max-items", type=int, help="Print at most this many jobs, then a NextToken.")
+@click.option("--page-size", type=int, help="Jobs per ListSigningJobs call (1-25).")
+@click.option("--starting-token", help="The NextToken of a previous listing, to resume it.")
+@pass_context
+def list_(
+    ctx: CliContext,
+    status: str | None,
+    platform_id: str | None,
+    requested_by: str | None,
+    is_revoked: bool | None,
+    signature_expires_before: str | None,
+    signature_expires_after: str | None,
+    job_invoker: str | None,
+    max_items: int | None,
+    page_size: int | None,
+    starting_token: str | None,
+) -> None:
+    """List signing jobs (ListSigningJobs), paged as the AWS CLI pages them.
+
+    Prints {"jobs": [...]}; when --max-items cuts the listing short, a NextToken follows,
+    to pass as --starting-token.
+    """
+    from provider.backends.jobs import JobFilter, Pagination
+
+    filters = JobFilter(
+        status=status,
+        platform_id=platform_id,
+        requested_by=requested_by,
+        is_revoked=is_revoked,
+        signature_expires_before=(
+            parse_instant(signature_expires_before, field="--signature-expires-before")
+            if signature_expires_before
+            else None
+        ),
+        signature_expires_after=(
+            parse_instant(signature_expires_after, field="--signature-expires-after")
+            if signature_expires_after
+            else None
+        ),
+        job_invoker=job_invoker,
+    )
+    pages = Pagination(max_items=max_items, page_size=page_size, starting_token=starting_token)
+    emit(ctx.backend.list_signing_jobs(filters, pages), schema="list-signing-jobs-response")

@@ -10,9 +10,10 @@ import click
 from provider.backends.base import csc_policy
 from provider.clock import parse_instant
 from provider.errors import ValidationError
-from provider.verdict import CscPolicy, Decision
+from provider.verdict import CscPolicy, Decision, decide
 from sam_ext.context import CliContext
 from sam_ext.output import emit, say, warn
+from sam_ext.trust_options import load_trust_option, trust_file_options
 
 pass_context = click.make_pass_decorator(CliContext)
 
@@ -38,6 +39,7 @@ def _load_csc_file(path: Path) -> CscPolicy:
     help="A CreateCodeSigningConfig request or GetCodeSigningConfig response (JSON).",
 )
 @click.option("--at", "at_text", metavar="ISO-8601", help="Evaluate at this instant (default now).")
+@trust_file_options
 @pass_context
 def verify(
     ctx: CliContext,
@@ -45,23 +47,34 @@ def verify(
     code_signing_config_arn: str | None,
     csc_file: Path | None,
     at_text: str | None,
+    trust_file: Path | None,
+    trust_anchor: tuple[str, ...],
 ) -> None:
     """Print the verdict Lambda would give PACKAGE under a code signing config.
 
     PACKAGE is a .zip file (local backend) or a signed S3 object,
     s3://BUCKET/KEY[?versionId=V] (aws backend).
 
+    With --trust-file (and its pinned --trust-anchor), the publishers' keys and
+    revocations come from that trust file instead of the keystore: no keystore and no AWS
+    account needed; the verdict names the trust file's date.
+
     Exit status 0 for ALLOW and WARN (the warning goes to stderr), 1 for REJECT.
     """
     if (code_signing_config_arn is None) == (csc_file is None):
         raise click.UsageError("give exactly one of --code-signing-config-arn and --csc-file")
     at = parse_instant(at_text, field="--at") if at_text else ctx.now
+    trust = load_trust_option(ctx, trust_file, trust_anchor)
     policy = (
         _load_csc_file(csc_file)
         if csc_file is not None
         else ctx.backend.csc_policy_of(code_signing_config_arn or "")
     )
-    verdict = ctx.backend.evaluate_package(package, policy, at=at, name=package)
+    if trust is not None:
+        # The keystore is not opened: the trust file alone vouches for publishers.
+        verdict = decide(trust.facts_of(Path(package), name=package), policy, at)
+    else:
+        verdict = ctx.backend.evaluate_package(package, policy, at=at, name=package)
     emit(verdict.to_document(), schema="verdict")
     if verdict.decision is Decision.WARN:
         warn(verdict.message)

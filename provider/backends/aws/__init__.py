@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from provider.arns import Location
 from provider.backends.aws.cloudformation import StackDeployer
@@ -102,3 +103,21 @@ class AwsBackend(AwsSigner, AwsLambda):
         (``s3://bucket/key[?versionId=V]``) under ``csc`` at ``at``. The job that signed
         it is read from its key (``...<jobId>.zip``) unless ``job_id`` is given."""
         return decide(self.object_facts(package, name=name, job_id=job_id), csc, at)
+
+    def adopt_layer(
+        self,
+        source: str,
+        profile_name: str,
+        *,
+        layer_name: str | None,
+        now: datetime,
+        destination: str | None = None,
+    ) -> dict[str, Any]:
+        """Sign the third-party layer version ``source`` (an ARN) unchanged, through
+        ``destination`` (``s3://bucket[/prefix]``), and publish it in this account (see
+        :mod:`.adopt`)."""
+        from provider.backends.aws.adopt import adopt_layer
+
+        return adopt_layer(
+            self, source, profile_name, layer_name=layer_name, destination=destination, now=now
+        )

@@ -26,6 +26,7 @@ from provider.backends.aws import documents
 from provider.backends.aws.errors import aws_call, one_line, restated, translate
 from provider.backends.aws.s3 import ObjectStore, S3Object, parse_destination
 from provider.backends.base import Document, check_reason
+from provider.backends.jobs import JobFilter, Pagination
 from provider.clock import format_instant
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.validity import ValidityPeriod
@@ -322,6 +323,37 @@ class AwsSigner:
         with aws_call("signer:DescribeSigningJob", f"signing job {job_id}"):
             response = self.clients.signer.describe_signing_job(jobId=job_id)
         return documents.signing_job(response)
+
+    def list_signing_jobs(self, filters: JobFilter, pages: Pagination) -> Document:
+        """ListSigningJobs through botocore's paginator, as the AWS CLI pages it: every
+        page up to ``max_items``, ``page_size`` jobs per call, and botocore's resumable
+        ``NextToken`` when the listing was cut short."""
+        params: dict[str, Any] = {}
+        optional: dict[str, Any] = {
+            "status": filters.status,
+            "platformId": filters.platform_id,
+            "requestedBy": filters.requested_by,
+            "isRevoked": filters.is_revoked,
+            "signatureExpiresBefore": filters.signature_expires_before,
+            "signatureExpiresAfter": filters.signature_expires_after,
+            "jobInvoker": filters.job_invoker,
+        }
+        params.update({key: value for key, value in optional.items() if value is not None})
+        config = {
+            "MaxItems": pages.max_items,
+            "PageSize": pages.page_size,
+            "StartingToken": pages.starting_token,
+        }
+        params["PaginationConfig"] = {k: v for k, v in config.items() if v is not None}
+        paginator = self.clients.signer.get_paginator("list_signing_jobs")
+        with aws_call("signer:ListSigningJobs", "signing jobs"):
+            # A token botocore did not make goes to Signer as is; Signer refuses it.
+            result = paginator.paginate(**params).build_full_result()
+        jobs = [documents.signing_job(job) for job in result.get("jobs", [])]
+        document: Document = {"jobs": jobs}
+        if result.get("NextToken"):
+            document["NextToken"] = result["NextToken"]
+        return document
 
     def revoke_signature(
         self, job_id: str, reason: str, *, job_owner: str | None = None, now: datetime

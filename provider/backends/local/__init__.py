@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
+from typing import Any
 
 from provider.arns import REGION_RE, Location
 from provider.backends.local.lambda_ import LocalLambda
@@ -30,3 +32,23 @@ class LocalBackend(LocalSigner, LocalLambda):
             raise ValidationError(f"region: {region!r} is not an AWS region name (e.g. us-east-1)")
         self.store = Keystore(resolve_home(home))
         self.location = Location(region, LOCAL_ACCOUNT)
+
+    def adopt_layer(
+        self,
+        source: str,
+        profile_name: str,
+        *,
+        layer_name: str | None,
+        now: datetime,
+        destination: str | None = None,
+    ) -> dict[str, Any]:
+        """Sign a third-party layer's .zip (``source``) unchanged and publish it here (see
+        :mod:`.adopt`); ``destination`` means nothing locally and must be ``None``."""
+        from provider.backends.local.adopt import adopt_layer
+
+        if destination is not None:
+            raise ValidationError(
+                "--s3-bucket: the local backend keeps adopted layers in the keystore; "
+                "S3 destinations are for --backend aws"
+            )
+        return adopt_layer(self, source, profile_name, layer_name=layer_name, now=now)

@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provider.arns import FUNCTION_NAME_RE, Location, check_csc_arn, new_csc_id
 from provider.backends.base import Document, csc_request, policy_of_config
@@ -23,6 +24,9 @@ from provider.errors import (
 )
 from provider.inspect_package import TrustRecords, facts_from_file
 from provider.verdict import CscPolicy, Decision, Verdict, decide
+
+if TYPE_CHECKING:
+    from provider.trust import TrustFile
 
 
 def _file_sha384(path: Path) -> str:
@@ -44,9 +48,13 @@ class LocalLambda:
 
     store: Keystore
     location: Location
+    #: A verified trust file whose records answer before the keystore's (``sam-ext deploy
+    #: --trust-file``): publishers exported from another keystore.
+    trust_file: TrustFile | None = None
 
     def _trust(self) -> TrustRecords:
-        return self  # type: ignore[return-value]  # LocalBackend mixes in LocalSigner
+        own: TrustRecords = self  # type: ignore[assignment]  # LocalBackend mixes in LocalSigner
+        return own if self.trust_file is None else self.trust_file.over(own)
 
     # --- code signing configs -----------------------------------------------------------
     @staticmethod
@@ -170,7 +178,10 @@ class LocalLambda:
                 f"package: {package!r} is an S3 object; the local backend verifies local "
                 ".zip files (use --backend aws, or codesign:backend aws, for S3 objects)"
             )
-        return decide(facts_from_file(Path(package), self._trust(), name=name), csc, at)
+        facts = facts_from_file(Path(package), self._trust(), name=name)
+        if self.trust_file is not None:
+            facts = self.trust_file.annotate(facts)
+        return decide(facts, csc, at)
 
     def _verify_deployment(
         self,

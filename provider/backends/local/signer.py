@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import re
@@ -24,6 +26,7 @@ from provider.arns import (
     parse_profile_version_arn,
 )
 from provider.backends.base import Document, check_reason
+from provider.backends.jobs import JobFilter, Pagination
 from provider.backends.local import keys
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant, parse_instant
@@ -441,6 +444,63 @@ class LocalSigner:
                 (reason, format_instant(now), f"arn:aws:iam::{self.location.account}:root", job_id),
             )
 
+    # --- job listings ------------------------------------------------------------------
+    def _requested_by(self) -> str:
+        """Who requests local jobs: the keystore's account (there are no IAM users here)."""
+        return f"arn:aws:iam::{self.location.account}:root"
+
+    def list_signing_jobs(self, filters: JobFilter, pages: Pagination) -> Document:
+        """ListSigningJobs over the keystore's records, newest first, paged as the AWS CLI
+        pages (``--max-items``; the ``NextToken`` names the last job printed)."""
+        after = _decode_job_token(pages.starting_token) if pages.starting_token else None
+        with self.store.transaction() as db:
+            rows = db.execute("SELECT * FROM jobs ORDER BY created_at DESC, job_id DESC").fetchall()
+        if after is not None:
+            rows = [row for row in rows if (row["created_at"], row["job_id"]) < after]
+        jobs: list[Document] = []
+        next_token: str | None = None
+        for row in rows:
+            expires = row["signature_expires_at"]
+            if not filters.matches(
+                status=row["status"],
+                platform_id=row["platform_id"],
+                requested_by=self._requested_by(),
+                is_revoked=row["revocation_reason"] is not None,
+                expires_at=parse_instant(expires, field="signatureExpiresAt") if expires else None,
+                job_invoker=self.location.account,
+            ):
+                continue
+            if pages.max_items is not None and len(jobs) == pages.max_items:
+                last = jobs[-1]
+                next_token = _encode_job_token(last["createdAt"], last["jobId"])
+                break
+            jobs.append(self._job_summary(row))
+        document: Document = {"jobs": jobs}
+        if next_token is not None:
+            document["NextToken"] = next_token
+        return document
+
+    def _job_summary(self, row: sqlite3.Row) -> Document:
+        """A ListSigningJobs item (the SigningJob shape)."""
+        document: Document = {
+            "jobId": row["job_id"],
+            "source": {"path": row["source_path"]},
+            "createdAt": row["created_at"],
+            "status": row["status"],
+            "isRevoked": row["revocation_reason"] is not None,
+            "profileName": row["profile_name"],
+            "profileVersion": row["profile_version"],
+            "platformId": row["platform_id"],
+            "platformDisplayName": _PLATFORM_DISPLAY,
+            "jobOwner": self.location.account,
+            "jobInvoker": self.location.account,
+        }
+        if row["signed_path"]:
+            document["signedObject"] = {"path": row["signed_path"]}
+        if row["signature_expires_at"]:
+            document["signatureExpiresAt"] = row["signature_expires_at"]
+        return document
+
     # --- trust records for verification ------------------------------------------------
     def publisher(self, profile_version_arn: str) -> PublisherRecord | None:
         """The key and revocation of a profile version of this keystore, if it is one."""
@@ -472,3 +532,25 @@ class LocalSigner:
                 "SELECT revocation_reason FROM jobs WHERE job_id = ?", (job_id,)
             ).fetchone()
         return row["revocation_reason"] if row else None
+
+
+def _encode_job_token(created_at: str, job_id: str) -> str:
+    """An opaque ``NextToken``: where the previous listing stopped."""
+    raw = json.dumps([created_at, job_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_job_token(token: str) -> tuple[str, str]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        value = None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(part, str) for part in value)
+    ):
+        raise ValidationError(
+            f"--starting-token: {token!r} is not a NextToken printed by sam-ext signature list"
+        )
+    return value[0], value[1]

@@ -1,0 +1,57 @@
+"""``--trust-file`` and ``--trust-anchor``: the options ``verify`` and ``deploy`` share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from provider.errors import ValidationError
+
+if TYPE_CHECKING:
+    from provider.trust import TrustFile
+    from sam_ext.context import CliContext
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def trust_file_options(function: F) -> F:
+    """Add ``--trust-file FILE`` and ``--trust-anchor SHA256:...`` (repeatable; default
+    ``$CODESIGN_TRUST_ANCHOR``) to a command."""
+    function = click.option(
+        "--trust-anchor",
+        "trust_anchor",
+        multiple=True,
+        metavar="SHA256:HEX",
+        help="Fingerprint of the trust key that must have signed --trust-file (as "
+        "export-trust printed it; default: $CODESIGN_TRUST_ANCHOR).",
+    )(function)
+    function = click.option(
+        "--trust-file",
+        "trust_file",
+        type=click.Path(path_type=Path),
+        help="Judge publishers by this trust file (sam-ext profile export-trust) instead of "
+        "the keystore: no keystore or AWS account needed.",
+    )(function)
+    return function
+
+
+def load_trust_option(
+    ctx: CliContext, trust_file: Path | str | None, anchors: str | tuple[str, ...] | list[str]
+) -> TrustFile | None:
+    """The verified trust file, or ``None`` without ``--trust-file``; refused on aws."""
+    if trust_file is None:
+        if anchors:
+            raise click.UsageError("--trust-anchor: only means something with --trust-file")
+        return None
+    if ctx.is_aws:
+        raise ValidationError(
+            "--trust-file: verifies local packages without a keystore; with --backend aws, "
+            "verdicts come from AWS Signer's records (and Lambda verifies the code itself)"
+        )
+    from provider.trust import anchors_from, load_trust_file  # on first use: start-up time
+
+    given = [anchors] if isinstance(anchors, str) else list(anchors)  # samconfig: one string
+    return load_trust_file(Path(trust_file), anchors_from(given))
