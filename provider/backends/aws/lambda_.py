@@ -17,7 +17,12 @@ from provider.arns import FUNCTION_NAME_RE, check_csc_arn
 from provider.backends.aws import documents
 from provider.backends.aws.errors import aws_call, restated
 from provider.backends.aws.s3 import S3Object, as_object
-from provider.backends.base import Document, csc_request, policy_of_config
+from provider.backends.base import (
+    Document,
+    csc_request,
+    csc_update_request,
+    policy_of_config,
+)
 from provider.errors import CodesignError, ConflictError, DeploymentRejected, ValidationError
 from provider.verdict import CscPolicy, Decision, Verdict
 
@@ -80,15 +85,7 @@ class AwsLambda:
         """UpdateCodeSigningConfig: only the given fields change. Deployed code is not
         re-checked until its next deployment."""
         current = self.get_code_signing_config(arn)["CodeSigningConfig"]
-        merged = csc_request(
-            list(allowed)
-            if allowed is not None
-            else current["AllowedPublishers"]["SigningProfileVersionArns"],
-            policy
-            if policy is not None
-            else current["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"],
-            description if description is not None else current.get("Description", ""),
-        )
+        merged = csc_update_request(current, allowed, policy, description)
         params: dict[str, Any] = {"CodeSigningConfigArn": arn}
         if allowed is not None:
             params["AllowedPublishers"] = merged["AllowedPublishers"]

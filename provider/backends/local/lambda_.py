@@ -11,7 +11,12 @@ from datetime import datetime
 from pathlib import Path
 
 from provider.arns import FUNCTION_NAME_RE, Location, check_csc_arn, new_csc_id
-from provider.backends.base import Document, csc_request, policy_of_config
+from provider.backends.base import (
+    Document,
+    csc_request,
+    csc_update_request,
+    policy_of_config,
+)
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant
 from provider.errors import (
@@ -110,18 +115,10 @@ class LocalLambda:
     ) -> Document:
         """UpdateCodeSigningConfig. Deployed code is not re-checked until its next deploy."""
         current = self.get_code_signing_config(arn)["CodeSigningConfig"]
-        new_allowed = (
-            list(allowed)
-            if allowed is not None
-            else (current["AllowedPublishers"]["SigningProfileVersionArns"])
-        )
-        new_policy = (
-            policy
-            if policy is not None
-            else current["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"]
-        )
-        new_description = description if description is not None else current["Description"]
-        csc_request(new_allowed, new_policy, new_description)
+        merged = csc_update_request(current, allowed, policy, description)
+        new_allowed = merged["AllowedPublishers"]["SigningProfileVersionArns"]
+        new_policy = merged["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"]
+        new_description = merged["Description"]
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE code_signing_configs SET allowed = ?, policy = ?, description = ?, "
