@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from provider.arns import FUNCTION_NAME_RE
 from provider.errors import ValidationError
 from provider.objects import S3Object
 
@@ -176,6 +177,20 @@ def check_role(role: str | None) -> str:
             "role: a function on AWS needs an execution role (arn:aws:iam::ACCOUNT:role/NAME)"
         )
     return _text(role, "role", _ROLE_RE, "is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+
+
+def check_function_name(name: str, field_name: str = "FunctionName") -> str:
+    """A function name: 1 to 64 letters, digits, '-' or '_'."""
+    return _text(name, field_name, FUNCTION_NAME_RE, "must be 1 to 64 letters, digits, '-' or '_'")
+
+
+def check_configuration_update(settings: FunctionSettings) -> None:
+    """What UpdateFunctionConfiguration cannot change: the architecture goes with the code."""
+    if settings.architectures is not None:
+        raise ValidationError(
+            "architectures: Lambda changes a function's architecture with its code; "
+            "pass it to update_function_code"
+        )
 
 
 def check_layer_name(name: str) -> str:
