@@ -90,18 +90,8 @@ def test_inputs_become_lambdas_parameters_and_defaults_fill_the_rest() -> None:
     assert full.merged(FunctionSettings(timeout=10)).memory_size == 512
 
 
-def test_settings_read_back_from_a_function_document_equal_the_inputs() -> None:
-    settings = FunctionSettings(
-        role=ROLE,
-        runtime="python3.13",
-        handler="main.run",
-        memory_size=256,
-        timeout=30,
-        environment={"STAGE": "prod"},
-        architectures=["arm64"],
-        description="api",
-        tags={"team": "web"},
-    )
+def test_settings_read_back_from_a_function_document_equal_the_inputs(every_setting) -> None:
+    settings = every_setting(ROLE)
     document = {**settings.to_document(), "Tags": {"team": "web"}}
     assert FunctionSettings.from_function(document) == settings
 

@@ -30,20 +30,10 @@ def csc_arn(ks) -> str:
     return str(created["CodeSigningConfig"]["CodeSigningConfigArn"])
 
 
-def test_every_input_is_recorded_and_read_back(ks, make_zip, csc_arn) -> None:
+def test_every_input_is_recorded_and_read_back(ks, make_zip, csc_arn, every_setting) -> None:
     layer = ks.backend.publish_layer_version("deps", ks.signed(make_zip(name="l.zip")), now=T0)
     code = ks.signed(make_zip())
-    settings = FunctionSettings(
-        role=ROLE,
-        runtime="python3.13",
-        handler="main.run",
-        memory_size=256,
-        timeout=30,
-        environment={"STAGE": "prod"},
-        architectures=["arm64"],
-        description="web api",
-        tags={"team": "web"},
-    )
+    settings = every_setting(ROLE)
     created = ks.backend.create_function(
         "web", code, csc_arn=csc_arn, layers=[layer["LayerVersionArn"]], now=T0, settings=settings
     )

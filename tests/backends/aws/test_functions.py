@@ -35,21 +35,6 @@ from .conftest import (
 )
 
 
-def settings_of(role: str) -> FunctionSettings:
-    """Every setting a real function has, none of them Lambda's default."""
-    return FunctionSettings(
-        role=role,
-        runtime="python3.13",
-        handler="main.run",
-        memory_size=256,
-        timeout=30,
-        environment={"STAGE": "prod"},
-        architectures=["arm64"],
-        description="web api",
-        tags={"team": "web"},
-    )
-
-
 def get_function_response(world: AwsWorld, role: str, **configuration: Any) -> dict[str, Any]:
     """A GetFunction response as moto gives it for a function 'web', changed as asked (for
     the states moto never shows). Made on a throwaway function, so 'web' stays free."""
@@ -70,7 +55,7 @@ def get_function_response(world: AwsWorld, role: str, **configuration: Any) -> d
 
 # --- create ---------------------------------------------------------------------------
 def test_a_function_is_created_with_every_input_its_layer_and_its_config(
-    world: AwsWorld, role: str
+    world: AwsWorld, role: str, every_setting: Callable[[str], FunctionSettings]
 ) -> None:
     layer = world.backend.publish_layer_version("deps", upload(world, "layers/deps.zip"), now=NOW)
     created = world.backend.create_function(
@@ -79,9 +64,9 @@ def test_a_function_is_created_with_every_input_its_layer_and_its_config(
         csc_arn=CSC_ARN,
         layers=[layer["LayerVersionArn"]],
         now=NOW,
-        settings=settings_of(role),
+        settings=every_setting(role),
     )
-    assert FunctionSettings.from_function(created) == settings_of(role)
+    assert FunctionSettings.from_function(created) == every_setting(role)
     assert created["CodeSigningConfigArn"] == CSC_ARN
     assert [entry["Arn"] for entry in created["Layers"]] == [layer["LayerVersionArn"]]
     assert (created["State"], created["PackageType"]) == ("Active", "Zip")
