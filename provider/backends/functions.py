@@ -19,7 +19,7 @@ from typing import Any
 
 from provider.arns import FUNCTION_NAME_RE
 from provider.errors import ValidationError
-from provider.objects import S3Object
+from provider.objects import S3Object, check_bucket
 
 #: A function's or layer's code: an S3 object or ``s3://bucket/key[?versionId=V]`` (aws),
 #: or a local .zip (local).
@@ -279,9 +279,17 @@ class FunctionSettings:
 
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, Any]) -> FunctionSettings:
-        """The settings among a resource's inputs (pulumi-aws names; others ignored)."""
+        """The settings among a resource's inputs (pulumi-aws names; others ignored).
+        ``environment`` may be pulumi-aws's ``{"variables": {...}}`` or the mapping itself."""
         names = {f.name for f in fields(cls)}
         chosen = {k: v for k, v in inputs.items() if k in names and v is not None}
+        environment = chosen.get("environment")
+        if (
+            isinstance(environment, Mapping)
+            and set(environment) == {"variables"}
+            and isinstance(environment["variables"], Mapping)  # a variable's value is text
+        ):
+            chosen["environment"] = environment["variables"]
         return cls(**chosen)
 
     def with_defaults(self) -> FunctionSettings:
@@ -384,6 +392,12 @@ class LayerSettings:
         if self.license_info is not None:
             _description(self.license_info, "license_info", 512)
 
+    @classmethod
+    def from_inputs(cls, inputs: Mapping[str, Any]) -> LayerSettings:
+        """The settings among a ``LayerVersion``'s inputs (pulumi-aws names)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in inputs.items() if k in names and v is not None})
+
     def lambda_params(self) -> dict[str, Any]:
         """PublishLayerVersion's parameters for these settings."""
         params: dict[str, Any] = {}
@@ -396,6 +410,28 @@ class LayerSettings:
         if self.license_info is not None:
             params["LicenseInfo"] = self.license_info
         return params
+
+
+def code_of(inputs: Mapping[str, Any]) -> Code:
+    """A function's or layer's code among a resource's inputs: pulumi-aws's ``s3_bucket``,
+    ``s3_key`` and ``s3_object_version``, or ``code`` (a local .zip, or ``s3://...``)."""
+    bucket, key = inputs.get("s3_bucket"), inputs.get("s3_key")
+    code = inputs.get("code")
+    if bucket is not None or key is not None:
+        if code is not None:
+            raise ValidationError("code: give either code or s3_bucket and s3_key, not both")
+        if not isinstance(bucket, str) or not isinstance(key, str) or not key:
+            raise ValidationError("s3_key: s3_bucket and s3_key go together (the code's object)")
+        version = inputs.get("s3_object_version")
+        return S3Object(check_bucket(bucket, "s3_bucket"), key, str(version) if version else None)
+    if isinstance(code, S3Object | Path):
+        return code
+    if not isinstance(code, str) or not code:
+        raise ValidationError(
+            "code: missing; give a local .zip (local backend), s3://BUCKET/KEY[?versionId=V], "
+            "or s3_bucket, s3_key and s3_object_version"
+        )
+    return S3Object.parse(code, "code") if code.startswith("s3:/") else Path(code)
 
 
 def code_sha256(digest: bytes) -> str:

@@ -4,6 +4,7 @@ layer version ARNs, refresh's drift, and the Signer / code signing config checks
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +14,12 @@ from provider.backends.functions import (
     FunctionSettings,
     LayerSettings,
     check_layers,
+    code_of,
     drift,
     parse_layer_version_arn,
 )
 from provider.errors import ValidationError
+from provider.objects import S3Object
 from provider.validity import ValidityPeriod
 
 ROLE = "arn:aws:iam::123456789012:role/web"
@@ -94,6 +97,26 @@ def test_settings_read_back_from_a_function_document_equal_the_inputs(every_sett
     settings = every_setting(ROLE)
     document = {**settings.to_document(), "Tags": {"team": "web"}}
     assert FunctionSettings.from_function(document) == settings
+
+
+def test_pulumi_aws_shapes_of_environment_and_code_are_understood() -> None:
+    settings = FunctionSettings.from_inputs({"environment": {"variables": {"STAGE": "prod"}}})
+    assert settings.environment == {"STAGE": "prod"}
+    assert code_of({"s3_bucket": "artifacts", "s3_key": "app.zip", "s3_object_version": "v1"}) == (
+        S3Object("artifacts", "app.zip", "v1")
+    )
+    assert code_of({"code": "s3://artifacts/app.zip?versionId=v1"}) == S3Object(
+        "artifacts", "app.zip", "v1"
+    )
+    assert code_of({"code": "build/app.zip"}) == Path("build/app.zip")
+    with pytest.raises(ValidationError, match="code: give either code or s3_bucket"):
+        code_of({"code": "build/app.zip", "s3_bucket": "b", "s3_key": "k"})
+    with pytest.raises(ValidationError, match="s3_key: s3_bucket and s3_key go together"):
+        code_of({"s3_bucket": "artifacts"})
+    with pytest.raises(ValidationError, match="code: missing"):
+        code_of({})
+    layer = LayerSettings.from_inputs({"compatible_runtimes": ["python3.12"], "layer_name": "x"})
+    assert layer.compatible_runtimes == ("python3.12",)
 
 
 def test_layer_settings_and_layer_version_arns() -> None:
