@@ -289,9 +289,11 @@ class Backend(Protocol):
         csc_arn: str | None,
         code: Code | None,
         settings: FunctionSettings | None = None,
+        at: datetime | None = None,
     ) -> list[str]:
         """What refresh reads back and finds changed out of band: the code signing config
-        detached or replaced, code that is not ``code``'s, settings (see
+        detached or replaced, code that is not ``code``'s, settings, and with ``at``, a
+        signature of ``code`` expired or revoked since (see
         :func:`provider.backends.functions.drift`)."""
 
     def publish_layer_version(

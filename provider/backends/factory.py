@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         """Never called: mypy checks here that each backend is a :class:`Backend`."""
         return [local, aws]
 
+
 BACKENDS = ("local", "aws")
 
 

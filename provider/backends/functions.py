@@ -20,6 +20,7 @@ from typing import Any
 from provider.arns import FUNCTION_NAME_RE
 from provider.errors import ValidationError
 from provider.objects import S3Object, check_bucket
+from provider.verdict import Check, Verdict
 
 #: A function's or layer's code: an S3 object or ``s3://bucket/key[?versionId=V]`` (aws),
 #: or a local .zip (local).
@@ -445,10 +446,12 @@ def drift(
     csc_arn: str | None,
     code_sha256: str | None,
     settings: FunctionSettings | None = None,
+    standing: Verdict | None = None,
 ) -> list[str]:
     """How a function read back (GetFunction + GetFunctionCodeSigningConfig) differs from
     what was deployed: the config detached, attached or replaced out of band, code that is
-    not the signed package's, settings changed. One sentence per difference."""
+    not the signed package's, settings changed, and (from ``standing``, the verdict its
+    deployed code would get now) a signature expired or revoked since. One sentence each."""
     name = deployed.get("FunctionName", "?")
     found: list[str] = []
     attached = deployed.get("CodeSigningConfigArn") or None
@@ -467,6 +470,12 @@ def drift(
             f"function {name!r}: code changed out of band (CodeSha256 {deployed_sha} is not "
             f"the signed package's {code_sha256})"
         )
+    for failed in standing.failed if standing is not None else ():
+        if failed.check in (Check.EXPIRY, Check.REVOCATION):
+            found.append(
+                f"function {name!r}: since the deploy, {failed.message}; the function keeps "
+                f"running, but its next deploy would fail the {failed.check.value} check"
+            )
     if settings is not None:
         current = read_back(deployed)
         for item, have in current.items():

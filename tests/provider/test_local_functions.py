@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from provider.backends.local import LocalBackend
 from provider.errors import DeploymentRejected, NotFoundError, ValidationError
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 ROLE = "arn:aws:iam::000000000000:role/web"
 
 
@@ -183,3 +185,24 @@ def test_an_older_keystore_gains_the_new_columns_and_keeps_its_functions(home, m
     )
     reopened.update_function_configuration("web", now=T0, settings=FunctionSettings(timeout=9))
     assert reopened.get_function("web")["Timeout"] == 9
+
+
+def test_refresh_shows_a_signature_revoked_or_expired_since_the_deploy(
+    ks, make_zip, csc_arn
+) -> None:
+    job = ks.sign(make_zip())
+    code = Path(job["signedObject"]["path"])
+    ks.backend.create_function("web", code, csc_arn=csc_arn, now=T0)
+    assert ks.backend.function_drift("web", csc_arn=csc_arn, code=code, at=T0) == []
+    expired = ks.backend.function_drift(
+        "web", csc_arn=csc_arn, code=code, at=T0 + timedelta(days=365 * 12)
+    )
+    assert len(expired) == 1 and expired[0].startswith(
+        "function 'web': since the deploy, the signature expired"
+    )
+    ks.backend.revoke_signature(job["jobId"], "built from a leaked branch", now=T0 + HOUR)
+    assert ks.backend.function_drift("web", csc_arn=csc_arn, code=code, at=T0 + 2 * HOUR) == [
+        f"function 'web': since the deploy, the signature (job {job['jobId']}) was revoked: "
+        "built from a leaked branch; the function keeps running, but its next deploy would "
+        "fail the revocation check"
+    ]

@@ -363,12 +363,21 @@ class AwsFunctions:
         csc_arn: str | None,
         code: Code | None,
         settings: FunctionSettings | None = None,
+        at: datetime | None = None,
     ) -> list[str]:
-        """What changed out of band since the deploy: the code signing config detached or
-        replaced, ``CodeSha256`` not the signed object's, settings."""
+        """What changed out of band since the deploy (see
+        :func:`provider.backends.functions.drift`); with ``at``, also the standing of
+        ``code`` under ``csc_arn`` then (a signature expired or revoked since)."""
         deployed = self.get_function(name)
         sha = self.objects.code_sha256(as_object(code, "code")) if code is not None else None
-        return drift(deployed, csc_arn=csc_arn, code_sha256=sha, settings=settings)
+        standing = (
+            self.evaluate_package(code, self.csc_policy_of(csc_arn), at=at, name=f"function {name}")
+            if at is not None and code is not None and csc_arn
+            else None
+        )
+        return drift(
+            deployed, csc_arn=csc_arn, code_sha256=sha, settings=settings, standing=standing
+        )
 
     def delete_function(self, name: str) -> None:
         """DeleteFunction (after an update in progress, if one is)."""

@@ -413,11 +413,24 @@ class LocalFunctions(LocalLambda):
         csc_arn: str | None,
         code: Code | None,
         settings: FunctionSettings | None = None,
+        at: datetime | None = None,
     ) -> list[str]:
-        """What changed since the deploy (see :func:`provider.backends.functions.drift`)."""
+        """What changed out of band since the deploy (see
+        :func:`provider.backends.functions.drift`); with ``at``, also the standing of
+        ``code`` under ``csc_arn`` then (a signature expired or revoked since)."""
         deployed = self.get_function(name)
-        sha = _digests(_local_code(code))[1] if code is not None else None
-        return drift(deployed, csc_arn=csc_arn, code_sha256=sha, settings=settings)
+        package = _local_code(code) if code is not None else None
+        sha = _digests(package)[1] if package is not None else None
+        standing = (
+            self.evaluate_package(
+                package, self.csc_policy_of(csc_arn), at=at, name=f"function {name}"
+            )
+            if at is not None and package is not None and csc_arn
+            else None
+        )
+        return drift(
+            deployed, csc_arn=csc_arn, code_sha256=sha, settings=settings, standing=standing
+        )
 
     def delete_function(self, name: str) -> None:
         """DeleteFunction."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -496,6 +497,30 @@ def test_refresh_reads_back_what_changed_out_of_band(world: AwsWorld, role: str)
         f"is not the signed package's {world.backend.objects.code_sha256(code)})"
     )
     assert found[1] == "function 'web': memory_size is 1024 (deployed as 128)"
+
+
+def test_refresh_shows_a_signature_revoked_since_the_deploy(
+    world: AwsWorld, role: str, package: Callable[..., Path]
+) -> None:
+    arn = world.put_profile("publisher")["profileVersionArn"]
+    world.fake_signer()
+    job = world.backend.sign_package(package(), f"s3://{BUCKET}/app", "publisher", now=NOW)
+    signed = S3Object.from_location(job["signedObject"])
+    world.backend.create_function(
+        "web", signed, csc_arn=CSC_ARN, now=NOW, settings=FunctionSettings(role=role)
+    )
+    stub = world.stub_lambda("get_code_signing_config")
+    for _ in range(2):
+        stub.add_response("get_code_signing_config", csc_response("Enforce", (arn,)))
+    later = datetime.now(UTC)  # the fake Signer stamps jobs with the real clock
+    assert world.backend.function_drift("web", csc_arn=CSC_ARN, code=signed, at=later) == []
+    world.backend.revoke_signature(job["jobId"], "built from a leaked branch", now=later)
+    assert world.backend.function_drift("web", csc_arn=CSC_ARN, code=signed, at=later) == [
+        f"function 'web': since the deploy, the signature (job {job['jobId']}) was revoked: "
+        "built from a leaked branch; the function keeps running, but its next deploy would "
+        "fail the revocation check"
+    ]
+    stub.assert_no_pending_responses()
 
 
 # --- layers ---------------------------------------------------------------------------
