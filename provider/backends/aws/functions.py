@@ -49,7 +49,13 @@ from provider.backends.functions import (
     parse_layer_version_arn,
 )
 from provider.errors import CodesignError, ConflictError, DeploymentRejected
-from provider.verdict import INTEGRITY_EXCEPTION, CscPolicy, Decision, Verdict
+from provider.verdict import (
+    INTEGRITY_EXCEPTION,
+    VERIFICATION_EXCEPTION,
+    CscPolicy,
+    Decision,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from provider.backends.aws.session import AwsClients
@@ -63,7 +69,7 @@ _REFUSALS = {
         "Deploy the signed object exactly as its signing job wrote it; if the source "
         "changed, sign it again.",
     ),
-    "CodeVerificationFailedException": (
+    VERIFICATION_EXCEPTION: (
         "signature (mismatch, expiry or revocation)",
         "Sign the code and every layer with a profile version the code signing config "
         "allows, with a signature neither expired nor revoked (or set the config's policy "
@@ -175,19 +181,19 @@ class AwsFunctions:
                 )
             except CodesignError:
                 verdict = None
-        check, remedy = _REFUSALS.get(
-            rejection.code or "", _REFUSALS["CodeVerificationFailedException"]
-        )
+        check, remedy = _REFUSALS.get(rejection.code or "", _REFUSALS[VERIFICATION_EXCEPTION])
+        check += " check"
         predicted = ""
         if verdict is not None and verdict.failed and verdict.decision is not Decision.ALLOW:
-            check = ", ".join(f.check.value for f in verdict.failed)
+            names = [f.check.value for f in verdict.failed]
+            check = " and ".join(names) + (" checks" if len(names) > 1 else " check")
             remedy = " ".join(dict.fromkeys(f.remedy for f in verdict.failed))
             predicted = f"; predicted: {verdict.message}"
         under = f" under code signing config {csc_arn}" if csc_arn else ""
         return DeploymentRejected(
             f"function {name!r}: Lambda rejected {operation}{under} with {rejection.code}, "
-            f"failing the {check} check ({rejection.message}){predicted}. Remedy: {remedy}",
-            code=rejection.code or "CodeVerificationFailedException",
+            f"failing the {check} ({rejection.message}){predicted}. Remedy: {remedy}",
+            code=rejection.code or VERIFICATION_EXCEPTION,
             verdict=verdict,
         )
 
