@@ -79,14 +79,14 @@ class LocalFunctions(LocalLambda):
         at: datetime,
     ) -> list[Verdict]:
         """Check code and every layer as Lambda does; raise on a rejection."""
-        layer_paths = [(arn, Path(self._layer_row(arn, live=True)["location"])) for arn in layers]
         if csc_arn is None:
             return []
         csc = self.csc_policy_of(csc_arn)
         artifacts: list[tuple[str, Path]] = []
         if code is not None:
             artifacts.append((f"function {function}", code))
-        artifacts.extend((f"layer {arn}", path) for arn, path in layer_paths)
+        for arn in layers:
+            artifacts.append((f"layer {arn}", Path(self._layer_row(arn)["location"])))
         verdicts = [
             self.evaluate_package(path, csc, at=at, name=label) for label, path in artifacts
         ]
@@ -130,6 +130,13 @@ class LocalFunctions(LocalLambda):
                 "deployment can add it (publish a new version)"
             )
         return row  # type: ignore[no-any-return]
+
+    def _live_layers(self, layers: Sequence[str]) -> list[str]:
+        """Layer version ARNs a deployment may add: well formed, published, not deleted."""
+        arns = check_layers(layers)
+        for arn in arns:
+            self._layer_row(arn, live=True)
+        return arns
 
     def publish_layer_version(
         self,
@@ -299,7 +306,7 @@ class LocalFunctions(LocalLambda):
         check_function_name(name)
         chosen = (settings or FunctionSettings()).with_defaults()
         package = _local_code(code)
-        layer_arns = check_layers(layers)
+        layer_arns = self._live_layers(layers)
         with self.store.transaction() as db:
             if db.execute("SELECT 1 FROM functions WHERE name = ?", (name,)).fetchone():
                 raise ConflictError(
@@ -383,7 +390,7 @@ class LocalFunctions(LocalLambda):
         given = settings or FunctionSettings()
         check_configuration_update(given)
         configuration = {**json.loads(row["configuration"]), **given.lambda_params()}
-        new_layers = json.loads(row["layers"]) if layers is None else check_layers(layers)
+        new_layers = json.loads(row["layers"]) if layers is None else self._live_layers(layers)
         verdicts = (
             []
             if layers is None
