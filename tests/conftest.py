@@ -6,6 +6,7 @@ import io
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,25 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CODESIGN_PASSPHRASE", raising=False)
     monkeypatch.delenv("CODESIGN_REGION", raising=False)
     return path
+
+
+@pytest.fixture
+def every_setting() -> Callable[[str], Any]:
+    """``every_setting(role)``: a function's FunctionSettings with every input given, none
+    of them Lambda's default (the same program's settings on either backend)."""
+    from provider.backends.functions import FunctionSettings
+
+    def make(role: str) -> FunctionSettings:
+        return FunctionSettings(
+            role=role,
+            runtime="python3.13",
+            handler="main.run",
+            memory_size=256,
+            timeout=30,
+            environment={"STAGE": "prod"},
+            architectures=["arm64"],
+            description="web api",
+            tags={"team": "web"},
+        )
+
+    return make

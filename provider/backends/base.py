@@ -6,14 +6,17 @@ services' response shapes), so the CLI can print them as the AWS CLI would.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from provider import schemas
-from provider.arns import Location
+from provider.arns import Location, check_platform, check_profile_name, check_profile_version
+from provider.backends.functions import Code, FunctionSettings, LayerSettings
 from provider.backends.jobs import JobFilter, Pagination
+from provider.clock import format_instant
 from provider.errors import ValidationError
 from provider.validity import ValidityPeriod
 from provider.verdict import CscPolicy, Verdict
@@ -27,6 +30,63 @@ def check_reason(reason: str, field: str = "reason") -> str:
         length = len(reason) if isinstance(reason, str) else "no"
         raise ValidationError(f"{field}: must be 1 to 500 characters (got {length})")
     return reason
+
+
+@dataclass(frozen=True)
+class ProfileRequest:
+    """A checked PutSigningProfile request (the validity defaults to 135 months)."""
+
+    profile_name: str
+    platform_id: str
+    validity: ValidityPeriod
+    tags: dict[str, str]
+
+
+def profile_request(
+    profile_name: str,
+    platform_id: str,
+    validity: ValidityPeriod | None,
+    tags: Mapping[str, str] | None,
+) -> ProfileRequest:
+    """The PutSigningProfile inputs both backends accept, checked."""
+    return ProfileRequest(
+        check_profile_name(profile_name),
+        check_platform(platform_id),
+        validity or ValidityPeriod.default(),
+        dict(tags or {}),
+    )
+
+
+def check_profile_revocation(
+    profile_version: str, reason: str, effective_time: datetime, now: datetime
+) -> None:
+    """RevokeSigningProfile's inputs: a version, a reason, and an instant not in the future."""
+    check_profile_version(profile_version)
+    check_reason(reason)
+    if effective_time > now:
+        raise ValidationError(
+            f"effectiveTime: {format_instant(effective_time)} is in the future; a "
+            "revocation can only take effect from a past instant"
+        )
+
+
+def csc_update_request(
+    current: Document,
+    allowed: Sequence[str] | None,
+    policy: str | None,
+    description: str | None,
+) -> Document:
+    """The whole config an UpdateCodeSigningConfig leaves: the ``current`` CodeSigningConfig
+    with the given fields replaced, validated as a Create request."""
+    return csc_request(
+        list(allowed)
+        if allowed is not None
+        else current["AllowedPublishers"]["SigningProfileVersionArns"],
+        policy
+        if policy is not None
+        else current.get("CodeSigningPolicies", {}).get("UntrustedArtifactOnDeployment", "Warn"),
+        description if description is not None else current.get("Description", ""),
+    )
 
 
 def csc_request(allowed: Sequence[str], policy: str | None, description: str | None) -> Document:
@@ -186,3 +246,87 @@ class Backend(Protocol):
         """The verdict Lambda would give ``package`` under ``csc`` at ``at``: a local
         .zip (local backend) or a signed S3 object ``s3://bucket/key[?versionId=V]`` (aws);
         each backend refuses the other's kind with a message saying which it takes."""
+
+    # --- Lambda functions and layers ---------------------------------------------------
+    def create_function(
+        self,
+        name: str,
+        code: Code,
+        *,
+        csc_arn: str | None = None,
+        layers: Sequence[str] = (),
+        now: datetime,
+        settings: FunctionSettings | None = None,
+    ) -> Document:
+        """CreateFunction with the code signing config attached in the same call; the code
+        and every layer are checked under it, and a rejection creates nothing. ``code`` is
+        a local .zip (local) or a signed S3 object (aws). Returns GetFunction's document."""
+
+    def update_function_code(
+        self,
+        name: str,
+        code: Code,
+        *,
+        now: datetime,
+        publish: bool = False,
+        architectures: Sequence[str] | None = None,
+    ) -> Document:
+        """UpdateFunctionCode, checked under the function's code signing config; a
+        rejection changes nothing."""
+
+    def update_function_configuration(
+        self,
+        name: str,
+        *,
+        layers: Sequence[str] | None = None,
+        now: datetime,
+        settings: FunctionSettings | None = None,
+    ) -> Document:
+        """UpdateFunctionConfiguration: the given settings and layers (``None``: unchanged);
+        new layers are checked under the function's code signing config. ``tags`` replace
+        the function's tags; ``architectures`` change with the code only."""
+
+    def put_function_code_signing_config(self, name: str, csc_arn: str) -> Document:
+        """PutFunctionCodeSigningConfig: governs the function's next deployments only."""
+
+    def get_function_code_signing_config(self, name: str) -> Document:
+        """GetFunctionCodeSigningConfig (``CodeSigningConfigArn`` is ``""`` when none)."""
+
+    def delete_function_code_signing_config(self, name: str) -> None:
+        """DeleteFunctionCodeSigningConfig."""
+
+    def get_function(self, name: str) -> Document:
+        """GetFunction's configuration with ``CodeSigningConfigArn`` (when attached),
+        ``CodeSha256`` and ``Tags``."""
+
+    def delete_function(self, name: str) -> None:
+        """DeleteFunction."""
+
+    def function_drift(
+        self,
+        name: str,
+        *,
+        csc_arn: str | None,
+        code: Code | None,
+        settings: FunctionSettings | None = None,
+        at: datetime | None = None,
+    ) -> list[str]:
+        """What refresh reads back and finds changed out of band: the code signing config
+        detached or replaced, code that is not ``code``'s, settings, and with ``at``, a
+        signature of ``code`` expired or revoked since (see
+        :func:`provider.backends.functions.drift`)."""
+
+    def publish_layer_version(
+        self,
+        layer_name: str,
+        content: Code,
+        *,
+        now: datetime,
+        settings: LayerSettings | None = None,
+    ) -> Document:
+        """PublishLayerVersion. Layers have no code signing config of their own: they are
+        checked on each function with one that uses them."""
+
+    def delete_layer_version(self, layer_version_arn: str) -> None:
+        """DeleteLayerVersion (functions using it keep their copy; deleting one already
+        gone succeeds, as on Lambda)."""

@@ -9,6 +9,12 @@ from provider.errors import ValidationError
 
 if TYPE_CHECKING:
     from provider.backends.aws import AwsBackend
+    from provider.backends.base import Backend
+
+    def _both_implement_the_interface(local: LocalBackend, aws: AwsBackend) -> list[Backend]:
+        """Never called: mypy checks here that each backend is a :class:`Backend`."""
+        return [local, aws]
+
 
 BACKENDS = ("local", "aws")
 

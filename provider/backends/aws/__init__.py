@@ -1,7 +1,8 @@
 """The aws backend: the same operations as the local backend, on AWS Signer, Lambda and S3.
 
 boto3 is imported only under this package. :class:`AwsBackend` composes the Signer
-operations (:mod:`.signer`), Lambda's (:mod:`.lambda_`), the S3 object store (:mod:`.s3`)
+operations (:mod:`.signer`), Lambda's code signing configs (:mod:`.lambda_`), functions
+and layers (:mod:`.functions`), the S3 object store (:mod:`.s3`)
 and the verdict prediction (:mod:`.facts`) over one set of clients (:mod:`.session`).
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 from provider.arns import Location
 from provider.backends.aws.cloudformation import StackDeployer
 from provider.backends.aws.facts import object_facts
+from provider.backends.aws.functions import AwsFunctions
 from provider.backends.aws.lambda_ import AwsLambda
 from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
 from provider.backends.aws.session import AwsClients, open_clients
@@ -24,7 +26,7 @@ from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
 __all__ = ["AwsBackend", "AwsClients", "S3Object"]
 
 
-class AwsBackend(AwsSigner, AwsLambda):
+class AwsBackend(AwsSigner, AwsLambda, AwsFunctions):
     """Signer + Lambda operations on an AWS account (or LocalStack, or a moto server)."""
 
     def __init__(

@@ -54,6 +54,12 @@ class StackDeployFailed(CodesignError):
     code = "StackDeployFailed"
 
 
+class FunctionStateError(CodesignError):
+    """A Lambda function did not become ``Active``, or its update did not succeed."""
+
+    code = "FunctionStateError"
+
+
 class AwsServiceError(CodesignError):
     """Any other failure of an AWS service or of the connection to it."""
 

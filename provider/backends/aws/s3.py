@@ -94,6 +94,18 @@ class ObjectStore:
         with aws_call("s3:GetObject", obj.uri):
             return dict(self.s3.head_object(**params))
 
+    def code_sha256(self, obj: S3Object) -> str:
+        """Lambda's ``CodeSha256`` of an object (the base64 SHA-256 of its bytes, read)."""
+        params: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key}
+        if obj.version:
+            params["VersionId"] = obj.version
+        hasher = hashlib.sha256()
+        with aws_call("s3:GetObject", obj.uri):
+            body = self.s3.get_object(**params)["Body"]
+            for block in iter(lambda: body.read(1 << 20), b""):
+                hasher.update(block)
+        return base64.b64encode(hasher.digest()).decode("ascii")
+
     def _existing(self, obj: S3Object, digest: str) -> str | None:
         """The version id of ``obj`` when it already holds the package with ``digest``."""
         try:

@@ -18,16 +18,19 @@ from provider.arns import (
     ACCOUNT_RE,
     PLATFORM_LAMBDA,
     check_account,
-    check_platform,
     check_profile_name,
     check_profile_version,
 )
 from provider.backends.aws import documents
 from provider.backends.aws.errors import aws_call, one_line, restated, translate
 from provider.backends.aws.s3 import ObjectStore, S3Object, parse_destination
-from provider.backends.base import Document, check_reason
+from provider.backends.base import (
+    Document,
+    check_profile_revocation,
+    check_reason,
+    profile_request,
+)
 from provider.backends.jobs import JobFilter, Pagination
-from provider.clock import format_instant
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.validity import ValidityPeriod
 
@@ -72,16 +75,14 @@ class AwsSigner:
         now: datetime,
     ) -> Document:
         """PutSigningProfile (platform ``AWSLambda-SHA384-ECDSA``)."""
-        check_profile_name(profile_name)
-        check_platform(platform_id)
-        period = validity or ValidityPeriod.default()
+        request = profile_request(profile_name, platform_id, validity, tags)
         params: dict[str, Any] = {
-            "profileName": profile_name,
-            "platformId": platform_id,
-            "signatureValidityPeriod": period.to_document(),
+            "profileName": request.profile_name,
+            "platformId": request.platform_id,
+            "signatureValidityPeriod": request.validity.to_document(),
         }
-        if tags:
-            params["tags"] = dict(tags)
+        if request.tags:
+            params["tags"] = request.tags
         with aws_call("signer:PutSigningProfile", _profile_resource(profile_name)):
             response = self.clients.signer.put_signing_profile(**params)
         return {
@@ -135,13 +136,7 @@ class AwsSigner:
     ) -> None:
         """RevokeSigningProfile: signatures made from ``effective_time`` on are untrusted."""
         check_profile_name(profile_name)
-        check_profile_version(profile_version)
-        check_reason(reason)
-        if effective_time > now:
-            raise ValidationError(
-                f"effectiveTime: {format_instant(effective_time)} is in the future; a "
-                "revocation can only take effect from a past instant"
-            )
+        check_profile_revocation(profile_version, reason, effective_time, now)
         with aws_call("signer:RevokeSigningProfile", _profile_resource(profile_name)):
             self.clients.signer.revoke_signing_profile(
                 profileName=profile_name,

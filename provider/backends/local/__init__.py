@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from provider.arns import REGION_RE, Location
-from provider.backends.local.lambda_ import LocalLambda
+from provider.backends.local.functions import LocalFunctions
 from provider.backends.local.signer import LocalSigner
 from provider.backends.local.store import (
     DEFAULT_REGION,
@@ -21,7 +21,7 @@ from provider.errors import ValidationError
 __all__ = ["LocalBackend"]
 
 
-class LocalBackend(LocalSigner, LocalLambda):
+class LocalBackend(LocalSigner, LocalFunctions):
     """Signer + Lambda operations on a keystore directory (see :mod:`.store`)."""
 
     def __init__(

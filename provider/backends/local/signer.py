@@ -18,14 +18,17 @@ from provider.arns import (
     PLATFORM_LAMBDA,
     Location,
     check_account,
-    check_platform,
     check_profile_name,
-    check_profile_version,
     new_job_id,
     new_profile_version,
     parse_profile_version_arn,
 )
-from provider.backends.base import Document, check_reason
+from provider.backends.base import (
+    Document,
+    check_profile_revocation,
+    check_reason,
+    profile_request,
+)
 from provider.backends.jobs import JobFilter, Pagination
 from provider.backends.local import keys
 from provider.backends.local.store import Keystore
@@ -132,9 +135,8 @@ class LocalSigner:
         now: datetime,
     ) -> Document:
         """PutSigningProfile. A name is never reused, even once canceled (as on AWS)."""
-        check_profile_name(profile_name)
-        check_platform(platform_id)
-        period = validity or ValidityPeriod.default()
+        request = profile_request(profile_name, platform_id, validity, tags)
+        period = request.validity
         version = new_profile_version()
         key = keys.generate()
         with self.store.transaction() as db:
@@ -154,12 +156,12 @@ class LocalSigner:
                 (
                     profile_name,
                     version,
-                    platform_id,
+                    request.platform_id,
                     period.value,
                     period.type,
                     format_instant(now),
                     public_key_b64(key.public_key()),
-                    json.dumps(tags or {}, sort_keys=True),
+                    json.dumps(request.tags, sort_keys=True),
                 ),
             )
         return {
@@ -205,13 +207,7 @@ class LocalSigner:
         now: datetime,
     ) -> None:
         """RevokeSigningProfile: irreversible; a repeat may only move the time earlier."""
-        check_profile_version(profile_version)
-        check_reason(reason)
-        if effective_time > now:
-            raise ValidationError(
-                f"effectiveTime: {format_instant(effective_time)} is in the future; a "
-                "revocation can only take effect from a past instant"
-            )
+        check_profile_revocation(profile_version, reason, effective_time, now)
         row = self._profile_row(profile_name)
         if row["version"] != profile_version:
             raise NotFoundError(

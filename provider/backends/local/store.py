@@ -76,7 +76,9 @@ CREATE TABLE IF NOT EXISTS layers (
     version INTEGER NOT NULL,
     location TEXT NOT NULL,
     digest TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}',
+    deleted INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS functions (
     name TEXT PRIMARY KEY,
@@ -86,7 +88,10 @@ CREATE TABLE IF NOT EXISTS functions (
     layers TEXT NOT NULL,
     last_modified TEXT NOT NULL,
     last_verdict TEXT,
-    warnings TEXT NOT NULL DEFAULT '[]'
+    warnings TEXT NOT NULL DEFAULT '[]',
+    configuration TEXT NOT NULL DEFAULT '{}',
+    tags TEXT NOT NULL DEFAULT '{}',
+    published_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS deployments (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -103,6 +108,37 @@ CREATE TABLE IF NOT EXISTS metrics (
     at TEXT NOT NULL
 );
 """
+#: Columns added since the first keystores: ``(table, column, definition)``, added to an
+#: older index when it is opened (SQLite's CREATE TABLE IF NOT EXISTS leaves it as it was).
+_ADDED_COLUMNS = (
+    ("layers", "settings", "TEXT NOT NULL DEFAULT '{}'"),
+    ("layers", "deleted", "INTEGER NOT NULL DEFAULT 0"),
+    ("functions", "configuration", "TEXT NOT NULL DEFAULT '{}'"),
+    ("functions", "tags", "TEXT NOT NULL DEFAULT '{}'"),
+    ("functions", "published_version", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
+def _missing_columns(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    present: dict[str, set[str]] = {}
+    for table, _, _ in _ADDED_COLUMNS:
+        if table not in present:
+            present[table] = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+    return [entry for entry in _ADDED_COLUMNS if entry[1] not in present[entry[0]]]
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring an older index up to date (once: later opens find nothing missing)."""
+    if not _missing_columns(db):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for table, column, definition in _missing_columns(db):  # again: another process
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -142,6 +178,7 @@ class Keystore:
         db = self._connect()
         try:
             db.executescript(_SCHEMA)  # runs in its own transaction; idempotent
+            _add_missing_columns(db)
         except sqlite3.DatabaseError as exc:
             raise KeystoreError(
                 f"keystore index {str(self.index_path)!r} is unreadable or corrupt ({exc}); "

@@ -28,7 +28,7 @@ from botocore.validate import validate_parameters
 from moto import mock_aws
 from moto.core.botocore_stubber import MockRawResponse
 
-from provider.backends.aws import AwsBackend, AwsClients
+from provider.backends.aws import AwsBackend, AwsClients, S3Object
 from provider.clock import add_months
 
 REGION = "us-east-1"
@@ -414,6 +414,7 @@ def world(s3: Any) -> AwsWorld:
     """An AwsBackend on moto with the versioned bucket; jobs polled without delay."""
     clients = make_clients()
     backend = AwsBackend(clients=clients, job_delay=0, job_max_attempts=5)
+    backend.function_delay = 0
     return AwsWorld(backend, clients.signer, clients.lambda_, s3)
 
 
@@ -461,3 +462,33 @@ def inject_errors(client: Any, operation: str, responses: list[tuple[int, bytes,
     service = client.meta.service_model.service_id.hyphenize()
     client.meta.events.register_first(f"before-send.{service}.{operation}", before_send)
     return attempts
+
+
+# --- Lambda: code signing configs and code in S3 -----------------------------------
+CSC_ID = "csc-0a1b2c3d4e5f6a7b8"
+CSC_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:code-signing-config:{CSC_ID}"
+OTHER_CSC = CSC_ARN[:-1] + "9"
+PUBLISHER = f"arn:aws:signer:us-east-1:{ACCOUNT}:/signing-profiles/publisher/a1b2c3d4e5"
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:web"
+
+
+def csc_response(
+    policy: str = "Enforce", allowed: tuple[str, ...] = (PUBLISHER,), arn: str = CSC_ARN
+) -> dict[str, Any]:
+    """A Get/Create/UpdateCodeSigningConfig response as Lambda sends it."""
+    return {
+        "CodeSigningConfig": {
+            "CodeSigningConfigId": arn.rsplit(":", 1)[1],
+            "CodeSigningConfigArn": arn,
+            "Description": "web functions",
+            "AllowedPublishers": {"SigningProfileVersionArns": list(allowed)},
+            "CodeSigningPolicies": {"UntrustedArtifactOnDeployment": policy},
+            "LastModified": "2026-06-01T12:00:00.000+0000",
+        }
+    }
+
+
+def upload(world: AwsWorld, key: str = "app/code.zip", body: bytes | None = None) -> S3Object:
+    """An object in the versioned bucket (as a signing job would have written it)."""
+    response = world.s3.put_object(Bucket=BUCKET, Key=key, Body=body or package_bytes())
+    return S3Object(BUCKET, key, response["VersionId"])

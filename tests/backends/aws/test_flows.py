@@ -17,6 +17,7 @@ from provider import schemas
 from provider.backends import batch
 from provider.backends.aws import S3Object
 from provider.backends.base import Document
+from provider.backends.functions import FunctionSettings
 from provider.errors import SigningJobFailed, ValidationError
 from provider.verdict import Decision
 from sam_ext.cli import main
@@ -64,7 +65,9 @@ def test_a_signed_package_from_source_to_a_function_under_enforce(
     policy = world.backend.csc_policy_of(CSC_ARN)
     assert world.backend.evaluate_package(signed, policy, at=NOW).decision is Decision.ALLOW
 
-    function = world.backend.create_function("web", signed, csc_arn=CSC_ARN, role=role, now=NOW)
+    function = world.backend.create_function(
+        "web", signed, csc_arn=CSC_ARN, settings=FunctionSettings(role=role), now=NOW
+    )
     assert function["CodeSigningConfigArn"] == CSC_ARN
     code = world.s3.get_object(Bucket=BUCKET, Key=signed.key, VersionId=signed.version)
     assert function["CodeSize"] == code["ContentLength"]
