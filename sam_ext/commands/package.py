@@ -145,7 +145,11 @@ def merged_options(
     """Command-line options over samconfig.toml parameters over defaults."""
     config_path = Path(config_file or DEFAULT_FILE)
     defaults = read_parameters(
-        config_path, env=config_env, command=command, required=config_file is not None
+        config_path,
+        env=config_env,
+        command=command,
+        required=config_file is not None,
+        options=click.get_current_context().command.params,
     )
     options = {**defaults, **{k: v for k, v in given.items() if v not in (None, ())}}
     options.setdefault("template_file", str(_default_template()))

@@ -27,6 +27,7 @@ from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 from moto import mock_aws
 from moto.core.botocore_stubber import MockRawResponse
+from moto.server import ThreadedMotoServer
 
 from provider.backends.aws import AwsBackend, AwsClients
 from provider.clock import add_months
@@ -66,6 +67,20 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server on a loopback port, named by AWS_ENDPOINT_URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    try:
+        yield url
+    finally:
+        server.stop()
 
 
 @pytest.fixture
