@@ -196,7 +196,9 @@ def translate_core(error: BotoCoreError, action: str, resource: str) -> Codesign
     if isinstance(error, NoRegionError):
         return ValidationError(NO_REGION)
     if isinstance(error, ProfileNotFound):
-        return ValidationError(f"AWS_PROFILE: {one_line(error)}; check ~/.aws/config")
+        return ValidationError(
+            f"AWS_PROFILE (or --profile): {one_line(error)}; check ~/.aws/config"
+        )
     if isinstance(error, ParamValidationError):
         return ValidationError(f"{action} on {resource}: {one_line(error)}")
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import io
 import threading
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -76,6 +77,9 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
+    # moto's backends live in this process, shared by every server and mock_aws: start
+    # from nothing, as a fresh endpoint would.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     try:
         yield url

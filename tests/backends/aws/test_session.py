@@ -67,7 +67,9 @@ def test_aws_profile_selects_the_profile_and_its_region(
 
 def test_an_unknown_aws_profile_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_PROFILE", "nobody")
-    with pytest.raises(ValidationError, match=r"AWS_PROFILE: .*nobody.*~/.aws/config"):
+    with pytest.raises(
+        ValidationError, match=r"AWS_PROFILE \(or --profile\): .*nobody.*~/.aws/config"
+    ):
         AwsBackend()
 
 
