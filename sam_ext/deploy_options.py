@@ -208,20 +208,26 @@ def _set(value: Any) -> bool:
     return value not in (None, ())
 
 
-def refuse_on_local(
+def local_options(
     given: Mapping[str, Any], options: Mapping[str, Any], warn: Callable[[str], None]
-) -> None:
-    """On the local backend: typed CloudFormation options are refused by name; those
-    from samconfig are ignored with a warning naming them."""
+) -> dict[str, Any]:
+    """The options for the local backend: typed CloudFormation options are refused by
+    name; those from samconfig (and its ``region``, written for AWS) are dropped with a
+    warning naming them. A typed ``--region`` stays: the region of local ARNs."""
     typed = [flag for name, flag in AWS_ONLY.items() if _set(given.get(name))]
     if typed:
         raise ValidationError(
             f"{', '.join(typed)}: mean nothing on the local backend (no CloudFormation, no "
             "AWS account); drop them, or deploy with sam-ext --backend aws"
         )
-    from_config = [name for name in AWS_ONLY if _set(options.get(name))]
+    from_config = [
+        name
+        for name in [*AWS_ONLY, "region"]
+        if _set(options.get(name)) and not _set(given.get(name))
+    ]
     if from_config:
         warn(
             f"samconfig {', '.join(from_config)}: used by --backend aws only; ignored by the "
             "local backend"
         )
+    return {key: value for key, value in options.items() if key not in from_config}

@@ -12,7 +12,7 @@ import click
 from sam_ext.commands.package import common_options, merged_options, package_template
 from sam_ext.context import CliContext
 from sam_ext.deploy_local import LocalDeployer
-from sam_ext.deploy_options import deploy_options, refuse_on_local
+from sam_ext.deploy_options import deploy_options, local_options
 from sam_ext.options import SamCommand
 from sam_ext.output import say, warn
 from sam_ext.parameters import parameter_values, parse_overrides
@@ -40,11 +40,11 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
     what they mean to sam deploy, and are refused on the local backend.
     """
     options = merged_options("deploy", config_file, config_env, given)
+    if not ctx.is_aws:
+        options = local_options(given, options, warn)
     # --region/--profile of the command, over the global ones (before any backend opens).
     ctx.region = options.get("region") or ctx.region
     ctx.profile = options.get("profile") or ctx.profile
-    if not ctx.is_aws:
-        refuse_on_local(given, options, warn)
     if ctx.is_aws:
         from sam_ext.deploy_aws import deploy_on_aws  # loads boto3: only on aws
 

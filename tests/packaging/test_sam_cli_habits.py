@@ -82,6 +82,7 @@ def test_cloudformation_keys_of_a_shared_samconfig_are_ignored_locally_with_a_wa
         f"""version = 0.1
 [default.deploy.parameters]
 stack_name = "app"
+region = "eu-west-1"
 capabilities = "CAPABILITY_IAM"
 confirm_changeset = true
 resolve_s3 = true
@@ -91,10 +92,12 @@ parameter_overrides = "TrustedProfileVersionArn={publisher.version_arn}"
     )
     result = sam_ext("deploy")
     assert (
-        "warning: samconfig capabilities, confirm_changeset, resolve_s3: used by --backend aws "
-        "only; ignored by the local backend"
+        "warning: samconfig capabilities, confirm_changeset, resolve_s3, region: used by "
+        "--backend aws only; ignored by the local backend"
     ) in result.err
-    assert backend.get_function(HELLO)["LastVerdict"]["decision"] == "ALLOW"
+    function = backend.get_function(HELLO)
+    assert function["LastVerdict"]["decision"] == "ALLOW"
+    assert ":us-east-1:" in function["CodeSigningConfigArn"]  # samconfig's region not used
 
 
 def test_deploy_region_sets_the_region_of_local_arns_as_the_global_one(
