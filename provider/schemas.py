@@ -59,11 +59,30 @@ def schema_names() -> list[str]:
     return sorted(p.name.removesuffix(".schema.json") for p in schema_dir().glob("*.schema.json"))
 
 
+#: Size limits said as a count, never by echoing the value (jsonschema's "[...] is too
+#: long" would print every one of 21 ARNs, or a whole long description).
+_SIZES = {
+    "maxItems": ("at most", "items"),
+    "minItems": ("at least", "items"),
+    "maxLength": ("at most", "characters"),
+    "minLength": ("at least", "characters"),
+}
+
+
+def violation_message(error: SchemaViolation) -> str:
+    """A violation said in words; a size limit as a count (never echoing the value)."""
+    sized = _SIZES.get(str(error.validator))
+    if sized is not None and isinstance(error.instance, list | str):
+        bound, unit = sized
+        return f"{bound} {error.validator_value} {unit} (got {len(error.instance)})"
+    return str(error.message)
+
+
 def _describe(error: SchemaViolation) -> str:
     path = "".join(
         f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path
     ).lstrip(".")
-    return f"{path or '(document)'}: {error.message}"
+    return f"{path or '(document)'}: {violation_message(error)}"
 
 
 def validate(document: Any, name: str, *, what: str) -> None:

@@ -22,7 +22,16 @@ class CliContext:
     region: str | None = None
     backend_name: str = "local"
     now_text: str | None = None
+    #: The AWS profile (``--profile`` of ``deploy``); ``None``: boto3's own choice.
+    profile: str | None = None
     _backend: Backend | None = field(default=None, repr=False)
+    _now: datetime | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # Checked here, before any command runs: a bad --now is bad input (exit 2) even
+        # for commands that never read the clock.
+        if self.now_text is not None:
+            self._now = parse_instant(self.now_text, field="--now")
 
     @property
     def backend(self) -> Backend:
@@ -30,7 +39,9 @@ class CliContext:
         if self._backend is None:
             from provider.backends.factory import open_backend  # on first use: start-up time
 
-            self._backend = open_backend(self.backend_name, home=self.home, region=self.region)
+            self._backend = open_backend(
+                self.backend_name, home=self.home, region=self.region, profile=self.profile
+            )
         return self._backend
 
     @property
@@ -59,6 +70,6 @@ class CliContext:
     @property
     def now(self) -> datetime:
         """``--now`` if given, else the system clock (read once per command)."""
-        if self.now_text is not None:
-            return parse_instant(self.now_text, field="--now")
+        if self._now is not None:
+            return self._now
         return utcnow()

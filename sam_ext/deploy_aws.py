@@ -1,14 +1,19 @@
 """``sam-ext deploy --backend aws``: package (and sign) when asked, refuse code Lambda
 would reject, then deploy the template through one CloudFormation change set, as
-``sam deploy`` does."""
+``sam deploy`` does: shown as SAM CLI shows it, confirmed when asked, executed unless
+``--no-execute-changeset``; an empty one fails unless ``--no-fail-on-empty-changeset``."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provider.errors import DeploymentRejected, ValidationError
+import click
+
+from provider.errors import CodesignError, DeploymentRejected, ValidationError
 from provider.verdict import Decision
+from sam_ext.deploy_options import DeploySettings
 from sam_ext.output import say, warn
 from sam_ext.packaging.nested import has_local_template
 from sam_ext.packaging.packager import Packaged
@@ -62,30 +67,127 @@ def _template(ctx: CliContext, options: dict[str, Any], stack: str) -> Template:
     return template
 
 
-def deploy_on_aws(ctx: CliContext, options: dict[str, Any]) -> DeployOutcome:
-    """Deploy one stack; progress and the outcome go to stderr."""
+class EmptyChangeSet(CodesignError):
+    """The change set found nothing to change (a failure unless
+    ``--no-fail-on-empty-changeset``, as with ``sam deploy``)."""
+
+    code = "ChangeEmptyError"
+
+
+#: SAM CLI's words for each change set action, in its order.
+_OPERATIONS = {"Add": "+ Add", "Modify": "* Modify", "Remove": "- Delete"}
+
+
+def format_change_set(changes: list[dict[str, Any]]) -> str:
+    """The change set as ``sam deploy`` shows it: operation, logical id, type and, for a
+    modification, whether the resource is replaced (``True``/``False``/``Conditional``)."""
+    order = {action: rank for rank, action in enumerate(_OPERATIONS)}
+    rows = [("Operation", "LogicalResourceId", "ResourceType", "Replacement")]
+    for change in sorted(changes, key=lambda c: order.get(str(c.get("Action")), len(order))):
+        action = str(change.get("Action", "?"))
+        replacement = change.get("Replacement") if action == "Modify" else None
+        rows.append(
+            (
+                _OPERATIONS.get(action, action),
+                str(change.get("LogicalResourceId", "-")),
+                str(change.get("ResourceType", "-")),
+                str(replacement) if replacement else "N/A",
+            )
+        )
+    if len(rows) == 1:
+        rows.append(("-", "-", "-", "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rule = "-" * (sum(widths) + 2 * 3)
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    return "\n".join(["CloudFormation stack changeset", rule, lines[0], rule, *lines[1:], rule])
+
+
+def _has_terminal() -> bool:
+    """Whether a person can answer a question (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _check_can_ask(settings: DeploySettings) -> None:
+    if settings.confirm and settings.execute and not _has_terminal():
+        raise ValidationError(
+            "--confirm-changeset: there is no terminal to ask on (stdin is not a terminal); "
+            "pass --no-confirm-changeset to deploy without asking, or --no-execute-changeset "
+            "to create the change set only"
+        )
+
+
+def _bucket(ctx: CliContext, options: dict[str, Any], settings: DeploySettings) -> dict[str, Any]:
+    """``--resolve-s3``: the managed bucket as ``s3_bucket`` (never with --s3-bucket)."""
+    if not settings.resolve_s3:
+        return options
+    if options.get("s3_bucket"):
+        raise ValidationError(
+            "--resolve-s3: cannot be used with --s3-bucket (one says which bucket, the other "
+            "asks sam-ext to choose); give one of them"
+        )
+    backend = ctx.aws_backend
+    location = backend.location
+    bucket = backend.stacks().managed_bucket(
+        backend.objects, account=location.account, region=location.region, progress=say
+    )
+    return {**options, "s3_bucket": bucket}
+
+
+def deploy_on_aws(ctx: CliContext, options: dict[str, Any]) -> DeployOutcome | None:
+    """Deploy one stack as ``sam deploy`` does; progress and the outcome go to stderr.
+    Returns what was deployed, or ``None`` when the change set was not executed."""
     from provider.backends.aws.cloudformation import check_stack_name
 
     stack = options.get("stack_name")
     if not stack:
         raise ValidationError("--stack-name: required with --backend aws (as with sam deploy)")
     check_stack_name(stack)
+    settings = DeploySettings.from_options(options)
+    _check_can_ask(settings)  # before any work: nothing is packaged or uploaded in vain
+    options = _bucket(ctx, options, settings)
     template = _template(ctx, options, stack)
     overrides = parse_overrides(options.get("parameter_overrides"))
     parameter_values(template, overrides)  # every override names a declared parameter
     bucket = options.get("s3_bucket")
     prefix = (options.get("s3_prefix") or "").strip("/")
-    outcome = ctx.aws_backend.stacks().deploy(
+    deployer = ctx.aws_backend.stacks()
+    change_set = deployer.create_change_set(
         stack,
         dump_template(template),
         parameters=overrides,
         declared_parameters=list(template.get("Parameters") or {}),
+        **({"capabilities": settings.capabilities} if settings.capabilities else {}),
+        role_arn=settings.role_arn,
+        notification_arns=settings.notification_arns,
+        tags=settings.tags,
         upload_to=(bucket, f"{prefix}/" if prefix else "") if bucket else None,
         progress=say,
     )
-    if not outcome.changed:
+    if change_set.empty:
+        if settings.fail_on_empty:
+            raise EmptyChangeSet(
+                f"no changes to deploy: stack {stack} is up to date "
+                "(--no-fail-on-empty-changeset makes this exit 0)"
+            )
         say(f"no changes to deploy: stack {stack} is up to date")
-        return outcome
+        return None
+    say(format_change_set(change_set.changes))
+    if not settings.execute:
+        say(
+            f"change set created, not executed (--no-execute-changeset): {change_set.id}\n"
+            f"execute it with: aws cloudformation execute-change-set --change-set-name "
+            f"{change_set.id}"
+        )
+        return None
+    if settings.confirm and not click.confirm("Deploy this changeset?", default=False, err=True):
+        say(f"change set {change_set.id} not executed: stack {stack} is unchanged")
+        return None
+    outcome = deployer.execute_change_set(
+        change_set, disable_rollback=settings.disable_rollback, progress=say
+    )
     for key, value in outcome.outputs.items():
         say(f"output {key} = {value}")
     say(f"stack {stack} deployed ({outcome.status})")

@@ -8,16 +8,67 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import click
 
 from provider.errors import ValidationError
 
 DEFAULT_FILE = "samconfig.toml"
 
 
-def read_parameters(path: Path, *, env: str, command: str, required: bool) -> dict[str, Any]:
-    """The parameters for ``command`` in environment ``env`` (empty when there is no file)."""
+def _expected(option: click.Parameter) -> str:
+    """What a samconfig value for ``option`` must be, in words."""
+    if isinstance(option, click.Option) and option.is_flag:
+        return "true or false"
+    if option.multiple:
+        return "text, or a list of text"
+    if isinstance(option.type, click.types.IntParamType):
+        return "a whole number"
+    return "text"
+
+
+def _fits(value: Any, option: click.Parameter) -> bool:
+    if isinstance(option, click.Option) and option.is_flag:
+        return isinstance(value, bool)
+    if option.multiple:
+        return isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(item, str) for item in value)
+        )
+    if isinstance(option.type, click.types.IntParamType):
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _check(parameters: dict[str, Any], options: Sequence[click.Parameter], where: str) -> None:
+    """Refuse a value of the wrong type for a known option, naming the file and key (so
+    nothing deep inside meets, say, a number where a list of text belongs)."""
+    by_name = {option.name: option for option in options if option.name}
+    for key, value in parameters.items():
+        option = by_name.get(key)
+        if option is None:
+            continue  # a key of another command, or of SAM CLI only: not ours to judge
+        if not _fits(value, option):
+            raise ValidationError(f"{where} {key}: {value!r} is not {_expected(option)}")
+        if isinstance(option.type, click.types.IntParamType | click.Choice):
+            try:
+                option.type.convert(value, option, None)
+            except click.BadParameter as exc:
+                raise ValidationError(f"{where} {key}: {exc.message}") from None
+
+
+def read_parameters(
+    path: Path,
+    *,
+    env: str,
+    command: str,
+    required: bool,
+    options: Sequence[click.Parameter] = (),
+) -> dict[str, Any]:
+    """The parameters for ``command`` in environment ``env`` (empty when there is no file),
+    each value of one of ``options`` checked against that option's type."""
     if not path.is_file():
         if required:
             raise ValidationError(f"--config-file: {str(path)!r} does not exist")
@@ -31,10 +82,12 @@ def read_parameters(path: Path, *, env: str, command: str, required: bool) -> di
         raise ValidationError(f"--config-file: [{env}] in {str(path)!r} is not a table")
     merged: dict[str, Any] = {}
     for name in ("global", command):
-        parameters = section.get(name, {}).get("parameters", {})
+        table = section.get(name, {})
+        parameters = table.get("parameters", {}) if isinstance(table, dict) else None
         if not isinstance(parameters, dict):
             raise ValidationError(
                 f"--config-file: [{env}.{name}.parameters] in {str(path)!r} is not a table"
             )
+        _check(parameters, options, f"{path}: [{env}.{name}.parameters]")
         merged.update(parameters)
     return merged

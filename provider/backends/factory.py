@@ -21,26 +21,43 @@ BACKENDS = ("local", "aws")
 
 @overload
 def open_backend(
-    name: Literal["local"] = ..., *, home: str | None = ..., region: str | None = ...
+    name: Literal["local"] = ...,
+    *,
+    home: str | None = ...,
+    region: str | None = ...,
+    profile: str | None = ...,
 ) -> LocalBackend: ...
 @overload
 def open_backend(
-    name: Literal["aws"], *, home: str | None = ..., region: str | None = ...
+    name: Literal["aws"],
+    *,
+    home: str | None = ...,
+    region: str | None = ...,
+    profile: str | None = ...,
 ) -> AwsBackend: ...
 @overload
 def open_backend(
-    name: str, *, home: str | None = ..., region: str | None = ...
+    name: str,
+    *,
+    home: str | None = ...,
+    region: str | None = ...,
+    profile: str | None = ...,
 ) -> LocalBackend | AwsBackend: ...
 def open_backend(
-    name: str = "local", *, home: str | None = None, region: str | None = None
+    name: str = "local",
+    *,
+    home: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
 ) -> LocalBackend | AwsBackend:
     """Open the named backend (``local`` is the offline default; ``aws`` uses boto3's
-    credentials, region and ``AWS_ENDPOINT_URL``; ``home`` is the local keystore only)."""
+    credentials, region and ``AWS_ENDPOINT_URL``; ``home`` is the local keystore only,
+    ``profile`` the AWS profile, aws only)."""
     if name == "local":
         return LocalBackend(home, region)
     if name == "aws":
         # Imported here: boto3 is loaded only when the aws backend is used.
         from provider.backends.aws import AwsBackend
 
-        return AwsBackend(region)
+        return AwsBackend(region, profile=profile)
     raise ValidationError(f"backend: {name!r} is not one of {', '.join(BACKENDS)}")

@@ -67,7 +67,8 @@ def check_inputs(props: dict[str, Any], schema: str, kind: str) -> list[CheckFai
         field = _path(error) or "(inputs)"
         failures.append(
             CheckFailure(
-                field.split(".")[0].split("[")[0], f"{kind} input {field}: {error.message}"
+                field.split(".")[0].split("[")[0],
+                f"{kind} input {field}: {schemas.violation_message(error)}",
             )
         )
     return failures

@@ -12,6 +12,8 @@ import click
 from sam_ext.commands.package import common_options, merged_options, package_template
 from sam_ext.context import CliContext
 from sam_ext.deploy_local import LocalDeployer
+from sam_ext.deploy_options import deploy_options, local_options
+from sam_ext.options import SamCommand
 from sam_ext.output import say, warn
 from sam_ext.parameters import parameter_values, parse_overrides
 from sam_ext.template import load_template
@@ -20,24 +22,31 @@ from sam_ext.trust_options import load_trust_option, trust_file_options
 pass_context = click.make_pass_decorator(CliContext)
 
 
-@click.command()
+@click.command(cls=SamCommand)
 @common_options
 @click.option(
     "--stack-name",
     help="Name of the stack (required with --backend aws; local default: the template's "
     "directory name).",
 )
+@deploy_options
 @trust_file_options
 @pass_context
 def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given: Any) -> None:
     """Deploy every function and layer of a template, verified as Lambda verifies them.
 
     A rejection names the function and the failed checks, exits 1, and changes nothing.
-    With --backend aws: a CloudFormation change set (CREATE or UPDATE) with
-    CAPABILITY_IAM and CAPABILITY_AUTO_EXPAND, executed and waited for; --s3-bucket
-    packages the code first (signing it with --signing-profiles).
+    With --backend aws: a CloudFormation change set (CREATE or UPDATE), shown as sam
+    deploy shows it, then executed and waited for; --s3-bucket (or --resolve-s3) packages
+    the code first (signing it with --signing-profiles). The CloudFormation options mean
+    what they mean to sam deploy, and are refused on the local backend.
     """
     options = merged_options("deploy", config_file, config_env, given)
+    if not ctx.is_aws:
+        options = local_options(given, options, warn)
+    # --region/--profile of the command, over the global ones (before any backend opens).
+    ctx.region = options.get("region") or ctx.region
+    ctx.profile = options.get("profile") or ctx.profile
     trust = load_trust_option(ctx, options.get("trust_file"), options.get("trust_anchor", ()))
     if ctx.is_aws:
         from sam_ext.deploy_aws import deploy_on_aws  # loads boto3: only on aws

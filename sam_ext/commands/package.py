@@ -17,6 +17,7 @@ import click
 from provider.clock import format_instant
 from provider.errors import ValidationError
 from sam_ext.context import CliContext
+from sam_ext.options import SamCommand, SpaceSeparated
 from sam_ext.output import say, warn
 from sam_ext.packaging.destination import ArtifactDestination, LocalDirectory, S3Prefix
 from sam_ext.packaging.nested import package_nested
@@ -145,7 +146,11 @@ def merged_options(
     """Command-line options over samconfig.toml parameters over defaults."""
     config_path = Path(config_file or DEFAULT_FILE)
     defaults = read_parameters(
-        config_path, env=config_env, command=command, required=config_file is not None
+        config_path,
+        env=config_env,
+        command=command,
+        required=config_file is not None,
+        options=click.get_current_context().command.params,
     )
     options = {**defaults, **{k: v for k, v in given.items() if v not in (None, ())}}
     options.setdefault("template_file", str(_default_template()))
@@ -164,15 +169,17 @@ def common_options(function: Any) -> Any:
             ),
             click.option(
                 "--signing-profiles",
+                "--signing-profile",
                 "signing_profiles",
-                multiple=True,
+                cls=SpaceSeparated,
                 metavar='"LogicalId=Profile[:Owner] ..."',
-                help="Sign these functions and layers, as with sam package.",
+                help="Sign these functions and layers, as with sam package (also spelt "
+                "--signing-profile).",
             ),
             click.option(
                 "--parameter-overrides",
                 "parameter_overrides",
-                multiple=True,
+                cls=SpaceSeparated,
                 metavar='"Key=Value ..."',
                 help="Template parameter values.",
             ),
@@ -204,7 +211,7 @@ def common_options(function: Any) -> Any:
     return function
 
 
-@click.command()
+@click.command(cls=SamCommand)
 @common_options
 @click.option(
     "--output-template-file", help="Where to write the packaged template (default stdout)."

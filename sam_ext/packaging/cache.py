@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from sam_ext import output
 
 _INDEX_VERSION = 1
 
@@ -40,25 +44,83 @@ def fingerprint(source: Path) -> str:
     return hasher.hexdigest()
 
 
+_DIGEST_RE = re.compile(r"^[0-9a-f]{96}$")
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _valid_signed_record(record: Any) -> bool:
+    """A signed object's record: its job, expiry and place (a path, or an S3 object)."""
+    if not isinstance(record, dict) or not all(
+        _is_text(record.get(key)) for key in ("jobId", "signatureExpiresAt")
+    ):
+        return False
+    if "path" in record:
+        return _is_text(record["path"])
+    return (
+        _is_text(record.get("bucketName"))
+        and _is_text(record.get("key"))
+        and ("version" not in record or _is_text(record["version"]))
+    )
+
+
+def _damage(index: Any) -> str | None:
+    """What is wrong with an index of this version, or ``None``."""
+    sources, signed = index.get("sources"), index.get("signed")
+    if not isinstance(sources, dict) or not isinstance(signed, dict):
+        return "'sources' and 'signed' must be objects"
+    for fingerprint_, digest in sources.items():
+        if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
+            return f"sources[{fingerprint_!r}] is not a SHA-384 digest"
+    for key, record in signed.items():
+        if not _valid_signed_record(record):
+            return f"signed[{key!r}] is not a signed object's record"
+    return None
+
+
 class PackageCache:
     """The cache of one artifact directory."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, warn: Callable[[str], None] | None = None) -> None:
+        """``warn`` hears of a damaged index (default: the CLI's warning on stderr)."""
         self.directory = directory / ".cache"
         self.unsigned_dir = self.directory / "unsigned"
         self.unsigned_dir.mkdir(parents=True, exist_ok=True)
         self._index_path = self.directory / "index.json"
         self._lock = threading.Lock()
+        self._warn = warn or output.warn
         self._index = self._load()
 
     def _load(self) -> dict[str, Any]:
+        empty = {"version": _INDEX_VERSION, "sources": {}, "signed": {}}
         try:
-            index = json.loads(self._index_path.read_text())
-            if index.get("version") == _INDEX_VERSION:
-                return dict(index)
-        except (OSError, ValueError):
-            pass
-        return {"version": _INDEX_VERSION, "sources": {}, "signed": {}}
+            text = self._index_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return empty
+        except OSError as exc:
+            damage: str | None = f"unreadable ({exc.strerror})"
+        else:
+            try:
+                index = json.loads(text)
+            except ValueError as exc:
+                damage = f"not JSON ({exc})"
+            else:
+                if not isinstance(index, dict):
+                    damage = "not a JSON object"
+                elif index.get("version") != _INDEX_VERSION:
+                    return empty  # another version's index: rebuilt in this one's shape
+                else:
+                    damage = _damage(index)
+                    if damage is None:
+                        return dict(index)
+        # A damaged index only costs work: every package is zipped and signed again once.
+        self._warn(
+            f"package cache index {self._index_path} is damaged ({damage}); rebuilding it "
+            "(unchanged code is zipped and signed again this once)"
+        )
+        return empty
 
     def save(self) -> None:
         """Write the index (temporary file + rename)."""

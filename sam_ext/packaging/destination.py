@@ -29,8 +29,9 @@ class ArtifactDestination(Protocol):
 
     @property
     def cache_scope(self) -> str:
-        """What tells this destination's signed objects apart in the package cache (""
-        for a local directory, whose cache lives inside it)."""
+        """What tells this destination's signed objects apart in the package cache and in
+        signing jobs' client request tokens, so that a destination owns its objects (a
+        job started for one is never answered with another's signed object)."""
 
     @property
     def signing_destination(self) -> str:
@@ -74,7 +75,13 @@ class LocalDirectory:
     """The local backend's artifact directory: packages are files in it."""
 
     root: Path
-    cache_scope: str = ""
+
+    @property
+    def cache_scope(self) -> str:
+        """The directory: two projects signing the same code with the same profile each
+        get a signed object in their own artifact directory (the local signer answers a
+        known client request token with the earlier job, wherever it wrote)."""
+        return str(self.root.resolve())
 
     @property
     def signing_destination(self) -> str:

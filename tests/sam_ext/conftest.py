@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,3 +89,26 @@ class Cli:
 def cli(home: Any, capsys: pytest.CaptureFixture[str]) -> Cli:
     """The CLI against a fresh keystore (CODESIGN_HOME)."""
     return Cli(capsys)
+
+
+#: The installed console script, as a user runs it.
+SAM_EXT = Path(sys.executable).parent / "sam-ext"
+
+
+@pytest.fixture
+def run(home: Any) -> Any:
+    """Run the real console script in a subprocess with CODESIGN_HOME=home:
+    ``run(*args, expect=0)`` returns the completed process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODESIGN_", "SAM_EXT_"))}
+    env["CODESIGN_HOME"] = str(home)
+
+    def invoke(*args: object, expect: int = 0) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [str(SAM_EXT), *map(str, args)], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        assert "internal error" not in done.stderr, done.stderr
+        assert done.returncode == expect, (done.returncode, done.stdout, done.stderr)
+        return done
+
+    return invoke

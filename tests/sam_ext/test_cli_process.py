@@ -3,32 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
-
-import pytest
-
-SAM_EXT = Path(sys.executable).parent / "sam-ext"
-
-
-@pytest.fixture
-def run(home):
-    """Run the real console script in a subprocess with CODESIGN_HOME=home."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODESIGN_", "SAM_EXT_"))}
-    env["CODESIGN_HOME"] = str(home)
-
-    def invoke(*args: object, expect: int = 0) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [str(SAM_EXT), *map(str, args)], capture_output=True, text=True, env=env, timeout=60
-        )
-        assert "Traceback" not in done.stderr, done.stderr
-        assert done.returncode == expect, (done.returncode, done.stdout, done.stderr)
-        return done
-
-    return invoke
 
 
 def test_the_main_job_end_to_end_in_real_processes(run, make_zip, tmp_path):

@@ -118,6 +118,12 @@ THROTTLED = frozenset(
 #: Lambda's code signing refusals (see DESIGN.md, "Deployment checks").
 REJECTED = frozenset({"InvalidCodeSignatureException", "CodeVerificationFailedException"})
 
+#: Where a region can be set, for every caller: the CLI and the Pulumi provider.
+NO_REGION = (
+    "region: no AWS region is configured; set AWS_REGION (or AWS_DEFAULT_REGION), a region "
+    "in ~/.aws/config, --region (sam-ext) or codesign:region (Pulumi stack config)"
+)
+
 _CREDENTIALS_FIX = (
     "configure credentials (aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
     "AWS_SECRET_ACCESS_KEY)"
@@ -134,6 +140,11 @@ def _caller_hint() -> str:
     return f" (AWS_PROFILE={profile})" if profile else ""
 
 
+def _endpoint_hint() -> str:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    return f" {endpoint} (AWS_ENDPOINT_URL)" if endpoint else ""
+
+
 def translate(error: ClientError, action: str, resource: str) -> CodesignError:
     """The project's error for a failed call of IAM ``action`` on ``resource``."""
     details = error.response.get("Error", {})
@@ -147,6 +158,17 @@ def translate(error: ClientError, action: str, resource: str) -> CodesignError:
             f"{_caller_hint()} in IAM (and in any bucket or signing profile policy), or use "
             "credentials that have it",
             code=code or None,
+        )
+    if status == 404 and (not code or code.isdigit()) and not action.startswith("s3:"):
+        # No AWS error code: not the service saying "no such resource" but an emulator
+        # (moto, LocalStack) without a route for the operation. (S3's HEAD requests do
+        # answer a bare 404 for a missing object.)
+        return AwsServiceError(
+            f"{action} on {resource}: the endpoint{_endpoint_hint()} does not implement "
+            f"{error.operation_name or action} (it answered HTTP 404 with no AWS error code, "
+            "as moto or LocalStack do for an operation they lack); use an endpoint that "
+            "serves it, or AWS itself",
+            code="UnsupportedOperation",
         )
     if code in NOT_FOUND or (not code and status == 404):
         return NotFoundError(
@@ -178,12 +200,11 @@ def translate_core(error: BotoCoreError, action: str, resource: str) -> Codesign
             code="NoCredentials",
         )
     if isinstance(error, NoRegionError):
-        return ValidationError(
-            "region: no AWS region is configured; set AWS_REGION (or AWS_DEFAULT_REGION), a "
-            "region in ~/.aws/config, or --region"
-        )
+        return ValidationError(NO_REGION)
     if isinstance(error, ProfileNotFound):
-        return ValidationError(f"AWS_PROFILE: {one_line(error)}; check ~/.aws/config")
+        return ValidationError(
+            f"AWS_PROFILE (or --profile): {one_line(error)}; check ~/.aws/config"
+        )
     if isinstance(error, ParamValidationError):
         return ValidationError(f"{action} on {resource}: {one_line(error)}")
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):

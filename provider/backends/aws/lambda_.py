@@ -89,10 +89,14 @@ class AwsLambda:
             except CodesignError:
                 users = []
             named = f" by function(s) {', '.join(users)}" if users else " by a function"
+            detach = " ".join(
+                f"aws lambda delete-function-code-signing-config --function-name {user};"
+                for user in users or ["FUNCTION"]
+            )
             raise ConflictError(
-                f"code signing config {arn} is in use{named}; detach it "
-                "(delete-function-code-signing-config) or delete those functions first "
-                f"({error.message})",
+                f"code signing config {arn} is in use{named}; detach it first ({detach} or "
+                "remove CodeSigningConfigArn from their template and deploy it again), or "
+                f"delete those functions ({error.message})",
                 code="ResourceConflictException",
             ) from None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,22 @@ class ObjectStore:
                 "versioned objects; enable it with: aws s3api put-bucket-versioning "
                 f"--bucket {bucket} --versioning-configuration Status=Enabled"
             )
+        with self._lock:
+            self._versioned.add(bucket)
+
+    def ensure_versioning(
+        self, bucket: str, *, progress: Callable[[str], None] = lambda _: None
+    ) -> None:
+        """Enable versioning on a bucket of ours (the managed one) if it is not."""
+        check_bucket(bucket)
+        with aws_call("s3:GetBucketVersioning", f"S3 bucket {bucket!r}"):
+            status = self.s3.get_bucket_versioning(Bucket=bucket).get("Status")
+        if status != "Enabled":
+            progress(f"enabling versioning on S3 bucket {bucket} (AWS Signer signs versions)")
+            with aws_call("s3:PutBucketVersioning", f"S3 bucket {bucket!r}"):
+                self.s3.put_bucket_versioning(
+                    Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+                )
         with self._lock:
             self._versioned.add(bucket)
 

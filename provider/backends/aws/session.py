@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
 from provider.arns import REGION_RE, check_account
-from provider.backends.aws.errors import aws_call, translate_core
+from provider.backends.aws.errors import NO_REGION, aws_call, translate_core
 from provider.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -111,6 +111,15 @@ class AwsClients:
         return self.account
 
 
+def environment_region() -> str | None:
+    """``AWS_REGION``: read by the AWS CLI and the other SDKs before ``AWS_DEFAULT_REGION``,
+    but not by botocore, which reads only ``AWS_DEFAULT_REGION``; so it is passed on here."""
+    value = os.environ.get("AWS_REGION") or None
+    if value is not None and not REGION_RE.match(value):
+        raise ValidationError(f"AWS_REGION: {value!r} is not an AWS region name (e.g. us-east-1)")
+    return value
+
+
 def open_clients(
     *,
     region: str | None = None,
@@ -120,17 +129,16 @@ def open_clients(
     max_attempts: int | None = None,
 ) -> AwsClients:
     """Clients from boto3's standard resolution; ``region``/``profile``/``endpoint_url``
-    override it when given (else ``AWS_*`` variables and ``~/.aws`` decide)."""
+    override it when given (else ``AWS_*`` variables and ``~/.aws`` decide). The region:
+    ``region``, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else the profile's."""
     if region is not None and not REGION_RE.match(region):
         raise ValidationError(f"region: {region!r} is not an AWS region name (e.g. us-east-1)")
+    region = region or environment_region()
     config = retry_config(retry_mode, max_attempts)
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region)
         if session.region_name is None:
-            raise ValidationError(
-                "region: no AWS region is configured; set AWS_REGION (or AWS_DEFAULT_REGION), "
-                "a region in ~/.aws/config, or --region"
-            )
+            raise ValidationError(NO_REGION)
         return AwsClients(
             signer=session.client("signer", config=config, endpoint_url=endpoint_url),
             lambda_=session.client("lambda", config=config, endpoint_url=endpoint_url),

@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -70,9 +71,17 @@ def load(path: Path, *, profile: str) -> ec.EllipticCurvePrivateKey:
         )
     try:
         key = serialization.load_pem_private_key(pem, password=passphrase if encrypted else None)
-    except ValueError:
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        if encrypted:
+            # A wrong passphrase and a damaged encrypted file look the same to the parser.
+            raise KeystoreError(
+                f"cannot decrypt the private key of profile {profile!r} ({path}): wrong "
+                f"{PASSPHRASE_ENV}, or the key file is damaged"
+            ) from None
         raise KeystoreError(
-            f"cannot decrypt the private key of profile {profile!r}: wrong {PASSPHRASE_ENV}?"
+            f"the private key file of profile {profile!r} is damaged: {path} is not a "
+            "readable PEM private key (restore it from a backup; without it this profile "
+            "version cannot sign)"
         ) from None
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise KeystoreError(f"the key file of profile {profile!r} is not an ECDSA key")

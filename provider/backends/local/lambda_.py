@@ -131,7 +131,9 @@ class LocalLambda:
             if users:
                 raise ConflictError(
                     f"code signing config {arn} is used by function(s) {', '.join(users)}; "
-                    "detach it (delete-function-code-signing-config) or delete them first",
+                    "detach it first: remove CodeSigningConfigArn from those functions in "
+                    "their template and run sam-ext deploy again (for a Pulumi LambdaFunction, "
+                    "remove code_signing_config and run pulumi up)",
                     code="ResourceConflictException",
                 )
             db.execute("DELETE FROM code_signing_configs WHERE arn = ?", (arn,))

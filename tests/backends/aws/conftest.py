@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import io
 import threading
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +28,7 @@ from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 from moto import mock_aws
 from moto.core.botocore_stubber import MockRawResponse
+from moto.server import ThreadedMotoServer
 
 from provider.backends.aws import AwsBackend, AwsClients, S3Object
 from provider.clock import add_months
@@ -66,6 +68,23 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server on a loopback port, named by AWS_ENDPOINT_URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    # moto's backends live in this process, shared by every server and mock_aws: start
+    # from nothing, as a fresh endpoint would.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    try:
+        yield url
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -201,9 +201,12 @@ def test_a_new_stack_is_created_from_the_packaged_and_signed_app(
     goodbye = body["Resources"]["GoodbyeFunction"]["Properties"]["CodeUri"]
     assert goodbye.startswith(f"s3://{BUCKET}/app/") and "signed_" not in goodbye
     lines = err.splitlines()
-    assert any(
-        line.split() == ["Add", "HelloFunction", "(AWS::Lambda::Function)"] for line in lines
-    )
+    # The change set, as sam deploy shows it.
+    table = lines.index("CloudFormation stack changeset")
+    assert lines[table + 2].split() == [
+        "Operation", "LogicalResourceId", "ResourceType", "Replacement"
+    ]  # fmt: skip
+    assert lines[table + 4].split() == ["+", "Add", "HelloFunction", "AWS::Lambda::Function", "N/A"]
     assert "output HelloFunctionArn = arn:aws:lambda:fn" in lines
     assert lines[-1] == f"stack {STACK} deployed (CREATE_COMPLETE)"
     assert any("GoodbyeFunction" in line and "warning:" in line for line in lines)
@@ -224,7 +227,15 @@ def test_an_existing_stack_is_updated_keeping_previous_parameter_values(
             {"ParameterKey": "Stage", "UsePreviousValue": True},
         ],
     )
-    cfn.change_set_status("CREATE_COMPLETE", Changes=[])
+    modify = {
+        "Action": "Modify",
+        "LogicalResourceId": "Fn",
+        "ResourceType": "AWS::Lambda::Function",
+        "Replacement": "Conditional",
+    }
+    cfn.change_set_status(
+        "CREATE_COMPLETE", Changes=[{"Type": "Resource", "ResourceChange": modify}]
+    )
     cfn.execute()
     cfn.stack("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     cfn.stack("UPDATE_COMPLETE")
@@ -239,17 +250,26 @@ def test_an_existing_stack_is_updated_keeping_previous_parameter_values(
         "Memory=512",
     )
     assert err.splitlines()[-1] == f"stack {STACK} deployed (UPDATE_COMPLETE)"
+    # A modification shows whether CloudFormation replaces the resource, as sam deploy does.
+    assert ["*", "Modify", "Fn", "AWS::Lambda::Function", "Conditional"] in [
+        line.split() for line in err.splitlines()
+    ]
 
 
-def test_no_changes_is_not_an_error(
+def test_no_changes_fails_as_with_sam_deploy_unless_no_fail_on_empty_changeset(
     cfn: Cfn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfn.stack("UPDATE_COMPLETE", Parameters=[{"ParameterKey": "Stage", "ParameterValue": "a"}])
-    cfn.change_set("UPDATE", [{"ParameterKey": "Stage", "UsePreviousValue": True}])
-    cfn.change_set_status("FAILED", StatusReason=NO_CHANGES)
-    err = sam_ext(
-        capsys, "deploy", "--template-file", remote_template(tmp_path), "--stack-name", STACK
+    deploy = ("deploy", "--template-file", remote_template(tmp_path), "--stack-name", STACK)
+    for _ in range(2):
+        cfn.stack("UPDATE_COMPLETE", Parameters=[{"ParameterKey": "Stage", "ParameterValue": "a"}])
+        cfn.change_set("UPDATE", [{"ParameterKey": "Stage", "UsePreviousValue": True}])
+        cfn.change_set_status("FAILED", StatusReason=NO_CHANGES)
+    err = sam_ext(capsys, *deploy, status=1)
+    assert err.splitlines()[-1] == (
+        f"error: ChangeEmptyError: no changes to deploy: stack {STACK} is up to date "
+        "(--no-fail-on-empty-changeset makes this exit 0)"
     )
+    err = sam_ext(capsys, *deploy, "--no-fail-on-empty-changeset")
     assert err.splitlines()[-1] == f"no changes to deploy: stack {STACK} is up to date"
 
 
@@ -436,7 +456,8 @@ def test_create_no_changes_and_update_against_moto_cloudformation(
     deploy = ("deploy", "--template-file", template, "--stack-name", STACK)
     err = sam_ext(capsys, *deploy, "--parameter-overrides", "TopicName=first")
     assert err.splitlines()[-1] == f"stack {STACK} deployed (CREATE_COMPLETE)"
-    err = sam_ext(capsys, *deploy)  # the previous TopicName is kept: nothing to change
+    # The previous TopicName is kept: nothing to change.
+    err = sam_ext(capsys, *deploy, "--no-fail-on-empty-changeset")
     assert err.splitlines()[-1] == f"no changes to deploy: stack {STACK} is up to date"
     err = sam_ext(capsys, *deploy, "--parameter-overrides", "TopicName=second")
     assert err.splitlines()[-1] == f"stack {STACK} deployed (UPDATE_COMPLETE)"

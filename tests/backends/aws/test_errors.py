@@ -52,12 +52,34 @@ def test_access_denied_mentions_the_aws_profile_in_use(monkeypatch: pytest.Monke
 
 
 @pytest.mark.parametrize(
-    "code", ["ResourceNotFoundException", "NoSuchBucket", "NoSuchKey", "404", "NotFound"]
+    "code", ["ResourceNotFoundException", "NoSuchBucket", "NoSuchKey", "NotFound"]
 )
 def test_missing_resources_are_not_found_errors(code: str) -> None:
     error = raised(client_error(code, "gone", 404))
     assert isinstance(error, NotFoundError)
     assert error.message.startswith("signing profile 'app' does not exist")
+
+
+def test_a_bare_404_from_s3_is_a_missing_object() -> None:
+    # botocore gives S3's HEAD requests the status as their code: the object is not there.
+    error = raised(client_error("404", "", 404), action="s3:GetObject")
+    assert isinstance(error, NotFoundError)
+
+
+@pytest.mark.parametrize("code", ["404", ""])
+def test_a_404_without_an_aws_error_code_is_an_endpoint_lacking_the_operation(
+    code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    error = raised(client_error(code, "<!doctype html>\n<title>404 Not Found</title>", 404))
+    assert isinstance(error, AwsServiceError) and not isinstance(error, NotFoundError)
+    assert error.code == "UnsupportedOperation"
+    assert error.message.startswith(
+        "signer:StartSigningJob on signing profile 'app': the endpoint http://127.0.0.1:4566 "
+        "(AWS_ENDPOINT_URL) does not implement Operation (it answered HTTP 404 with no AWS "
+        "error code"
+    )
+    assert "does not exist" not in error.message
 
 
 def test_conflicts_are_conflict_errors() -> None:

@@ -113,6 +113,11 @@ def test_a_config_in_use_is_not_deleted_and_the_error_names_its_functions(
     assert caught.value.message.startswith(
         f"code signing config {CSC_ARN} is in use by function(s) {FUNCTION_ARN}; detach it"
     )
+    # The AWS CLI command that detaches it, with the function it names.
+    assert (
+        f"aws lambda delete-function-code-signing-config --function-name {FUNCTION_ARN};"
+        in caught.value.message
+    )
     assert "\n" not in str(caught.value)
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from provider.backends.aws import AwsBackend
 from provider.backends.aws.session import DEFAULT_MAX_ATTEMPTS, open_clients, retry_config
@@ -25,8 +23,30 @@ def test_no_region_anywhere_is_a_message_saying_where_to_set_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
-    with pytest.raises(ValidationError, match="no AWS region is configured; set AWS_REGION"):
+    with pytest.raises(ValidationError, match="no AWS region is configured; set AWS_REGION") as e:
         AwsBackend()
+    # Both tools' own settings are named: the CLI's option and Pulumi's stack config.
+    assert "--region (sam-ext)" in e.value.message
+    assert "codesign:region (Pulumi stack config)" in e.value.message
+
+
+def test_aws_region_is_honoured_over_aws_default_region_as_the_aws_cli_does(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # boto3 alone reads only AWS_DEFAULT_REGION; the README says AWS_REGION works.
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-north-1")
+    assert AwsBackend().clients.region == "eu-north-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    assert open_clients().region == "eu-north-1"
+    assert open_clients(region="ap-south-1").region == "ap-south-1"  # --region wins
+    config = tmp_path / "config"
+    config.write_text("[profile ci]\nregion = eu-central-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    assert open_clients(profile="ci").region == "eu-north-1"  # the environment over ~/.aws
+    monkeypatch.setenv("AWS_REGION", "Mars")
+    with pytest.raises(ValidationError, match="AWS_REGION: 'Mars' is not an AWS region"):
+        open_clients()
 
 
 def test_a_bad_region_name_is_refused() -> None:
@@ -47,7 +67,9 @@ def test_aws_profile_selects_the_profile_and_its_region(
 
 def test_an_unknown_aws_profile_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_PROFILE", "nobody")
-    with pytest.raises(ValidationError, match=r"AWS_PROFILE: .*nobody.*~/.aws/config"):
+    with pytest.raises(
+        ValidationError, match=r"AWS_PROFILE \(or --profile\): .*nobody.*~/.aws/config"
+    ):
         AwsBackend()
 
 
@@ -93,20 +115,6 @@ def test_the_factory_opens_the_aws_backend_by_name() -> None:
 def test_the_account_of_the_arns_is_the_callers(moto: None) -> None:
     location = AwsBackend().location
     assert (location.partition, location.region, location.account) == ("aws", "us-east-1", ACCOUNT)
-
-
-@pytest.fixture
-def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's server on a loopback port, named by AWS_ENDPOINT_URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-    try:
-        yield url
-    finally:
-        server.stop()
 
 
 def test_aws_endpoint_url_sends_every_call_to_that_endpoint(moto_server: str) -> None:
