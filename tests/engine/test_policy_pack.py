@@ -1,0 +1,123 @@
+"""The policy pack through the real CLI: ``pulumi preview --policy-pack provider/policy``,
+run by the project's Python language host (its ``RunPlugin`` for analyzers).
+
+One program (tests/engine/programs/policy-pack) on a new stack: a function without a config,
+a Warn config, two functions whose code Lambda would reject, and one that passes.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine.conftest import StackFactory
+from pulumi import automation as auto
+
+from provider.archive import zip_directory
+from provider.backends.local import LocalBackend
+from provider.clock import utcnow
+from provider.policy import pack_path
+
+HELLO = Path(__file__).resolve().parents[2] / "examples" / "functions" / "hello"
+
+
+@dataclass
+class PolicyRun:
+    """What one preview with the pack showed."""
+
+    #: ``(policy name, enforcement level, resource name, message)``.
+    violations: list[tuple[str, str, str, str]] = field(default_factory=list)
+    error: str | None = None
+    stdout: str = ""
+
+    def of(self, policy: str) -> list[tuple[str, str, str, str]]:
+        return [v for v in self.violations if v[0] == policy]
+
+
+def _preview(stack: Any, **options: Any) -> PolicyRun:
+    run = PolicyRun()
+    out: list[str] = []
+
+    def on_event(event: auto.EngineEvent) -> None:
+        policy = event.policy_event
+        if policy is not None:
+            name = (policy.resource_urn or "").rsplit("::", 1)[-1]
+            run.violations.append(
+                (policy.policy_name, policy.enforcement_level, name, policy.message)
+            )
+
+    try:
+        stack.stack.preview(on_event=on_event, on_output=out.append, color="never", **options)
+    except auto.CommandError as exc:
+        run.error = str(exc)
+    run.stdout = "\n".join(out)
+    return run
+
+
+def _tamper(path: Path) -> None:
+    """Flip one byte of the first member's data (the signed bytes)."""
+    data = bytearray(path.read_bytes())
+    member = zipfile.ZipFile(path).infolist()[0]
+    name_len, extra_len = struct.unpack_from("<HH", data, member.header_offset + 26)
+    data[member.header_offset + 30 + name_len + extra_len] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def packages(keystore: Path, tmp_path: Path) -> dict[str, str]:
+    """An unsigned .zip, and a signed one changed after signing."""
+    unsigned = tmp_path / "unsigned.zip"
+    unsigned.write_bytes(zip_directory(HELLO))
+    backend = LocalBackend(keystore)
+    now = utcnow()
+    backend.put_signing_profile("outside_team", now=now)
+    job = backend.sign_package(unsigned, str(tmp_path / "signed"), "outside_team", now=now)
+    tampered = Path(job["signedObject"]["path"])
+    _tamper(tampered)
+    return {"unsigned": str(unsigned), "tampered": str(tampered)}
+
+
+def test_one_preview_reports_every_violation_and_config_lowers_them(
+    engine_stack: StackFactory, packages: dict[str, str], tmp_path: Path
+) -> None:
+    stack = engine_stack("policy-pack", config=packages)
+
+    strict = _preview(stack, policy_packs=[str(pack_path())])
+
+    found = sorted((policy, level, name) for policy, level, name, _ in strict.violations)
+    assert found == [
+        ("lambda-code-signing-enforce", "mandatory", "lenient"),
+        ("lambda-code-signing-required", "mandatory", "no-config"),
+        ("lambda-code-signing-verdict", "mandatory", "tampered"),
+        ("lambda-code-signing-verdict", "mandatory", "unsigned"),
+    ], strict.violations
+    assert strict.error is not None, "mandatory violations must fail the preview"
+    messages = {name: message for _, _, name, message in strict.violations}
+    assert "InvalidCodeSignatureException" in messages["tampered"]
+    assert "integrity" in messages["tampered"]
+    assert "the package is not signed" in messages["unsigned"]
+    assert "CodeVerificationFailedException" in messages["unsigned"]
+    assert "To fix:" in messages["unsigned"]
+    assert "code_signing_config" in messages["no-config"]
+    assert 'policy="Enforce"' in messages["lenient"]
+
+    lowered = tmp_path / "advisory.json"
+    lowered.write_text(
+        json.dumps(
+            {
+                "lambda-code-signing-required": "advisory",
+                "lambda-code-signing-enforce": {"enforcementLevel": "advisory"},
+                "lambda-code-signing-verdict": "advisory",
+            }
+        )
+    )
+    relaxed = _preview(stack, policy_packs=[str(pack_path())], policy_pack_configs=[str(lowered)])
+    assert relaxed.error is None, relaxed.error
+    assert sorted((p, lvl, n) for p, lvl, n, _ in relaxed.violations) == [
+        (policy, "advisory", name) for policy, _, name in found
+    ]
