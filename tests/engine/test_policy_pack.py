@@ -121,3 +121,28 @@ def test_one_preview_reports_every_violation_and_config_lowers_them(
     assert sorted((p, lvl, n) for p, lvl, n, _ in relaxed.violations) == [
         (policy, "advisory", name) for policy, _, name in found
     ]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("main", "cause"),
+    [
+        ("import lambda_codesign_missing_dependency\n", "ModuleNotFoundError"),
+        ("def broken(:\n", "SyntaxError"),
+    ],
+    ids=["missing-dependency", "syntax-error"],
+)
+def test_a_pack_that_cannot_start_fails_the_preview_with_its_error(
+    engine_stack: StackFactory, tmp_path: Path, main: str, cause: str
+) -> None:
+    pack = tmp_path / "broken-pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (pack / "__main__.py").write_text(main)
+    stack = engine_stack("smoke", config={"directory": str(tmp_path / "out")})
+
+    run = _preview(stack, policy_packs=[str(pack)])
+
+    assert run.error is not None, "a pack that cannot start must fail the preview"
+    assert cause in run.error, run.error
+    assert "policy pack not started" in run.error, run.error

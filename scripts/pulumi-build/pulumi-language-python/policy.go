@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
-	"sync"
 
 	sdk "github.com/pulumi/pulumi/sdk/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
@@ -78,9 +74,7 @@ func (h *pythonHost) RunPlugin(
 		base = os.Environ()
 	}
 	cmd.Env = append(append(base, env...), req.GetEnv()...)
-	tail := &stderrTail{}
-	cmd.Stdout = packStdout
-	cmd.Stderr = teeWriter{stderr, tail}
+	cmd.Stdout, cmd.Stderr = packStdout, stderr
 
 	logging.V(5).Infof("RunPlugin: launching %s %v", cmd.Path, cmd.Args[1:])
 	if err := cmd.Start(); err != nil {
@@ -94,9 +88,10 @@ func (h *pythonHost) RunPlugin(
 				Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exitErr.ExitCode())},
 			})
 		}
-		// The pack ended before it served: say why with its own words (its stderr was
-		// streamed too, but an error must carry the cause).
-		return fmt.Errorf("policy pack %s failed to start: %w%s", packDir, err, tail.describe())
+		// The pack ended before it served. Its traceback was streamed to the engine (as
+		// pulumi.policy's error diagnostic, or plain stderr), and the engine's calls to it
+		// fail with the proxy's "policy pack not started": the preview fails, never hangs.
+		return fmt.Errorf("policy pack %s failed to start: %w", packDir, err)
 	}
 	return closer.Close()
 }
@@ -136,64 +131,4 @@ func policyEnv(config *pulumirpc.AnalyzerStackConfigureRequest) ([]string, error
 	}
 	add("PULUMI_CONFIG_SECRET_KEYS", string(secretJSON))
 	return env, nil
-}
-
-// stderrTailLines is how many of a failed pack's last stderr lines its error repeats.
-const stderrTailLines = 20
-
-// stderrTail keeps the last lines written to it.
-type stderrTail struct {
-	mu      sync.Mutex
-	pending []byte
-	lines   []string
-}
-
-func (t *stderrTail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.pending = append(t.pending, p...)
-	for {
-		i := bytes.IndexByte(t.pending, '\n')
-		if i < 0 {
-			break
-		}
-		t.push(string(t.pending[:i]))
-		t.pending = t.pending[i+1:]
-	}
-	return len(p), nil
-}
-
-func (t *stderrTail) push(line string) {
-	if strings.TrimSpace(line) == "" {
-		return
-	}
-	t.lines = append(t.lines, line)
-	if len(t.lines) > stderrTailLines {
-		t.lines = t.lines[len(t.lines)-stderrTailLines:]
-	}
-}
-
-// describe is ": <the last lines>" or "" when the pack wrote nothing to stderr.
-func (t *stderrTail) describe() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	lines := append([]string(nil), t.lines...)
-	if rest := strings.TrimSpace(string(t.pending)); rest != "" {
-		lines = append(lines, rest)
-	}
-	if len(lines) == 0 {
-		return ""
-	}
-	return ":\n" + strings.Join(lines, "\n")
-}
-
-// teeWriter writes to both; a failure of the second never stops the first.
-type teeWriter struct {
-	primary io.Writer
-	copy    io.Writer
-}
-
-func (w teeWriter) Write(p []byte) (int, error) {
-	_, _ = w.copy.Write(p)
-	return w.primary.Write(p)
 }
