@@ -113,14 +113,17 @@ def test_one_preview_reports_every_violation_and_config_lowers_them(
                 "lambda-code-signing-required": "advisory",
                 "lambda-code-signing-enforce": {"enforcementLevel": "advisory"},
                 "lambda-code-signing-verdict": "advisory",
+                # The new package's signature (a 12-month profile) expires within 400 days.
+                "signature-expiry-window": {"days": 400},
             }
         )
     )
     relaxed = _preview(stack, policy_packs=[str(pack_path())], policy_pack_configs=[str(lowered)])
     assert relaxed.error is None, relaxed.error
-    assert sorted((p, lvl, n) for p, lvl, n, _ in relaxed.violations) == [
-        (policy, "advisory", name) for policy, _, name in found
-    ]
+    assert sorted((p, lvl, n) for p, lvl, n, _ in relaxed.violations) == sorted(
+        [(policy, "advisory", name) for policy, _, name in found]
+        + [("signature-expiry-window", "advisory", "signed")]
+    )
 
 
 @pytest.mark.timeout(120)

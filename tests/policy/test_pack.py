@@ -273,3 +273,49 @@ def test_publishers_not_known_and_not_traceable_leave_mismatch_unknown() -> None
     assert prediction.verdict is not None
     assert prediction.verdict.checks[Check.MISMATCH] == "UNKNOWN"
     assert prediction.verdict.failed == ()
+
+
+def _proxied(props: dict[str, Any]) -> Any:
+    """Properties as pulumi-policy hands them to a policy (proxies that raise on unknowns)."""
+    from pulumi_policy.deserialize import deserialize_properties
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    return unknown_checking_proxy(deserialize_properties(props))
+
+
+def test_policies_read_pulumi_policy_arguments_and_their_config() -> None:
+    from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs
+
+    records = {r["name"]: r for r in aws.deployed_aws_stack()}
+    profile = records["publisher"]
+    reported: list[str] = []
+
+    def report(message: str, urn: str | None = None) -> None:
+        reported.append(message)
+
+    def validity_args(config: dict[str, Any] | None) -> ResourceValidationArgs:
+        return ResourceValidationArgs(
+            profile["type"], _proxied(profile["props"]), profile["urn"], profile["name"],
+            None, None, config, {},
+        )
+
+    policies._validate_validity(validity_args(None), report)
+    assert len(reported) == 1 and "more than the 12 months allowed" in reported[0]
+    policies._validate_validity(validity_args({"months": 135}), report)
+    assert len(reported) == 1
+
+    stack_resources = []
+    for r in aws.new_aws_stack(listed=True):
+        stack_resources.append(
+            PolicyResource(r["type"], _proxied(r["props"]), r["urn"], r["name"], None, None,
+                           None, [], {})
+        )
+    by_urn = {r.urn: r for r in stack_resources}
+    for r, raw in zip(stack_resources, aws.new_aws_stack(listed=True), strict=True):
+        r.property_dependencies = {
+            key: [by_urn[u] for u in urns] for key, urns in raw["property_dependencies"].items()
+        }
+    policies._validate_expiry(StackValidationArgs(stack_resources, {"days": 30}, {}), report)
+    assert len(reported) == 2 and "function api:" in reported[1]
+    policies._validate_expiry(StackValidationArgs(stack_resources, {"days": 5}, {}), report)
+    assert len(reported) == 2
