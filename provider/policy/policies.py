@@ -20,6 +20,7 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidation,
     StackValidationArgs,
     StackValidationPolicy,
 )
@@ -29,17 +30,14 @@ from provider.errors import CodesignError
 from provider.policy.evidence import file_facts
 from provider.policy.joins import Prediction, Stack, predict
 from provider.policy.shapes import (
-    CONFIG_TYPES,
     CSC_INPUT,
-    FUNCTION_TYPES,
     POLICY_INPUT,
-    PROFILE_TYPES,
     Resource,
     config_view,
     function_view,
     profile_view,
 )
-from provider.policy.wire import plain
+from provider.policy.wire import Unknown, plain
 from provider.validity import ValidityPeriod
 from provider.verdict import Decision
 
@@ -142,12 +140,10 @@ def _validate_enforce(args: ResourceValidationArgs, report: ReportViolation) -> 
 def validity_violation(resource: Resource, max_months: int) -> str | None:
     """Why a profile's signatures stay valid too long, or ``None``."""
     profile = profile_view(resource)
-    if profile is None or not isinstance(profile.validity, Mapping | type(None)):
+    if profile is None or isinstance(profile.validity, Unknown):
         return None
     try:
-        validity = ValidityPeriod.from_document(
-            dict(profile.validity) if profile.validity else None
-        )
+        validity = ValidityPeriod.from_document(dict(profile.validity or {}) or None)
     except CodesignError:
         return None  # the resource's own check reports a malformed period
     months = {
@@ -245,7 +241,7 @@ def expiry_violations(stack: Stack, at: datetime, days: int) -> list[tuple[str, 
     return found
 
 
-def _validate_verdict(decision: Decision) -> Any:
+def _validate_verdict(decision: Decision) -> StackValidation:
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         for urn, message in verdict_violations(_stack(args), _stack_now(), decision):
             report(message, urn)
@@ -314,10 +310,6 @@ def policies() -> list[Any]:
             ),
         ),
     ]
-
-
-#: Types the resource policies look at (for documentation and tests).
-RESOURCE_TYPES = {REQUIRED: FUNCTION_TYPES, ENFORCE: CONFIG_TYPES, VALIDITY_MAX: PROFILE_TYPES}
 
 
 def serve() -> None:

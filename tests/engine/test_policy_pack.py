@@ -149,3 +149,53 @@ def test_a_pack_that_cannot_start_fails_the_preview_with_its_error(
     assert run.error is not None, "a pack that cannot start must fail the preview"
     assert cause in run.error, run.error
     assert "policy pack not started" in run.error, run.error
+
+
+ENV_PACK = """
+import json, os, sys
+import pulumi
+from pulumi_policy import EnforcementLevel, PolicyPack, StackValidationPolicy
+
+KEYS = ("PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN", "PULUMI_ORGANIZATION")
+
+def validate(args, report):
+    # After the port line, the pack's output is the host's to stream to the engine.
+    print("env-pack: a line on stdout", flush=True)
+    print("env-pack: a line on stderr", file=sys.stderr, flush=True)
+    seen = {key: os.environ.get(key) for key in KEYS}
+    seen["config"] = json.loads(os.environ.get("PULUMI_CONFIG") or "null")
+    seen["codesign:now"] = pulumi.Config("codesign").get("now")
+    report(json.dumps(seen))
+
+PolicyPack("env-pack", [StackValidationPolicy(
+    name="show-env", description="env", validate=validate,
+    enforcement_level=EnforcementLevel.ADVISORY)])
+"""
+
+
+def test_the_pack_gets_the_stack_settings_and_its_output_is_streamed(
+    engine_stack: StackFactory, tmp_path: Path
+) -> None:
+    pack = tmp_path / "env-pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (pack / "__main__.py").write_text(ENV_PACK)
+    stack = engine_stack(
+        "smoke",
+        config={"directory": str(tmp_path / "out"), "codesign:now": "2030-01-02T03:04:05Z"},
+    )
+
+    run = _preview(stack, policy_packs=[str(pack)])
+
+    assert run.error is None, run.error
+    [(_, level, _, message)] = run.of("show-env")
+    assert level == "advisory"
+    seen = json.loads(message.split("\n", 1)[1])
+    assert seen["PULUMI_PROJECT"] == "codesign-smoke"
+    assert seen["PULUMI_STACK"] == "test"
+    assert seen["PULUMI_DRY_RUN"] == "true"
+    assert seen["PULUMI_ORGANIZATION"]  # "organization" on a file backend
+    assert seen["config"]["codesign-smoke:directory"] == str(tmp_path / "out")
+    assert seen["codesign:now"] == "2030-01-02T03:04:05Z"
+    assert "env-pack: a line on stdout" in run.stdout
+    assert "env-pack: a line on stderr" in run.stdout

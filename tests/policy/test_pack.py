@@ -295,8 +295,14 @@ def test_policies_read_pulumi_policy_arguments_and_their_config() -> None:
 
     def validity_args(config: dict[str, Any] | None) -> ResourceValidationArgs:
         return ResourceValidationArgs(
-            profile["type"], _proxied(profile["props"]), profile["urn"], profile["name"],
-            None, None, config, {},
+            profile["type"],
+            _proxied(profile["props"]),
+            profile["urn"],
+            profile["name"],
+            None,
+            None,
+            config,
+            {},
         )
 
     policies._validate_validity(validity_args(None), report)
@@ -307,8 +313,9 @@ def test_policies_read_pulumi_policy_arguments_and_their_config() -> None:
     stack_resources = []
     for r in aws.new_aws_stack(listed=True):
         stack_resources.append(
-            PolicyResource(r["type"], _proxied(r["props"]), r["urn"], r["name"], None, None,
-                           None, [], {})
+            PolicyResource(
+                r["type"], _proxied(r["props"]), r["urn"], r["name"], None, None, None, [], {}
+            )
         )
     by_urn = {r.urn: r for r in stack_resources}
     for r, raw in zip(stack_resources, aws.new_aws_stack(listed=True), strict=True):
@@ -319,3 +326,23 @@ def test_policies_read_pulumi_policy_arguments_and_their_config() -> None:
     assert len(reported) == 2 and "function api:" in reported[1]
     policies._validate_expiry(StackValidationArgs(stack_resources, {"days": 5}, {}), report)
     assert len(reported) == 2
+
+
+def test_image_functions_are_exempt_with_the_reason() -> None:
+    from pulumi_policy import ResourceValidationArgs
+    from pulumi_policy.policy import _NotApplicableError
+
+    image = {r["name"]: r for r in aws.deployed_aws_stack()}["image"]
+    args = ResourceValidationArgs(
+        image["type"], _proxied(image["props"]), image["urn"], image["name"], None, None, None, {}
+    )
+    reported: list[str] = []
+    with pytest.raises(_NotApplicableError) as raised:
+        policies._validate_required(args, lambda message, urn=None: reported.append(message))
+    assert reported == []
+    assert "function image: container image functions are exempt" in str(raised.value.reason)
+
+
+def test_a_config_arn_unknown_until_deploy_counts_as_a_config() -> None:
+    [function] = [r for r in resources(aws.new_aws_stack(listed=True)) if r.name == "api"]
+    assert policies.required_violation(function) is None
