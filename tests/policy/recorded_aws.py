@@ -45,6 +45,7 @@ OUTSIDER_ARN = f"arn:aws:signer:us-east-1:{ACCOUNT}:/signing-profiles/outsider/Z
 ENFORCE_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:code-signing-config:csc-0a1b2c3d4e5f60718"
 WARN_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:code-signing-config:csc-0f1e2d3c4b5a69788"
 LAYER_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:deps:3"
+CODESIGN_CSC_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:code-signing-config:csc-0c0d0e0f101112131"
 #: When the recorded signatures were made, and a day later (the instant tests judge at).
 SIGNED_AT = "2026-11-01T10:00:00.000Z"
 JUDGED_AT = "2026-11-02T10:00:00.000Z"
@@ -230,6 +231,25 @@ def deployed_aws_stack() -> list[Record]:
             },
         ),
     ]
+    # This project's CodeSigningConfig on the aws backend, used by a pulumi-aws function.
+    codesign_config = record(
+        "pulumi-python:dynamic/codesign:CodeSigningConfig",
+        "codesign-enforce",
+        {
+            "allowed_publishers": [OUTSIDER_ARN],
+            "policy": "Enforce",
+            "settings": {"backend": "aws", "region": "us-east-1"},
+            "arn": CODESIGN_CSC_ARN,
+            "config_id": "csc-0c0d0e0f101112131",
+        },
+    )
+    functions.append(
+        aws_function(
+            "partner-enforced",
+            {**s3_code(outside_code), "codeSigningConfigArn": CODESIGN_CSC_ARN},
+            {"codeSigningConfigArn": [codesign_config["urn"]]},
+        )
+    )
     native_config = record(
         "aws-native:lambda:CodeSigningConfig",
         "native-warn",
@@ -244,6 +264,7 @@ def deployed_aws_stack() -> list[Record]:
         enforce,
         warn,
         native_config,
+        codesign_config,
         api_code,
         old_code,
         outside_code,

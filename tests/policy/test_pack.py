@@ -213,6 +213,9 @@ def test_aws_functions_are_joined_to_packages_and_configs(deployed_aws: joins.St
     assert layer is not None and layer.decision is Decision.REJECT
     assert [f.check for f in layer.failed] == [Check.REVOCATION]
     assert decision("function native") is Decision.REJECT
+    # A pulumi-aws function under this project's CodeSigningConfig, which lists the outsider.
+    assert decision("function partner-enforced") is Decision.ALLOW
+    assert predictions["function partner-enforced"].config.resource.name == "codesign-enforce"  # type: ignore[union-attr]
     # No config, or a container image: no verdict (the required policy speaks of them).
     assert "function unsigned" not in predictions
     assert "function image" not in predictions
