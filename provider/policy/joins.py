@@ -97,6 +97,12 @@ class Prediction:
     package: PackageView | None = None
 
     @property
+    def deploying(self) -> bool:
+        """Whether this update deploys the code (else the verdict is its standing: what the
+        next code deploy would meet, while the deployed code keeps running)."""
+        return self.function.deploys_code
+
+    @property
     def expires_at(self) -> datetime | None:
         """When the signature that is or will be deployed expires, when known."""
         return self.verdict.facts.expires_at if self.verdict else None

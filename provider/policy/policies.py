@@ -201,15 +201,36 @@ def verdict_message(prediction: Prediction) -> str:
         outcome = f"would be rejected by {governing} with {verdict.exception}"
     else:
         outcome = f"would deploy with a warning under {governing}"
+    if not prediction.deploying:
+        return (
+            f"{prediction.label}: its deployed code keeps running (this update deploys no "
+            f"code to it), but its next code deploy {outcome}: {reasons}. To fix: {remedies}"
+        )
     return f"{prediction.label}: the next deploy {outcome}: {reasons}. To fix: {remedies}"
 
 
+def _listed(prediction: Prediction, decision: Decision) -> bool:
+    verdict = prediction.verdict
+    if verdict is None:
+        return False
+    if decision is Decision.REJECT:
+        return verdict.decision is Decision.REJECT and prediction.deploying
+    return verdict.decision is Decision.WARN or (
+        verdict.decision is Decision.REJECT and not prediction.deploying
+    )
+
+
 def verdict_violations(stack: Stack, at: datetime, decision: Decision) -> list[tuple[str, str]]:
-    """``(urn, message)`` of every predicted deploy with this decision."""
+    """``(urn, message)`` of the predicted deploys with this decision (``REJECT`` or
+    ``WARN``).
+
+    A rejection of code this update does not deploy is its standing, never a failure
+    (Lambda judges code only when it is deployed): it is listed with the warnings.
+    """
     return [
         (p.function.resource.urn, verdict_message(p))
         for p in predict(stack, at, file_facts)
-        if p.verdict is not None and p.verdict.decision is decision
+        if _listed(p, decision)
     ]
 
 
@@ -278,7 +299,8 @@ def policies() -> list[Any]:
         ),
         StackValidationPolicy(
             name=VERDICT_WARN,
-            description="No function's or layer's next deploy would pass only with a warning.",
+            description="No deploy would pass only with a warning, and no deployed code "
+            "would be rejected at its next deploy.",
             validate=_validate_verdict(Decision.WARN),
             enforcement_level=EnforcementLevel.ADVISORY,
         ),

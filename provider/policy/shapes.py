@@ -124,6 +124,10 @@ class FunctionView:
     inline_publishers: tuple[Text, ...] | Unknown | None = None
     #: ``settings.now`` of this project's resources (stack config ``codesign:now``).
     now: str | None = None
+    #: Whether this update deploys its code. Only this project's LambdaFunction says when it
+    #: does not (its deployed code and config are those of the last deploy); for other
+    #: types the pack cannot tell, and judges the code as deployed.
+    deploys_code: bool = True
 
     @property
     def label(self) -> str:
@@ -214,6 +218,7 @@ def function_view(resource: Resource) -> FunctionView | None:
             inline_policy=text(props.get("code_signing_policy")),
             inline_publishers=_texts(props.get("allowed_publishers")),
             now=_now_of(props),
+            deploys_code=not _unchanged_since_deploy(props),
         )
     if resource.type == AWS_FUNCTION:
         image = props.get("packageType") == "Image" or bool(text(props.get("imageUri")))
@@ -360,3 +365,13 @@ def profile_view(resource: Resource) -> ProfileView | None:
 def _now_of(props: Mapping[str, Any]) -> str | None:
     value = at_path(props, "settings", "now")
     return value if isinstance(value, str) and not is_unknown(value) else None
+
+
+def _unchanged_since_deploy(props: Mapping[str, Any]) -> bool:
+    """Whether a LambdaFunction's code and config are those its last deploy used (so this
+    update deploys no code to it: Lambda judges nothing until the next code deploy)."""
+    deployed, current = props.get("deployed_code_sha384"), props.get("code_sha384")
+    last_config = at_path(props, "verdict", "codeSigningConfigArn")
+    if not isinstance(deployed, str) or is_unknown(deployed) or deployed != current:
+        return False
+    return bool(last_config == props.get("code_signing_config_arn"))

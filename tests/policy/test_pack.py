@@ -165,10 +165,16 @@ def test_deployed_stack_signature_expiry_window_and_expiry() -> None:
     )
     assert policies.expiry_violations(stack, at("2026-12-02T09:00:00Z"), 7) == []
 
-    after = joins.predict(stack, at("2026-12-21T09:24:39.058Z"), file_facts)[0].verdict
+    expired = at("2026-12-21T09:24:39.058Z")
+    after = joins.predict(stack, expired, file_facts)[0].verdict
     assert after is not None and after.decision is Decision.REJECT
     assert [f.check for f in after.failed] == [Check.EXPIRY]
     assert signed_at < after.evaluated_at
+    # Nothing is deployed to it in this update: its standing is a warning, not a failure.
+    assert policies.verdict_violations(stack, expired, Decision.REJECT) == []
+    standing = named(policies.verdict_violations(stack, expired, Decision.WARN))
+    assert "its deployed code keeps running" in standing["deployed"]
+    assert "would be rejected by code signing config enforced (Enforce)" in standing["deployed"]
 
 
 def test_deployed_code_that_is_not_the_signed_object_fails_integrity() -> None:
@@ -180,8 +186,12 @@ def test_deployed_code_that_is_not_the_signed_object_fails_integrity() -> None:
         else r
         for r in records
     ]
-    verdict = joins.predict(joins.Stack.of(changed), at("2026-12-02T09:00:00Z"), file_facts)[0]
+    stack = joins.Stack.of(changed)
+    verdict = joins.predict(stack, at("2026-12-02T09:00:00Z"), file_facts)[0]
     assert verdict.verdict is not None and verdict.verdict.decision is Decision.REJECT
+    # New bytes are a code deploy: a failure.
+    assert verdict.deploying
+    assert named(policies.verdict_violations(stack, at("2026-12-02T09:00:00Z"), Decision.REJECT))
     assert "differs from the signed object of SignedPackage hello" in (
         verdict.verdict.failed[0].message
     )
