@@ -109,11 +109,14 @@ class Prediction:
 
 
 @dataclass(frozen=True)
-class _Undecided:
+class Undecided:
+    """Why the pack cannot decide (an input unknown until deploy, a config or code it
+    cannot see): said, never taken as "allowed"."""
+
     reason: str
 
 
-def config_for(function: FunctionView, stack: Stack) -> ConfigView | _Undecided | None:
+def config_for(function: FunctionView, stack: Stack) -> ConfigView | Undecided | None:
     """The config governing ``function``; ``None`` when it has none."""
     for urn in function.csc_dependencies:
         if urn in stack.configs:
@@ -135,8 +138,8 @@ def config_for(function: FunctionView, stack: Stack) -> ConfigView | _Undecided 
     if arn is None:
         return None
     if isinstance(arn, Unknown):
-        return _Undecided("its code signing config ARN is not known until deploy")
-    return _Undecided(f"its code signing config {arn} is not declared in this stack")
+        return Undecided("its code signing config ARN is not known until deploy")
+    return Undecided(f"its code signing config {arn} is not declared in this stack")
 
 
 def package_for(
@@ -159,11 +162,9 @@ def package_for(
             if all(isinstance(v, str) for v in versions) and versions[0] != versions[1]:
                 continue
             return package, False
-        if (
-            isinstance(code, LocalFile)
-            and isinstance(code.path, str)
-            and package.location == (code.path)
-        ):
+        if isinstance(code, LocalFile) and isinstance(code.path, str):
+            if package.location != code.path:
+                continue
             return package, False
     return None, False
 
@@ -314,9 +315,9 @@ def _same_bytes(package: PackageView, code: object) -> tuple[str | None, bool]:
 
 def _judge(
     facts: ArtifactFacts, config: ConfigView, stack: Stack, at: datetime
-) -> Verdict | _Undecided:
+) -> Verdict | Undecided:
     if not isinstance(config.policy, str):
-        return _Undecided(
+        return Undecided(
             f"the policy of code signing config {config.resource.name} is not known until deploy"
         )
     allowed, complete = _publishers(config, stack)
@@ -339,7 +340,7 @@ def _code_facts(
     stack: Stack,
     at: datetime,
     file_facts: FileFacts,
-) -> tuple[ArtifactFacts | _Undecided, PackageView | None]:
+) -> tuple[ArtifactFacts | Undecided, PackageView | None]:
     package, same = package_for(code, dependencies, stack)
     if package is not None:
         return package_facts(package, stack, at, name=label, same_object=same, code=code), package
@@ -347,11 +348,11 @@ def _code_facts(
         return replace(file_facts(code.path, function), name=label), None
     if isinstance(code, S3Object):
         where = "/".join(str(p) for p in (code.bucket, code.key) if isinstance(p, str))
-        return _Undecided(
+        return Undecided(
             f"its code (s3://{where or '...'}) is no SignedPackage's object in this stack"
         ), None
     what = getattr(code, "what", "not known until deploy")
-    return _Undecided(f"its code is {what}, whose signature the pack cannot read"), None
+    return Undecided(f"its code is {what}, whose signature the pack cannot read"), None
 
 
 def predict(stack: Stack, at: datetime, file_facts: FileFacts) -> list[Prediction]:
@@ -380,17 +381,17 @@ def predict(stack: Stack, at: datetime, file_facts: FileFacts) -> list[Predictio
                 )
             )
         for label, code, dependencies in subjects:
-            if isinstance(config, _Undecided):
+            if isinstance(config, Undecided):
                 predictions.append(Prediction(function, label, None, None, config.reason))
                 continue
             facts, package = _code_facts(
                 label, code, dependencies, function, stack, when, file_facts
             )
-            if isinstance(facts, _Undecided):
+            if isinstance(facts, Undecided):
                 predictions.append(Prediction(function, label, config, None, facts.reason))
                 continue
             verdict = _judge(facts, config, stack, when)
-            if isinstance(verdict, _Undecided):
+            if isinstance(verdict, Undecided):
                 predictions.append(
                     Prediction(function, label, config, None, verdict.reason, package)
                 )
