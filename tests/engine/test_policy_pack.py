@@ -2,7 +2,8 @@
 run by the project's Python language host (its ``RunPlugin`` for analyzers).
 
 One program (tests/engine/programs/policy-pack) on a new stack: a function without a config,
-a Warn config, two functions whose code Lambda would reject, and one that passes.
+a Warn config, two functions whose code Lambda would reject, and one that passes. Then packs
+that cannot start, and a pack that shows what the host passed it.
 """
 
 from __future__ import annotations
@@ -106,23 +107,29 @@ def test_one_preview_reports_every_violation_and_config_lowers_them(
     assert "code_signing_config" in messages["no-config"]
     assert 'policy="Enforce"' in messages["lenient"]
 
-    lowered = tmp_path / "advisory.json"
+    # The pack's config: levels lowered (one policy off), and two policies' settings.
+    lowered = tmp_path / "pack-config.json"
     lowered.write_text(
         json.dumps(
             {
                 "lambda-code-signing-required": "advisory",
-                "lambda-code-signing-enforce": {"enforcementLevel": "advisory"},
+                "lambda-code-signing-enforce": {"enforcementLevel": "disabled"},
                 "lambda-code-signing-verdict": "advisory",
                 # The new package's signature (a 12-month profile) expires within 400 days.
                 "signature-expiry-window": {"days": 400},
+                # The publisher's 12 months are more than 6.
+                "signing-profile-validity-max": {"months": 6},
             }
         )
     )
     relaxed = _preview(stack, policy_packs=[str(pack_path())], policy_pack_configs=[str(lowered)])
     assert relaxed.error is None, relaxed.error
     assert sorted((p, lvl, n) for p, lvl, n, _ in relaxed.violations) == sorted(
-        [(policy, "advisory", name) for policy, _, name in found]
-        + [("signature-expiry-window", "advisory", "signed")]
+        [(policy, "advisory", name) for policy, _, name in found if name != "lenient"]
+        + [
+            ("signature-expiry-window", "advisory", "signed"),
+            ("signing-profile-validity-max", "advisory", "publisher"),
+        ]
     )
 
 
