@@ -245,9 +245,14 @@ def package_facts(
     if isinstance(package.job_id, str) and signed_at is not None:
         # An existing signature, read from the package's outputs.
         revoked_reason = None
-        if package.revoked is True:
-            revoked_reason = f"SignedPackage {package.resource.name} reports it revoked"
-        elif isinstance(package.revoked, Unknown):
+        if package.revoked is True or isinstance(package.revocation_reason, str):
+            reason = package.revocation_reason
+            revoked_reason = (
+                reason
+                if isinstance(reason, str)
+                else f"SignedPackage {package.resource.name} reports it revoked"
+            )
+        elif isinstance(package.revoked, Unknown) or isinstance(package.revocation_reason, Unknown):
             unknown.add(Check.REVOCATION)
         integrity_error = None
         if not same_object:

@@ -163,6 +163,8 @@ class PackageView:
     revoked: bool | Unknown | None
     digest: Text
     profile_dependencies: tuple[str, ...]
+    #: The reason of a ``signature_revocation`` input (applied by this update, if not yet).
+    revocation_reason: Text = None
 
 
 @dataclass(frozen=True)
@@ -316,6 +318,7 @@ def package_view(resource: Resource) -> PackageView | None:
         else (bool(revoked) if revoked is not None else None),
         digest=text(props.get("digest")),
         profile_dependencies=resource.depends("profile_name"),
+        revocation_reason=text(at_path(props, "signature_revocation", "reason")),
     )
 
 
@@ -348,7 +351,9 @@ def profile_view(resource: Resource) -> ProfileView | None:
             profile_name=text(props.get("profile_name")),
             profile_version_arn=text(props.get("profile_version_arn")),
             validity=UNKNOWN_VALUE if is_unknown(validity) else validity,
-            revoked_from=text(props.get("revocation_effective_from")),
+            # Once recorded, the revocation's effective time; before that (this update
+            # applies it), the input's.
+            revoked_from=text(props.get("revocation_effective_from")) or _pending_revocation(props),
         )
     if resource.type == AWS_SIGNING_PROFILE:
         validity = props.get("signatureValidityPeriod")
@@ -375,3 +380,12 @@ def _unchanged_since_deploy(props: Mapping[str, Any]) -> bool:
     if not isinstance(deployed, str) or is_unknown(deployed) or deployed != current:
         return False
     return bool(last_config == props.get("code_signing_config_arn"))
+
+
+def _pending_revocation(props: Mapping[str, Any]) -> Text:
+    """A SigningProfile's ``revocation`` input's effective time, when it revokes the
+    profile's current version (no ``profile_version`` given, or that one)."""
+    version = at_path(props, "revocation", "profile_version")
+    if version is not None and version != props.get("profile_version"):
+        return None
+    return text(at_path(props, "revocation", "effective_time"))

@@ -359,3 +359,22 @@ def test_image_functions_are_exempt_with_the_reason() -> None:
 def test_a_config_arn_unknown_until_deploy_counts_as_a_config() -> None:
     [function] = [r for r in resources(aws.new_aws_stack(listed=True)) if r.name == "api"]
     assert policies.required_violation(function) is None
+
+
+@pytest.mark.parametrize("revoke", ["signature", "profile"])
+def test_a_revocation_this_update_applies_is_judged_already(revoke: str) -> None:
+    records = load("local-deployed-stack.json", home="/nonexistent-keystore")
+    changed = []
+    for r in records:
+        props = dict(r.props)
+        if revoke == "signature" and r.name == "hello":
+            props["signature_revocation"] = {"reason": "built from a compromised branch"}
+        if revoke == "profile" and r.name == "publisher":
+            props["revocation"] = {"reason": "key leaked", "effective_time": "2026-12-01T00:00:00Z"}
+        changed.append(Resource(r.urn, r.type, r.name, props, r.property_dependencies))
+    when = at("2026-12-02T09:00:00Z")
+    [prediction] = joins.predict(joins.Stack.of(changed), when, file_facts)
+    assert prediction.verdict is not None and prediction.verdict.decision is Decision.REJECT
+    assert [f.check for f in prediction.verdict.failed] == [Check.REVOCATION]
+    expected = "compromised branch" if revoke == "signature" else "is revoked for signatures made"
+    assert expected in prediction.verdict.failed[0].message
