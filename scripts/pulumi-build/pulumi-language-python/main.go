@@ -19,8 +19,8 @@
 //     PULUMI_CONFIG, PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN and PULUMI_ORGANIZATION
 //     set from that configuration, its stdout (after the port) and stderr are streamed to
 //     the engine, and its exit code is reported. A pack that exits before serving (a
-//     missing dependency, a syntax error) shows its traceback and fails the engine's calls
-//     to it, so the preview fails instead of hanging (see policy.go);
+//     missing dependency, a syntax error) fails the engine's calls to it with its last
+//     lines of stderr, so the preview fails with that error instead of hanging (policy.go);
 //   - GetPluginInfo, Handshake, Cancel, About and GetProgramDependencies.
 //
 // It reports no required plugins (a program that uses provider packages such as pulumi_aws

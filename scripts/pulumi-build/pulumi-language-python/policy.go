@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	sdk "github.com/pulumi/pulumi/sdk/v3"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
@@ -74,7 +79,9 @@ func (h *pythonHost) RunPlugin(
 		base = os.Environ()
 	}
 	cmd.Env = append(append(base, env...), req.GetEnv()...)
-	cmd.Stdout, cmd.Stderr = packStdout, stderr
+	tail := &stderrTail{out: stderr, done: make(chan struct{})}
+	cmd.Stdout = &portWatch{proxy: proxy, out: packStdout, stderr: tail, packDir: packDir}
+	cmd.Stderr = tail
 
 	logging.V(5).Infof("RunPlugin: launching %s %v", cmd.Path, cmd.Args[1:])
 	if err := cmd.Start(); err != nil {
@@ -88,9 +95,8 @@ func (h *pythonHost) RunPlugin(
 				Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exitErr.ExitCode())},
 			})
 		}
-		// The pack ended before it served. Its traceback was streamed to the engine (as
-		// pulumi.policy's error diagnostic, or plain stderr), and the engine's calls to it
-		// fail with the proxy's "policy pack not started": the preview fails, never hangs.
+		// The pack ended before it served: portWatch has failed the engine's calls to it
+		// with the pack's own error, so the preview fails, never hangs.
 		return fmt.Errorf("policy pack %s failed to start: %w", packDir, err)
 	}
 	return closer.Close()
@@ -131,4 +137,127 @@ func policyEnv(config *pulumirpc.AnalyzerStackConfigureRequest) ([]string, error
 	}
 	add("PULUMI_CONFIG_SECRET_KEYS", string(secretJSON))
 	return env, nil
+}
+
+// stderrTailBytes is how much of a pack's last stderr output its start-up error repeats.
+const stderrTailBytes = 4096
+
+// stderrTailLines is how many of those last lines the error shows (the exception, and for
+// a syntax error the line and its caret).
+const stderrTailLines = 3
+
+// portWatch carries a pack's stdout to the proxy. When that stdout ends before the pack
+// printed its port (it exited while starting: a missing module, a syntax error), it fails
+// the proxy's pending calls with the pack's last stderr lines, so the engine's error says
+// why rather than only "could not read policy pack port".
+//
+// exec's copying goroutine calls ReadFrom (io.Copy prefers it), and cmd.Wait waits for
+// that goroutine: the rejection therefore happens before the proxy, which waits on the
+// command, sees the end of the output and rejects with its own generic error.
+type portWatch struct {
+	proxy   *sdk.PolicyProxy
+	out     io.Writer
+	stderr  *stderrTail
+	packDir string
+	served  bool
+}
+
+func (w *portWatch) Write(p []byte) (int, error) {
+	if bytes.IndexByte(p, '\n') >= 0 {
+		w.served = true // the first line is the port
+	}
+	return w.out.Write(p)
+}
+
+func (w *portWatch) ReadFrom(r io.Reader) (int64, error) {
+	buf := make([]byte, 32*1024)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if err != nil {
+			if !w.served {
+				// Both streams end when the pack exits; give stderr a moment to drain.
+				w.stderr.wait(2 * time.Second)
+				w.proxy.Abort(fmt.Errorf("the Python policy pack in %s exited before it served%s",
+					w.packDir, w.stderr.describe()))
+			}
+			if errors.Is(err, io.EOF) {
+				return total, nil
+			}
+			return total, err
+		}
+	}
+}
+
+// stderrTail streams a pack's stderr to the engine and keeps its end.
+type stderrTail struct {
+	out  io.Writer
+	mu   sync.Mutex
+	last []byte
+	done chan struct{}
+	once sync.Once
+}
+
+func (t *stderrTail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	t.last = append(t.last, p...)
+	if len(t.last) > stderrTailBytes {
+		t.last = t.last[len(t.last)-stderrTailBytes:]
+	}
+	t.mu.Unlock()
+	return t.out.Write(p)
+}
+
+func (t *stderrTail) ReadFrom(r io.Reader) (int64, error) {
+	defer t.once.Do(func() { close(t.done) })
+	buf := make([]byte, 32*1024)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := t.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+			total += int64(n)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return total, nil
+			}
+			return total, err
+		}
+	}
+}
+
+// wait returns once the stream has ended, or after d.
+func (t *stderrTail) wait(d time.Duration) {
+	select {
+	case <-t.done:
+	case <-time.After(d):
+	}
+}
+
+// describe is ": " and the last lines written, or "" when there were none.
+func (t *stderrTail) describe() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var lines []string
+	for _, line := range strings.Split(string(t.last), "\n") {
+		if strings.TrimSpace(line) != "" {
+			lines = append(lines, strings.TrimRight(line, "\r"))
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	if len(lines) > stderrTailLines {
+		lines = lines[len(lines)-stderrTailLines:]
+	}
+	return ": " + strings.Join(lines, "\n")
 }
