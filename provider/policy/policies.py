@@ -74,7 +74,7 @@ def instant(stack_config_now: str | None) -> datetime:
         try:
             return parse_instant(stack_config_now, field="codesign:now")
         except CodesignError:
-            pass
+            pass  # the resources' own check reports a malformed codesign:now
     return utcnow()
 
 

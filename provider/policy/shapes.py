@@ -39,10 +39,6 @@ AWS_SIGNING_PROFILE = "aws:signer/signingProfile:SigningProfile"
 NATIVE_FUNCTION = "aws-native:lambda:Function"
 NATIVE_CODE_SIGNING_CONFIG = "aws-native:lambda:CodeSigningConfig"
 
-FUNCTION_TYPES = (LAMBDA_FUNCTION, AWS_FUNCTION, NATIVE_FUNCTION)
-CONFIG_TYPES = (CODE_SIGNING_CONFIG, AWS_CODE_SIGNING_CONFIG, NATIVE_CODE_SIGNING_CONFIG)
-PROFILE_TYPES = (SIGNING_PROFILE, AWS_SIGNING_PROFILE)
-
 #: How each type is named in messages, with the input a user sets.
 CSC_INPUT = {
     LAMBDA_FUNCTION: "code_signing_config",

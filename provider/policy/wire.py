@@ -52,17 +52,6 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown) or (isinstance(value, str) and value in UNKNOWN_SENTINELS)
 
 
-def contains_unknown(value: Any) -> bool:
-    """Whether ``value`` is, or holds anywhere inside it, an unknown."""
-    if is_unknown(value):
-        return True
-    if isinstance(value, Mapping):
-        return any(contains_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(contains_unknown(v) for v in value)
-    return False
-
-
 def plain(props: Mapping[str, Any]) -> dict[str, Any]:
     """pulumi-policy's proxied properties as plain data in the engine's wire shape
     (archives and assets as their signature dicts, unknowns as sentinel strings)."""
