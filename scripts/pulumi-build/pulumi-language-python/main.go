@@ -12,12 +12,22 @@
 //     pass the stack's configuration in PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS; report
 //     exit code 32 ("error already shown to the user") as a bail and any other failure as an
 //     error;
+//   - RunPlugin for policy packs (kind analyzer: `pulumi preview --policy-pack DIR` with a
+//     PulumiPolicy.yaml of `runtime: python`), as Pulumi's own host runs them since v3.221:
+//     sdk/v3's PolicyProxy answers the engine's Handshake and ConfigureStack, the pack is
+//     started as `python -u -m pulumi.policy ARGS... PACK_DIR` in the pack's directory with
+//     PULUMI_CONFIG, PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN and PULUMI_ORGANIZATION
+//     set from that configuration, its stdout (after the port) and stderr are streamed to
+//     the engine, and its exit code is reported. A pack that exits before serving (a
+//     missing dependency, a syntax error) fails the engine's calls to it with its last
+//     lines of stderr, so the preview fails with that error instead of hanging (policy.go);
 //   - GetPluginInfo, Handshake, Cancel, About and GetProgramDependencies.
 //
 // It reports no required plugins (a program that uses provider packages such as pulumi_aws
 // must have their plugins installed beforehand), and does not implement `pulumi install`,
-// `pulumi new`, code generation, or Python plugins (RunPlugin). This project's programs use
-// dynamic providers only, which the engine runs through `pulumi-resource-pulumi-python`.
+// `pulumi new`, code generation, or Python plugins other than policy packs. This project's
+// programs use dynamic providers only, which the engine runs through
+// `pulumi-resource-pulumi-python`.
 package main
 
 import (

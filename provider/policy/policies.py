@@ -1,0 +1,339 @@
+"""The pack's policies (pulumi-policy objects) and :func:`serve`.
+
+Every policy's enforcement level can be set with ``--policy-pack-config`` (``disabled``,
+``advisory`` or ``mandatory``); pulumi-policy gives all violations of one policy that
+policy's level, so the verdict's two halves are two policies: rejections
+(``lambda-code-signing-verdict``, mandatory) and warnings
+(``lambda-code-signing-verdict-warn``, advisory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyPack,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from provider.clock import format_instant, parse_instant, utcnow
+from provider.errors import CodesignError
+from provider.policy.evidence import file_facts
+from provider.policy.joins import Prediction, Stack, predict
+from provider.policy.shapes import (
+    CSC_INPUT,
+    POLICY_INPUT,
+    Resource,
+    config_view,
+    function_view,
+    profile_view,
+)
+from provider.policy.wire import Unknown, plain
+from provider.validity import ValidityPeriod
+from provider.verdict import Decision
+
+PACK_NAME = "lambda-codesign"
+REQUIRED = "lambda-code-signing-required"
+ENFORCE = "lambda-code-signing-enforce"
+VERDICT = "lambda-code-signing-verdict"
+VERDICT_WARN = "lambda-code-signing-verdict-warn"
+EXPIRY_WINDOW = "signature-expiry-window"
+VALIDITY_MAX = "signing-profile-validity-max"
+
+DEFAULT_EXPIRY_DAYS = 30
+DEFAULT_VALIDITY_MONTHS = 12
+#: Mean days in a month, to hold DAYS validity periods to a bound in months.
+_DAYS_PER_MONTH = 365.25 / 12
+
+IMAGE_EXEMPTION = (
+    "container image functions are exempt: Lambda code signing covers .zip packages only"
+)
+
+
+def _resource(args: ResourceValidationArgs) -> Resource:
+    return Resource(args.urn, args.resource_type, args.name, plain(args.props))
+
+
+def _config_int(config: Mapping[str, Any] | None, key: str, default: int) -> int:
+    value = (config or {}).get(key, default)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def instant(stack_config_now: str | None) -> datetime:
+    """The instant verdicts are judged at: stack config ``codesign:now``, else now."""
+    if stack_config_now:
+        try:
+            return parse_instant(stack_config_now, field="codesign:now")
+        except CodesignError:
+            pass  # the resources' own check reports a malformed codesign:now
+    return utcnow()
+
+
+def _stack_now() -> datetime:
+    import pulumi
+
+    return instant(pulumi.Config("codesign").get("now"))
+
+
+# -- lambda-code-signing-required ---------------------------------------------------------
+
+
+def required_violation(resource: Resource) -> str | None:
+    """Why a zip function lacks a code signing config, or ``None`` (has one, or exempt)."""
+    function = function_view(resource)
+    if function is None or function.image:
+        return None
+    if function.csc_arn is not None or function.inline_policy is not None:
+        return None
+    return (
+        f"{function.label} ({resource.type}) has no code signing config, so Lambda deploys "
+        f"any code to it, signed or not. Set {CSC_INPUT[resource.type]} to a code signing "
+        "config that lists your signing profiles, with policy Enforce."
+    )
+
+
+def _validate_required(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    resource = _resource(args)
+    function = function_view(resource)
+    if function is not None and function.image:
+        args.not_applicable(f"{function.label}: {IMAGE_EXEMPTION}")
+        return
+    message = required_violation(resource)
+    if message:
+        report(message, None)
+
+
+# -- lambda-code-signing-enforce ----------------------------------------------------------
+
+
+def enforce_violation(resource: Resource) -> str | None:
+    """Why a code signing config does not enforce, or ``None``."""
+    config = config_view(resource)
+    if config is None or not isinstance(config.policy, str) or config.policy == "Enforce":
+        return None
+    return (
+        f"code signing config {resource.name} uses UntrustedArtifactOnDeployment="
+        f"{config.policy}: Lambda deploys unsigned, untrusted, expired or revoked code with "
+        "only a warning (the SignatureValidationErrors metric). Set "
+        f"{POLICY_INPUT[resource.type]}."
+    )
+
+
+def _validate_enforce(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    message = enforce_violation(_resource(args))
+    if message:
+        report(message, None)
+
+
+# -- signing-profile-validity-max ---------------------------------------------------------
+
+
+def validity_violation(resource: Resource, max_months: int) -> str | None:
+    """Why a profile's signatures stay valid too long, or ``None``."""
+    profile = profile_view(resource)
+    if profile is None or isinstance(profile.validity, Unknown):
+        return None
+    try:
+        validity = ValidityPeriod.from_document(dict(profile.validity or {}) or None)
+    except CodesignError:
+        return None  # the resource's own check reports a malformed period
+    months = {
+        "DAYS": validity.value / _DAYS_PER_MONTH,
+        "MONTHS": float(validity.value),
+        "YEARS": validity.value * 12.0,
+    }[validity.type]
+    if months <= max_months:
+        return None
+    given = (
+        "Signer's default of 135 MONTHS"
+        if profile.validity is None
+        else (f"{validity.value} {validity.type}")
+    )
+    return (
+        f"signing profile {resource.name}: its signatures stay valid for {given}, more than "
+        f"the {max_months} months allowed. Set its signature validity period to at most "
+        f"{max_months} MONTHS (a new profile: the period cannot change in place)."
+    )
+
+
+def _validate_validity(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    limit = _config_int(args.get_config(), "months", DEFAULT_VALIDITY_MONTHS)
+    message = validity_violation(_resource(args), limit)
+    if message:
+        report(message, None)
+
+
+# -- stack policies: verdicts and expiry ----------------------------------------------------
+
+
+def _stack(args: StackValidationArgs) -> Stack:
+    resources = [
+        Resource(
+            r.urn,
+            r.resource_type,
+            r.name,
+            plain(r.props),
+            {key: [d.urn for d in deps] for key, deps in (r.property_dependencies or {}).items()},
+        )
+        for r in args.resources
+    ]
+    return Stack.of(resources)
+
+
+def verdict_message(prediction: Prediction) -> str:
+    """A rejection or warning, naming the function (or layer), the config and the fix."""
+    verdict = prediction.verdict
+    assert verdict is not None and prediction.config is not None
+    config = prediction.config
+    reasons = "; ".join(f"{f.check.value}: {f.message}" for f in verdict.failed)
+    remedies = " ".join(dict.fromkeys(f.remedy for f in verdict.failed))
+    governing = f"code signing config {config.resource.name} ({verdict.policy})"
+    if verdict.decision is Decision.REJECT:
+        outcome = f"would be rejected by {governing} with {verdict.exception}"
+    else:
+        outcome = f"would deploy with a warning under {governing}"
+    if not prediction.deploying:
+        return (
+            f"{prediction.label}: its deployed code keeps running (this update deploys no "
+            f"code to it), but its next code deploy {outcome}: {reasons}. To fix: {remedies}"
+        )
+    return f"{prediction.label}: the next deploy {outcome}: {reasons}. To fix: {remedies}"
+
+
+def _listed(prediction: Prediction, decision: Decision) -> bool:
+    verdict = prediction.verdict
+    if verdict is None:
+        return False
+    if decision is Decision.REJECT:
+        return verdict.decision is Decision.REJECT and prediction.deploying
+    return verdict.decision is Decision.WARN or (
+        verdict.decision is Decision.REJECT and not prediction.deploying
+    )
+
+
+def verdict_violations(stack: Stack, at: datetime, decision: Decision) -> list[tuple[str, str]]:
+    """``(urn, message)`` of the predicted deploys with this decision (``REJECT`` or
+    ``WARN``).
+
+    A rejection of code this update does not deploy is its standing, never a failure
+    (Lambda judges code only when it is deployed): it is listed with the warnings.
+    """
+    return [
+        (p.function.resource.urn, verdict_message(p))
+        for p in predict(stack, at, file_facts)
+        if _listed(p, decision)
+    ]
+
+
+def expiry_violations(stack: Stack, at: datetime, days: int) -> list[tuple[str, str]]:
+    """``(urn, message)`` of every signature deployed (or about to be) that expires within
+    ``days`` days of ``at`` (one already expired is a verdict, not a warning of this)."""
+    window = timedelta(days=days)
+    found: list[tuple[str, str]] = []
+    for prediction in predict(stack, at, file_facts):
+        expires = prediction.expires_at
+        evaluated = prediction.verdict.evaluated_at if prediction.verdict else at
+        if expires is None or not evaluated < expires <= evaluated + window:
+            continue
+        left = expires - evaluated
+        whose = (
+            f"SignedPackage {prediction.package.resource.name}'s signature"
+            if prediction.package
+            else "the signature of its code"
+        )
+        found.append(
+            (
+                prediction.function.resource.urn,
+                f"{prediction.label}: {whose} expires at {format_instant(expires)}, in "
+                f"{left.days} days {left.seconds // 3600} hours (window: {days} days); after "
+                "that every deploy of this code fails the expiry check. Sign it again before "
+                "then.",
+            )
+        )
+    return found
+
+
+def _validate_verdict(decision: Decision) -> StackValidation:
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        for urn, message in verdict_violations(_stack(args), _stack_now(), decision):
+            report(message, urn)
+
+    return validate
+
+
+def _validate_expiry(args: StackValidationArgs, report: ReportViolation) -> None:
+    days = _config_int(args.get_config(), "days", DEFAULT_EXPIRY_DAYS)
+    for urn, message in expiry_violations(_stack(args), _stack_now(), days):
+        report(message, urn)
+
+
+def policies() -> list[Any]:
+    """The pack's policies, with their default enforcement levels."""
+    return [
+        ResourceValidationPolicy(
+            name=REQUIRED,
+            description="Every .zip Lambda function has a code signing config.",
+            validate=_validate_required,
+            enforcement_level=EnforcementLevel.MANDATORY,
+        ),
+        ResourceValidationPolicy(
+            name=ENFORCE,
+            description="Every Lambda code signing config uses the Enforce policy.",
+            validate=_validate_enforce,
+            enforcement_level=EnforcementLevel.MANDATORY,
+        ),
+        StackValidationPolicy(
+            name=VERDICT,
+            description="No function's or layer's next deploy would be rejected by Lambda.",
+            validate=_validate_verdict(Decision.REJECT),
+            enforcement_level=EnforcementLevel.MANDATORY,
+        ),
+        StackValidationPolicy(
+            name=VERDICT_WARN,
+            description="No deploy would pass only with a warning, and no deployed code "
+            "would be rejected at its next deploy.",
+            validate=_validate_verdict(Decision.WARN),
+            enforcement_level=EnforcementLevel.ADVISORY,
+        ),
+        StackValidationPolicy(
+            name=EXPIRY_WINDOW,
+            description="No signature that is or will be deployed expires soon.",
+            validate=_validate_expiry,
+            enforcement_level=EnforcementLevel.ADVISORY,
+            config_schema=PolicyConfigSchema(
+                properties={
+                    "days": {"type": "integer", "minimum": 1, "default": DEFAULT_EXPIRY_DAYS}
+                },
+            ),
+        ),
+        ResourceValidationPolicy(
+            name=VALIDITY_MAX,
+            description="Signing profiles' signatures stay valid for a bounded time.",
+            validate=_validate_validity,
+            enforcement_level=EnforcementLevel.ADVISORY,
+            config_schema=PolicyConfigSchema(
+                properties={
+                    "months": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 135,
+                        "default": DEFAULT_VALIDITY_MONTHS,
+                    }
+                },
+            ),
+        ),
+    ]
+
+
+def serve() -> None:
+    """Serve the pack to the engine (blocks; pulumi-policy prints the port first)."""
+    PolicyPack(name=PACK_NAME, policies=policies())

@@ -1,0 +1,210 @@
+"""The policy pack through the real CLI: ``pulumi preview --policy-pack provider/policy``,
+run by the project's Python language host (its ``RunPlugin`` for analyzers).
+
+One program (tests/engine/programs/policy-pack) on a new stack: a function without a config,
+a Warn config, two functions whose code Lambda would reject, and one that passes. Then packs
+that cannot start, and a pack that shows what the host passed it.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine.conftest import StackFactory
+from pulumi import automation as auto
+
+from provider.archive import zip_directory
+from provider.backends.local import LocalBackend
+from provider.clock import utcnow
+from provider.policy import pack_path
+
+HELLO = Path(__file__).resolve().parents[2] / "examples" / "functions" / "hello"
+
+
+@dataclass
+class PolicyRun:
+    """What one preview with the pack showed."""
+
+    #: ``(policy name, enforcement level, resource name, message)``.
+    violations: list[tuple[str, str, str, str]] = field(default_factory=list)
+    error: str | None = None
+    stdout: str = ""
+
+    def of(self, policy: str) -> list[tuple[str, str, str, str]]:
+        return [v for v in self.violations if v[0] == policy]
+
+
+def _preview(stack: Any, **options: Any) -> PolicyRun:
+    run = PolicyRun()
+    out: list[str] = []
+
+    def on_event(event: auto.EngineEvent) -> None:
+        policy = event.policy_event
+        if policy is not None:
+            name = (policy.resource_urn or "").rsplit("::", 1)[-1]
+            run.violations.append(
+                (policy.policy_name, policy.enforcement_level, name, policy.message)
+            )
+
+    try:
+        stack.stack.preview(on_event=on_event, on_output=out.append, color="never", **options)
+    except auto.CommandError as exc:
+        run.error = str(exc)
+    run.stdout = "\n".join(out)
+    return run
+
+
+def _tamper(path: Path) -> None:
+    """Flip one byte of the first member's data (the signed bytes)."""
+    data = bytearray(path.read_bytes())
+    member = zipfile.ZipFile(path).infolist()[0]
+    name_len, extra_len = struct.unpack_from("<HH", data, member.header_offset + 26)
+    data[member.header_offset + 30 + name_len + extra_len] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def packages(keystore: Path, tmp_path: Path) -> dict[str, str]:
+    """An unsigned .zip, and a signed one changed after signing."""
+    unsigned = tmp_path / "unsigned.zip"
+    unsigned.write_bytes(zip_directory(HELLO))
+    backend = LocalBackend(keystore)
+    now = utcnow()
+    backend.put_signing_profile("outside_team", now=now)
+    job = backend.sign_package(unsigned, str(tmp_path / "signed"), "outside_team", now=now)
+    tampered = Path(job["signedObject"]["path"])
+    _tamper(tampered)
+    return {"unsigned": str(unsigned), "tampered": str(tampered)}
+
+
+def test_one_preview_reports_every_violation_and_config_lowers_them(
+    engine_stack: StackFactory, packages: dict[str, str], tmp_path: Path
+) -> None:
+    stack = engine_stack("policy-pack", config=packages)
+
+    strict = _preview(stack, policy_packs=[str(pack_path())])
+
+    found = sorted((policy, level, name) for policy, level, name, _ in strict.violations)
+    assert found == [
+        ("lambda-code-signing-enforce", "mandatory", "lenient"),
+        ("lambda-code-signing-required", "mandatory", "no-config"),
+        ("lambda-code-signing-verdict", "mandatory", "tampered"),
+        ("lambda-code-signing-verdict", "mandatory", "unsigned"),
+    ], strict.violations
+    assert strict.error is not None, "mandatory violations must fail the preview"
+    messages = {name: message for _, _, name, message in strict.violations}
+    assert "InvalidCodeSignatureException" in messages["tampered"]
+    assert "integrity" in messages["tampered"]
+    assert "the package is not signed" in messages["unsigned"]
+    assert "CodeVerificationFailedException" in messages["unsigned"]
+    assert "To fix:" in messages["unsigned"]
+    assert "code_signing_config" in messages["no-config"]
+    assert 'policy="Enforce"' in messages["lenient"]
+
+    # The pack's config: levels lowered (one policy off), and two policies' settings.
+    lowered = tmp_path / "pack-config.json"
+    lowered.write_text(
+        json.dumps(
+            {
+                "lambda-code-signing-required": "advisory",
+                "lambda-code-signing-enforce": {"enforcementLevel": "disabled"},
+                "lambda-code-signing-verdict": "advisory",
+                # The new package's signature (a 12-month profile) expires within 400 days.
+                "signature-expiry-window": {"days": 400},
+                # The publisher's 12 months are more than 6.
+                "signing-profile-validity-max": {"months": 6},
+            }
+        )
+    )
+    relaxed = _preview(stack, policy_packs=[str(pack_path())], policy_pack_configs=[str(lowered)])
+    assert relaxed.error is None, relaxed.error
+    assert sorted((p, lvl, n) for p, lvl, n, _ in relaxed.violations) == sorted(
+        [(policy, "advisory", name) for policy, _, name in found if name != "lenient"]
+        + [
+            ("signature-expiry-window", "advisory", "signed"),
+            ("signing-profile-validity-max", "advisory", "publisher"),
+        ]
+    )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("main", "cause"),
+    [
+        ("import lambda_codesign_missing_dependency\n", "ModuleNotFoundError"),
+        ("def broken(:\n", "SyntaxError"),
+    ],
+    ids=["missing-dependency", "syntax-error"],
+)
+def test_a_pack_that_cannot_start_fails_the_preview_with_its_error(
+    engine_stack: StackFactory, tmp_path: Path, main: str, cause: str
+) -> None:
+    pack = tmp_path / "broken-pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (pack / "__main__.py").write_text(main)
+    stack = engine_stack("smoke", config={"directory": str(tmp_path / "out")})
+
+    run = _preview(stack, policy_packs=[str(pack)])
+
+    assert run.error is not None, "a pack that cannot start must fail the preview"
+    # The CLI's own error says why (besides the traceback shown above it).
+    final = run.error.split("policy pack not started", 1)[-1]
+    assert "exited before it served" in final, run.error
+    assert cause in final, run.error
+
+
+ENV_PACK = """
+import json, os, sys
+import pulumi
+from pulumi_policy import EnforcementLevel, PolicyPack, StackValidationPolicy
+
+KEYS = ("PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN", "PULUMI_ORGANIZATION")
+
+def validate(args, report):
+    # After the port line, the pack's output is the host's to stream to the engine.
+    print("env-pack: a line on stdout", flush=True)
+    print("env-pack: a line on stderr", file=sys.stderr, flush=True)
+    seen = {key: os.environ.get(key) for key in KEYS}
+    seen["config"] = json.loads(os.environ.get("PULUMI_CONFIG") or "null")
+    seen["codesign:now"] = pulumi.Config("codesign").get("now")
+    report(json.dumps(seen))
+
+PolicyPack("env-pack", [StackValidationPolicy(
+    name="show-env", description="env", validate=validate,
+    enforcement_level=EnforcementLevel.ADVISORY)])
+"""
+
+
+def test_the_pack_gets_the_stack_settings_and_its_output_is_streamed(
+    engine_stack: StackFactory, tmp_path: Path
+) -> None:
+    pack = tmp_path / "env-pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (pack / "__main__.py").write_text(ENV_PACK)
+    stack = engine_stack(
+        "smoke",
+        config={"directory": str(tmp_path / "out"), "codesign:now": "2030-01-02T03:04:05Z"},
+    )
+
+    run = _preview(stack, policy_packs=[str(pack)])
+
+    assert run.error is None, run.error
+    [(_, level, _, message)] = run.of("show-env")
+    assert level == "advisory"
+    seen = json.loads(message.split("\n", 1)[1])
+    assert seen["PULUMI_PROJECT"] == "codesign-smoke"
+    assert seen["PULUMI_STACK"] == "test"
+    assert seen["PULUMI_DRY_RUN"] == "true"
+    assert seen["PULUMI_ORGANIZATION"]  # "organization" on a file backend
+    assert seen["config"]["codesign-smoke:directory"] == str(tmp_path / "out")
+    assert seen["codesign:now"] == "2030-01-02T03:04:05Z"
+    assert "env-pack: a line on stdout" in run.stdout
+    assert "env-pack: a line on stderr" in run.stdout
