@@ -17,6 +17,7 @@ from provider.resources._base import (
     backend_of,
     check_inputs,
     is_unknown,
+    name_seed,
     now_of,
     reported,
     settings_input,
@@ -51,7 +52,8 @@ class ProfileRevocation:
 class SigningProfileArgs:
     """Inputs of :class:`SigningProfile`."""
 
-    #: 2-64 of ``[A-Za-z0-9_]``; default: the resource name plus a random suffix. Names are
+    #: 2-64 of ``[A-Za-z0-9_]``; default: the resource name plus a suffix derived from the
+    #: stack and the resource (the same in preview and up). Names are
     #: never reused (as on AWS), so changing the validity of a named profile is refused.
     profile_name: pulumi.Input[str] | None = None
     #: ``{"value": N, "type": "DAYS"|"MONTHS"|"YEARS"}``; default 135 months.
@@ -78,10 +80,16 @@ class SigningProfileProvider(CodesignProvider):
         old_name = olds.get("profile_name")
         if inputs.get("profile_name") is None and not failures:
             changed = any(olds.get(k) != inputs.get(k) for k in _REPLACING[1:])
+            # A replacement needs a name never used before (AWS keeps canceled names).
+            generation = int(olds.get("name_generation") or 0) + (1 if olds and changed else 0)
+            inputs["name_generation"] = generation
             inputs["profile_name"] = (
                 old_name
                 if old_name and not changed
-                else auto_name(inputs["logical_name"], "_", _NAME_ALPHABET, 64)
+                else auto_name(
+                    inputs["logical_name"], "_", _NAME_ALPHABET, 64, inputs.get("name_seed"),
+                    generation,
+                )
             )
             inputs["auto_named"] = True
         elif inputs.get("auto_named") is None:
@@ -238,6 +246,7 @@ class SigningProfile(Resource, module="codesign", name="SigningProfile"):
         args = args or SigningProfileArgs()
         props = {
             "logical_name": name,
+            "name_seed": name_seed("SigningProfile", name, opts),
             "profile_name": args.profile_name,
             "platform_id": args.platform_id,
             "signature_validity_period": args.signature_validity_period,

@@ -227,6 +227,16 @@ class LocalLambda:
             raise NotFoundError(f"layer version {arn} does not exist")
         return row  # type: ignore[no-any-return]
 
+    def get_layer_version_by_arn(self, arn: str) -> Document:
+        """GetLayerVersionByArn: ``Content.Location`` is the stored copy's path here."""
+        row = self._layer_row(arn)
+        return {
+            "LayerVersionArn": row["arn"],
+            "Version": row["version"],
+            "Content": {"Location": row["location"], "CodeSha384": row["digest"]},
+            "CreatedDate": row["created_at"],
+        }
+
     def publish_layer_version(self, layer_name: str, content: Path, *, now: datetime) -> Document:
         """PublishLayerVersion. Layers have no CSC; they are checked on the functions using them."""
         _check_function_name(layer_name)
