@@ -68,7 +68,9 @@ def _publisher_inputs(publishers: Any) -> tuple[Any, Any]:
             refs.append({"ref": publisher.urn, "profile_name": publisher.profile_name})
         else:
             arns.append(publisher)
-            refs.append({"ref": None, "profile_name": None})
+            # The ARN again: one unknown entry makes the whole ``allowed_publishers`` output
+            # unknown in a preview, and the literal ARNs must stay known.
+            refs.append({"ref": None, "profile_name": None, "arn": publisher})
     return arns, refs
 
 

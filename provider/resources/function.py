@@ -24,7 +24,7 @@ from pulumi.dynamic import (
 
 from provider.backends.local import LocalBackend
 from provider.errors import CodesignError
-from provider.prediction import Code, ConfigView, Prediction, Publisher, combined
+from provider.prediction import UNKNOWN, Code, ConfigView, Prediction, Publisher, combined
 from provider.resources import judging
 from provider.resources._base import (
     CodesignProvider,
@@ -239,7 +239,7 @@ class LambdaFunctionProvider(CodesignProvider):
                 label = f"{_layer_name(index, layer)} of function {name}"
                 artifacts.append((label, _layer_code(backend, layer, label)))
         deploys = judging.judge(artifacts, view, now)
-        findings = judging.deploy_findings(name, deploys) if deploys else []
+        findings = judging.deploy_findings(deploys) if deploys else []
         kept = {
             part
             for part, redeployed in (("code", deploy_code), ("layers", deploy_layers))
@@ -253,9 +253,14 @@ class LambdaFunctionProvider(CodesignProvider):
                 function = None  # deleted outside Pulumi: a refresh will say so
             if function is not None:
                 standing = _standing(backend, function, view, now, kept)
-                findings += judging.standing_findings(f"function {name}", standing)
-                if not deploys:
-                    inputs["deployed_code_standing"] = judging.standing_document(standing)
+                findings += judging.standing_findings(standing)
+        # The standing the function will have after this step (code first, then layers),
+        # when decided: what state records, so a refresh shows a later change as a diff.
+        code_part = deploys[:1] if deploy_code else standing[:1]
+        layer_part = deploys[1 if deploy_code else 0 :] if deploy_layers else standing[1:]
+        after = code_part + layer_part
+        if after and all(p.decision != UNKNOWN for p in after):
+            inputs["deployed_code_standing"] = judging.standing_document(after)
         inputs["findings"] = findings
         inputs["predicted_verdict"] = _prediction_output(deploys or standing)
 
@@ -267,6 +272,7 @@ class LambdaFunctionProvider(CodesignProvider):
         )
         keys = ["code_sha384", "code_signing_config_arn", "layer_arns"]
         if news.get("deployed_code_standing") is not None:
+            # Recording a new standing deploys nothing; a refresh shows it as a diff.
             keys.append("deployed_code_standing")
         changes = bool(replaces) or any(
             is_unknown(news.get(k)) or olds.get(k) != news.get(k) for k in keys
@@ -316,7 +322,10 @@ class LambdaFunctionProvider(CodesignProvider):
         with reported():
             backend = local_backend_of(props)
             outs = _outputs(backend, backend.get_function(id_), now_of(props))
-        return ReadResult(id_, {**props, **outs})
+        refreshed = {**props, **outs}
+        # Returned as inputs too: the engine diffs a refresh on inputs, and a new standing
+        # of the deployed code (a revocation, an expiry since) must show as a change.
+        return ReadResult(id_, refreshed, refreshed)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DeleteFunction."""
@@ -339,7 +348,7 @@ def _outputs(backend: LocalBackend, function: dict[str, Any], at: datetime) -> d
         "verdict": function.get("LastVerdict"),
         "warnings": function.get("Warnings", []),
         "deployed_code_standing": judging.standing_document(standing) if standing else None,
-        "findings": judging.standing_findings(f"function {name}", standing),
+        "findings": judging.standing_findings(standing),
     }
 
 
@@ -378,7 +387,7 @@ def _layer_input(layer: Any) -> Any:
             "arn": layer.layer_version_arn,
             "name": layer.layer_name,
             "code": layer.code,
-            "package": layer.code_package,
+            "package": package_ref(layer.package) if layer.package is not None else None,
         }
     return {"arn": layer, "name": None, "code": None, "package": None}
 

@@ -49,7 +49,7 @@ def profile_arn(backend: LocalBackend, name: Any) -> str | None:
 def _publishers(inputs: dict[str, Any], backend: LocalBackend) -> tuple[Publisher, ...] | None:
     refs = inputs.get("publisher_refs")
     allowed = inputs.get("allowed_publishers")
-    if isinstance(refs, list) and not is_unknown(refs):
+    if isinstance(refs, list):
         publishers = []
         for index, ref in enumerate(refs):
             ref = ref if isinstance(ref, dict) else {}
@@ -58,6 +58,7 @@ def _publishers(inputs: dict[str, Any], backend: LocalBackend) -> tuple[Publishe
                 if isinstance(allowed, list) and index < len(allowed)
                 else None
             )
+            arn = arn or _known(ref.get("arn"))
             urn = _known(ref.get("ref"))
             if arn is None and urn is not None:
                 # Known to the program as a profile: an existing one (being updated) has
@@ -147,7 +148,7 @@ def remedies(predictions: Sequence[Prediction]) -> str:
     return "; ".join(dict.fromkeys(pulumi_remedy(f) for p in predictions for f in p.failed))
 
 
-def deploy_findings(subject: str, predictions: Sequence[Prediction]) -> list[dict[str, str]]:
+def deploy_findings(predictions: Sequence[Prediction]) -> list[dict[str, str]]:
     """What a preview says of a deploy this update makes (code and layers)."""
     decision = combined(p.decision for p in predictions)
     said = "; ".join(
@@ -163,7 +164,7 @@ def deploy_findings(subject: str, predictions: Sequence[Prediction]) -> list[dic
     return [finding("info", f"code signing: {'; '.join(p.message for p in predictions)}")]
 
 
-def standing_findings(subject: str, predictions: Sequence[Prediction]) -> list[dict[str, str]]:
+def standing_findings(predictions: Sequence[Prediction]) -> list[dict[str, str]]:
     """What a preview says of code already deployed and not redeployed: always warnings."""
     out = []
     for p in predictions:
@@ -180,7 +181,7 @@ def standing_findings(subject: str, predictions: Sequence[Prediction]) -> list[d
         out.append(
             finding(
                 "warning",
-                f"code signing: the deployed {p.name} of {subject}{detail} keeps running; "
+                f"code signing: the deployed {p.name}{detail} keeps running; "
                 f"{next_deploy}{fix}",
             )
         )
@@ -188,13 +189,13 @@ def standing_findings(subject: str, predictions: Sequence[Prediction]) -> list[d
 
 
 def standing_document(predictions: Sequence[Prediction]) -> dict[str, Any]:
-    """The stable record of deployed code's standing (no instants): state and refresh
-    diffs show a change of it, and only a change."""
+    """The stable record of deployed code's standing, code first, then layers (no names or
+    instants, so a prediction and the deployed code's evaluation compare equal): state and
+    refresh diffs show a change of it, and only a change."""
     return {
         "decision": combined(p.decision for p in predictions),
         "artifacts": [
             {
-                "name": p.name,
                 "decision": p.decision,
                 "policy": p.policy,
                 "failed_checks": [f"{f.check.value}: {f.message}" for f in p.failed],

@@ -190,3 +190,7 @@ class LayerVersion(Resource, module="codesign", name="LayerVersion"):
             },
         }
         super().__init__(LayerVersionProvider(), name, props, opts)
+        #: The :class:`SignedPackage` the content comes from, if any (functions using the
+        #: layer tell their previews who signs it, value by value: a whole output that
+        #: holds one unknown value is unknown as a whole).
+        self.package: SignedPackage | None = code if isinstance(code, SignedPackage) else None

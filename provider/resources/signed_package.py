@@ -264,7 +264,9 @@ class SignedPackageProvider(CodesignProvider):
         if isinstance(profile, dict):
             inputs["profile_version_arn"] = profile["profileVersionArn"]
         needs_job = not olds or any(olds.get(k) != inputs.get(k) for k in _REPLACING)
-        if olds and not needs_job and not inputs.get("signature_revocation"):
+        # Judged with or without olds: the engine checks a replacement again without them
+        # (for new auto-names), and that check's inputs are what the preview shows.
+        if (not olds or not needs_job) and not inputs.get("signature_revocation"):
             current = checked(lambda: _current_signature(inputs, backend), "source")
             reason = (
                 _resign_reason(current, now_of(inputs), window)
@@ -272,7 +274,8 @@ class SignedPackageProvider(CodesignProvider):
                 else None
             )
             if reason and active:
-                inputs["signing_generation"] += 1
+                if olds:
+                    inputs["signing_generation"] += 1  # a new generation: a replacement
                 needs_job = True
                 inputs["findings"].append(
                     finding(
@@ -281,7 +284,7 @@ class SignedPackageProvider(CodesignProvider):
                         f"update ({reason}); the functions and layers deployed from it are updated",
                     )
                 )
-            elif reason:
+            elif reason and olds:
                 status = profile["status"] if isinstance(profile, dict) else "unknown"
                 inputs["findings"].append(
                     finding(
@@ -306,12 +309,13 @@ class SignedPackageProvider(CodesignProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace when the source, the signer or the signing generation changes; a
-        revocation (or new findings) updates in place."""
+        revocation updates in place."""
         replaces = [k for k in _REPLACING if olds.get(k) != news.get(k)]
-        # New findings (a signature that cannot be made again) are recorded in state, so
-        # later previews of the unchanged package still report them.
-        changes = bool(replaces) or any(
-            olds.get(k) != news.get(k) for k in ("signature_revocation", "findings")
+        # New findings alone are no change: an update step would make the package's
+        # outputs (its location) unknown to the preview of every function using it. The
+        # functions' own standing says what their deployed code meets, and the fix.
+        changes = bool(replaces) or olds.get("signature_revocation") != news.get(
+            "signature_revocation"
         )
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -11,11 +12,13 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from provider.arns import PLATFORM_LAMBDA
 from provider.clock import format_instant, parse_instant
+from provider.errors import ValidationError
 from provider.resources._base import (
     CodesignProvider,
     auto_name,
     backend_of,
     check_inputs,
+    checked,
     is_unknown,
     name_seed,
     now_of,
@@ -80,16 +83,8 @@ class SigningProfileProvider(CodesignProvider):
         old_name = olds.get("profile_name")
         if inputs.get("profile_name") is None and not failures:
             changed = any(olds.get(k) != inputs.get(k) for k in _REPLACING[1:])
-            # A replacement needs a name never used before (AWS keeps canceled names).
-            generation = int(olds.get("name_generation") or 0) + (1 if olds and changed else 0)
-            inputs["name_generation"] = generation
             inputs["profile_name"] = (
-                old_name
-                if old_name and not changed
-                else auto_name(
-                    inputs["logical_name"], "_", _NAME_ALPHABET, 64, inputs.get("name_seed"),
-                    generation,
-                )
+                old_name if old_name and not changed else _free_name(inputs)
             )
             inputs["auto_named"] = True
         elif inputs.get("auto_named") is None:
@@ -173,6 +168,24 @@ class SigningProfileProvider(CodesignProvider):
         """CancelSigningProfile: it signs no more; signatures it made stay valid."""
         with reported():
             backend_of(props).cancel_signing_profile(props["profile_name"], now=now_of(props))
+
+
+def _free_name(inputs: dict[str, Any]) -> str:
+    """The first auto-name (see :func:`auto_name`) no profile has ever had: AWS never
+    reuses a name, canceled ones included. The same in a preview and its up, and in the
+    engine's second check of a replacement (which has no old inputs)."""
+    for generation in range(100):
+        name = auto_name(
+            inputs["logical_name"], "_", _NAME_ALPHABET, 64, inputs.get("name_seed"), generation
+        )
+        if is_unknown(inputs.get("settings")):
+            return name
+        found = checked(partial(backend_of(inputs).get_signing_profile, name), "profile_name")
+        if not isinstance(found, dict):
+            return name
+    raise ValidationError(
+        f"profile_name: 100 auto-names of {inputs['logical_name']!r} are taken; give a name"
+    )
 
 
 def _failure(field: str, reason: str) -> Any:

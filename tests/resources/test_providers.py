@@ -72,6 +72,10 @@ def test_profile_check_auto_names_and_keeps_the_name(settings: dict[str, Any]) -
     assert first["profile_name"].startswith("publisher_") and first["auto_named"] is True
     again = provider.check(first, profile_inputs(settings)).inputs
     assert again["profile_name"] == first["profile_name"]
+    provider.create(first)
+    # The engine checks a replacement again without old inputs: still a new name.
+    assert provider.check({}, profile_inputs(settings)).inputs["profile_name"] not in (
+        first["profile_name"], None)
     longer = provider.check(first, profile_inputs(
         settings, signature_validity_period={"value": 3, "type": "MONTHS"})).inputs
     assert longer["profile_name"] != first["profile_name"], "a replacement needs a new name"
