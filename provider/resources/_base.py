@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import string
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -168,32 +169,27 @@ def reported() -> Iterator[None]:
     try:
         yield
     except CodesignError as exc:
-        raise step_error(str(exc)) from None
+        raise CodesignStepError(str(exc)) from None
 
 
 class CodesignStepError(Exception):
-    """How a failed lifecycle step reaches the engine: just the message (``.message``).
-
-    The dynamic provider host reports a failed step as ``traceback.format_exc()``, which
-    is ``"{class qualname}: {str(exc)}"``; each error is therefore raised as a subclass
-    named by its message whose ``str`` is empty, so the engine shows the plain message.
-    Raise it with :func:`step_error`.
-    """
+    """How a failed lifecycle step reaches the engine: the engine shows its message alone
+    (see :meth:`CodesignProvider.configure`)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
-    def __str__(self) -> str:
-        return ""
+
+def _plain_format_exc(limit: int | None = None, chain: bool = True) -> str:
+    """``traceback.format_exc`` that renders a :class:`CodesignStepError` as its message."""
+    error = sys.exc_info()[1]
+    if isinstance(error, CodesignStepError):
+        return error.message
+    return _FORMAT_EXC(limit=limit, chain=chain)
 
 
-def step_error(message: str) -> CodesignStepError:
-    """A :class:`CodesignStepError` that the engine shows as exactly ``message``."""
-    named = type("CodesignStepError", (CodesignStepError,), {"__module__": "builtins"})
-    named.__qualname__ = message
-    error: CodesignStepError = named(message)
-    return error
+_FORMAT_EXC = traceback.format_exc
 
 
 def checked(call: Callable[[], T], field: str) -> T | CheckFailure:
@@ -212,6 +208,8 @@ class CodesignProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Runs once per provider host process, after unpickling."""
-        # The dynamic provider host reports a failed step as traceback.format_exc(); with
-        # a zero limit that is the exception's one line: our message, not a stack dump.
+        # The dynamic provider host reports a failed step as traceback.format_exc(), which
+        # would read "CodesignStepError: message" (and a stack dump for anything else):
+        # in that process only, a step error is its message, and no traceback is shown.
         sys.tracebacklimit = 0
+        traceback.format_exc = _plain_format_exc

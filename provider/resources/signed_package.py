@@ -158,10 +158,11 @@ def renew_window(value: Any) -> timedelta | None:
 
 
 def _request_prefix(inputs: dict[str, Any]) -> str:
-    """The signed objects' name prefix: one per package resource (from its URN and stack),
-    so that ``check`` finds the package's current signature next to it."""
-    seed = str(inputs.get("name_seed") or inputs.get("source_hash") or "")
-    return f"signed_{seed[:12]}_" if seed else "signed_"
+    """The signed objects' name prefix: on the local backend one per package resource
+    (from its URN and stack), so that ``check`` finds the package's current signature
+    next to it; on aws ``signed_``, as ``sam package`` names them."""
+    seed = str(inputs.get("name_seed") or "")
+    return f"signed_{seed[:12]}_" if seed and not on_aws(inputs) else "signed_"
 
 
 def _current_signature(inputs: dict[str, Any], backend: Backend) -> ArtifactFacts | None:
