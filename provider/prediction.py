@@ -175,7 +175,7 @@ class Prediction:
             for check, reason in self.passed_because.items():
                 grouped.setdefault(reason, []).append(check.value)
             why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in grouped.items())
-            because = f": {why}" if why else ""
+            because = f": {why}" if why else ""  # what the graph, not the bytes, decided
             return f"{self.name}: the deploy would be allowed (every check passes{because})"
         found = f"; failed so far: {self.reasons}" if self.failed else ""
         return (
@@ -263,6 +263,7 @@ def _known_code(facts: ArtifactFacts, config: ConfigView, at: datetime, checks: 
         checks.unknown(Check.MISMATCH, "the signer is not known yet")
     else:
         _signer_mismatch(None, facts.profile_version_arn, config, checks)
+        checks.passed_because.pop(Check.MISMATCH, None)  # said for predictions only
     for check in (Check.EXPIRY, Check.REVOCATION):
         if check in facts.unknown:
             checks.unknown(check, "the signature's record is not known yet")

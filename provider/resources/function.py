@@ -157,7 +157,8 @@ def _prediction_output(predictions: Sequence[Prediction]) -> dict[str, Any] | No
             for i, d in enumerate(documents)
             for c in d["failed_checks"]
         ],
-        "remedies": sorted({r for d in documents for r in d["remedies"]}),
+        "remedies": list(dict.fromkeys(judging.pulumi_remedy(f) for p in predictions
+                                       for f in p.failed)),
         "unknown_until_deploy": sorted({c for d in documents for c in d["unknown_until_deploy"]}),
         "artifacts": documents,
     }
