@@ -215,6 +215,19 @@ def test_deployed_code_standing_refresh_and_signing_again(
     assert _rows(keystore, "jobs") == 6
     assert fixed.outputs["expiring_job"] != up.outputs["expiring_job"]
     assert _code_sha(keystore, up.outputs["expiring_function"]) != expiring_code
+
+    # A signature revoked outside Pulumi, by a profile that can still sign: the next up
+    # signs again, and says so in its preview.
+    backend.revoke_signature(fixed.outputs["expiring_job"], "built from a bad branch",
+                             now=now + timedelta(days=2))
+    revoked_preview = stack.preview()
+    assert revoked_preview.error is None, revoked_preview.error
+    resign = _only(revoked_preview, "info", "expiring-package")
+    assert "signed again" in resign and "built from a bad branch" in resign
+    assert "would be allowed" in _only(revoked_preview, "info", "expiring-function")
+    resigned = stack.up()
+    assert resigned.error is None, resigned.error
+    assert _rows(keystore, "jobs") == 7
     clean = stack.preview()
     assert clean.error is None, clean.error
     said = [m for m in clean.messages("warning") + clean.messages("error") if "code signing" in m]
