@@ -103,9 +103,7 @@ def code_of(path: Any, package: Any, backend: LocalBackend, name: str) -> Code:
         if location.is_dir():
             return ArtifactFacts(name=name, signed=False)
         return facts_from_file(location, backend, name=name)
-    if (isinstance(package, dict) and not is_unknown(package.get("signer_ref"))) or (
-        isinstance(package, dict) and _known(package.get("profile_name")) is not None
-    ):
+    if isinstance(package, dict):
         arn = _known(package.get("profile_version_arn")) or profile_arn(
             backend, package.get("profile_name")
         )

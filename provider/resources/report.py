@@ -17,9 +17,8 @@ from typing import Any
 
 import pulumi
 
-#: One output per watched resource: how many errors it reported.
-_counts: list[pulumi.Output[int]] = []
-#: The running total over ``_counts`` (each watch extends it).
+#: Running totals of the errors reported: one per watched resource, each the sum of the
+#: previous one and that resource's count.
 _total: list[pulumi.Output[int]] = []
 
 _LOGGERS = {"error": pulumi.log.error, "warning": pulumi.log.warn, "info": pulumi.log.info}
@@ -56,7 +55,6 @@ def watch(resource: pulumi.Resource, findings: pulumi.Output[Any]) -> None:
     if not pulumi.runtime.is_dry_run():
         return
     count = findings.apply(lambda items: _log(resource, items))
-    _counts.append(count)
     total = count if not _total else pulumi.Output.all(_total[-1], count).apply(sum)
     _total.append(total)
     index = len(_total)

@@ -44,6 +44,7 @@ from provider.resources._base import (
 )
 from provider.resources.report import finding, watch
 from provider.resources.signing_profile import SigningProfile
+from provider.validity import ValidityPeriod
 from provider.verdict import ArtifactFacts
 
 #: A change to any of these means a new signing job and a new signed object.
@@ -203,6 +204,25 @@ def _resign_reason(facts: ArtifactFacts, now: datetime, window: timedelta | None
     return None
 
 
+def _window_findings(
+    profile: dict[str, Any], window: timedelta, now: datetime
+) -> list[dict[str, str]]:
+    """A warning when ``renew_before`` is not shorter than the profile's validity: every
+    signature would be due again at once, so every up would sign again."""
+    validity = ValidityPeriod.from_document(profile.get("signatureValidityPeriod"))
+    if validity.expiry_from(now) - now > window:
+        return []
+    return [
+        finding(
+            "warning",
+            f"code signing: renew_before {format_window(window)} is not shorter than profile "
+            f"{profile.get('profileName')!r}'s signature validity "
+            f"({validity.value} {validity.type.lower()}): every up would sign again; "
+            "use a shorter renew_before",
+        )
+    ]
+
+
 def format_window(window: timedelta) -> str:
     """A duration as ``renew_before`` spells it."""
     if window % timedelta(weeks=1) == timedelta(0):
@@ -264,6 +284,8 @@ class SignedPackageProvider(CodesignProvider):
         active = isinstance(profile, dict) and profile["status"] == "Active"
         if isinstance(profile, dict):
             inputs["profile_version_arn"] = profile["profileVersionArn"]
+        if isinstance(profile, dict) and window is not None:
+            inputs["findings"] += _window_findings(profile, window, now_of(inputs))
         needs_job = not olds or any(olds.get(k) != inputs.get(k) for k in _REPLACING)
         # Judged with or without olds: the engine checks a replacement again without them
         # (for new auto-names), and that check's inputs are what the preview shows.

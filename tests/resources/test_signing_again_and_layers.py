@@ -78,6 +78,10 @@ def test_renew_before_and_a_profile_that_can_sign_no_more(
     expired = {**settings, "now": format_instant(utcnow() + timedelta(days=11))}
     plain = provider.check(inputs, package_inputs(expired, source_dir, "team_s"))
     assert plain.inputs["signing_generation"] == 0
+    greedy = provider.check(inputs, package_inputs(settings, source_dir, "team_s",
+                                                   renew_before="2w"))
+    assert any("every up would sign again" in f["message"] and f["level"] == "warning"
+               for f in greedy.inputs["findings"]), greedy.inputs["findings"]
     bad = provider.check(inputs, package_inputs(settings, source_dir, "team_s",
                                                 renew_before="soon"))
     assert [f.property for f in bad.failures] == ["renew_before"]
