@@ -166,9 +166,12 @@ def _request_prefix(inputs: dict[str, Any]) -> str:
     return f"signed_{seed[:12]}_" if seed and not on_aws(inputs) else "signed_"
 
 
-def _current_signature(inputs: dict[str, Any], backend: Backend) -> ArtifactFacts | None:
-    """The newest signature this package made (local backend: the signed objects carry
-    their envelopes); ``None`` when none is found (or on aws, where S3 holds them)."""
+def _current_signature(
+    inputs: dict[str, Any], backend: Backend
+) -> tuple[Path, ArtifactFacts] | None:
+    """The newest signed object this package made, and its facts (local backend: the
+    signed objects carry their envelopes); ``None`` when none is found (or on aws, where
+    S3 holds them)."""
     if not isinstance(backend, LocalBackend) or not inputs.get("name_seed"):
         return None
     folder = Path(_signing_destination(inputs, backend))
@@ -179,8 +182,8 @@ def _current_signature(inputs: dict[str, Any], backend: Backend) -> ArtifactFact
         except CodesignError:
             continue
         if facts.signed and facts.signed_at is not None:
-            found.append(facts)
-    return max(found, key=lambda f: f.signed_at or datetime.min) if found else None
+            found.append((path, facts))
+    return max(found, key=lambda f: f[1].signed_at or datetime.min) if found else None
 
 
 def _resign_reason(facts: ArtifactFacts, now: datetime, window: timedelta | None) -> str | None:
@@ -289,13 +292,13 @@ class SignedPackageProvider(CodesignProvider):
         needs_job = not olds or any(olds.get(k) != inputs.get(k) for k in _REPLACING)
         # Judged with or without olds: the engine checks a replacement again without them
         # (for new auto-names), and that check's inputs are what the preview shows.
-        if (not olds or not needs_job) and not inputs.get("signature_revocation"):
-            current = checked(lambda: _current_signature(inputs, backend), "source")
-            reason = (
-                _resign_reason(current, now_of(inputs), window)
-                if isinstance(current, ArtifactFacts)
-                else None
-            )
+        current = (
+            checked(lambda: _current_signature(inputs, backend), "source")
+            if not olds or not needs_job
+            else None
+        )
+        if isinstance(current, tuple) and not inputs.get("signature_revocation"):
+            reason = _resign_reason(current[1], now_of(inputs), window)
             if reason and active:
                 if olds:
                     inputs["signing_generation"] += 1  # a new generation: a replacement
@@ -318,6 +321,10 @@ class SignedPackageProvider(CodesignProvider):
                         "the CodeSigningConfig's allowed_publishers, and sign the package with it",
                     )
                 )
+        if isinstance(current, tuple) and olds and not needs_job:
+            # Known to previews of an in-place update too (its outputs are these inputs):
+            # functions deployed from it then see the object they run, not an unknown.
+            inputs["location"] = str(current[0])
         if needs_job and isinstance(profile, dict) and not active:
             inputs["findings"].append(
                 finding(

@@ -45,6 +45,11 @@ def test_a_revoked_signature_is_signed_again_on_the_next_up(
     unchanged = provider.check(inputs, package_inputs(settings, source_dir, "team_r"))
     assert unchanged.inputs["signing_generation"] == 0 and unchanged.inputs["findings"] == []
     assert provider.diff(outs["job_id"], outs, unchanged.inputs).changes is False
+    # An in-place update (revoking by input) keeps the signed object known to previews.
+    revoking = provider.check(inputs, package_inputs(
+        settings, source_dir, "team_r", signature_revocation={"reason": "by input"}))
+    assert revoking.inputs["location"] == outs["location"]
+    assert revoking.inputs["findings"] == []
 
     LocalBackend(settings["home"]).revoke_signature(outs["job_id"], "leaked", now=utcnow())
     again = provider.check(inputs, package_inputs(settings, source_dir, "team_r"))
