@@ -209,7 +209,7 @@ class LambdaFunctionProvider(CodesignProvider):
         try:
             self._judge(olds, inputs)
         except CodesignError as exc:
-            return CheckResult(inputs, [CheckFailure("code_signing_config_arn", str(exc))])
+            return CheckResult(inputs, [CheckFailure("code", f"LambdaFunction: {exc}")])
         return CheckResult(inputs, [])
 
     def _judge(self, olds: dict[str, Any], inputs: dict[str, Any]) -> None:

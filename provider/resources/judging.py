@@ -36,9 +36,9 @@ def _known(value: Any) -> Any:
     return None if value is None or is_unknown(value) else value
 
 
-def profile_arn(backend: LocalBackend, name: Any) -> str | None:
+def profile_arn(backend: LocalBackend | None, name: Any) -> str | None:
     """The current version ARN of profile ``name``, when it exists already."""
-    if _known(name) is None:
+    if _known(name) is None or backend is None:
         return None
     try:
         return str(backend.get_signing_profile(str(name))["profileVersionArn"])
@@ -46,7 +46,9 @@ def profile_arn(backend: LocalBackend, name: Any) -> str | None:
         return None  # a profile this update creates
 
 
-def _publishers(inputs: dict[str, Any], backend: LocalBackend) -> tuple[Publisher, ...] | None:
+def _publishers(
+    inputs: dict[str, Any], backend: LocalBackend | None
+) -> tuple[Publisher, ...] | None:
     refs = inputs.get("publisher_refs")
     allowed = inputs.get("allowed_publishers")
     if isinstance(refs, list):
@@ -73,9 +75,10 @@ def _publishers(inputs: dict[str, Any], backend: LocalBackend) -> tuple[Publishe
     return None
 
 
-def config_view(inputs: dict[str, Any], backend: LocalBackend) -> ConfigView | None:
+def config_view(inputs: dict[str, Any], backend: LocalBackend | None) -> ConfigView | None:
     """The code signing config a function is deployed under, as far as known; ``None``
-    when it has none."""
+    when it has none. With no ``backend`` (a policy pack, say), from the inputs alone:
+    nothing that exists is looked up."""
     arn = inputs.get("code_signing_config_arn")
     policy = inputs.get("code_signing_policy")
     if arn is None and policy is None:
@@ -87,21 +90,22 @@ def config_view(inputs: dict[str, Any], backend: LocalBackend) -> ConfigView | N
             _publishers(inputs, backend),
             _known(arn),
         )
-    if is_unknown(arn):
-        return ConfigView(None, None)
+    if is_unknown(arn) or backend is None:
+        return ConfigView(None, None, _known(arn))
     stored = backend.csc_policy_of(str(arn))
     return ConfigView(
         stored.policy, tuple(Publisher(a) for a in stored.allowed_profile_version_arns), stored.arn
     )
 
 
-def code_of(path: Any, package: Any, backend: LocalBackend, name: str) -> Code:
+def code_of(path: Any, package: Any, backend: LocalBackend | None, name: str) -> Code:
     """What is known of code at ``path`` (a .zip, or a directory: zipped unsigned), or,
-    while its path is unknown, of the :class:`SignedPackage` ``package`` that will sign it."""
-    if not is_unknown(path) and path is not None:
-        location = Path(str(path))
-        if location.is_dir():
-            return ArtifactFacts(name=name, signed=False)
+    while its path is unknown, of the :class:`SignedPackage` ``package`` that will sign it.
+    With no ``backend``, a package file is not read (its signer's key is the backend's)."""
+    location = None if is_unknown(path) or path is None else Path(str(path))
+    if location is not None and location.is_dir():
+        return ArtifactFacts(name=name, signed=False)
+    if location is not None and backend is not None:
         return facts_from_file(location, backend, name=name)
     if isinstance(package, dict):
         arn = _known(package.get("profile_version_arn")) or profile_arn(
@@ -179,8 +183,7 @@ def standing_findings(predictions: Sequence[Prediction]) -> list[dict[str, str]]
         out.append(
             finding(
                 "warning",
-                f"code signing: the deployed {p.name}{detail} keeps running; "
-                f"{next_deploy}{fix}",
+                f"code signing: the deployed {p.name}{detail} keeps running; {next_deploy}{fix}",
             )
         )
     return out

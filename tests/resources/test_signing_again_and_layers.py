@@ -178,3 +178,20 @@ def test_auto_names_are_stable_and_differ_per_resource() -> None:
     assert first != auto_name("hello", "-", "abcdefghijklmnopqrstuvwxyz-", 64, "seed-b")
     assert first != auto_name("hello", "-", "abcdefghijklmnopqrstuvwxyz-", 64, "seed-a", 1)
     assert first.startswith("hello-") and len(first) == len("hello-") + 7
+
+
+def test_judging_from_inputs_alone_as_a_policy_pack_would() -> None:
+    from provider.prediction import predict
+    from provider.resources import judging
+
+    ref = "urn:pulumi:dev::app::codesign:SigningProfile::publisher"
+    inputs = {"code_signing_config_arn": None, "code_signing_policy": "Enforce",
+              "allowed_publishers": None,
+              "publisher_refs": [{"ref": ref, "profile_name": "publisher_abc1234"}]}
+    view = judging.config_view(inputs, None)
+    assert view is not None and view.policy == "Enforce"
+    code = judging.code_of(None, {"signer_ref": ref, "profile_name": "publisher_abc1234",
+                                  "profile_version_arn": None}, None, "function f")
+    assert predict("function f", code, view, utcnow()).decision == "ALLOW"
+    assert judging.config_view({"code_signing_config_arn": None,
+                                "code_signing_policy": None}, None) is None
