@@ -54,6 +54,11 @@ def test_basic_example_lifecycle(
 
     # A changed source file: a new signed package, and an update of the function only.
     (code / "app.py").write_text((code / "app.py").read_text() + "\n# changed\n")
+    # The preview knows the new signature will be fresh, by a listed profile: allowed.
+    resigning = stack.preview()
+    assert resigning.error is None, resigning.error
+    said = resigning.messages("info", "hello-function")
+    assert any("would be allowed" in m and "fresh signature" in m for m in said), said
     changed = stack.up()
     assert changed.error is None, changed.error
     assert "replace" in changed.ops("hello-package") or "create-replacement" in changed.ops(
