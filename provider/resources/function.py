@@ -157,8 +157,9 @@ def _prediction_output(predictions: Sequence[Prediction]) -> dict[str, Any] | No
             for i, d in enumerate(documents)
             for c in d["failed_checks"]
         ],
-        "remedies": list(dict.fromkeys(judging.pulumi_remedy(f) for p in predictions
-                                       for f in p.failed)),
+        "remedies": list(
+            dict.fromkeys(judging.pulumi_remedy(f) for p in predictions for f in p.failed)
+        ),
         "unknown_until_deploy": sorted({c for d in documents for c in d["unknown_until_deploy"]}),
         "artifacts": documents,
     }
@@ -254,7 +255,10 @@ class LambdaFunctionProvider(CodesignProvider):
                 function = None  # deleted outside Pulumi: a refresh will say so
             if function is not None:
                 standing = _standing(backend, function, view, now, kept)
-                findings += judging.standing_findings(standing)
+                note = judging.signer_note(backend, inputs.get("code_package"))
+                findings += judging.standing_findings(
+                    standing, note if deploy_code is False else ""
+                )
         # The standing the function will have after this step (code first, then layers),
         # when decided: what state records, so a refresh shows a later change as a diff.
         code_part = deploys[:1] if deploy_code else standing[:1]
@@ -293,7 +297,7 @@ class LambdaFunctionProvider(CodesignProvider):
                 layers=list(props.get("layer_arns") or []),
                 now=now,
             )
-            outs = _outputs(backend, function, now)
+            outs = _outputs(backend, function, now, props.get("code_package"))
         return CreateResult(function["FunctionName"], {**props, **outs})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -315,14 +319,16 @@ class LambdaFunctionProvider(CodesignProvider):
             layer_arns = list(news.get("layer_arns") or [])
             if layer_arns != list(olds.get("layer_arns") or []):
                 backend.update_function_configuration(id_, layers=layer_arns, now=now)
-            outs = _outputs(backend, backend.get_function(id_), now)
+            outs = _outputs(backend, backend.get_function(id_), now, news.get("code_package"))
         return UpdateResult({**news, **outs})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """GetFunction, and the standing of the deployed code now (refresh records it)."""
         with reported():
             backend = local_backend_of(props)
-            outs = _outputs(backend, backend.get_function(id_), now_of(props))
+            outs = _outputs(
+                backend, backend.get_function(id_), now_of(props), props.get("code_package")
+            )
         refreshed = {**props, **outs}
         # Returned as inputs too: the engine diffs a refresh on inputs, and a new standing
         # of the deployed code (a revocation, an expiry since) must show as a change.
@@ -334,9 +340,12 @@ class LambdaFunctionProvider(CodesignProvider):
             local_backend_of(props).delete_function(id_)
 
 
-def _outputs(backend: LocalBackend, function: dict[str, Any], at: datetime) -> dict[str, Any]:
+def _outputs(
+    backend: LocalBackend, function: dict[str, Any], at: datetime, package: Any = None
+) -> dict[str, Any]:
     """Outputs after a step: the function, and the standing of what it runs now (its
-    findings are what later previews of an unchanged function report)."""
+    findings are what later previews of an unchanged function report); ``package``: the
+    ``code_package`` input."""
     name = function["FunctionName"]
     standing = _standing(
         backend, function, _stored_view(backend, function.get("CodeSigningConfigArn")), at
@@ -349,7 +358,7 @@ def _outputs(backend: LocalBackend, function: dict[str, Any], at: datetime) -> d
         "verdict": function.get("LastVerdict"),
         "warnings": function.get("Warnings", []),
         "deployed_code_standing": judging.standing_document(standing) if standing else None,
-        "findings": judging.standing_findings(standing),
+        "findings": judging.standing_findings(standing, judging.signer_note(backend, package)),
     }
 
 

@@ -166,10 +166,26 @@ def deploy_findings(predictions: Sequence[Prediction]) -> list[dict[str, str]]:
     return [finding("info", f"code signing: {'; '.join(p.message for p in predictions)}")]
 
 
-def standing_findings(predictions: Sequence[Prediction]) -> list[dict[str, str]]:
-    """What a preview says of code already deployed and not redeployed: always warnings."""
+def signer_note(backend: LocalBackend, package: Any) -> str:
+    """Said with the standing of code from a :class:`SignedPackage` whose profile can sign
+    no more (canceled or revoked): signing the package again cannot be the fix."""
+    name = _known(package.get("profile_name")) if isinstance(package, dict) else None
+    if name is None:
+        return ""
+    try:
+        status = backend.get_signing_profile(str(name))["status"]
+    except CodesignError:
+        return ""
+    if status == "Active":
+        return ""
+    return f"; its SignedPackage cannot be signed again: profile {name!r} is {status}"
+
+
+def standing_findings(predictions: Sequence[Prediction], note: str = "") -> list[dict[str, str]]:
+    """What a preview says of code already deployed and not redeployed: always warnings.
+    ``note`` is added to what is said of the function's code (the first prediction)."""
     out = []
-    for p in predictions:
+    for index, p in enumerate(predictions):
         if p.decision == "ALLOW":
             continue
         if p.decision == "REJECT":
@@ -180,10 +196,12 @@ def standing_findings(predictions: Sequence[Prediction]) -> list[dict[str, str]]
             next_deploy = f"the verdict of its next code deploy is UNKNOWN ({p.waiting_for})"
         detail = f" ({p.reasons})" if p.failed else ""
         fix = f"; to fix: {remedies([p])}" if p.failed else ""
+        said = note if index == 0 and p.failed else ""
         out.append(
             finding(
                 "warning",
-                f"code signing: the deployed {p.name}{detail} keeps running; {next_deploy}{fix}",
+                f"code signing: the deployed {p.name}{detail} keeps running; {next_deploy}"
+                f"{said}{fix}",
             )
         )
     return out

@@ -195,6 +195,8 @@ def test_deployed_code_standing_refresh_and_signing_again(
     revoked = _only(preview, "warning", "revoked-function")
     assert "revocation: profile version" in revoked and "keeps running" in revoked
     assert "new SigningProfile" in revoked, "its profile can sign no more: a new one can"
+    assert "its SignedPackage cannot be signed again: profile 'retiring_" in revoked
+    assert "is Revoked" in revoked
     renewing = _only(preview, "info", "renewed-package")
     assert "signed again" in renewing and "within renew_before 12h" in renewing
     assert set(preview.ops("renewed-package")) & {"replace", "create-replacement"}
