@@ -195,3 +195,14 @@ def test_judging_from_inputs_alone_as_a_policy_pack_would() -> None:
     assert predict("function f", code, view, utcnow()).decision == "ALLOW"
     assert judging.config_view({"code_signing_config_arn": None,
                                 "code_signing_policy": None}, None) is None
+
+
+def test_layer_version_inputs_are_checked_clearly(settings: dict[str, Any],
+                                                  tmp_path: Path) -> None:
+    missing = LayerVersionProvider().check({}, layer_inputs(settings, str(tmp_path / "nope")))
+    assert [f.property for f in missing.failures] == ["code"]
+    assert "neither a .zip file nor a directory" in missing.failures[0].reason
+    aws = LayerVersionProvider().check({}, layer_inputs({**settings, "backend": "aws"},
+                                                        str(tmp_path)))
+    assert [f.property for f in aws.failures] == ["settings"]
+    assert "pulumi_aws.lambda_.LayerVersion" in aws.failures[0].reason
