@@ -118,9 +118,15 @@ class CodeSigningConfigProvider(CodesignProvider):
         """GetCodeSigningConfig: refresh picks up changes made outside Pulumi."""
         with reported():
             config = backend_of(props).get_code_signing_config(id_)["CodeSigningConfig"]
+        allowed = config["AllowedPublishers"]["SigningProfileVersionArns"]
         refreshed = {
             **props,
-            "allowed_publishers": config["AllowedPublishers"]["SigningProfileVersionArns"],
+            "allowed_publishers": allowed,
+            # Publishers changed outside Pulumi: the program's references no longer pair
+            # with them, so previews judge by the ARNs alone.
+            "publisher_refs": (
+                props.get("publisher_refs") if allowed == props.get("allowed_publishers") else None
+            ),
             "policy": config["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"],
             "description": config.get("Description") or props.get("description"),
             **_outputs({"CodeSigningConfig": config}),

@@ -206,3 +206,21 @@ def test_layer_version_inputs_are_checked_clearly(settings: dict[str, Any],
                                                         str(tmp_path)))
     assert [f.property for f in aws.failures] == ["settings"]
     assert "pulumi_aws.lambda_.LayerVersion" in aws.failures[0].reason
+
+
+def test_a_refresh_that_finds_other_publishers_drops_the_program_references(
+        settings: dict[str, Any]) -> None:
+    from provider.resources.code_signing_config import CodeSigningConfigProvider
+
+    one = create_profile(settings, profile_name="ref_one")
+    two = create_profile(settings, profile_name="ref_two")
+    csc = create_csc(settings, [one["profile_version_arn"]], "Enforce")
+    state = {**csc, "publisher_refs": [{"ref": "urn:one", "profile_name": "ref_one"}]}
+    provider = CodeSigningConfigProvider()
+    assert (provider.read(csc["arn"], state).outs or {})["publisher_refs"] == state[
+        "publisher_refs"]
+    LocalBackend(settings["home"]).update_code_signing_config(
+        csc["arn"], allowed=[two["profile_version_arn"]], now=utcnow())
+    refreshed = provider.read(csc["arn"], state).outs or {}
+    assert refreshed["allowed_publishers"] == [two["profile_version_arn"]]
+    assert refreshed["publisher_refs"] is None
