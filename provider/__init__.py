@@ -19,6 +19,8 @@ _RESOURCES = {
     "SignedPackageArgs": "provider.resources.signed_package",
     "LambdaFunction": "provider.resources.function",
     "LambdaFunctionArgs": "provider.resources.function",
+    "LayerVersion": "provider.resources.layer",
+    "LayerVersionArgs": "provider.resources.layer",
     "SignedFunction": "provider.resources.component",
     "SignedFunctionArgs": "provider.resources.component",
 }

@@ -159,7 +159,8 @@ class Verdict:
         return document
 
 
-def _integrity(facts: ArtifactFacts, csc: CscPolicy) -> FailedCheck | None:
+def integrity_failure(facts: ArtifactFacts, csc: CscPolicy) -> FailedCheck | None:
+    """The integrity check: a malformed, changed or unverifiable package fails it."""
     if facts.malformed:
         return FailedCheck(
             Check.INTEGRITY,
@@ -189,7 +190,8 @@ def _integrity(facts: ArtifactFacts, csc: CscPolicy) -> FailedCheck | None:
     return None
 
 
-def _mismatch(facts: ArtifactFacts, csc: CscPolicy) -> FailedCheck | None:
+def mismatch_failure(facts: ArtifactFacts, csc: CscPolicy) -> FailedCheck | None:
+    """The mismatch check: unsigned code, or a signer the config does not list, fails it."""
     if not facts.signed:
         return FailedCheck(
             Check.MISMATCH,
@@ -208,7 +210,8 @@ def _mismatch(facts: ArtifactFacts, csc: CscPolicy) -> FailedCheck | None:
     return None
 
 
-def _expiry(facts: ArtifactFacts, at: datetime) -> FailedCheck | None:
+def expiry_failure(facts: ArtifactFacts, at: datetime) -> FailedCheck | None:
+    """The expiry check at instant ``at``."""
     # A signature is valid on [signedAt, signatureExpiresAt): at the expiry instant it
     # has expired.
     if facts.expires_at is not None and at >= facts.expires_at:
@@ -220,7 +223,8 @@ def _expiry(facts: ArtifactFacts, at: datetime) -> FailedCheck | None:
     return None
 
 
-def _revocation(facts: ArtifactFacts) -> FailedCheck | None:
+def revocation_failure(facts: ArtifactFacts) -> FailedCheck | None:
+    """The revocation check: a revoked signature, or a profile revocation covering it."""
     if facts.signature_revoked_reason is not None:
         return FailedCheck(
             Check.REVOCATION,
@@ -246,7 +250,7 @@ def decide(facts: ArtifactFacts, csc: CscPolicy, at: datetime) -> Verdict:
     checks: dict[Check, str] = {check: "PASSED" for check in Check}
     failures: list[FailedCheck] = []
 
-    integrity = None if Check.INTEGRITY in facts.unknown else _integrity(facts, csc)
+    integrity = None if Check.INTEGRITY in facts.unknown else integrity_failure(facts, csc)
     if integrity is not None:
         failures.append(integrity)
         checks[Check.INTEGRITY] = "FAILED"
@@ -261,9 +265,9 @@ def decide(facts: ArtifactFacts, csc: CscPolicy, at: datetime) -> Verdict:
     if not facts.signed and Check.MISMATCH not in facts.unknown:
         checks[Check.EXPIRY] = checks[Check.REVOCATION] = "SKIPPED"
     evaluations: dict[Check, Callable[[], FailedCheck | None]] = {
-        Check.MISMATCH: lambda: _mismatch(facts, csc),
-        Check.EXPIRY: lambda: _expiry(facts, at),
-        Check.REVOCATION: lambda: _revocation(facts),
+        Check.MISMATCH: lambda: mismatch_failure(facts, csc),
+        Check.EXPIRY: lambda: expiry_failure(facts, at),
+        Check.REVOCATION: lambda: revocation_failure(facts),
     }
     for check, evaluate in evaluations.items():
         if check in facts.unknown:

@@ -6,9 +6,10 @@ host (everything else). Only plain data crosses between them.
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 import string
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -129,11 +130,37 @@ def now_of(props: dict[str, Any]) -> datetime:
     return parse_instant(fixed, field="codesign:now") if fixed else utcnow()
 
 
-def auto_name(logical_name: str, separator: str, alphabet: str, limit: int) -> str:
-    """A Pulumi-style auto-name: the logical name (sanitised) + a random suffix."""
+def name_seed(kind: str, name: str, opts: pulumi.ResourceOptions | None = None) -> str:
+    """The ``name_seed`` input (program side): a digest of the project, the stack, the
+    resource's type, its parent's name and its own, i.e. of what its URN is made of, so
+    that ``preview`` and ``up`` derive the same auto-name (:func:`auto_name`)."""
+    parent = opts.parent if opts else None
+    parent_name = str(getattr(parent, "_name", "")) if parent is not None else ""
+    identity = "/".join([pulumi.get_project(), pulumi.get_stack(), kind, parent_name, name])
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def auto_name(
+    logical_name: str,
+    separator: str,
+    alphabet: str,
+    limit: int,
+    seed: str | None,
+    generation: int = 0,
+) -> str:
+    """A Pulumi-style auto-name: the logical name (sanitised) + a 7-character suffix derived
+    from ``seed`` (see :func:`name_seed`) and ``generation`` (bumped for a replacement that
+    needs a new name), so the same resource gets the same name in every preview and up."""
     allowed = set(alphabet)
     base = "".join(c if c in allowed else separator for c in logical_name)[: limit - 8]
-    suffix = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(7))
+    digest = int.from_bytes(
+        hashlib.sha256(f"{seed or logical_name}:{generation}".encode()).digest()[:8], "big"
+    )
+    symbols = string.ascii_lowercase + string.digits
+    suffix = ""
+    for _ in range(7):
+        digest, index = divmod(digest, len(symbols))
+        suffix += symbols[index]
     return f"{base}{separator}{suffix}"
 
 
@@ -147,12 +174,23 @@ def reported() -> Iterator[None]:
 
 
 class CodesignStepError(Exception):
-    """How a failed lifecycle step reaches the engine: just the message."""
+    """How a failed lifecycle step reaches the engine: the engine shows its message alone
+    (see :meth:`CodesignProvider.configure`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-# The engine shows a failed step as "module.Class: message"; without the module path it
-# reads as "CodesignStepError: message".
-CodesignStepError.__module__ = "builtins"
+def _plain_format_exc(limit: int | None = None, chain: bool = True) -> str:
+    """``traceback.format_exc`` that renders a :class:`CodesignStepError` as its message."""
+    error = sys.exc_info()[1]
+    if isinstance(error, CodesignStepError):
+        return error.message
+    return _FORMAT_EXC(limit=limit, chain=chain)
+
+
+_FORMAT_EXC = traceback.format_exc
 
 
 def checked(call: Callable[[], T], field: str) -> T | CheckFailure:
@@ -171,6 +209,8 @@ class CodesignProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Runs once per provider host process, after unpickling."""
-        # The dynamic provider host reports a failed step as traceback.format_exc(); with
-        # a zero limit that is the exception's one line: our message, not a stack dump.
+        # The dynamic provider host reports a failed step as traceback.format_exc(), which
+        # would read "CodesignStepError: message" (and a stack dump for anything else):
+        # in that process only, a step error is its message, and no traceback is shown.
         sys.tracebacklimit = 0
+        traceback.format_exc = _plain_format_exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,15 +18,13 @@ from pulumi.dynamic import (
 
 from provider.resources._base import (
     CodesignProvider,
-    CodesignStepError,
     backend_of,
     check_inputs,
-    is_unknown,
     now_of,
     reported,
     settings_input,
 )
-from provider.verdict import CscPolicy, Decision
+from provider.resources.signing_profile import SigningProfile
 
 _FIELDS = ("allowed_publishers", "policy", "description")
 
@@ -34,8 +33,11 @@ _FIELDS = ("allowed_publishers", "policy", "description")
 class CodeSigningConfigArgs:
     """Inputs of :class:`CodeSigningConfig`."""
 
-    #: 1 to 20 signing profile *version* ARNs (``SigningProfile.profile_version_arn``).
-    allowed_publishers: pulumi.Input[list[pulumi.Input[str]]] = field(default_factory=list)
+    #: 1 to 20 publishers: :class:`SigningProfile` resources (then a preview knows who is
+    #: allowed before the profiles exist) or signing profile *version* ARNs.
+    allowed_publishers: (
+        Sequence[SigningProfile | pulumi.Input[str]] | pulumi.Input[list[pulumi.Input[str]]]
+    ) = field(default_factory=list)
     #: ``Warn`` (deploy untrusted code with a warning) or ``Enforce`` (reject it).
     policy: pulumi.Input[str] = "Warn"
     description: pulumi.Input[str] | None = None
@@ -53,30 +55,23 @@ def _outputs(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _blocked_functions(arn: str, news: dict[str, Any]) -> str | None:
-    """Functions attached to ``arn`` whose deployed code the new settings would reject."""
-    if is_unknown(news.get("allowed_publishers")) or is_unknown(news.get("policy")):
-        return None
-    backend = backend_of(news)
-    functions_using = getattr(backend, "functions_using", None)
-    if functions_using is None:
-        return None  # the aws backend cannot read deployed code back; functions' checks run
-    policy = CscPolicy(tuple(news["allowed_publishers"]), news["policy"], arn)
-    now = now_of(news)
-    blocked = []
-    for name, code in functions_using(arn):
-        verdict = backend.evaluate_package(code, policy, at=now, name=f"function {name}")
-        if verdict.decision is Decision.REJECT:
-            checks = "; ".join(f"{f.check.value}: {f.message}" for f in verdict.failed)
-            blocked.append(f"{name} ({verdict.exception}: {checks})")
-    if not blocked:
-        return None
-    return (
-        f"CodeSigningConfig {arn}: with policy {news['policy']} and these publishers, the "
-        f"next deploy of {len(blocked)} function(s) using it would be rejected: "
-        + "; ".join(blocked)
-        + ". Sign their code with an allowed profile first, or keep the current settings."
-    )
+def _publisher_inputs(publishers: Any) -> tuple[Any, Any]:
+    """``allowed_publishers`` (ARNs) and ``publisher_refs`` (program side): each
+    :class:`SigningProfile` gives its version ARN and, for previews, its URN and name."""
+    if not isinstance(publishers, (list, tuple)):
+        return publishers, None
+    arns: list[Any] = []
+    refs: list[dict[str, Any]] = []
+    for publisher in publishers:
+        if isinstance(publisher, SigningProfile):
+            arns.append(publisher.profile_version_arn)
+            refs.append({"ref": publisher.urn, "profile_name": publisher.profile_name})
+        else:
+            arns.append(publisher)
+            # The ARN again: one unknown entry makes the whole ``allowed_publishers`` output
+            # unknown in a preview, and the literal ARNs must stay known.
+            refs.append({"ref": None, "profile_name": None, "arn": publisher})
+    return arns, refs
 
 
 class CodeSigningConfigProvider(CodesignProvider):
@@ -88,16 +83,11 @@ class CodeSigningConfigProvider(CodesignProvider):
             news, check_inputs(news, "resource-code-signing-config", "CodeSigningConfig")
         )
 
-    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Every change is an in-place update (as UpdateCodeSigningConfig allows) — unless
-        the next deploy of functions already using this config would then be rejected: the
-        preview fails naming every such function and its failed checks. (``diff`` is where
-        the config's ARN is known; ``check`` sees inputs only.)"""
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Every change is an in-place update, as UpdateCodeSigningConfig allows: deployed
+        code keeps running, and each function using the config reports, in the same
+        preview, what its next deploy would then meet."""
         changes = any(olds.get(k) != news.get(k) for k in _FIELDS)
-        if changes:
-            blocked = _blocked_functions(id_, news)
-            if blocked:
-                raise CodesignStepError(blocked)
         return DiffResult(changes=changes, replaces=[])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -128,9 +118,15 @@ class CodeSigningConfigProvider(CodesignProvider):
         """GetCodeSigningConfig: refresh picks up changes made outside Pulumi."""
         with reported():
             config = backend_of(props).get_code_signing_config(id_)["CodeSigningConfig"]
+        allowed = config["AllowedPublishers"]["SigningProfileVersionArns"]
         refreshed = {
             **props,
-            "allowed_publishers": config["AllowedPublishers"]["SigningProfileVersionArns"],
+            "allowed_publishers": allowed,
+            # Publishers changed outside Pulumi: the program's references no longer pair
+            # with them, so previews judge by the ARNs alone.
+            "publisher_refs": (
+                props.get("publisher_refs") if allowed == props.get("allowed_publishers") else None
+            ),
             "policy": config["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"],
             "description": config.get("Description") or props.get("description"),
             **_outputs({"CodeSigningConfig": config}),
@@ -147,13 +143,15 @@ class CodeSigningConfig(Resource, module="codesign", name="CodeSigningConfig"):
     """A Lambda code signing configuration.
 
     Outputs: ``arn`` (attach it to functions), ``config_id``, ``policy``,
-    ``allowed_publishers``, ``last_modified``.
+    ``allowed_publishers``, ``publisher_refs`` (the program's references to the
+    :class:`SigningProfile` resources it lists), ``last_modified``.
     """
 
     arn: pulumi.Output[str]
     config_id: pulumi.Output[str]
     policy: pulumi.Output[str]
     allowed_publishers: pulumi.Output[list[str]]
+    publisher_refs: pulumi.Output[list[dict[str, Any]] | None]
     description: pulumi.Output[str | None]
     last_modified: pulumi.Output[str]
     settings: pulumi.Output[dict[str, Any]]
@@ -164,8 +162,10 @@ class CodeSigningConfig(Resource, module="codesign", name="CodeSigningConfig"):
         args: CodeSigningConfigArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        allowed, refs = _publisher_inputs(args.allowed_publishers)
         props = {
-            "allowed_publishers": args.allowed_publishers,
+            "allowed_publishers": allowed,
+            "publisher_refs": refs,
             "policy": args.policy,
             "description": args.description,
             "settings": settings_input(args.backend, args.home, args.region),

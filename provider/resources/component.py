@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 
 from provider.resources.code_signing_config import CodeSigningConfig
 from provider.resources.function import LambdaFunction, LambdaFunctionArgs
+from provider.resources.layer import LayerVersion
 from provider.resources.signed_package import SignedPackage, SignedPackageArgs
 from provider.resources.signing_profile import SigningProfile
 
@@ -23,6 +25,10 @@ class SignedFunctionArgs:
     #: The config the function is deployed under: a :class:`CodeSigningConfig` or an ARN.
     code_signing_config: CodeSigningConfig | pulumi.Input[str]
     function_name: pulumi.Input[str] | None = None
+    #: Up to 5 layers (:class:`LayerVersion` resources or layer version ARNs).
+    layers: Sequence[LayerVersion | pulumi.Input[str]] | None = None
+    #: Sign again when the signature expires within this duration (``30d``, ``12h``).
+    renew_before: pulumi.Input[str] | None = None
     backend: str | None = None
     home: str | None = None
     region: str | None = None
@@ -44,13 +50,12 @@ class SignedFunction(pulumi.ComponentResource):
     ) -> None:
         super().__init__("codesign:index:SignedFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        profile = args.signing_profile
-        profile_name = profile.profile_name if isinstance(profile, SigningProfile) else profile
         self.package = SignedPackage(
             f"{name}-package",
             SignedPackageArgs(
                 source=args.code,
-                profile_name=profile_name,
+                profile_name=args.signing_profile,
+                renew_before=args.renew_before,
                 backend=args.backend,
                 home=args.home,
                 region=args.region,
@@ -60,9 +65,10 @@ class SignedFunction(pulumi.ComponentResource):
         self.function = LambdaFunction(
             f"{name}-function",
             LambdaFunctionArgs(
-                code=self.package.location,
+                code=self.package,
                 code_signing_config=args.code_signing_config,
                 function_name=args.function_name,
+                layers=args.layers,
                 backend=args.backend,
                 home=args.home,
                 region=args.region,

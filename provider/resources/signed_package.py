@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,9 @@ from provider.archive import package_bytes
 from provider.arns import Location
 from provider.backends.base import Backend
 from provider.backends.local import LocalBackend
+from provider.clock import format_instant
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
+from provider.inspect_package import facts_from_file
 from provider.objects import parse_destination
 from provider.resources._base import (
     CodesignProvider,
@@ -31,14 +36,21 @@ from provider.resources._base import (
     check_inputs,
     checked,
     is_unknown,
+    name_seed,
     now_of,
     on_aws,
     reported,
     settings_input,
 )
+from provider.resources.report import finding, watch
+from provider.resources.signing_profile import SigningProfile
+from provider.validity import ValidityPeriod
+from provider.verdict import ArtifactFacts
 
 #: A change to any of these means a new signing job and a new signed object.
-_REPLACING = ("source_hash", "profile_name", "profile_owner", "destination")
+_REPLACING = ("source_hash", "profile_name", "profile_owner", "destination", "signing_generation")
+_DURATION = re.compile(r"^([1-9][0-9]{0,4})([dhw])$")
+_UNITS = {"d": "days", "h": "hours", "w": "weeks"}
 
 
 @dataclass
@@ -47,8 +59,9 @@ class SignedPackageArgs:
 
     #: A directory (zipped deterministically) or a .zip file.
     source: pulumi.Input[str]
-    #: The signing profile to sign with (``SigningProfile.profile_name``).
-    profile_name: pulumi.Input[str]
+    #: The signing profile to sign with: a :class:`SigningProfile` (then previews know the
+    #: signer before it exists) or a profile name.
+    profile_name: SigningProfile | pulumi.Input[str]
     #: 12-digit account that owns the profile, for cross-account signing.
     profile_owner: pulumi.Input[str] | None = None
     #: Where the signed object is written: a directory (local backend; default
@@ -57,6 +70,9 @@ class SignedPackageArgs:
     destination: pulumi.Input[str] | None = None
     #: Revoke this signature (irreversible): ``{"reason": "..."}``.
     signature_revocation: pulumi.Input[dict[str, str]] | None = None
+    #: Sign again when the signature expires within this duration at the time of an up
+    #: (``30d``, ``12h``, ``2w``); the functions deployed from the package are updated.
+    renew_before: pulumi.Input[str] | None = None
     backend: str | None = None
     home: str | None = None
     region: str | None = None
@@ -127,18 +143,118 @@ def _source_hash(source: str) -> str:
     return hashlib.sha384(package_bytes(Path(source))).hexdigest()
 
 
+def renew_window(value: Any) -> timedelta | None:
+    """``renew_before`` (``30d``, ``12h``, ``2w``) as a duration; ``None`` when unset.
+
+    Raises :class:`ValueError` naming the input for anything else."""
+    if value is None or is_unknown(value):
+        return None
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise ValueError(
+            f"SignedPackage input renew_before: {value!r} is not a duration such as 30d, "
+            "12h or 2w (a number, then d for days, h for hours or w for weeks)"
+        )
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _request_prefix(inputs: dict[str, Any]) -> str:
+    """The signed objects' name prefix: on the local backend one per package resource
+    (from its URN and stack), so that ``check`` finds the package's current signature
+    next to it; on aws ``signed_``, as ``sam package`` names them."""
+    seed = str(inputs.get("name_seed") or "")
+    return f"signed_{seed[:12]}_" if seed and not on_aws(inputs) else "signed_"
+
+
+def _current_signature(
+    inputs: dict[str, Any], backend: Backend
+) -> tuple[Path, ArtifactFacts] | None:
+    """The newest signed object this package made, and its facts (local backend: the
+    signed objects carry their envelopes); ``None`` when none is found (or on aws, where
+    S3 holds them)."""
+    if not isinstance(backend, LocalBackend) or not inputs.get("name_seed"):
+        return None
+    folder = Path(_signing_destination(inputs, backend))
+    found = []
+    for path in folder.glob(f"{_request_prefix(inputs)}*.zip"):
+        try:
+            facts = facts_from_file(path, backend)
+        except CodesignError:
+            continue
+        if facts.signed and facts.signed_at is not None:
+            found.append((path, facts))
+    return max(found, key=lambda f: f[1].signed_at or datetime.min) if found else None
+
+
+def _resign_reason(facts: ArtifactFacts, now: datetime, window: timedelta | None) -> str | None:
+    """Why the current signature needs replacing, if it does."""
+    if facts.signature_revoked_reason is not None:
+        return f"its signature (job {facts.job_id}) was revoked: {facts.signature_revoked_reason}"
+    revoked_from = facts.profile_revoked_from
+    if revoked_from is not None and facts.signed_at is not None and facts.signed_at >= revoked_from:
+        return (
+            f"the revocation of profile version {facts.profile_version_arn} (signatures from "
+            f"{format_instant(revoked_from)}) covers its signature"
+        )
+    # Expiry alone re-signs only with renew_before: otherwise the deployed code's standing
+    # says so, and `pulumi up --replace` is the user's call.
+    if window is not None and facts.expires_at is not None and facts.expires_at - now <= window:
+        when = "expired" if now >= facts.expires_at else "expires"
+        return (
+            f"its signature {when} at {format_instant(facts.expires_at)}, within "
+            f"renew_before {format_window(window)}"
+        )
+    return None
+
+
+def _window_findings(
+    profile: dict[str, Any], window: timedelta, now: datetime
+) -> list[dict[str, str]]:
+    """A warning when ``renew_before`` is not shorter than the profile's validity: every
+    signature would be due again at once, so every up would sign again."""
+    validity = ValidityPeriod.from_document(profile.get("signatureValidityPeriod"))
+    if validity.expiry_from(now) - now > window:
+        return []
+    return [
+        finding(
+            "warning",
+            f"code signing: renew_before {format_window(window)} is not shorter than profile "
+            f"{profile.get('profileName')!r}'s signature validity "
+            f"({validity.value} {validity.type.lower()}): every up would sign again; "
+            "use a shorter renew_before",
+        )
+    ]
+
+
+def format_window(window: timedelta) -> str:
+    """A duration as ``renew_before`` spells it."""
+    if window % timedelta(weeks=1) == timedelta(0):
+        return f"{window // timedelta(weeks=1)}w"
+    if window % timedelta(days=1) == timedelta(0):
+        return f"{window.days}d"
+    return f"{window // timedelta(hours=1)}h"
+
+
 class SignedPackageProvider(CodesignProvider):
     """Lifecycle: the source is hashed in ``check``; an unchanged hash means no diff and
-    no new job (unlike ``sam package``); a changed one replaces the package."""
+    no new job (unlike ``sam package``); a changed one replaces the package. So does a
+    signature that must be made again (revoked, expired, or within ``renew_before``):
+    ``check`` bumps ``signing_generation`` and says why in ``findings``."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate, hash the source, and predict the signer."""
+        """Validate, hash the source, look up the signer, and decide whether to sign again."""
         inputs = dict(news)
         failures = check_inputs(
             inputs, "resource-signed-package", "SignedPackage"
         ) + _destination_failures(inputs)
+        try:
+            window = renew_window(inputs.get("renew_before"))
+        except ValueError as exc:
+            failures.append(CheckFailure("renew_before", str(exc)))
         if failures:
             return CheckResult(inputs, failures)
+        inputs["findings"] = []
+        inputs["signing_generation"] = int(olds.get("signing_generation") or 0) if olds else 0
         if not is_unknown(inputs.get("source")):
             try:
                 inputs["source_hash"] = _source_hash(inputs["source"])
@@ -158,46 +274,93 @@ class SignedPackageProvider(CodesignProvider):
                     "that is irreversible; keep the input, or change the source to sign anew",
                 )
             )
-        name = str(inputs.get("profile_name"))
-        if not is_unknown(name) and not is_unknown(inputs.get("settings")):
-            profile = checked(
-                lambda: backend_of(inputs).get_signing_profile(
-                    name, profile_owner=inputs.get("profile_owner")
-                ),
-                "profile_name",
-            )
-            needs_job = not olds or any(olds.get(k) != inputs.get(k) for k in _REPLACING)
-            if isinstance(profile, dict):
-                inputs["profile_version_arn"] = profile["profileVersionArn"]
-                if needs_job and profile["status"] != "Active":
-                    failures.append(
-                        CheckFailure(
-                            "profile_name",
-                            f"SignedPackage input profile_name: profile {name!r} is "
-                            f"{profile['status']}; canceled or revoked profiles start no "
-                            "signing job",
-                        )
+        name = inputs.get("profile_name")
+        if is_unknown(name) or is_unknown(inputs.get("settings")):
+            return CheckResult(inputs, failures)
+        backend = backend_of(inputs)
+        profile = checked(
+            lambda: backend.get_signing_profile(
+                str(name), profile_owner=inputs.get("profile_owner")
+            ),
+            "profile_name",
+        )
+        active = isinstance(profile, dict) and profile["status"] == "Active"
+        if isinstance(profile, dict):
+            inputs["profile_version_arn"] = profile["profileVersionArn"]
+        if isinstance(profile, dict) and window is not None:
+            inputs["findings"] += _window_findings(profile, window, now_of(inputs))
+        needs_job = not olds or any(olds.get(k) != inputs.get(k) for k in _REPLACING)
+        # Judged with or without olds: the engine checks a replacement again without them
+        # (for new auto-names), and that check's inputs are what the preview shows.
+        current = (
+            checked(lambda: _current_signature(inputs, backend), "source")
+            if not olds or not needs_job
+            else None
+        )
+        if isinstance(current, tuple) and not inputs.get("signature_revocation"):
+            reason = _resign_reason(current[1], now_of(inputs), window)
+            if reason and active:
+                if olds:
+                    inputs["signing_generation"] += 1  # a new generation: a replacement
+                needs_job = True
+                inputs["findings"].append(
+                    finding(
+                        "info",
+                        f"code signing: package {inputs['source']} is signed again in this "
+                        f"update ({reason}); the functions and layers deployed from it are updated",
                     )
+                )
+            elif reason and olds:
+                status = profile["status"] if isinstance(profile, dict) else "unknown"
+                inputs["findings"].append(
+                    finding(
+                        "warning",
+                        f"code signing: package {inputs['source']} needs a new signature "
+                        f"({reason}), but profile {name!r} is {status} and can sign no more; "
+                        "to fix: create a new SigningProfile (a new profile version), add it to "
+                        "the CodeSigningConfig's allowed_publishers, and sign the package with it",
+                    )
+                )
+        if isinstance(current, tuple) and olds and not needs_job:
+            # Known to previews of an in-place update too (its outputs are these inputs):
+            # functions deployed from it then see the object they run, not an unknown.
+            inputs["location"] = str(current[0])
+        if needs_job and isinstance(profile, dict) and not active:
+            inputs["findings"].append(
+                finding(
+                    "error",
+                    f"code signing: package {inputs.get('source')} cannot be signed: "
+                    f"profile {name!r} is {profile['status']}, and canceled or revoked profiles "
+                    "start no signing job; to fix: sign with an active SigningProfile that the "
+                    "CodeSigningConfig lists",
+                )
+            )
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Replace when the source or the signer changes; revocation updates in place."""
+        """Replace when the source, the signer or the signing generation changes; a
+        revocation updates in place."""
         replaces = [k for k in _REPLACING if olds.get(k) != news.get(k)]
+        # New findings alone are no change: an update step would make the package's
+        # outputs (its location) unknown to the preview of every function using it. The
+        # functions' own standing says what their deployed code meets, and the fix.
         changes = bool(replaces) or olds.get("signature_revocation") != news.get(
             "signature_revocation"
         )
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Start a signing job (idempotent per source hash and signer) and wait for it."""
+        """Start a new signing job and wait for it."""
         with reported():
             backend = backend_of(props)
             destination = _signing_destination(props, backend)
             unsigned = package_bytes(Path(props["source"]))
             source_hash = hashlib.sha384(unsigned).hexdigest()
+            # One job per create: a retry inside this call reuses it, while a replacement
+            # (a new generation, or `pulumi up --replace`) always makes a new signature.
             token = hashlib.sha256(
                 f"{source_hash}:{props['profile_name']}:{props.get('profile_owner')}:"
-                f"{destination}".encode()
+                f"{destination}:{uuid.uuid4()}".encode()
             ).hexdigest()
             with tempfile.TemporaryDirectory(prefix="codesign-") as scratch:
                 source = Path(scratch) / "package.zip"
@@ -209,7 +372,7 @@ class SignedPackageProvider(CodesignProvider):
                     profile_owner=props.get("profile_owner"),
                     client_request_token=token,
                     now=now_of(props),
-                    prefix="signed_",
+                    prefix=_request_prefix(props),
                 )
             if job["status"] != "Succeeded":
                 raise SigningJobFailed(
@@ -227,7 +390,12 @@ class SignedPackageProvider(CodesignProvider):
                     **backend.describe_signing_job(job["jobId"]),
                     "signedObject": job["signedObject"],
                 }
-        outs = {**props, "source_hash": source_hash, **_outputs(job, backend, props)}
+        outs = {
+            **props,
+            "source_hash": source_hash,
+            **_outputs(job, backend, props),
+            "findings": [],
+        }  # what check said led to this signature
         return CreateResult(job["jobId"], outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -295,8 +463,9 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
     Outputs: ``location`` (the signed file's path, or ``s3://bucket/key`` on aws),
     ``bucket``/``key``/``object_version`` (aws; ``None`` on local), ``job_id``,
     ``profile_version_arn``, ``signature_expires_at``, ``digest`` (SHA-384 of a local
-    signed object; ``None`` on aws), ``source_hash``. Deploy ``location`` with
-    :class:`LambdaFunction` (local), or the S3 object with
+    signed object; ``None`` on aws), ``source_hash``, ``signing_generation`` (how many times
+    an unchanged source was signed again), ``findings`` (what a preview reports). Deploy
+    ``location`` with :class:`LambdaFunction` (local), or the S3 object with
     ``pulumi_aws.lambda_.Function(s3_bucket=..., s3_key=..., s3_object_version=...,
     code_signing_config_arn=...)`` (aws, where Lambda itself verifies it).
     """
@@ -307,30 +476,40 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
     bucket: pulumi.Output[str | None]
     key: pulumi.Output[str | None]
     object_version: pulumi.Output[str | None]
+    profile_name: pulumi.Output[str]
     profile_version_arn: pulumi.Output[str]
     signed_at: pulumi.Output[str]
     signature_expires_at: pulumi.Output[str]
     digest: pulumi.Output[str | None]
     revoked: pulumi.Output[bool]
+    signer_ref: pulumi.Output[str | None]
+    findings: pulumi.Output[list[dict[str, str]]]
 
     def __init__(
         self, name: str, args: SignedPackageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         settings = settings_input(args.backend, args.home, args.region)
         bucket = pulumi.Config("codesign").get("bucket")
+        profile = args.profile_name
         props = {
             "source": pulumi.Output.from_input(args.source).apply(_absolute),
-            "profile_name": args.profile_name,
+            "profile_name": profile.profile_name
+            if isinstance(profile, SigningProfile)
+            else profile,
+            "signer_ref": profile.urn if isinstance(profile, SigningProfile) else None,
             "profile_owner": args.profile_owner,
             "destination": pulumi.Output.from_input(args.destination).apply(
                 lambda d: _destination_input(d, settings["backend"], bucket)
             ),
             "signature_revocation": args.signature_revocation,
+            "renew_before": args.renew_before,
+            "name_seed": name_seed("SignedPackage", name, opts),
             "settings": settings,
             **{
                 key: None
                 for key in (
                     "source_hash",
+                    "signing_generation",
                     "job_id",
                     "location",
                     "bucket",
@@ -341,7 +520,19 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
                     "signature_expires_at",
                     "digest",
                     "revoked",
+                    "findings",
                 )
             },
         }
         super().__init__(SignedPackageProvider(), name, props, opts)
+        watch(self, self.findings)
+
+
+def package_ref(package: SignedPackage) -> dict[str, Any]:
+    """What a function or layer deployed from ``package`` tells its provider about it, so
+    a preview can judge a signature that does not exist yet: who will sign it."""
+    return {
+        "signer_ref": package.signer_ref,
+        "profile_name": package.profile_name,
+        "profile_version_arn": package.profile_version_arn,
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -11,12 +12,15 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from provider.arns import PLATFORM_LAMBDA
 from provider.clock import format_instant, parse_instant
+from provider.errors import ValidationError
 from provider.resources._base import (
     CodesignProvider,
     auto_name,
     backend_of,
     check_inputs,
+    checked,
     is_unknown,
+    name_seed,
     now_of,
     reported,
     settings_input,
@@ -51,7 +55,8 @@ class ProfileRevocation:
 class SigningProfileArgs:
     """Inputs of :class:`SigningProfile`."""
 
-    #: 2-64 of ``[A-Za-z0-9_]``; default: the resource name plus a random suffix. Names are
+    #: 2-64 of ``[A-Za-z0-9_]``; default: the resource name plus a suffix derived from the
+    #: stack and the resource (the same in preview and up). Names are
     #: never reused (as on AWS), so changing the validity of a named profile is refused.
     profile_name: pulumi.Input[str] | None = None
     #: ``{"value": N, "type": "DAYS"|"MONTHS"|"YEARS"}``; default 135 months.
@@ -79,9 +84,7 @@ class SigningProfileProvider(CodesignProvider):
         if inputs.get("profile_name") is None and not failures:
             changed = any(olds.get(k) != inputs.get(k) for k in _REPLACING[1:])
             inputs["profile_name"] = (
-                old_name
-                if old_name and not changed
-                else auto_name(inputs["logical_name"], "_", _NAME_ALPHABET, 64)
+                old_name if old_name and not changed else _free_name(inputs)
             )
             inputs["auto_named"] = True
         elif inputs.get("auto_named") is None:
@@ -167,6 +170,24 @@ class SigningProfileProvider(CodesignProvider):
             backend_of(props).cancel_signing_profile(props["profile_name"], now=now_of(props))
 
 
+def _free_name(inputs: dict[str, Any]) -> str:
+    """The first auto-name (see :func:`auto_name`) no profile has ever had: AWS never
+    reuses a name, canceled ones included. The same in a preview and its up, and in the
+    engine's second check of a replacement (which has no old inputs)."""
+    for generation in range(100):
+        name = auto_name(
+            inputs["logical_name"], "_", _NAME_ALPHABET, 64, inputs.get("name_seed"), generation
+        )
+        if is_unknown(inputs.get("settings")):
+            return name
+        found = checked(partial(backend_of(inputs).get_signing_profile, name), "profile_name")
+        if not isinstance(found, dict):
+            return name
+    raise ValidationError(
+        f"profile_name: 100 auto-names of {inputs['logical_name']!r} are taken; give a name"
+    )
+
+
 def _failure(field: str, reason: str) -> Any:
     from pulumi.dynamic import CheckFailure
 
@@ -238,6 +259,7 @@ class SigningProfile(Resource, module="codesign", name="SigningProfile"):
         args = args or SigningProfileArgs()
         props = {
             "logical_name": name,
+            "name_seed": name_seed("SigningProfile", name, opts),
             "profile_name": args.profile_name,
             "platform_id": args.platform_id,
             "signature_validity_period": args.signature_validity_period,

@@ -345,6 +345,19 @@ class EngineStack:
         """``pulumi destroy --yes``."""
         return self._run("destroy", self.stack.destroy, **options)
 
+    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """Run the real ``pulumi`` CLI on this stack as a user would (``pulumi up --yes``
+        previews first, unlike the Automation API's ``up``, which skips the preview)."""
+        return subprocess.run(
+            ["pulumi", *args, "--stack", self.stack.name, "--non-interactive", "--color", "never"],
+            cwd=self.project_dir,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
     def state(self) -> dict[str, Any]:
         """The stack's checkpoint (``pulumi stack export``): what state holds."""
         deployment = self.stack.export_stack().deployment

@@ -27,15 +27,21 @@ def test_basic_example_lifecycle(
     shutil.copytree(HELLO, code)
     stack = engine_stack("basic", config={"code": str(code)})
 
-    # Before anything exists, the verdict depends on values known only at deploy time.
+    # Before anything exists, the program's graph decides: code signed by the profile the
+    # config lists gets a fresh signature, which passes every check.
     preview = stack.preview()
     assert preview.error is None, preview.error
-    assert any("unknown until deploy" in m for m in preview.messages("info", "hello-function"))
+    allowed = preview.messages("info", "hello-function")
+    assert any("would be allowed" in m and "fresh signature" in m for m in allowed), allowed
 
     up = stack.up()
     assert up.error is None, up.error
     for name in ("publisher", "enforce", "hello-package", "hello-function"):
         assert up.ops(name) == ["create"], (name, up.steps)
+    # Auto-names are the same in the preview and the up.
+    for name, key in (("hello-function", "function_name"), ("publisher", "profile_name")):
+        planned, made = preview.step(name).outputs, up.step(name).outputs
+        assert planned and made and planned[key] == made[key], (name, planned, made)
     assert up.outputs["verdict"]["decision"] == "ALLOW"
     assert Path(up.outputs["signed_package"]).is_file()
     assert _jobs(keystore) == 1
@@ -48,6 +54,11 @@ def test_basic_example_lifecycle(
 
     # A changed source file: a new signed package, and an update of the function only.
     (code / "app.py").write_text((code / "app.py").read_text() + "\n# changed\n")
+    # The preview knows the new signature will be fresh, by a listed profile: allowed.
+    resigning = stack.preview()
+    assert resigning.error is None, resigning.error
+    said = resigning.messages("info", "hello-function")
+    assert any("would be allowed" in m and "fresh signature" in m for m in said), said
     changed = stack.up()
     assert changed.error is None, changed.error
     assert "replace" in changed.ops("hello-package") or "create-replacement" in changed.ops(
@@ -72,7 +83,7 @@ def test_preview_shows_each_verdict_under_warn(engine_stack: StackFactory) -> No
     preview = stack.preview()
     assert preview.error is None, preview.error
     allowed = preview.messages("info", "trusted")
-    assert any("is allowed" in message for message in allowed), preview.diagnostics
+    assert any("would be allowed" in message for message in allowed), preview.diagnostics
     expected = {
         "expired": "expiry",
         "revoked": "revocation",
@@ -94,8 +105,8 @@ def test_tampered_package_fails_the_preview_even_under_warn(engine_stack: StackF
     assert "integrity" in preview.error
 
 
-def test_switching_to_enforce_fails_the_preview_naming_blocked_functions(
-    engine_stack: StackFactory,
+def test_switching_to_enforce_warns_naming_the_functions_it_would_block(
+    engine_stack: StackFactory, keystore: Path
 ) -> None:
     stack = engine_stack("policy-effects", config={"include": "trusted,untrusted,expired"})
     up = stack.up()
@@ -104,13 +115,25 @@ def test_switching_to_enforce_fails_the_preview_naming_blocked_functions(
     assert any("mismatch" in m for m in up.messages("warning", "untrusted")), up.diagnostics
     stack.set_config("policy", "Enforce")
     preview = stack.preview()
-    assert preview.error is not None
-    errors = " ".join(preview.messages("error"))
-    # One failure names every function whose next deploy the new policy would block.
+    # Lambda lets a config be tightened (deployed code keeps running), so the preview
+    # passes, and names each function whose next deploy would then be rejected, and why.
+    assert preview.error is None, preview.error
+    assert preview.ops("policy") == ["update"]
     for name, check in (("untrusted", "mismatch"), ("expired", "expiry")):
-        assert f"{name}-" in errors and check in errors, (name, errors)
-    assert "CodeVerificationFailedException" in errors
-    assert "trusted-" not in errors.replace("untrusted-", "")
+        warnings = " ".join(preview.messages("warning", name))
+        assert "next code deploy would be rejected" in warnings and check in warnings, (
+            name, preview.diagnostics)
+        assert "keeps running" in warnings and "CodeVerificationFailedException" in warnings
+    assert not preview.messages("warning", "trusted")
+    assert not preview.messages("error")
+    tightened = stack.up()
+    assert tightened.error is None, tightened.error
+    from provider.backends.local import LocalBackend
+
+    configs = LocalBackend(str(keystore)).list_code_signing_configs()["CodeSigningConfigs"]
+    assert [c["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"] for c in configs] == [
+        "Enforce"
+    ]
 
 
 def test_a_stack_with_no_config_previews(tmp_path: Path, pulumi_cli: Path) -> None:

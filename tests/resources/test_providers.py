@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from provider.backends.local import LocalBackend
-from provider.resources._base import UNKNOWN, CodesignStepError
+from provider.resources._base import UNKNOWN, CodesignStepError, _plain_format_exc
 from provider.resources.code_signing_config import CodeSigningConfigProvider
 from provider.resources.function import LambdaFunctionProvider
 from provider.resources.signed_package import SignedPackageProvider
@@ -72,6 +72,10 @@ def test_profile_check_auto_names_and_keeps_the_name(settings: dict[str, Any]) -
     assert first["profile_name"].startswith("publisher_") and first["auto_named"] is True
     again = provider.check(first, profile_inputs(settings)).inputs
     assert again["profile_name"] == first["profile_name"]
+    provider.create(first)
+    # The engine checks a replacement again without old inputs: still a new name.
+    assert provider.check({}, profile_inputs(settings)).inputs["profile_name"] not in (
+        first["profile_name"], None)
     longer = provider.check(first, profile_inputs(
         settings, signature_validity_period={"value": 3, "type": "MONTHS"})).inputs
     assert longer["profile_name"] != first["profile_name"], "a replacement needs a new name"
@@ -146,8 +150,9 @@ def test_csc_check_update_and_delete_in_use(settings: dict[str, Any], tmp_path: 
     package = sign(settings, source_dir, "team_c")
     LambdaFunctionProvider().create(LambdaFunctionProvider().check({}, function_inputs(
         settings, package["location"], {**csc, "policy": "Enforce"})).inputs)
-    with pytest.raises(CodesignStepError, match="used by function"):
+    with pytest.raises(CodesignStepError) as raised:
         provider.delete(csc["arn"], csc)
+    assert "used by function" in raised.value.message
 
 
 # --- SignedPackage ----------------------------------------------------------------------
@@ -174,10 +179,13 @@ def test_signed_package_refuses_canceled_profile_and_missing_source(
         settings: dict[str, Any], source_dir: Path, tmp_path: Path) -> None:
     outs = create_profile(settings, profile_name="team_e")
     SigningProfileProvider().delete("id", outs)
-    failures = SignedPackageProvider().check({}, {"source": str(source_dir),
+    # Not a check failure (the engine would stop there): an error the preview reports.
+    canceled = SignedPackageProvider().check({}, {"source": str(source_dir),
                                                    "profile_name": "team_e",
-                                                   "settings": settings}).failures
-    assert [f.property for f in failures] == ["profile_name"] and "Canceled" in failures[0].reason
+                                                   "settings": settings})
+    assert canceled.failures == []
+    [error] = canceled.inputs["findings"]
+    assert error["level"] == "error" and "Canceled" in error["message"]
     missing = SignedPackageProvider().check({}, {"source": str(tmp_path / "nope"),
                                                   "profile_name": "team_e",
                                                   "settings": settings}).failures
@@ -190,8 +198,9 @@ def test_signed_package_failed_job_is_a_clear_error(settings: dict[str, Any],
     empty = zip_of(tmp_path / "empty.zip", {})
     inputs = SignedPackageProvider().check({}, {"source": str(empty), "profile_name": "team_f",
                                                 "settings": settings}).inputs
-    with pytest.raises(CodesignStepError, match="empty"):
+    with pytest.raises(CodesignStepError) as raised:
         SignedPackageProvider().create(inputs)
+    assert "empty" in raised.value.message
 
 
 def test_signed_package_revocation_is_irreversible(settings: dict[str, Any],
@@ -224,10 +233,15 @@ def test_function_prediction_and_enforced_deploy(settings: dict[str, Any],
     assert warned.inputs["predicted_verdict"]["failed_checks"][0].startswith("mismatch")
     enforce = {**warn, "policy": "Enforce"}
     rejected = provider.check({}, function_inputs(settings, outsider["location"], enforce))
-    assert [f.property for f in rejected.failures] == ["code"]
-    reason = rejected.failures[0].reason
+    # A predicted rejection never fails check: it is an error finding, and the program
+    # fails the preview once every finding is reported.
+    assert rejected.failures == []
+    assert rejected.inputs["predicted_verdict"]["decision"] == "REJECT"
+    [error] = rejected.inputs["findings"]
+    reason = error["message"]
+    assert error["level"] == "error"
     assert "CodeVerificationFailedException" in reason and "mismatch" in reason
-    assert "Remedy" in reason and rejected.inputs["function_name"] in reason
+    assert "To fix" in reason and rejected.inputs["function_name"] in reason
     # Create under Warn deploys and reports the warning; the registry enforces like Lambda.
     created = provider.create(warned.inputs).outs or {}
     assert created["verdict"]["decision"] == "WARN" and created["warnings"]
@@ -239,9 +253,11 @@ def test_function_prediction_with_unknown_code_or_csc(settings: dict[str, Any]) 
         "arn:aws:signer:us-east-1:000000000000:/signing-profiles/team/abcdefghij"]}
     unknown_code = provider.check({}, function_inputs(settings, UNKNOWN, csc))
     prediction = unknown_code.inputs["predicted_verdict"]
-    assert unknown_code.failures == [] and prediction["decision"] == "ALLOW"
+    assert unknown_code.failures == [] and prediction["decision"] == "UNKNOWN"
     assert set(prediction["unknown_until_deploy"]) == {"integrity", "mismatch", "expiry",
                                                       "revocation"}
+    [said] = unknown_code.inputs["findings"]
+    assert "UNKNOWN until deploy" in said["message"] and "allowed" not in said["message"]
     unknown_policy = provider.check({}, function_inputs(
         settings, UNKNOWN, {**csc, "policy": UNKNOWN}))
     assert unknown_policy.inputs["predicted_verdict"]["decision"] == "UNKNOWN"
@@ -257,32 +273,45 @@ def test_function_update_rejected_leaves_deployment(settings: dict[str, Any],
     created = {**inputs, **(provider.create(inputs).outs or {})}
     unsigned = zip_of(tmp_path / "unsigned.zip", {"app.py": "x = 1\n"})
     news = {**created, "code": str(unsigned), "code_sha384": "0" * 96}
-    with pytest.raises(CodesignStepError, match="CodeVerificationFailedException"):
+    with pytest.raises(CodesignStepError) as raised:
         provider.update(created["function_name"], created, news)
+    assert "CodeVerificationFailedException" in raised.value.message
+    # The engine shows what the provider host's traceback.format_exc() gives: the message.
+    try:
+        raise raised.value
+    except CodesignStepError:
+        assert _plain_format_exc() == raised.value.message
     deployed = LocalBackend(settings["home"]).get_function(created["function_name"])
     assert deployed["CodeSha384"] == created["deployed_code_sha384"]
 
 
-def test_csc_change_that_would_block_deployed_functions_fails_naming_them(
+def test_a_tightened_config_warns_on_each_function_it_would_block(
         settings: dict[str, Any], source_dir: Path, tmp_path: Path) -> None:
     trusted = create_profile(settings, profile_name="trusted3")
     warn = create_csc(settings, [trusted["profile_version_arn"]], "Warn")
     provider = LambdaFunctionProvider()
     unsigned = zip_of(tmp_path / "unsigned.zip", {"app.py": "x = 1\n"})
+    created = {}
     for logical in ("alpha", "beta"):
         inputs = provider.check({}, function_inputs(
             settings, str(unsigned), warn, logical_name=logical)).inputs
-        provider.create(inputs)
+        created[logical] = {**inputs, **(provider.create(inputs).outs or {})}
     csc_provider = CodeSigningConfigProvider()
     enforce = {**warn, "policy": "Enforce"}
-    with pytest.raises(CodesignStepError) as raised:
-        csc_provider.diff(warn["arn"], warn, enforce)
-    message = str(raised.value)
-    assert "alpha-" in message and "beta-" in message and "mismatch" in message
-    assert "CodeVerificationFailedException" in message
-    # A change that blocks nothing is an ordinary in-place update.
-    described = {**warn, "description": "still Warn"}
-    assert csc_provider.diff(warn["arn"], warn, described).changes is True
+    # The config updates in place, as Lambda lets it: deployed code keeps running.
+    assert csc_provider.diff(warn["arn"], warn, enforce).changes is True
+    for logical, state in created.items():
+        again = provider.check(state, function_inputs(
+            settings, str(unsigned), enforce, logical_name=logical))
+        assert again.failures == []
+        [warning] = again.inputs["findings"]
+        assert warning["level"] == "warning", warning
+        message = warning["message"]
+        assert state["function_name"] in message and "keeps running" in message
+        assert "next code deploy would be rejected" in message and "mismatch" in message
+        # Recording the new standing deploys nothing: an update without a code deploy.
+        assert again.inputs["deployed_code_standing"]["decision"] == "REJECT"
+        assert provider.diff(state["function_name"], state, again.inputs).changes is True
 
 
 def test_unknown_objects_count_as_unknown(settings: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ publisher = SigningProfile(
 enforce = CodeSigningConfig(
     "enforce",
     CodeSigningConfigArgs(
-        allowed_publishers=[publisher.profile_version_arn],
+        allowed_publishers=[publisher],
         policy=config.get("policy") or "Enforce",
         description="only code signed by the publisher profile may deploy",
     ),

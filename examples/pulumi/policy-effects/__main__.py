@@ -3,7 +3,8 @@
 Config: ``policy`` (``Warn``, the default, or ``Enforce``) and ``include`` (comma-separated
 kinds, default every kind but ``tampered``; see fixtures.KINDS). Under Warn the preview
 shows one function allowed and the others deploying with warnings; a tampered package,
-or anything untrusted under Enforce, fails the preview naming the function and the check.
+or anything untrusted under Enforce, is an error naming the function, the check, Lambda's
+exception and a remedy, and one preview names every one of them before it fails.
 """
 
 import sys

@@ -175,7 +175,8 @@ class LocalFunctions(LocalLambda):
     def _layer_document(self, row: sqlite3.Row) -> Document:
         recorded: dict[str, Any] = json.loads(row["settings"])
         sha256 = recorded.pop("CodeSha256", None)
-        content: dict[str, Any] = {"CodeSha384": row["digest"]}
+        # Content.Location: on Lambda a presigned URL of the zip; here, the stored copy.
+        content: dict[str, Any] = {"Location": row["location"], "CodeSha384": row["digest"]}
         if sha256:
             content["CodeSha256"] = sha256
         return {

@@ -72,11 +72,13 @@ def test_create_signs_into_s3_and_fills_the_s3_outputs(cli_world: AwsWorld, sour
     assert read.id == job_id
     assert {k: (read.outs or {})[k] for k in outs} == outs
 
-    # An unchanged source: no diff, so no new job; a repeated create is idempotent.
+    # An unchanged source: no diff, so no new job; a create again (what `pulumi up
+    # --replace` does) signs anew.
     again = provider.check(outs, inputs(source))
     assert provider.diff(job_id, outs, again.inputs).changes is False
-    assert (provider.create(again.inputs).outs or {})["job_id"] == job_id
     assert fake.started == 1
+    assert (provider.create(again.inputs).outs or {})["job_id"] != job_id
+    assert fake.started == 2
 
 
 def test_revocation_updates_in_place(cli_world: AwsWorld, source: Path) -> None:

@@ -1,0 +1,229 @@
+"""From resource inputs to what :mod:`provider.prediction` judges (provider side).
+
+The program passes, besides each value, *references* into its own graph: a
+:class:`SigningProfile` declared in the program is named by its URN (``ref``) even before
+its version ARN exists. Here those inputs, with unknowns, become a
+:class:`~provider.prediction.ConfigView` and the prediction's code; what exists already
+is looked up in the backend (a stored config, a package's facts, a profile's version).
+The findings said on resources are phrased here too, with remedies a Pulumi user can do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from provider.backends.local import LocalBackend
+from provider.errors import CodesignError
+from provider.inspect_package import facts_from_file
+from provider.prediction import (
+    Code,
+    ConfigView,
+    PendingSignature,
+    Prediction,
+    Publisher,
+    combined,
+    predict,
+)
+from provider.resources._base import is_unknown
+from provider.resources.report import finding
+from provider.verdict import ArtifactFacts, Check, FailedCheck
+
+
+def _known(value: Any) -> Any:
+    return None if value is None or is_unknown(value) else value
+
+
+def profile_arn(backend: LocalBackend | None, name: Any) -> str | None:
+    """The current version ARN of profile ``name``, when it exists already."""
+    if _known(name) is None or backend is None:
+        return None
+    try:
+        return str(backend.get_signing_profile(str(name))["profileVersionArn"])
+    except CodesignError:
+        return None  # a profile this update creates
+
+
+def _publishers(
+    inputs: dict[str, Any], backend: LocalBackend | None
+) -> tuple[Publisher, ...] | None:
+    refs = inputs.get("publisher_refs")
+    allowed = inputs.get("allowed_publishers")
+    if isinstance(refs, list):
+        publishers = []
+        for index, ref in enumerate(refs):
+            ref = ref if isinstance(ref, dict) else {}
+            arn = (
+                _known(allowed[index])
+                if isinstance(allowed, list) and index < len(allowed)
+                else None
+            )
+            arn = arn or _known(ref.get("arn"))
+            urn = _known(ref.get("ref"))
+            if arn is None and urn is not None:
+                # Known to the program as a profile: an existing one (being updated) has
+                # its version ARN in the backend; otherwise this update creates it.
+                arn = profile_arn(backend, ref.get("profile_name"))
+            publishers.append(
+                Publisher(None if arn is None else str(arn), None if urn is None else str(urn))
+            )
+        return tuple(publishers)
+    if isinstance(allowed, list):
+        return tuple(Publisher(_known(a)) for a in allowed)
+    return None
+
+
+def config_view(inputs: dict[str, Any], backend: LocalBackend | None) -> ConfigView | None:
+    """The code signing config a function is deployed under, as far as known; ``None``
+    when it has none. With no ``backend`` (a policy pack, say), from the inputs alone:
+    nothing that exists is looked up."""
+    arn = inputs.get("code_signing_config_arn")
+    policy = inputs.get("code_signing_policy")
+    if arn is None and policy is None:
+        return None
+    if policy is not None:
+        known_policy = _known(policy)
+        return ConfigView(
+            None if known_policy is None else str(known_policy),
+            _publishers(inputs, backend),
+            _known(arn),
+        )
+    if is_unknown(arn) or backend is None:
+        return ConfigView(None, None, _known(arn))
+    stored = backend.csc_policy_of(str(arn))
+    return ConfigView(
+        stored.policy, tuple(Publisher(a) for a in stored.allowed_profile_version_arns), stored.arn
+    )
+
+
+def code_of(path: Any, package: Any, backend: LocalBackend | None, name: str) -> Code:
+    """What is known of code at ``path`` (a .zip, or a directory: zipped unsigned), or,
+    while its path is unknown, of the :class:`SignedPackage` ``package`` that will sign it.
+    With no ``backend``, a package file is not read (its signer's key is the backend's)."""
+    location = None if is_unknown(path) or path is None else Path(str(path))
+    if location is not None and location.is_dir():
+        return ArtifactFacts(name=name, signed=False)
+    if location is not None and backend is not None:
+        return facts_from_file(location, backend, name=name)
+    if isinstance(package, dict):
+        arn = _known(package.get("profile_version_arn")) or profile_arn(
+            backend, package.get("profile_name")
+        )
+        return PendingSignature(_known(package.get("signer_ref")), arn)
+    return None
+
+
+def pulumi_remedy(failed: FailedCheck) -> str:
+    """What a Pulumi user does about one failed check."""
+    if failed.check is Check.INTEGRITY:
+        return "rebuild the code and deploy it from a SignedPackage; never modify a signed package"
+    if failed.check is Check.MISMATCH:
+        if "not signed" in failed.message:
+            return (
+                "deploy the code from a SignedPackage signed by a profile the code signing "
+                "config lists"
+            )
+        return (
+            "add the SigningProfile (or its profile_version_arn) to the "
+            "CodeSigningConfig's allowed_publishers, or sign with a profile it lists"
+        )
+    if failed.check is Check.EXPIRY:
+        return (
+            "sign the package again with a new signing job: for a SignedPackage, "
+            "`pulumi up --replace <its URN>`, or set its renew_before"
+        )
+    if failed.message.startswith("the signature (job"):
+        return (
+            "sign the package again with a new signing job: a SignedPackage does so on "
+            "the next `pulumi up`"
+        )
+    return (
+        "create a new SigningProfile (a new profile version), add it to the "
+        "CodeSigningConfig's allowed_publishers, and sign the package with it"
+    )
+
+
+def remedies(predictions: Sequence[Prediction]) -> str:
+    """The distinct remedies of the failed checks, in order."""
+    return "; ".join(dict.fromkeys(pulumi_remedy(f) for p in predictions for f in p.failed))
+
+
+def deploy_findings(predictions: Sequence[Prediction]) -> list[dict[str, str]]:
+    """What a preview says of a deploy this update makes (code and layers)."""
+    decision = combined(p.decision for p in predictions)
+    said = "; ".join(
+        p.message for p in predictions if p.decision == decision or p.decision == "REJECT"
+    )
+    if decision == "REJECT":
+        fix = remedies([p for p in predictions if p.decision == "REJECT"])
+        return [finding("error", f"code signing: {said}. To fix: {fix}")]
+    if decision == "WARN":
+        return [finding("warning", f"code signing: {said}. To trust it: {remedies(predictions)}")]
+    if decision == "UNKNOWN":
+        return [finding("warning", f"code signing: {said}")]
+    return [finding("info", f"code signing: {'; '.join(p.message for p in predictions)}")]
+
+
+def signer_note(backend: LocalBackend, package: Any) -> str:
+    """Said with the standing of code from a :class:`SignedPackage` whose profile can sign
+    no more (canceled or revoked): signing the package again cannot be the fix."""
+    name = _known(package.get("profile_name")) if isinstance(package, dict) else None
+    if name is None:
+        return ""
+    try:
+        status = backend.get_signing_profile(str(name))["status"]
+    except CodesignError:
+        return ""
+    if status == "Active":
+        return ""
+    return f"; its SignedPackage cannot be signed again: profile {name!r} is {status}"
+
+
+def standing_findings(predictions: Sequence[Prediction], note: str = "") -> list[dict[str, str]]:
+    """What a preview says of code already deployed and not redeployed: always warnings.
+    ``note`` is added to what is said of the function's code (the first prediction)."""
+    out = []
+    for index, p in enumerate(predictions):
+        if p.decision == "ALLOW":
+            continue
+        if p.decision == "REJECT":
+            next_deploy = f"its next code deploy would be rejected with {p.exception}"
+        elif p.decision == "WARN":
+            next_deploy = "its next code deploy would go ahead with a warning under Warn"
+        else:
+            next_deploy = f"the verdict of its next code deploy is UNKNOWN ({p.waiting_for})"
+        detail = f" ({p.reasons})" if p.failed else ""
+        fix = f"; to fix: {remedies([p])}" if p.failed else ""
+        said = note if index == 0 and p.failed else ""
+        out.append(
+            finding(
+                "warning",
+                f"code signing: the deployed {p.name}{detail} keeps running; {next_deploy}"
+                f"{said}{fix}",
+            )
+        )
+    return out
+
+
+def standing_document(predictions: Sequence[Prediction]) -> dict[str, Any]:
+    """The stable record of deployed code's standing, code first, then layers (no names or
+    instants, so a prediction and the deployed code's evaluation compare equal): state and
+    refresh diffs show a change of it, and only a change."""
+    return {
+        "decision": combined(p.decision for p in predictions),
+        "artifacts": [
+            {
+                "decision": p.decision,
+                "policy": p.policy,
+                "failed_checks": [f"{f.check.value}: {f.message}" for f in p.failed],
+            }
+            for p in predictions
+        ],
+    }
+
+
+def judge(named: Sequence[tuple[str, Code]], view: ConfigView, at: datetime) -> list[Prediction]:
+    """Predict each named artifact under ``view`` at ``at``."""
+    return [predict(name, code, view, at) for name, code in named]
