@@ -64,7 +64,7 @@ class LocalLambda:
 
     def _csc_row(self, arn: str) -> sqlite3.Row:
         check_csc_arn(arn)
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute("SELECT * FROM code_signing_configs WHERE arn = ?", (arn,)).fetchone()
         if row is None:
             raise NotFoundError(f"code signing config {arn} does not exist")
@@ -150,7 +150,7 @@ class LocalLambda:
 
     def list_code_signing_configs(self) -> Document:
         """ListCodeSigningConfigs."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             rows = db.execute("SELECT * FROM code_signing_configs ORDER BY id").fetchall()
         return {
             "CodeSigningConfigs": [self._csc_document(row)["CodeSigningConfig"] for row in rows]
@@ -221,7 +221,7 @@ class LocalLambda:
         return target, digest
 
     def _layer_row(self, arn: str) -> sqlite3.Row:
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute("SELECT * FROM layers WHERE arn = ?", (arn,)).fetchone()
         if row is None:
             raise NotFoundError(f"layer version {arn} does not exist")
@@ -253,7 +253,7 @@ class LocalLambda:
     # --- functions ----------------------------------------------------------------------
     def _function_row(self, name: str) -> sqlite3.Row:
         _check_function_name(name)
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute("SELECT * FROM functions WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NotFoundError(f"function {name!r} does not exist")
@@ -282,7 +282,7 @@ class LocalLambda:
 
     def functions_using(self, csc_arn: str) -> list[tuple[str, Path]]:
         """``(function name, deployed code)`` of every function attached to a CSC."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             rows = db.execute(
                 "SELECT name, code_location FROM functions WHERE csc_arn = ? ORDER BY name",
                 (csc_arn,),
@@ -291,7 +291,7 @@ class LocalLambda:
 
     def list_functions(self) -> Document:
         """ListFunctions."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             names = [r["name"] for r in db.execute("SELECT name FROM functions ORDER BY name")]
         return {"Functions": [self.get_function(name) for name in names]}
 
