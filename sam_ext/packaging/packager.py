@@ -15,12 +15,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from provider.archive import package_bytes
+from provider.archive import BuiltPackage, build_package
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
+from provider.inspect_package import mapped
+from provider.package import PackageError, UnsignedArchive, prepare_unsigned, prepare_written
 from provider.verdict import CscPolicy, Decision, Verdict
-from sam_ext.packaging.cache import PackageCache, fingerprint
+from sam_ext.packaging.cache import PackageCache, UnsignedEntry, fingerprint
 from sam_ext.packaging.csc import CscResolution, resolve_csc
 from sam_ext.packaging.destination import (
     LOCAL_BUCKET,
@@ -79,6 +81,36 @@ class Plan:
 
     artifacts: list[Artifact]
     notices: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class SignsPrepared(Protocol):
+    """A backend that signs an archive already checked and in memory (the local one),
+    and says whether the job is new (see ``LocalSigner.sign_prepared``)."""
+
+    def sign_prepared(
+        self,
+        unsigned: UnsignedArchive,
+        source: Path,
+        destination: str,
+        profile_name: str,
+        *,
+        profile_owner: str | None = None,
+        client_request_token: str | None = None,
+        now: datetime,
+        prefix: str = "",
+    ) -> tuple[dict[str, Any], bool]:
+        """Sign ``unsigned``; returns the job and whether this call started it."""
+
+
+@dataclass(frozen=True)
+class _Unsigned:
+    """An artifact's unsigned package: on disk in the cache, and in memory when this
+    process has just written it (then its CRCs and digest come from the writing)."""
+
+    entry: UnsignedEntry
+    cached: bool
+    written: BuiltPackage | None = None
 
 
 def _is_remote(value: Any) -> bool:
@@ -266,25 +298,38 @@ class Packager:
             cache.save()
         return [results[a.logical_id] for a in plan.artifacts]
 
-    def _unsigned(self, artifact: Artifact, cache: PackageCache) -> tuple[Path, str, bool]:
+    def _unsigned(self, artifact: Artifact, cache: PackageCache) -> _Unsigned:
         key = fingerprint(artifact.source)
         cached = cache.unsigned_for(key)
         if cached is not None:
-            return cached, cached.stem, True
+            return _Unsigned(cached, True)
         try:
-            data = package_bytes(artifact.source)
+            if artifact.source.is_dir():
+                built = build_package(artifact.source)
+                data, digest, content = built.data, built.sha384, built.content_digest
+            else:
+                # A .zip given as the code is packaged as it is: its content is its bytes.
+                data = artifact.source.read_bytes()
+                digest = content = hashlib.sha384(data).hexdigest()
+                built = None
         except CodesignError as exc:
             raise ValidationError(f"{artifact.logical_id}: {exc.message}") from None
-        path = cache.store_unsigned(key, data)
-        return path, path.stem, False
+        except OSError as exc:
+            raise ValidationError(
+                f"{artifact.logical_id}: cannot read {str(artifact.source)!r}: {exc.strerror}"
+            ) from None
+        path = cache.store_unsigned(key, data, digest=digest, content=content)
+        return _Unsigned(UnsignedEntry(path, digest, content), False, built)
 
     def _package_one(self, artifact: Artifact, cache: PackageCache) -> Packaged:
-        unsigned, digest, from_cache = self._unsigned(artifact, cache)
+        unsigned = self._unsigned(artifact, cache)
+        digest = unsigned.entry.digest
         if artifact.profile is None:
-            placed = self.destination.place_unsigned(unsigned, digest)
-            return self._with_verdict(Packaged(artifact, placed, digest, cached=from_cache))
+            # Named by content: another compressor's bytes do not move the object.
+            placed = self.destination.place_unsigned(unsigned.entry.path, unsigned.entry.content)
+            return self._with_verdict(Packaged(artifact, placed, digest, cached=unsigned.cached))
         key = cache.signed_key(
-            digest,
+            unsigned.entry.content,
             artifact.profile.profile_name,
             artifact.profile.profile_owner,
             self.destination.cache_scope,
@@ -293,11 +338,12 @@ class Packager:
         if reusable is not None:
             return self._with_verdict(reusable)
         token = hashlib.sha256(key.encode()).hexdigest()
-        job = self._sign(artifact, unsigned, token)
-        if not self._verifies(self.destination.signed(job), artifact):
-            # The idempotent job's object was changed or removed since: sign anew.
+        job, started = self._sign(artifact, unsigned, token)
+        # A job found again by its token signed earlier: its object may have been changed
+        # or removed since (a job started now wrote it from the bytes checked above).
+        if not started and not self._verifies(self.destination.signed(job), artifact):
             token = hashlib.sha256(f"{key}:{uuid.uuid4()}".encode()).hexdigest()
-            job = self._sign(artifact, unsigned, token)
+            job, _ = self._sign(artifact, unsigned, token)
         location = self.destination.signed(job)
         cache.store_signed(
             key,
@@ -311,24 +357,48 @@ class Packager:
             Packaged(artifact, location, digest, job["jobId"], job["signatureExpiresAt"])
         )
 
-    def _sign(self, artifact: Artifact, unsigned: Path, token: str) -> dict[str, Any]:
+    def _sign(
+        self, artifact: Artifact, unsigned: _Unsigned, token: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Sign; returns the job and whether it was started now (``False`` when it may be
+        a job found again by its token: its signed object must be checked)."""
         assert artifact.profile is not None
-        job = self.backend.sign_package(
-            unsigned,
-            self.destination.signing_destination,
-            artifact.profile.profile_name,
-            profile_owner=artifact.profile.profile_owner,
-            client_request_token=token,
-            now=self.now,
-            prefix="signed_",
-        )
+        profile = artifact.profile
+        options: dict[str, Any] = {
+            "profile_owner": profile.profile_owner,
+            "client_request_token": token,
+            "now": self.now,
+            "prefix": "signed_",
+        }
+        destination = self.destination.signing_destination
+        path = unsigned.entry.path
+        job: dict[str, Any] | None = None
+        started = False
+        if isinstance(self.backend, SignsPrepared):
+            try:
+                if unsigned.written is not None:
+                    prepared = prepare_written(unsigned.written.data, unsigned.written.sha384)
+                    job, started = self.backend.sign_prepared(
+                        prepared, path, destination, profile.profile_name, **options
+                    )
+                else:
+                    # Read back from the cache: checked member by member like any input.
+                    with mapped(path) as data:
+                        prepared = prepare_unsigned(data)
+                        job, started = self.backend.sign_prepared(
+                            prepared, path, destination, profile.profile_name, **options
+                        )
+            except PackageError:
+                job = None  # the signer's own job fails, saying why (below)
+        if job is None:
+            job = self.backend.sign_package(path, destination, profile.profile_name, **options)
         if job["status"] != "Succeeded":
             raise SigningJobFailed(
                 f"{artifact.logical_id}: signing job {job['jobId']} failed: "
                 f"{job.get('statusReason')}",
                 job_id=job["jobId"],
             )
-        return job
+        return job, started
 
     def _verifies(self, placed: Placed, artifact: Artifact) -> bool:
         """Whether a signed object is there, intact, by this profile, unexpired and
