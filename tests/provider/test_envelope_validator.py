@@ -3,10 +3,14 @@ schemas/signature-envelope.schema.json does (checked with jsonschema, by hypothe
 
 from __future__ import annotations
 
+import base64
 import json
 import string
 from typing import Any
 
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -164,3 +168,25 @@ def test_the_validators_rules_are_the_schemas_own() -> None:
             assert spec == {"type": "string", "minLength": 1, "maxLength": 128}
             assert envelope.JOB_ID_LENGTH == (1, 128)
     assert set(envelope.CONSTANTS) | set(envelope.PATTERNS) | {"jobId"} == envelope.FIELDS
+
+
+def test_public_keys_load_alike_by_the_fast_path_and_by_der() -> None:
+    """The envelope's key is read without cryptography's serialization module when it is
+    the uncompressed P-384 SubjectPublicKeyInfo that signing writes; anything else goes
+    through the DER loader, and an off-curve point is refused either way."""
+    key = ec.generate_private_key(ec.SECP384R1()).public_key()
+    written = envelope.public_key_b64(key)
+    assert envelope.load_public_key(written).public_numbers() == key.public_numbers()
+    compressed = key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
+    )
+    spki_compressed = bytes.fromhex("3046301006072a8648ce3d020106052b81040022033200") + compressed
+    loaded = envelope.load_public_key(base64.b64encode(spki_compressed).decode())
+    assert loaded.public_numbers() == key.public_numbers()
+    off_curve = bytearray(base64.b64decode(written))
+    off_curve[-1] ^= 1
+    with pytest.raises(ValueError):
+        envelope.load_public_key(base64.b64encode(bytes(off_curve)).decode())
+    p256 = ec.generate_private_key(ec.SECP256R1()).public_key()
+    with pytest.raises(ValueError, match="P-384"):
+        envelope.load_public_key(envelope.public_key_b64(p256))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -216,6 +215,8 @@ class LocalLambda:
         target = self.store.objects_dir / f"{digest}.zip"
         if not target.exists():
             temporary = target.with_name(f".{target.name}.tmp")
+            import shutil
+
             shutil.copyfile(source, temporary)
             temporary.replace(target)
         return target, digest

@@ -20,8 +20,6 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import platformdirs
-
 from provider.errors import KeystoreError
 
 if TYPE_CHECKING:
@@ -118,6 +116,8 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     from_env = os.environ.get(HOME_ENV)
     if from_env:
         return Path(from_env).expanduser()
+    import platformdirs  # only when no keystore is named
+
     return Path(platformdirs.user_data_dir("lambda-codesign"))
 
 
