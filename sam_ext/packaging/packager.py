@@ -9,10 +9,11 @@ directory, or an S3 bucket and prefix).
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -21,7 +22,7 @@ from provider.archive import BuiltPackage, build_package
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.inspect_package import mapped
 from provider.package import PackageError, UnsignedArchive, prepare_unsigned, prepare_written
-from provider.verdict import CscPolicy, Decision, Verdict
+from provider.verdict import ArtifactFacts, CscPolicy, Decision, Verdict, decide
 from sam_ext.packaging.cache import PackageCache, UnsignedEntry, fingerprint
 from sam_ext.packaging.csc import CscResolution, resolve_csc
 from sam_ext.packaging.destination import (
@@ -73,6 +74,9 @@ class Packaged:
     verdict: Verdict | None = None
     #: Why the verdict could not be predicted, when it could not.
     verdict_unknown: str | None = None
+    #: The signed object's facts, when they were established without the backend's
+    #: verification (a sealed cache entry) or by it in full.
+    facts: ArtifactFacts | None = None
 
 
 @dataclass
@@ -101,6 +105,25 @@ class SignsPrepared(Protocol):
         prefix: str = "",
     ) -> tuple[dict[str, Any], bool]:
         """Sign ``unsigned``; returns the job and whether this call started it."""
+
+
+@runtime_checkable
+class SealsObjects(Protocol):
+    """A backend that keeps keyed records proving local signed objects unchanged (the
+    local one; see :mod:`provider.backends.local.seals`)."""
+
+    def seal_signed(
+        self, path: Path, facts: dict[str, str], bound_to: str
+    ) -> dict[str, Any] | None:
+        """A seal of ``path`` (``None`` when it cannot be made yet)."""
+
+    def sealed_facts(
+        self, path: Path, seal: Any, bound_to: str, *, name: str
+    ) -> ArtifactFacts | None:
+        """The facts of an object whose seal still matches, else ``None``."""
+
+    def file_facts(self, path: Path, *, name: str) -> ArtifactFacts:
+        """The facts of an object, verified in full."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,9 @@ class Packager:
         self.now = now
         self.progress = progress
         self.jobs = max(1, jobs)
+        #: Signed objects to seal once the run is over: (cache key, path, facts).
+        self._to_seal: list[tuple[str, Path, dict[str, str]]] = []
+        self._seal_lock = threading.Lock()
 
     # --- plan ---------------------------------------------------------------------------
     def plan(
@@ -294,9 +320,29 @@ class Packager:
                         " (cached)" if packaged.cached else ""
                     )
                     self.progress(f"[{done}/{total}] {what} {packaged.artifact.logical_id}")
+            self._seal(cache)
         finally:
             cache.save()
         return [results[a.logical_id] for a in plan.artifacts]
+
+    def _seal(self, cache: PackageCache) -> None:
+        """Seal the signed objects made or verified in full by this run, so the next run
+        proves them unchanged without re-verifying them."""
+        if not self._to_seal or not isinstance(self.backend, SealsObjects):
+            return
+        from provider.backends.local.seals import wait_until_sealable
+
+        wait_until_sealable([path for _, path, _ in self._to_seal])
+        for key, path, facts in self._to_seal:
+            record = cache.signed_for(key)
+            seal = self.backend.seal_signed(path, facts, key)
+            if record is not None and seal is not None:
+                cache.store_signed(key, {**record, "seal": seal})
+
+    def _remember_to_seal(self, key: str, path: Placed, facts: dict[str, str]) -> None:
+        if isinstance(path, Path) and isinstance(self.backend, SealsObjects):
+            with self._seal_lock:
+                self._to_seal.append((key, path, facts))
 
     def _unsigned(self, artifact: Artifact, cache: PackageCache) -> _Unsigned:
         key = fingerprint(artifact.source)
@@ -334,7 +380,7 @@ class Packager:
             artifact.profile.profile_owner,
             self.destination.cache_scope,
         )
-        reusable = self._reusable(cache.signed_for(key), artifact)
+        reusable = self._reusable(cache.signed_for(key), artifact, key)
         if reusable is not None:
             return self._with_verdict(reusable)
         token = hashlib.sha256(key.encode()).hexdigest()
@@ -353,6 +399,18 @@ class Packager:
                 "signatureExpiresAt": job["signatureExpiresAt"],
             },
         )
+        if artifact.profile_version_arn is not None:
+            # Local jobs sign at their creation instant (the envelope's signedAt).
+            self._remember_to_seal(
+                key,
+                location,
+                {
+                    "profileVersionArn": artifact.profile_version_arn,
+                    "jobId": job["jobId"],
+                    "signedAt": job["createdAt"],
+                    "signatureExpiresAt": job["signatureExpiresAt"],
+                },
+            )
         return self._with_verdict(
             Packaged(artifact, location, digest, job["jobId"], job["signatureExpiresAt"])
         )
@@ -415,9 +473,40 @@ class Packager:
             return False
         return verdict.decision is Decision.ALLOW
 
-    def _reusable(self, record: dict[str, Any] | None, artifact: Artifact) -> Packaged | None:
+    def _reusable(
+        self, record: dict[str, Any] | None, artifact: Artifact, key: str
+    ) -> Packaged | None:
+        """The cached signed object, if it may be used: proven unchanged by its seal, or
+        verified in full (then sealed for the next run); either way unexpired, unrevoked
+        and by this profile version."""
         placed = self.destination.from_record(record) if record is not None else None
-        if record is None or placed is None or not self._verifies(placed, artifact):
+        if record is None or placed is None:
+            return None
+        facts = None
+        if isinstance(self.backend, SealsObjects) and isinstance(placed, Path):
+            name = artifact.logical_id
+            facts = self.backend.sealed_facts(placed, record.get("seal"), key, name=name)
+            if facts is None:
+                if not self.destination.exists(placed):
+                    return None
+                try:
+                    facts = self.backend.file_facts(placed, name=name)
+                except CodesignError:
+                    return None
+                if facts.signed and facts.integrity_error is None and facts.signed_at:
+                    self._remember_to_seal(key, placed, _seal_facts(facts))
+            if (
+                facts.job_id != record["jobId"]
+                or artifact.profile_version_arn is None
+                or (
+                    decide(
+                        facts, CscPolicy((artifact.profile_version_arn,), "Enforce"), self.now
+                    ).decision
+                    is not Decision.ALLOW
+                )
+            ):
+                return None
+        elif not self._verifies(placed, artifact):
             return None
         return Packaged(
             artifact,
@@ -426,13 +515,18 @@ class Packager:
             record["jobId"],
             record["signatureExpiresAt"],
             cached=True,
+            facts=facts,
         )
 
     def _with_verdict(self, packaged: Packaged) -> Packaged:
         """The verdict of the function's code signing config, when it is known; when the
         backend cannot tell (e.g. no permission to read the signing job), why not."""
         policy = packaged.artifact.csc.policy
-        if policy is not None:
+        if policy is not None and packaged.facts is not None:
+            packaged.verdict = decide(
+                replace(packaged.facts, name=packaged.artifact.logical_id), policy, self.now
+            )
+        elif policy is not None:
             try:
                 packaged.verdict = self.backend.evaluate_package(
                     self.destination.reference(packaged.location),
@@ -443,6 +537,19 @@ class Packager:
             except CodesignError as exc:
                 packaged.verdict_unknown = exc.message
         return packaged
+
+
+def _seal_facts(facts: ArtifactFacts) -> dict[str, str]:
+    """What a seal records of verified facts (envelope names, instants as text)."""
+    from provider.clock import format_instant
+
+    assert facts.profile_version_arn and facts.job_id and facts.signed_at and facts.expires_at
+    return {
+        "profileVersionArn": facts.profile_version_arn,
+        "jobId": facts.job_id,
+        "signedAt": format_instant(facts.signed_at),
+        "signatureExpiresAt": format_instant(facts.expires_at),
+    }
 
 
 def rewrite(

@@ -24,14 +24,15 @@ from provider.arns import (
     parse_profile_version_arn,
 )
 from provider.backends.base import Document, check_reason
-from provider.backends.local import keys
+from provider.backends.local import keys, seals
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant, parse_instant
 from provider.envelope import public_key_b64, seal
 from provider.errors import CodesignError, ConflictError, NotFoundError, ValidationError
-from provider.inspect_package import PublisherRecord, mapped
+from provider.inspect_package import PublisherRecord, facts_from_file, mapped
 from provider.package import PackageError, UnsignedArchive, prepare_unsigned, write_signed
 from provider.validity import ValidityPeriod
+from provider.verdict import ArtifactFacts
 
 _PLATFORM_DISPLAY = "AWS Lambda"
 #: Lambda's limit for a direct .zip upload; larger sources fail the job like Signer's.
@@ -510,6 +511,40 @@ class LocalSigner:
                 "WHERE job_id = ?",
                 (reason, format_instant(now), f"arn:aws:iam::{self.location.account}:root", job_id),
             )
+
+    # --- seals: signed objects proven unchanged without re-verifying them ----------------
+    def seal_signed(
+        self, path: Path, facts: dict[str, str], bound_to: str
+    ) -> dict[str, Any] | None:
+        """A keyed record of a signed object just made or verified in full (see
+        :mod:`provider.backends.local.seals`); ``None`` if the file is too fresh."""
+        return seals.make_seal(self.store.record_key(), path, facts, bound_to)
+
+    def sealed_facts(
+        self, path: Path, seal: Any, bound_to: str, *, name: str
+    ) -> ArtifactFacts | None:
+        """The facts of a signed object whose seal still matches it, with today's
+        revocations from the keystore; ``None`` when it must be verified in full."""
+        facts = seals.check_seal(self.store.record_key(), path, seal, bound_to)
+        if facts is None:
+            return None
+        publisher = self.publisher(facts["profileVersionArn"])
+        if publisher is None:
+            return None
+        return ArtifactFacts(
+            name=name,
+            signed=True,
+            profile_version_arn=facts["profileVersionArn"],
+            job_id=facts["jobId"],
+            signed_at=parse_instant(facts["signedAt"], field="signedAt"),
+            expires_at=parse_instant(facts["signatureExpiresAt"], field="signatureExpiresAt"),
+            profile_revoked_from=publisher.revoked_from,
+            signature_revoked_reason=self.signature_revocation(facts["jobId"]),
+        )
+
+    def file_facts(self, path: Path, *, name: str) -> ArtifactFacts:
+        """Everything a verdict needs about a local package, verified in full."""
+        return facts_from_file(path, self, name=name)
 
     # --- trust records for verification ------------------------------------------------
     def publisher(self, profile_version_arn: str) -> PublisherRecord | None:

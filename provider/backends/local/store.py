@@ -154,6 +154,7 @@ class Keystore:
         self._connections: list[sqlite3.Connection] = []
         self._done: set[str] = set()
         self._keys: dict[tuple[str, str], ec.EllipticCurvePrivateKey] = {}
+        self._record_key: bytes | None = None
         self._pid = os.getpid()
         weakref.finalize(self, _close_all, self._connections)
         try:
@@ -238,6 +239,15 @@ class Keystore:
     def key_path(self, profile_name: str, version: str) -> Path:
         """Where a profile version's private key lives."""
         return self.keys_dir / profile_name / f"{version}.pem"
+
+    def record_key(self) -> bytes:
+        """The key of the keystore's seals (:mod:`.seals`), read once per keystore object."""
+        from provider.backends.local.seals import mac_key
+
+        with self._lock:
+            if self._record_key is None:
+                self._record_key = mac_key(self.keys_dir)
+            return self._record_key
 
     def private_key(self, profile_name: str, version: str) -> ec.EllipticCurvePrivateKey:
         """A profile version's private key, read (and decrypted) once per keystore object."""
