@@ -49,18 +49,25 @@ def _files(root: Path) -> Iterator[tuple[str, Path]]:
     """
     resolved_root = root.resolve()
     found: list[tuple[str, Path]] = []
+    prefix = len(str(root).rstrip(os.sep)) + 1
     for directory, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
-        for name in filenames + [d for d in dirnames if (Path(directory) / d).is_symlink()]:
-            path = Path(directory) / name
-            target = path.resolve()
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(directory, d))]:
+            path = os.path.join(directory, name)
+            relative = path[prefix:].replace(os.sep, "/")
+            if not os.path.islink(path):
+                # A plain file below a directory os.walk entered without following links.
+                if os.path.isfile(path):
+                    found.append((relative, Path(path)))
+                continue
+            target = Path(path).resolve()
             if not target.is_relative_to(resolved_root):
                 raise ValidationError(
-                    f"source {str(root)!r}: {path.relative_to(root)} links outside the source "
-                    f"directory (to {target})"
+                    f"source {str(root)!r}: {relative} links outside the source directory "
+                    f"(to {target})"
                 )
             if target.is_file():
-                found.append((path.relative_to(root).as_posix(), target))
+                found.append((relative, target))
     return iter(sorted(found))
 
 

@@ -346,7 +346,9 @@ class LocalSigner:
             if existing is not None:
                 return self.describe_signing_job(existing["job_id"]), False
         job_id = new_job_id()
-        with self.store.transaction() as db:
+        # Not synced on its own: the job's end (a durable commit) syncs it too, and a job
+        # lost with the power would have been failed as orphaned anyway.
+        with self.store.transaction(durable=False) as db:
             db.execute(
                 "INSERT INTO jobs (job_id, client_token, profile_name, profile_version, "
                 "platform_id, status, created_at, source_path, pid) "

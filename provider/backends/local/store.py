@@ -210,8 +210,11 @@ class Keystore:
             return True
 
     @contextmanager
-    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, begin: str, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
         db = self._connection()
+        if not durable:
+            # No fsync at this commit; the next durable one syncs the log up to it.
+            db.execute("PRAGMA synchronous = NORMAL")
         try:
             db.execute(begin)
             yield db
@@ -227,10 +230,17 @@ class Keystore:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        finally:
+            if not durable:
+                db.execute("PRAGMA synchronous = FULL")
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``): serialises writers across processes."""
-        return self._transaction("BEGIN IMMEDIATE")
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): serialises writers across processes.
+
+        ``durable=False`` skips the fsync at commit (a power loss may undo it; a process
+        crash never does): for records a later durable commit completes anyway.
+        """
+        return self._transaction("BEGIN IMMEDIATE", durable=durable)
 
     def read(self) -> AbstractContextManager[sqlite3.Connection]:
         """A read transaction: one consistent snapshot, taking no write lock."""
