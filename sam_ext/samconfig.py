@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ def read_parameters(path: Path, *, env: str, command: str, required: bool) -> di
         if required:
             raise ValidationError(f"--config-file: {str(path)!r} does not exist")
         return {}
+    import tomllib  # only when there is a file to read: start-up time
+
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
