@@ -71,7 +71,7 @@ def _signing(axis: Any, signing: dict[str, Any]) -> None:
     axis.axhline(1.5 * signing["one_job"], color="black", linestyle="--", linewidth=1,
                  label="target: 1.5x one job")  # fmt: skip
     axis.set_ylabel("seconds")
-    axis.set_title("(c) signing on the aws backend (Signer jobs of ~2 s)")
+    axis.set_title("(c) signing on the aws backend (Signer jobs of ~2 s; measured 2026-11-28)")
     axis.legend(fontsize=8)
 
 
