@@ -1,9 +1,13 @@
 """What the pack reads from each resource type it knows, as typed views (pure).
 
-Property names and shapes, per type (tests/policy/shapes.py records one of each):
+Property names and shapes, per type (tests/policy/recorded holds them as the engine sent
+them, tests/policy/recorded_aws.py the providers' shapes):
 
 - this project's dynamic resources (``pulumi-python:dynamic/codesign:*``): the ``props`` of
-  ``provider/resources/*.py``, snake_case, inputs plus check's additions;
+  ``provider/resources/*.py``, snake_case, inputs plus check's additions (a
+  ``LambdaFunction``'s ``deploying``, ``code_package``, ``layers`` and ``publisher_refs``
+  are what :mod:`provider.resources.judging` predicts from); ``LayerVersion``'s ``code``
+  and ``code_sha384``;
 - ``aws:lambda/function:Function``, ``aws:lambda/codeSigningConfig:CodeSigningConfig``,
   ``aws:lambda/layerVersion:LayerVersion``, ``aws:signer/signingProfile:SigningProfile``
   (pulumi-aws): the provider schema's camelCase names (``codeSigningConfigArn``,
