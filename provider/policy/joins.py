@@ -281,10 +281,10 @@ def _expiry(code: Code, package: PackageView | None, stack: Stack, at: datetime)
     if isinstance(code, ArtifactFacts):
         return code.expires_at
     if isinstance(code, PendingSignature):
-        profile = next(
-            (p for urn, p in stack.profiles.items() if urn == code.profile_ref),
-            _profile_of(package, stack) if package is not None else None,
-        )
+        # Made now by its profile: valid for that profile's validity period.
+        profile = stack.profiles.get(code.profile_ref or "")
+        if profile is None and package is not None:
+            profile = _profile_of(package, stack)
         return _predicted_expiry(profile, at)
     return None
 
