@@ -83,23 +83,6 @@ def _file_sha384(path: str) -> str:
     return hashlib.sha384(Path(path).read_bytes()).hexdigest()
 
 
-def _layer_name(index: int, layer: dict[str, Any]) -> str:
-    name = layer.get("name")
-    arn = layer.get("arn")
-    if not is_unknown(arn) and arn:
-        return f"layer {arn}"
-    return f"layer {name}" if name and not is_unknown(name) else f"layer #{index + 1}"
-
-
-def _layer_code(backend: LocalBackend, layer: dict[str, Any], name: str) -> Code:
-    """A layer as published (by ARN), else its code, else the package that will sign it."""
-    arn = layer.get("arn")
-    if arn and not is_unknown(arn):
-        location = backend.get_layer_version(str(arn))["Content"]["Location"]
-        return judging.code_of(location, None, backend, name)
-    return judging.code_of(layer.get("code"), layer.get("package"), backend, name)
-
-
 def _deployed(backend: LocalBackend, function: dict[str, Any]) -> list[tuple[str, Code]]:
     """The code and layers a function runs now, as the registry holds them."""
     name = function["FunctionName"]
@@ -111,7 +94,7 @@ def _deployed(backend: LocalBackend, function: dict[str, Any]) -> list[tuple[str
     ]
     for layer in function.get("Layers", []):
         label = f"layer {layer['Location']} of function {name}"
-        artifacts.append((label, _layer_code(backend, {"arn": layer["Location"]}, label)))
+        artifacts.append((label, judging.layer_code(backend, {"arn": layer["Location"]}, label)))
     return artifacts
 
 
@@ -224,6 +207,8 @@ class LambdaFunctionProvider(CodesignProvider):
         inputs["findings"] = []
         inputs["predicted_verdict"] = None
         inputs["deployed_code_standing"] = None
+        # Which parts this step deploys (policy packs judge only those as deploys).
+        inputs["deploying"] = {"code": deploy_code, "layers": deploy_layers}
         if view is None:
             return
         artifacts: list[tuple[str, Code]] = []
@@ -238,8 +223,8 @@ class LambdaFunctionProvider(CodesignProvider):
             )
         if deploy_layers:
             for index, layer in enumerate(layers or []):
-                label = f"{_layer_name(index, layer)} of function {name}"
-                artifacts.append((label, _layer_code(backend, layer, label)))
+                label = f"{judging.layer_label(index, layer)} of function {name}"
+                artifacts.append((label, judging.layer_code(backend, layer, label)))
         deploys = judging.judge(artifacts, view, now)
         findings = judging.deploy_findings(deploys) if deploys else []
         kept = {
@@ -358,6 +343,9 @@ def _outputs(
         "verdict": function.get("LastVerdict"),
         "warnings": function.get("Warnings", []),
         "deployed_code_standing": judging.standing_document(standing) if standing else None,
+        # After a step nothing is being deployed: a later preview of an unchanged function
+        # (whose state is these outputs) judges the standing of its deployed code.
+        "deploying": {"code": False, "layers": False},
         "findings": judging.standing_findings(standing, judging.signer_note(backend, package)),
     }
 
@@ -459,6 +447,7 @@ class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):
                     "deployed_code_sha384",
                     "deployed_layers",
                     "deployed_code_standing",
+                    "deploying",
                     "verdict",
                     "warnings",
                 )

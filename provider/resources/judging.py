@@ -10,7 +10,7 @@ The findings said on resources are phrased here too, with remedies a Pulumi user
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -98,21 +98,57 @@ def config_view(inputs: dict[str, Any], backend: LocalBackend | None) -> ConfigV
     )
 
 
-def code_of(path: Any, package: Any, backend: LocalBackend | None, name: str) -> Code:
+#: How a caller with no backend (a policy pack) reads a .zip: ``(path, name) -> facts``,
+#: or ``None`` when nothing can be known of it.
+FileReader = Callable[[Path, str], Code]
+
+
+def code_of(
+    path: Any,
+    package: Any,
+    backend: LocalBackend | None,
+    name: str,
+    read: FileReader | None = None,
+) -> Code:
     """What is known of code at ``path`` (a .zip, or a directory: zipped unsigned), or,
     while its path is unknown, of the :class:`SignedPackage` ``package`` that will sign it.
-    With no ``backend``, a package file is not read (its signer's key is the backend's)."""
+    With no ``backend``, a package file is read with ``read`` when given (else not: its
+    signer's key is the backend's)."""
     location = None if is_unknown(path) or path is None else Path(str(path))
     if location is not None and location.is_dir():
         return ArtifactFacts(name=name, signed=False)
     if location is not None and backend is not None:
         return facts_from_file(location, backend, name=name)
+    if location is not None and read is not None:
+        return read(location, name)
     if isinstance(package, dict):
         arn = _known(package.get("profile_version_arn")) or profile_arn(
             backend, package.get("profile_name")
         )
         return PendingSignature(_known(package.get("signer_ref")), arn)
     return None
+
+
+def layer_label(index: int, layer: dict[str, Any]) -> str:
+    """How the ``index``-th entry of a function's ``layers`` input is named: its version
+    ARN when known, else its layer name, else its position."""
+    name = layer.get("name")
+    arn = layer.get("arn")
+    if not is_unknown(arn) and arn:
+        return f"layer {arn}"
+    return f"layer {name}" if name and not is_unknown(name) else f"layer #{index + 1}"
+
+
+def layer_code(
+    backend: LocalBackend | None, layer: dict[str, Any], name: str, read: FileReader | None = None
+) -> Code:
+    """A layer entry as published (by ARN, in ``backend``), else its code, else the
+    package that will sign it."""
+    arn = layer.get("arn")
+    if backend is not None and arn and not is_unknown(arn):
+        location = backend.get_layer_version(str(arn))["Content"]["Location"]
+        return code_of(location, None, backend, name)
+    return code_of(layer.get("code"), layer.get("package"), backend, name, read)
 
 
 def pulumi_remedy(failed: FailedCheck) -> str:
