@@ -29,6 +29,7 @@ COMMANDS = {
     "verify": "sam_ext.commands.verify:verify",
     "package": "sam_ext.commands.package:package",
     "deploy": "sam_ext.commands.deploy:deploy",
+    "serve": "sam_ext.commands.serve:serve",
 }
 
 

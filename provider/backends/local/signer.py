@@ -259,11 +259,14 @@ class LocalSigner:
         client_request_token: str | None = None,
         now: datetime,
         prefix: str = "",
+        job_id: str | None = None,
     ) -> Document:
         """StartSigningJob + wait + DescribeSigningJob, on local files.
 
         The signed object is written to ``destination/prefix + jobId + ".zip"`` through a
-        temporary file and a rename, so no partial package is ever visible.
+        temporary file and a rename, so no partial package is ever visible. ``job_id`` is
+        the id to give the job when the caller announced one already (``sam-ext serve``
+        answers StartSigningJob before the job runs); a fresh one otherwise.
         """
         self._fail_orphaned_jobs(now)
         row = self._profile_row(profile_name, profile_owner)
@@ -279,7 +282,7 @@ class LocalSigner:
                 ).fetchone()
             if existing is not None:
                 return self.describe_signing_job(existing["job_id"])
-        job_id = new_job_id()
+        job_id = job_id or new_job_id()
         with self.store.transaction() as db:
             db.execute(
                 "INSERT INTO jobs (job_id, client_token, profile_name, profile_version, "

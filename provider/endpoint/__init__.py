@@ -1,0 +1,7 @@
+"""The local backend over the AWS wire protocol (``sam-ext serve``), on top of moto.
+
+One WSGI application (:mod:`.app`) routes by service: Signer (:mod:`.signer_api`) and
+Lambda's code signing config operations (:mod:`.lambda_api`) are answered from the local
+backend, everything else by moto's own server application; :mod:`.moto_hook` applies
+Lambda's code signing checks where moto deploys code. Needs the ``serve`` extra.
+"""
