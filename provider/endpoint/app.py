@@ -111,7 +111,7 @@ def operation_name(environ: Environ, service: str | None, body: bytes) -> str:
         action = protocol.parse_query(body.decode("utf-8", "replace")).get("Action")
     if action:
         return action[0]
-    if service:
+    if service and protocol.service_model(service).protocol.startswith("rest"):
         try:
             found = protocol.match(service, environ.get("REQUEST_METHOD", "GET"),
                                    _path(environ), query)
@@ -195,7 +195,6 @@ class EndpointApp:
                  ) -> Iterable[bytes]:
         """moto's answer; an HTML "not found" or a crash becomes an AWS-shaped error.
         (The body is left to moto, unread: S3 uploads stream.)"""
-        body = b""
         held: dict[str, Any] = {}
 
         def hold(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -205,12 +204,14 @@ class EndpointApp:
         try:
             result = self.moto(environ, hold)
         except NotImplementedError as exc:
+            body = _replayed_body(environ)
             return self._moto_error(service, environ, body, start_response, 501,
                                     "NotImplementedException",
                                     "moto (serving it here) does not implement {op}"
                                     + (f": {exc}" if str(exc) else ""))
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
+            body = _replayed_body(environ)
             return self._moto_error(service, environ, body, start_response, 500,
                                     "InternalFailure",
                                     f"{{op}} failed in moto: {type(exc).__name__}: {exc}")
@@ -220,6 +221,7 @@ class EndpointApp:
         if status.startswith("404") and "text/html" in content_type:
             if hasattr(result, "close"):
                 result.close()
+            body = _replayed_body(environ)
             return self._moto_error(service, environ, body, start_response, 404,
                                     "UnknownOperationException",
                                     "sam-ext serve does not serve {op}")
@@ -233,6 +235,14 @@ class EndpointApp:
         op = f"{service or 'an unknown service'} operation {operation_name(environ, service, body)}"
         headers, payload = _aws_error_body(service, code, template.format(op=op))
         return _respond(start_response, status, headers, payload)
+
+
+def _replayed_body(environ: Environ) -> bytes:
+    """A form body moto read and put back (query protocols), for naming the operation."""
+    stream = environ.get("wsgi.input")
+    if hasattr(stream, "getvalue"):
+        return bytes(stream.getvalue())
+    return b""
 
 
 def _read_body(environ: Environ) -> bytes:

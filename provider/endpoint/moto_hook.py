@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
+import copy
+import functools
 import hashlib
 import json
 import sys
@@ -245,6 +247,9 @@ def _wrap_lambda() -> None:
             kwargs.get("LogicalId"), "AWS::Lambda::LayerVersion",
         )
 
+    # CloudFormation's Ref of an AWS::Lambda::LayerVersion is its version ARN; moto's
+    # LayerVersion has no physical id, so a function's Layers would get the object itself.
+    LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
     LambdaFunction.create_from_cloudformation_json = classmethod(cfn_create)  # type: ignore[method-assign,assignment]
     LambdaFunction.update_from_cloudformation_json = classmethod(cfn_update)  # type: ignore[method-assign,assignment]
     LayerVersion.create_from_cloudformation_json = classmethod(layer_create)  # type: ignore[method-assign,assignment]
@@ -252,12 +257,15 @@ def _wrap_lambda() -> None:
 
 def _as_stack_failure(run: Callable[[], Any], logical_id: str | None, resource_type: str) -> Any:
     """Run a resource's creation; a Lambda or project error becomes a stack failure."""
-    from moto.core.exceptions import RESTError
+    from moto.core.exceptions import ServiceException, _RESTError
 
     try:
         return run()
-    except RESTError as exc:
+    except _RESTError as exc:
         raise StackResourceFailed(exc, f"{exc.error_type}: {exc.message}", logical_id,
+                                  resource_type) from exc
+    except ServiceException as exc:
+        raise StackResourceFailed(exc, f"{exc.code}: {exc.message}", logical_id,
                                   resource_type) from exc
     except CodesignError as exc:
         raise StackResourceFailed(exc, f"{exc.code}: {exc.message}", logical_id,
@@ -265,7 +273,9 @@ def _as_stack_failure(run: Callable[[], Any], logical_id: str | None, resource_t
 
 
 # --- CloudFormation: the SAM transform, the CSC resource type, failing stacks -------------------
+@functools.cache
 def _managed_policies() -> dict[str, str]:
+    """AWS managed policy names to ARNs, from moto's copy of the list (SAM's Policies)."""
     from moto.iam.aws_managed_policies import aws_managed_policies_data
 
     data = json.loads(aws_managed_policies_data)
@@ -273,38 +283,56 @@ def _managed_policies() -> dict[str, str]:
             for name, doc in data.items()}
 
 
-def sam_transform(template: dict[str, Any], parameters: dict[str, Any] | None) -> dict[str, Any]:
+def sam_transform(template: dict[str, Any], parameters: dict[str, Any] | None, region: str,
+                  account: str) -> dict[str, Any]:
     """``template`` with the ``AWS::Serverless-2016-10-31`` transform applied (as
     CloudFormation applies it), or unchanged when it declares none."""
     declared = template.get("Transform") if isinstance(template, dict) else None
     names = declared if isinstance(declared, list) else [declared]
     if _SAM_TRANSFORM not in names:
         return template
+    import boto3
     from moto.cloudformation.exceptions import ValidationError
     from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
-    from samtranslator.translator.transform import transform
-
-    class Loader(ManagedPolicyLoader):
-        def __init__(self) -> None:
-            self._policy_map = None
-            self.max_items = 1000
-
-        def load(self) -> dict[str, str]:
-            return _managed_policies()
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import (
+        to_py27_compatible_template,
+        undo_mark_unicode_str_in_template,
+    )
 
     values = {k: v for k, v in (parameters or {}).items() if isinstance(v, str)}
-    values.setdefault("AWS::Region", "us-east-1")
+    values["AWS::AccountId"] = account
+    # What samtranslator's transform() does, with the stack's region for the pseudo
+    # parameters and ARN partitions (it would ask boto3's environment otherwise).
+    fragment = copy.deepcopy(template)
+    to_py27_compatible_template(fragment, values)
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(
+        region_name=region, aws_access_key_id="unused", aws_secret_access_key="unused"))
     try:
-        return transform(template, values, Loader())
+        result = translator.translate(fragment, parameter_values=values,
+                                      get_managed_policy_map=_managed_policies)
     except InvalidDocumentException as exc:
         messages = "; ".join(str(getattr(e, "message", e)) for e in exc.causes) or str(exc)
         raise ValidationError(message=f"Transform {_SAM_TRANSFORM} failed with: {messages}"
                               ) from None
+    return undo_mark_unicode_str_in_template(result)  # type: ignore[no-any-return]
+
+
+def _path_style(template_url: str) -> str:
+    """A template URL on this server (``http://127.0.0.1:PORT/bucket/key``, as SAM CLI
+    builds it from its endpoint) in the path style moto parses (it knows ``localhost``)."""
+    from urllib.parse import urlparse
+
+    parts = urlparse(template_url)
+    host = parts.hostname or ""
+    if host.replace(".", "").isdigit() or host.startswith("[") or ":" in host:
+        return parts._replace(netloc=f"localhost:{parts.port or 80}").geturl()
+    return template_url
 
 
 def _wrap_cloudformation() -> None:
-    from moto.cloudformation import models
+    from moto.cloudformation import models, responses
 
     original_stack_parse = models.Stack._parse_template
     original_change_set_parse = models.ChangeSet._parse_template
@@ -313,11 +341,14 @@ def _wrap_cloudformation() -> None:
 
     def stack_parse(self: Any) -> None:
         original_stack_parse(self)
-        self.template_dict = sam_transform(self.template_dict, getattr(self, "parameters", {}))
+        # (moto sets the stack's region after parsing; its id, an ARN, has it already)
+        self.template_dict = sam_transform(self.template_dict, getattr(self, "parameters", {}),
+                                           self.stack_id.split(":")[3], self.account_id)
 
     def change_set_parse(self: Any) -> None:
         original_change_set_parse(self)
-        self.template_dict = sam_transform(self.template_dict, self.parameters)
+        self.template_dict = sam_transform(self.template_dict, self.parameters,
+                                           self.stack_id.split(":")[3], self.stack.account_id)
 
     def create_stack(self: Any, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -338,6 +369,13 @@ def _wrap_cloudformation() -> None:
             change_set.execution_status = "EXECUTE_FAILED"
             _fail(self.stacks[change_set.stack_id], failure, change_set.change_set_type)
 
+    def template_from_s3(self: Any, template_url: str) -> str:
+        return original_from_s3(self, _path_style(template_url))
+
+    original_from_s3 = responses.CloudFormationResponse._get_stack_from_s3_url
+    responses.CloudFormationResponse._get_stack_from_s3_url = (  # type: ignore[method-assign]
+        template_from_s3
+    )
     models.Stack._parse_template = stack_parse  # type: ignore[method-assign]
     models.ChangeSet._parse_template = change_set_parse  # type: ignore[method-assign]
     models.CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
