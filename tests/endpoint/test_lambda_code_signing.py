@@ -4,11 +4,21 @@ the local backend's, the functions moto's, the checks the project's one ``decide
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import Clients, error_code, package_bytes, sign, unique, versioned_bucket
+from .conftest import (
+    ACCOUNT,
+    Clients,
+    Server,
+    error_code,
+    package_bytes,
+    sign,
+    unique,
+    versioned_bucket,
+)
 
 PLATFORM = "AWSLambda-SHA384-ECDSA"
 
@@ -197,3 +207,27 @@ def test_a_missing_code_signing_config_is_named(world: World) -> None:
     missing = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"
     with pytest.raises(world.lambda_.exceptions.CodeSigningConfigNotFoundException):
         world.create(missing)
+
+
+def test_an_expired_signature_is_rejected_under_enforce_and_warned_under_warn(
+    world: World, server: Server, tmp_path: Path
+) -> None:
+    """A signature made two days ago by a profile valid one day: signed with the local
+    backend on the server's own keystore (the server's clock cannot be moved)."""
+    from provider.backends.local import LocalBackend
+    from provider.validity import ValidityPeriod
+
+    keystore = LocalBackend(server.home / "accounts" / ACCOUNT / "us-east-1", "us-east-1",
+                            ACCOUNT)
+    name = unique("short_")
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    arn = keystore.put_signing_profile(name, validity=ValidityPeriod(1, "DAYS"),
+                                       now=two_days_ago)["profileVersionArn"]
+    source = tmp_path / "app.zip"
+    source.write_bytes(package_bytes())
+    job = keystore.sign_package(source, str(tmp_path / "signed"), name, now=two_days_ago)
+    signed = Path(job["signedObject"]["path"]).read_bytes()
+    with pytest.raises(world.lambda_.exceptions.CodeVerificationFailedException) as caught:
+        world.create(world.csc("Enforce", allowed=[arn]), code={"ZipFile": signed})
+    assert "expiry" in str(caught.value)
+    assert world.create(world.csc("Warn", allowed=[arn]), code={"ZipFile": signed})
