@@ -19,7 +19,6 @@ import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
@@ -28,8 +27,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 for name in list(os.environ):
     if name.startswith("AWS_"):
         os.environ.pop(name)
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                  AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+)
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -64,19 +67,28 @@ def _boto3_round(url: str, count: int, tag: str) -> float:
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     profile = f"bench_{tag}"
     signer.put_signing_profile(profileName=profile, platformId=PLATFORM)
-    users = [(session.client("s3", endpoint_url=url, config=config),
-              session.client("signer", endpoint_url=url, config=config)) for _ in range(count)]
+    users = [
+        (
+            session.client("s3", endpoint_url=url, config=config),
+            session.client("signer", endpoint_url=url, config=config),
+        )
+        for _ in range(count)
+    ]
 
     def one(index: int) -> str:
         user_s3, user_signer = users[index]
-        version = user_s3.put_object(Bucket=bucket, Key=f"src/{index}.zip",
-                                     Body=_zip(index))["VersionId"]
+        version = user_s3.put_object(Bucket=bucket, Key=f"src/{index}.zip", Body=_zip(index))[
+            "VersionId"
+        ]
         job = user_signer.start_signing_job(
             source={"s3": {"bucketName": bucket, "key": f"src/{index}.zip", "version": version}},
             destination={"s3": {"bucketName": bucket, "prefix": "signed/"}},
-            profileName=profile, clientRequestToken=f"{tag}-{index}")
+            profileName=profile,
+            clientRequestToken=f"{tag}-{index}",
+        )
         user_signer.get_waiter("successful_signing_job").wait(
-            jobId=job["jobId"], WaiterConfig={"Delay": POLL, "MaxAttempts": 600})
+            jobId=job["jobId"], WaiterConfig={"Delay": POLL, "MaxAttempts": 600}
+        )
         status = user_signer.describe_signing_job(jobId=job["jobId"])["status"]
         assert status == "Succeeded", status
         return str(job["jobId"])
@@ -106,8 +118,9 @@ def _backend_round(url: str, count: int, tag: str, work: Path) -> float:
         paths.append(path)
     requests = [batch.SignRequest(f"Fn{i}", p, profile) for i, p in enumerate(paths)]
     start = time.perf_counter()
-    outcomes = batch.sign_all(backend, requests, f"s3://{bucket}/app", now=utcnow(),
-                              jobs=count, progress=None)
+    outcomes = batch.sign_all(
+        backend, requests, f"s3://{bucket}/app", now=utcnow(), jobs=count, progress=None
+    )
     elapsed = time.perf_counter() - start
     batch.raise_for_failures(outcomes)
     return elapsed
@@ -127,8 +140,9 @@ def main() -> None:
             for repeat in range(options.repeats):
                 runs["one"].append(_boto3_round(server.url, 1, f"one{repeat}"))
                 runs["many"].append(_boto3_round(server.url, options.packages, f"many{repeat}"))
-                runs["backend"].append(_backend_round(server.url, options.packages,
-                                                      f"b{repeat}", work))
+                runs["backend"].append(
+                    _backend_round(server.url, options.packages, f"b{repeat}", work)
+                )
         finally:
             server.stop()
     one = statistics.median(runs["one"])
@@ -139,16 +153,24 @@ def main() -> None:
         ("mode", "seconds (median)", "x one job"),
         ("1 package, boto3", f"{one:.2f}", "1.00"),
         (f"{n} packages, {n} boto3 clients at once", f"{many:.2f}", f"{many / one:.2f}"),
-        (f"{n} packages, aws backend sign_all(jobs={n})", f"{backend:.2f}",
-         f"{backend / one:.2f}"),
+        (f"{n} packages, aws backend sign_all(jobs={n})", f"{backend:.2f}", f"{backend / one:.2f}"),
     ]
     print(f"(e) sam-ext serve, --job-delay {options.job_delay}, {machine()}")
     print(table(rows))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "serve.json").write_text(json.dumps({
-        "job_delay": options.job_delay, "packages": n, "machine": machine(),
-        "runs": runs, "median": {"one": one, "many": many, "backend": backend},
-    }, indent=2) + "\n")
+    (RESULTS / "serve.json").write_text(
+        json.dumps(
+            {
+                "job_delay": options.job_delay,
+                "packages": n,
+                "machine": machine(),
+                "runs": runs,
+                "median": {"one": one, "many": many, "backend": backend},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

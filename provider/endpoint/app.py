@@ -4,6 +4,7 @@ moto's own server application in this process."""
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -23,9 +24,18 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 Handler = Callable[[Caller, dict[str, Any]], dict[str, Any]]
 DEFAULT_REGION = "us-east-1"
-_STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
-                403: "Forbidden", 404: "Not Found", 409: "Conflict", 429: "Too Many Requests",
-                500: "Internal Server Error", 501: "Not Implemented"}
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+}
 
 
 def credential_scope(environ: Environ) -> tuple[str | None, str | None]:
@@ -62,21 +72,24 @@ def _path(environ: Environ) -> str:
     return quote(str(environ.get("PATH_INFO", "")).encode("latin-1").decode("utf-8", "replace"))
 
 
-def _respond(start_response: StartResponse, status: int, headers: list[tuple[str, str]],
-             body: bytes) -> Iterable[bytes]:
+def _respond(
+    start_response: StartResponse, status: int, headers: list[tuple[str, str]], body: bytes
+) -> Iterable[bytes]:
     headers = [*headers, ("Content-Length", str(len(body)))]
     start_response(f"{status} {_STATUS_TEXT.get(status, 'Status')}", headers)
     return [body]
 
 
-def _error_response(start_response: StartResponse, service: str, code: str, message: str,
-                    status: int | None = None) -> Iterable[bytes]:
+def _error_response(
+    start_response: StartResponse, service: str, code: str, message: str, status: int | None = None
+) -> Iterable[bytes]:
     status_code, headers, body = protocol.render_error(service, code, message, status)
     return _respond(start_response, status_code, headers, body)
 
 
-def _aws_error_body(service: str | None, code: str, message: str
-                    ) -> tuple[list[tuple[str, str]], bytes]:
+def _aws_error_body(
+    service: str | None, code: str, message: str
+) -> tuple[list[tuple[str, str]], bytes]:
     """An error in the wire format of ``service``'s protocol (for what moto cannot serve)."""
     kind = "json"
     if service:
@@ -87,17 +100,20 @@ def _aws_error_body(service: str | None, code: str, message: str
     if kind in ("query", "ec2", "rest-xml"):
         from xml.sax.saxutils import escape
 
-        xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{escape(code)}</Code>"
-               f"<Message>{escape(message)}</Message></Error><RequestId>0</RequestId>"
-               "</ErrorResponse>")
+        xml = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{escape(code)}</Code>"
+            f"<Message>{escape(message)}</Message></Error><RequestId>0</RequestId>"
+            "</ErrorResponse>"
+        )
         if kind == "rest-xml":
-            xml = (f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
-                   "</Error>")
+            xml = f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
         return [("Content-Type", "text/xml")], xml.encode()
     import json
 
-    return ([("Content-Type", "application/json"), ("x-amzn-ErrorType", code)],
-            json.dumps({"__type": code, "message": message}).encode())
+    return (
+        [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)],
+        json.dumps({"__type": code, "message": message}).encode(),
+    )
 
 
 def operation_name(environ: Environ, service: str | None, body: bytes) -> str:
@@ -113,8 +129,9 @@ def operation_name(environ: Environ, service: str | None, body: bytes) -> str:
         return action[0]
     if service and protocol.service_model(service).protocol.startswith("rest"):
         try:
-            found = protocol.match(service, environ.get("REQUEST_METHOD", "GET"),
-                                   _path(environ), query)
+            found = protocol.match(
+                service, environ.get("REQUEST_METHOD", "GET"), _path(environ), query
+            )
         except Exception:  # not a rest service botocore knows
             found = None
         if found:
@@ -140,7 +157,7 @@ class EndpointApp:
         self.runner.stop()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        service, region = credential_scope(environ)
+        service, _ = credential_scope(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         path = _path(environ)
         if service == "signer":
@@ -148,13 +165,19 @@ class EndpointApp:
         if service in ("lambda", None) and "code-signing-config" in path:
             query = protocol.parse_query(environ.get("QUERY_STRING", ""))
             if protocol.match("lambda", method, path, query, LambdaCscApi.OPERATIONS):
-                return self._serve("lambda", self.csc.operations, LambdaCscApi.OPERATIONS,
-                                   environ, start_response)
+                return self._serve(
+                    "lambda", self.csc.operations, LambdaCscApi.OPERATIONS, environ, start_response
+                )
         return self._to_moto(service, environ, start_response)
 
-    def _serve(self, service: str, handlers: dict[str, Handler],
-               operations: frozenset[str] | None, environ: Environ,
-               start_response: StartResponse) -> Iterable[bytes]:
+    def _serve(
+        self,
+        service: str,
+        handlers: dict[str, Handler],
+        operations: frozenset[str] | None,
+        environ: Environ,
+        start_response: StartResponse,
+    ) -> Iterable[bytes]:
         body = _read_body(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         path = _path(environ)
@@ -162,20 +185,31 @@ class EndpointApp:
         found = protocol.match(service, method, path, query, operations)
         if found is None:
             return _error_response(
-                start_response, service, "UnknownOperationException",
-                f"{service} has no operation at {method} {path}", 404)
+                start_response,
+                service,
+                "UnknownOperationException",
+                f"{service} has no operation at {method} {path}",
+                404,
+            )
         name, uri_params = found
         handler = handlers.get(name)
         if handler is None:
             return _error_response(
-                start_response, service, "NotImplementedException",
-                f"sam-ext serve does not emulate {service} operation {name}", 501)
+                start_response,
+                service,
+                "NotImplementedException",
+                f"sam-ext serve does not emulate {service} operation {name}",
+                501,
+            )
         _, region = credential_scope(environ)
         caller = caller_of(environ, region)
         try:
             model = protocol.service_model(service).operation_model(name)
-            headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items()
-                       if k.startswith("HTTP_")}
+            headers = {
+                k[5:].replace("_", "-").lower(): str(v)
+                for k, v in environ.items()
+                if k.startswith("HTTP_")
+            }
             params = protocol.parse_input(model, uri_params, query, headers, body)
             status, payload = protocol.render_output(model, handler(caller, params))
         except protocol.ProtocolError as exc:
@@ -186,13 +220,17 @@ class EndpointApp:
         except Exception as exc:  # a bug here: said plainly to the client, traced in the log
             traceback.print_exc(file=sys.stderr)
             return _error_response(
-                start_response, service, "InternalFailure",
-                f"sam-ext serve failed in {service} {name}: {type(exc).__name__}: {exc}", 500)
-        return _respond(start_response, status, [("Content-Type", "application/json")],
-                        payload)
+                start_response,
+                service,
+                "InternalFailure",
+                f"sam-ext serve failed in {service} {name}: {type(exc).__name__}: {exc}",
+                500,
+            )
+        return _respond(start_response, status, [("Content-Type", "application/json")], payload)
 
-    def _to_moto(self, service: str | None, environ: Environ, start_response: StartResponse
-                 ) -> Iterable[bytes]:
+    def _to_moto(
+        self, service: str | None, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         """moto's answer; an HTML "not found" or a crash becomes an AWS-shaped error.
         (The body is left to moto, unread: S3 uploads stream.)"""
         held: dict[str, Any] = {}
@@ -205,33 +243,57 @@ class EndpointApp:
             result = self.moto(environ, hold)
         except NotImplementedError as exc:
             body = _replayed_body(environ)
-            return self._moto_error(service, environ, body, start_response, 501,
-                                    "NotImplementedException",
-                                    "moto (serving it here) does not implement {op}"
-                                    + (f": {exc}" if str(exc) else ""))
+            return self._moto_error(
+                service,
+                environ,
+                body,
+                start_response,
+                501,
+                "NotImplementedException",
+                "moto (serving it here) does not implement {op}" + (f": {exc}" if str(exc) else ""),
+            )
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             body = _replayed_body(environ)
-            return self._moto_error(service, environ, body, start_response, 500,
-                                    "InternalFailure",
-                                    f"{{op}} failed in moto: {type(exc).__name__}: {exc}")
+            return self._moto_error(
+                service,
+                environ,
+                body,
+                start_response,
+                500,
+                "InternalFailure",
+                f"{{op}} failed in moto: {type(exc).__name__}: {exc}",
+            )
         status = str(held.get("status", "500"))
         content_type = dict((k.lower(), v) for k, v in held.get("headers", [])).get(
-            "content-type", "")
+            "content-type", ""
+        )
         if status.startswith("404") and "text/html" in content_type:
             if hasattr(result, "close"):
                 result.close()
             body = _replayed_body(environ)
-            return self._moto_error(service, environ, body, start_response, 404,
-                                    "UnknownOperationException",
-                                    "sam-ext serve does not serve {op}")
+            return self._moto_error(
+                service,
+                environ,
+                body,
+                start_response,
+                404,
+                "UnknownOperationException",
+                "sam-ext serve does not serve {op}",
+            )
         start_response(held["status"], held["headers"])
         return result  # type: ignore[no-any-return]
 
     @staticmethod
-    def _moto_error(service: str | None, environ: Environ, body: bytes,
-                    start_response: StartResponse, status: int, code: str, template: str
-                    ) -> Iterable[bytes]:
+    def _moto_error(
+        service: str | None,
+        environ: Environ,
+        body: bytes,
+        start_response: StartResponse,
+        status: int,
+        code: str,
+        template: str,
+    ) -> Iterable[bytes]:
         op = f"{service or 'an unknown service'} operation {operation_name(environ, service, body)}"
         headers, payload = _aws_error_body(service, code, template.format(op=op))
         return _respond(start_response, status, headers, payload)
@@ -240,15 +302,11 @@ class EndpointApp:
 def _replayed_body(environ: Environ) -> bytes:
     """A form body moto read and put back (query protocols), for naming the operation."""
     stream = environ.get("wsgi.input")
-    if hasattr(stream, "getvalue"):
-        return bytes(stream.getvalue())
-    return b""
+    return bytes(stream.getvalue()) if isinstance(stream, io.BytesIO) else b""
 
 
 def _read_body(environ: Environ) -> bytes:
     """The request body, read once and put back for the next reader."""
-    import io
-
     cached = environ.get("codesign.body")
     if cached is not None:
         return bytes(cached)

@@ -74,12 +74,18 @@ class JobRunner:
             return
         source = json.loads(row["source"])["s3"]
         destination = json.loads(row["destination"])["s3"]
-        data = s3.read_object(row["invoker"], source["bucketName"], source["key"],
-                              source["version"])
+        data = s3.read_object(
+            row["invoker"], source["bucketName"], source["key"], source["version"]
+        )
         if data is None:
-            self._finish(job_id, "Failed", reason=(
-                f"the source s3://{source['bucketName']}/{source['key']} version "
-                f"{source['version']} no longer exists"))
+            self._finish(
+                job_id,
+                "Failed",
+                reason=(
+                    f"the source s3://{source['bucketName']}/{source['key']} version "
+                    f"{source['version']} no longer exists"
+                ),
+            )
             return
         backend = self.state.backend(row["owner"], row["region"])
         work = self.state.home / "work"
@@ -89,8 +95,11 @@ class JobRunner:
             source_path.write_bytes(data)
             try:
                 result = backend.sign_package(
-                    source_path, str(Path(scratch) / "signed"), row["profile_name"],
-                    now=now(), job_id=job_id,
+                    source_path,
+                    str(Path(scratch) / "signed"),
+                    row["profile_name"],
+                    now=now(),
+                    job_id=job_id,
                 )
             except CodesignError as exc:
                 self._finish(job_id, "Failed", reason=exc.message)
@@ -101,12 +110,24 @@ class JobRunner:
             signed = Path(result["signedObject"]["path"]).read_bytes()
         key = f"{destination.get('prefix', '')}{job_id}.zip"
         s3.write_object(row["invoker"], destination["bucketName"], key, signed)
-        self._finish(job_id, "Succeeded", bucket=destination["bucketName"], key=key,
-                     expires=result["signatureExpiresAt"])
+        self._finish(
+            job_id,
+            "Succeeded",
+            bucket=destination["bucketName"],
+            key=key,
+            expires=result["signatureExpiresAt"],
+        )
 
-    def _finish(self, job_id: str, status: str, *, reason: str | None = None,
-                bucket: str | None = None, key: str | None = None,
-                expires: str | None = None) -> None:
+    def _finish(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        reason: str | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+        expires: str | None = None,
+    ) -> None:
         with self.state.transaction() as db:
             db.execute(
                 "UPDATE served_jobs SET status = ?, status_reason = ?, completed_at = ?, "

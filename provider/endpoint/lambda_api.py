@@ -38,8 +38,9 @@ def moto_function(account: str, region: str, name: str) -> Any:
         raise NotFoundError(f"Function not found: {name}") from None
 
 
-def csc_backend(state: EndpointState, arn: str, field: str = "CodeSigningConfigArn"
-                ) -> LocalBackend:
+def csc_backend(
+    state: EndpointState, arn: str, field: str = "CodeSigningConfigArn"
+) -> LocalBackend:
     """The keystore holding the code signing config ``arn`` (its account and region)."""
     parts = check_csc_arn(arn, field).split(":")
     return state.backend(parts[4], parts[3])
@@ -57,7 +58,8 @@ def csc_policy(state: EndpointState, arn: str) -> Any:
 def functions_using(account: str, region: str, arn: str) -> list[Any]:
     """moto's functions (latest versions) attached to a code signing config."""
     return [
-        fn for fn in moto_lambda(account, region).list_functions()
+        fn
+        for fn in moto_lambda(account, region).list_functions()
         if getattr(fn, "code_signing_config_arn", None) == arn
     ]
 
@@ -65,18 +67,26 @@ def functions_using(account: str, region: str, arn: str) -> list[Any]:
 class LambdaCscApi:
     """The code signing config operations of Lambda, by API name."""
 
-    OPERATIONS = frozenset({
-        "CreateCodeSigningConfig", "GetCodeSigningConfig", "UpdateCodeSigningConfig",
-        "DeleteCodeSigningConfig", "ListCodeSigningConfigs", "ListFunctionsByCodeSigningConfig",
-        "PutFunctionCodeSigningConfig", "GetFunctionCodeSigningConfig",
-        "DeleteFunctionCodeSigningConfig",
-    })
+    OPERATIONS = frozenset(
+        {
+            "CreateCodeSigningConfig",
+            "GetCodeSigningConfig",
+            "UpdateCodeSigningConfig",
+            "DeleteCodeSigningConfig",
+            "ListCodeSigningConfigs",
+            "ListFunctionsByCodeSigningConfig",
+            "PutFunctionCodeSigningConfig",
+            "GetFunctionCodeSigningConfig",
+            "DeleteFunctionCodeSigningConfig",
+        }
+    )
 
     def __init__(self, state: EndpointState) -> None:
         self.state = state
         self.operations: dict[str, Callable[[Caller, Document], Document]] = {
-            name: getattr(self, "_" + "".join(
-                "_" + c.lower() if c.isupper() else c for c in name).lstrip("_"))
+            name: getattr(
+                self, "_" + "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+            )
             for name in self.OPERATIONS
         }
 
@@ -99,7 +109,9 @@ class LambdaCscApi:
         backend = self.state.backend(caller.account, caller.region)
         document = backend.create_code_signing_config(
             p["AllowedPublishers"]["SigningProfileVersionArns"],
-            policy=self._policies(p), description=p.get("Description"), now=now(),
+            policy=self._policies(p),
+            description=p.get("Description"),
+            now=now(),
         )
         if p.get("Tags"):
             self.state.set_tags(document["CodeSigningConfig"]["CodeSigningConfigArn"], p["Tags"])
@@ -115,14 +127,17 @@ class LambdaCscApi:
         return self._own(caller, arn).update_code_signing_config(
             arn,
             allowed=None if allowed is None else allowed["SigningProfileVersionArns"],
-            policy=self._policies(p), description=p.get("Description"), now=now(),
+            policy=self._policies(p),
+            description=p.get("Description"),
+            now=now(),
         )
 
     def _delete_code_signing_config(self, caller: Caller, p: Document) -> Document:
         arn = p["CodeSigningConfigArn"]
         backend = self._own(caller, arn)
-        users = sorted(fn.function_name for fn in functions_using(caller.account,
-                                                                  caller.region, arn))
+        users = sorted(
+            fn.function_name for fn in functions_using(caller.account, caller.region, arn)
+        )
         if users:
             raise ConflictError(
                 f"code signing config {arn} is used by function(s) {', '.join(users)}; detach "
@@ -134,14 +149,14 @@ class LambdaCscApi:
 
     def _list_code_signing_configs(self, caller: Caller, p: Document) -> Document:
         configs = self.state.backend(caller.account, caller.region).list_code_signing_configs()[
-            "CodeSigningConfigs"]
+            "CodeSigningConfigs"
+        ]
         return _paged(configs, p, "CodeSigningConfigs")
 
     def _list_functions_by_code_signing_config(self, caller: Caller, p: Document) -> Document:
         arn = p["CodeSigningConfigArn"]
         self._own(caller, arn)
-        arns = sorted(fn.function_arn for fn in functions_using(caller.account, caller.region,
-                                                                arn))
+        arns = sorted(fn.function_arn for fn in functions_using(caller.account, caller.region, arn))
         return _paged(arns, p, "FunctionArns")
 
     def _put_function_code_signing_config(self, caller: Caller, p: Document) -> Document:
@@ -153,8 +168,10 @@ class LambdaCscApi:
 
     def _get_function_code_signing_config(self, caller: Caller, p: Document) -> Document:
         fn = moto_function(caller.account, caller.region, p["FunctionName"])
-        return {"CodeSigningConfigArn": fn.code_signing_config_arn or "",
-                "FunctionName": fn.function_name}
+        return {
+            "CodeSigningConfigArn": fn.code_signing_config_arn or "",
+            "FunctionName": fn.function_name,
+        }
 
     def _delete_function_code_signing_config(self, caller: Caller, p: Document) -> Document:
         fn = moto_function(caller.account, caller.region, p["FunctionName"])
@@ -167,7 +184,7 @@ def _paged(items: list[Any], p: Document, key: str) -> Document:
     if not marker.isdigit():
         raise ValidationError(f"Marker: {marker!r} is not a marker this service issued")
     start, size = int(marker), p.get("MaxItems") or 50
-    document: Document = {key: items[start:start + size]}
+    document: Document = {key: items[start : start + size]}
     if start + size < len(items):
         document["NextMarker"] = str(start + size)
     return document

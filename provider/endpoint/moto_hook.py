@@ -54,8 +54,9 @@ def _lambda_error(code: str, message: str) -> Exception:
 class StackResourceFailed(Exception):
     """A resource of a stack could not be created; the stack fails with ``reason``."""
 
-    def __init__(self, error: Exception, reason: str, logical_id: str | None,
-                 resource_type: str) -> None:
+    def __init__(
+        self, error: Exception, reason: str, logical_id: str | None, resource_type: str
+    ) -> None:
         super().__init__(reason)
         self.error = error
         self.reason = reason
@@ -75,8 +76,9 @@ def _code_bytes(account: str, code: dict[str, Any]) -> bytes | None:
         try:
             return base64.b64decode(raw, validate=False)
         except (binascii.Error, TypeError, ValueError):
-            raise _lambda_error("InvalidParameterValueException",
-                                "Code.ZipFile: not base64-encoded .zip bytes") from None
+            raise _lambda_error(
+                "InvalidParameterValueException", "Code.ZipFile: not base64-encoded .zip bytes"
+            ) from None
     if "S3Bucket" in code and "S3Key" in code:
         data = s3.read_object(account, code["S3Bucket"], code["S3Key"], code.get("S3ObjectVersion"))
         if data is None:
@@ -89,8 +91,14 @@ def _code_bytes(account: str, code: dict[str, Any]) -> bytes | None:
     return None
 
 
-def check_deployment(account: str, region: str, function: str, csc_arn: str | None,
-                     code: bytes | None, layers: list[str]) -> list[Verdict]:
+def check_deployment(
+    account: str,
+    region: str,
+    function: str,
+    csc_arn: str | None,
+    code: bytes | None,
+    layers: list[str],
+) -> list[Verdict]:
     """Judge the code and layers of a deployment under the function's code signing config;
     a rejection raises Lambda's exception, a Warn records the SignatureValidationErrors
     metric (moto's CloudWatch) and a line on stderr."""
@@ -110,8 +118,9 @@ def check_deployment(account: str, region: str, function: str, csc_arn: str | No
             raise _lambda_error("ResourceNotFoundException", f"layer version {arn} does not exist")
         artifacts.append((f"layer {arn}", layer.code_bytes))
     at = now()
-    verdicts = [decide(facts_from_bytes(data, _state, name=label), policy, at)
-                for label, data in artifacts]
+    verdicts = [
+        decide(facts_from_bytes(data, _state, name=label), policy, at) for label, data in artifacts
+    ]
     rejected = [v for v in verdicts if v.decision is Decision.REJECT]
     if rejected:
         raise _lambda_error(
@@ -130,10 +139,14 @@ def _record_warning(account: str, region: str, function: str, verdict: Verdict) 
 
     cloudwatch_backends[account][region].put_metric_data(
         namespace="AWS/Lambda",
-        metric_data=[{
-            "MetricName": "SignatureValidationErrors", "Value": 1, "Unit": "Count",
-            "Dimensions": [{"Name": "FunctionName", "Value": function}],
-        }],
+        metric_data=[
+            {
+                "MetricName": "SignatureValidationErrors",
+                "Value": 1,
+                "Unit": "Count",
+                "Dimensions": [{"Name": "FunctionName", "Value": function}],
+            }
+        ],
     )
     print(f"sam-ext serve: warning: {verdict.message}", file=sys.stderr, flush=True)
 
@@ -162,31 +175,51 @@ def _wrap_lambda() -> None:
     def create(self: Any, spec: dict[str, Any]) -> Any:
         spec = {**spec, **(_CFN_EXTRA.get() or {})}
         data = _code_bytes(self.account_id, spec.get("Code", {})) if spec.get("Code") else None
-        check_deployment(self.account_id, self.region_name, str(spec.get("FunctionName")),
-                         spec.get("CodeSigningConfigArn"), data, list(spec.get("Layers", [])))
+        check_deployment(
+            self.account_id,
+            self.region_name,
+            str(spec.get("FunctionName")),
+            spec.get("CodeSigningConfigArn"),
+            data,
+            list(spec.get("Layers", [])),
+        )
         fn = create_function(self, spec)
         if spec.get("Code", {}).get("S3ObjectVersion"):
             _pin(self.get_function(spec["FunctionName"]), data)
         return fn
 
-    def update_function_code(self: Any, function_name: str, qualifier: str,
-                             body: dict[str, Any]) -> Any:
+    def update_function_code(
+        self: Any, function_name: str, qualifier: str, body: dict[str, Any]
+    ) -> Any:
         fn = self.get_function(function_name, qualifier)
         data = _code_bytes(self.account_id, body)
         if not body.get("DryRun"):
-            check_deployment(self.account_id, self.region_name, fn.function_name,
-                             fn.code_signing_config_arn, data, [])
+            check_deployment(
+                self.account_id,
+                self.region_name,
+                fn.function_name,
+                fn.code_signing_config_arn,
+                data,
+                [],
+            )
         result = update_code(self, function_name, qualifier, body)
         if body.get("S3ObjectVersion") and not body.get("DryRun"):
             _pin(fn, data)
         return result
 
-    def update_function_configuration(self: Any, function_name: str, qualifier: str,
-                                      body: dict[str, Any]) -> Any:
+    def update_function_configuration(
+        self: Any, function_name: str, qualifier: str, body: dict[str, Any]
+    ) -> Any:
         fn = self.get_function(function_name, qualifier)
         if "Layers" in body:
-            check_deployment(self.account_id, self.region_name, fn.function_name,
-                             fn.code_signing_config_arn, None, list(body["Layers"]))
+            check_deployment(
+                self.account_id,
+                self.region_name,
+                fn.function_name,
+                fn.code_signing_config_arn,
+                None,
+                list(body["Layers"]),
+            )
         return update_configuration(self, function_name, qualifier, body)
 
     def publish_layer_version(self: Any, spec: dict[str, Any]) -> Any:
@@ -208,43 +241,79 @@ def _wrap_lambda() -> None:
     original_cfn_update = LambdaFunction.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
     original_layer_create = LayerVersion.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-    def cfn_create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
-                   account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def cfn_create(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
         properties = cloudformation_json["Properties"]
         extra = {k: properties[k] for k in ("CodeSigningConfigArn", "Layers") if k in properties}
         token = _CFN_EXTRA.set(extra)
         try:
             return _as_stack_failure(
-                lambda: original_cfn_create(cls, resource_name, cloudformation_json, account_id,
-                                            region_name, **kwargs),
-                kwargs.get("LogicalId"), "AWS::Lambda::Function",
+                lambda: original_cfn_create(
+                    cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+                ),
+                kwargs.get("LogicalId"),
+                "AWS::Lambda::Function",
             )
         finally:
             _CFN_EXTRA.reset(token)
 
-    def cfn_update(cls: Any, original_resource: Any, new_resource_name: str,
-                   cloudformation_json: dict[str, Any], account_id: str,
-                   region_name: str) -> Any:
+    def cfn_update(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
         properties = cloudformation_json["Properties"]
         csc_arn = properties.get("CodeSigningConfigArn", original_resource.code_signing_config_arn)
 
         def run() -> Any:
             data = _code_bytes(account_id, properties.get("Code", {}))
-            check_deployment(account_id, region_name, original_resource.function_name, csc_arn,
-                             data, list(properties.get("Layers", [])))
+            check_deployment(
+                account_id,
+                region_name,
+                original_resource.function_name,
+                csc_arn,
+                data,
+                list(properties.get("Layers", [])),
+            )
             original_resource.code_signing_config_arn = csc_arn
-            return original_cfn_update(cls, original_resource, new_resource_name,
-                                       cloudformation_json, account_id, region_name)
+            return original_cfn_update(
+                cls,
+                original_resource,
+                new_resource_name,
+                cloudformation_json,
+                account_id,
+                region_name,
+            )
 
-        return _as_stack_failure(run, getattr(original_resource, "logical_resource_id", None),
-                                 "AWS::Lambda::Function")
-
-    def layer_create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any],
-                     account_id: str, region_name: str, **kwargs: Any) -> Any:
         return _as_stack_failure(
-            lambda: original_layer_create(cls, resource_name, cloudformation_json, account_id,
-                                          region_name, **kwargs),
-            kwargs.get("LogicalId"), "AWS::Lambda::LayerVersion",
+            run, getattr(original_resource, "logical_resource_id", None), "AWS::Lambda::Function"
+        )
+
+    def layer_create(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        return _as_stack_failure(
+            lambda: original_layer_create(
+                cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+            ),
+            kwargs.get("LogicalId"),
+            "AWS::Lambda::LayerVersion",
         )
 
     # CloudFormation's Ref of an AWS::Lambda::LayerVersion is its version ARN; moto's
@@ -262,14 +331,17 @@ def _as_stack_failure(run: Callable[[], Any], logical_id: str | None, resource_t
     try:
         return run()
     except _RESTError as exc:
-        raise StackResourceFailed(exc, f"{exc.error_type}: {exc.message}", logical_id,
-                                  resource_type) from exc
+        raise StackResourceFailed(
+            exc, f"{exc.error_type}: {exc.message}", logical_id, resource_type
+        ) from exc
     except ServiceException as exc:
-        raise StackResourceFailed(exc, f"{exc.code}: {exc.message}", logical_id,
-                                  resource_type) from exc
+        raise StackResourceFailed(
+            exc, f"{exc.code}: {exc.message}", logical_id, resource_type
+        ) from exc
     except CodesignError as exc:
-        raise StackResourceFailed(exc, f"{exc.code}: {exc.message}", logical_id,
-                                  resource_type) from exc
+        raise StackResourceFailed(
+            exc, f"{exc.code}: {exc.message}", logical_id, resource_type
+        ) from exc
 
 
 # --- CloudFormation: the SAM transform, the CSC resource type, failing stacks -------------------
@@ -279,12 +351,14 @@ def _managed_policies() -> dict[str, str]:
     from moto.iam.aws_managed_policies import aws_managed_policies_data
 
     data = json.loads(aws_managed_policies_data)
-    return {name: f"arn:aws:iam::aws:policy{doc.get('Path', '/')}{name}"
-            for name, doc in data.items()}
+    return {
+        name: f"arn:aws:iam::aws:policy{doc.get('Path', '/')}{name}" for name, doc in data.items()
+    }
 
 
-def sam_transform(template: dict[str, Any], parameters: dict[str, Any] | None, region: str,
-                  account: str) -> dict[str, Any]:
+def sam_transform(
+    template: dict[str, Any], parameters: dict[str, Any] | None, region: str, account: str
+) -> dict[str, Any]:
     """``template`` with the ``AWS::Serverless-2016-10-31`` transform applied (as
     CloudFormation applies it), or unchanged when it declares none."""
     declared = template.get("Transform") if isinstance(template, dict) else None
@@ -307,15 +381,22 @@ def sam_transform(template: dict[str, Any], parameters: dict[str, Any] | None, r
     # parameters and ARN partitions (it would ask boto3's environment otherwise).
     fragment = copy.deepcopy(template)
     to_py27_compatible_template(fragment, values)
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(
-        region_name=region, aws_access_key_id="unused", aws_secret_access_key="unused"))
+    translator = Translator(
+        None,
+        Parser(),
+        boto_session=boto3.session.Session(
+            region_name=region, aws_access_key_id="unused", aws_secret_access_key="unused"
+        ),
+    )
     try:
-        result = translator.translate(fragment, parameter_values=values,
-                                      get_managed_policy_map=_managed_policies)
+        result = translator.translate(
+            fragment, parameter_values=values, get_managed_policy_map=_managed_policies
+        )
     except InvalidDocumentException as exc:
         messages = "; ".join(str(getattr(e, "message", e)) for e in exc.causes) or str(exc)
-        raise ValidationError(message=f"Transform {_SAM_TRANSFORM} failed with: {messages}"
-                              ) from None
+        raise ValidationError(
+            message=f"Transform {_SAM_TRANSFORM} failed with: {messages}"
+        ) from None
     return undo_mark_unicode_str_in_template(result)  # type: ignore[no-any-return]
 
 
@@ -342,13 +423,18 @@ def _wrap_cloudformation() -> None:
     def stack_parse(self: Any) -> None:
         original_stack_parse(self)
         # (moto sets the stack's region after parsing; its id, an ARN, has it already)
-        self.template_dict = sam_transform(self.template_dict, getattr(self, "parameters", {}),
-                                           self.stack_id.split(":")[3], self.account_id)
+        self.template_dict = sam_transform(
+            self.template_dict,
+            getattr(self, "parameters", {}),
+            self.stack_id.split(":")[3],
+            self.account_id,
+        )
 
     def change_set_parse(self: Any) -> None:
         original_change_set_parse(self)
-        self.template_dict = sam_transform(self.template_dict, self.parameters,
-                                           self.stack_id.split(":")[3], self.stack.account_id)
+        self.template_dict = sam_transform(
+            self.template_dict, self.parameters, self.stack_id.split(":")[3], self.stack.account_id
+        )
 
     def create_stack(self: Any, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -358,8 +444,7 @@ def _wrap_cloudformation() -> None:
             _fail(stack, failure, "CREATE")
             return stack
 
-    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None
-                           ) -> None:
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
         try:
             original_execute(self, change_set_name, stack_name)
         except StackResourceFailed as failure:
@@ -387,15 +472,25 @@ def _fail(stack: Any, failure: StackResourceFailed, kind: str) -> None:
     from moto.cloudformation.models import Event
 
     step = "CREATE" if kind == "CREATE" else "UPDATE"
-    stack.events.append(Event(
-        stack_id=stack.stack_id, stack_name=stack.name,
-        logical_resource_id=failure.logical_id or "", physical_resource_id="",
-        resource_type=failure.resource_type, resource_status=f"{step}_FAILED",
-        resource_status_reason=failure.reason, resource_properties=None,
-    ))
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=failure.logical_id or "",
+            physical_resource_id="",
+            resource_type=failure.resource_type,
+            resource_status=f"{step}_FAILED",
+            resource_status_reason=failure.reason,
+            resource_properties=None,
+        )
+    )
     prefix = "ROLLBACK" if kind == "CREATE" else "UPDATE_ROLLBACK"
-    stack._add_stack_event(f"{prefix}_IN_PROGRESS", resource_status_reason=(
-        f"The following resource(s) failed to {step.lower()}: [{failure.logical_id}]."))
+    stack._add_stack_event(
+        f"{prefix}_IN_PROGRESS",
+        resource_status_reason=(
+            f"The following resource(s) failed to {step.lower()}: [{failure.logical_id}]."
+        ),
+    )
     if kind == "CREATE":
         try:
             stack.resource_map.delete()
@@ -411,7 +506,7 @@ def _register_csc_resource() -> None:
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
 
-    class CfnCodeSigningConfig(CloudFormationModel):  # type: ignore[misc]
+    class CfnCodeSigningConfig(CloudFormationModel):
         """``AWS::Lambda::CodeSigningConfig``, kept by the local backend."""
 
         def __init__(self, arn: str) -> None:
@@ -437,9 +532,13 @@ def _register_csc_resource() -> None:
             return self.arn if attribute_name == "CodeSigningConfigArn" else self.arn.split(":")[-1]
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
-            region_name: str, **kwargs: Any,
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
         ) -> CfnCodeSigningConfig:
             properties = cloudformation_json.get("Properties", {})
 
@@ -448,18 +547,26 @@ def _register_csc_resource() -> None:
                 document = _state.backend(account_id, region_name).create_code_signing_config(
                     properties.get("AllowedPublishers", {}).get("SigningProfileVersionArns", []),
                     policy=properties.get("CodeSigningPolicies", {}).get(
-                        "UntrustedArtifactOnDeployment"),
-                    description=properties.get("Description"), now=now(),
+                        "UntrustedArtifactOnDeployment"
+                    ),
+                    description=properties.get("Description"),
+                    now=now(),
                 )
                 return cls(document["CodeSigningConfig"]["CodeSigningConfigArn"])
 
-            return _as_stack_failure(create, kwargs.get("LogicalId"),  # type: ignore[no-any-return]
-                                     "AWS::Lambda::CodeSigningConfig")
+            created: CfnCodeSigningConfig = _as_stack_failure(
+                create, kwargs.get("LogicalId"), "AWS::Lambda::CodeSigningConfig"
+            )
+            return created
 
         @classmethod
-        def update_from_cloudformation_json(  # type: ignore[override]
-            cls, original_resource: CfnCodeSigningConfig, new_resource_name: str,
-            cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: CfnCodeSigningConfig,
+            new_resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
         ) -> CfnCodeSigningConfig:
             properties = cloudformation_json.get("Properties", {})
             assert _state is not None
@@ -467,14 +574,19 @@ def _register_csc_resource() -> None:
                 original_resource.arn,
                 allowed=properties.get("AllowedPublishers", {}).get("SigningProfileVersionArns"),
                 policy=properties.get("CodeSigningPolicies", {}).get(
-                    "UntrustedArtifactOnDeployment"),
-                description=properties.get("Description"), now=now(),
+                    "UntrustedArtifactOnDeployment"
+                ),
+                description=properties.get("Description"),
+                now=now(),
             )
             return original_resource
 
         @classmethod
-        def delete_from_cloudformation_json(  # type: ignore[override]
-            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str,
+        def delete_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
             region_name: str,
         ) -> None:
             assert _state is not None

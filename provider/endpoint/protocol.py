@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import botocore.session
-from botocore.model import OperationModel, ServiceModel, Shape
+from botocore.model import OperationModel, ServiceModel
 
 from provider.clock import parse_instant
 from provider.errors import CodesignError
@@ -86,7 +86,10 @@ def routes(service: str, operations: frozenset[str] | None = None) -> tuple[Rout
 
 
 def match(
-    service: str, method: str, path: str, query: dict[str, list[str]],
+    service: str,
+    method: str,
+    path: str,
+    query: dict[str, list[str]],
     operations: frozenset[str] | None = None,
 ) -> tuple[str, dict[str, str]] | None:
     """``(operation, uri parameters)`` of the request, or None when none matches."""
@@ -108,7 +111,7 @@ def _constraint(value: Any, where: str, rule: str) -> ProtocolError:
     )
 
 
-def _check(value: Any, shape: Shape, where: str) -> Any:
+def _check(value: Any, shape: Any, where: str) -> Any:
     """``value`` as the shape's type, or a ValidationException naming ``where``."""
     kind = shape.type_name
     meta = shape.metadata
@@ -118,8 +121,9 @@ def _check(value: Any, shape: Shape, where: str) -> Any:
         result: Document = {}
         for name in shape.required_members:
             if value.get(name) is None:
-                raise _constraint(None, f"{where}.{name}" if where else name,
-                                  "Member must not be null")
+                raise _constraint(
+                    None, f"{where}.{name}" if where else name, "Member must not be null"
+                )
         for name, member in shape.members.items():
             if name in value and value[name] is not None:
                 result[name] = _check(value[name], member, f"{where}.{name}" if where else name)
@@ -145,18 +149,21 @@ def _check(value: Any, shape: Shape, where: str) -> Any:
             raise _constraint(value, where, f"Member must satisfy enum value set: {shape.enum}")
         pattern = meta.get("pattern")
         if pattern and not re.search(pattern, value):
-            raise _constraint(value, where, f"Member must satisfy regular expression pattern: "
-                              f"{pattern}")
+            raise _constraint(
+                value, where, f"Member must satisfy regular expression pattern: {pattern}"
+            )
         return value
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise _constraint(value, where, "Member must be an integer")
         if "min" in meta and value < meta["min"]:
-            raise _constraint(value, where, f"Member must have value greater than or equal to "
-                              f"{meta['min']}")
+            raise _constraint(
+                value, where, f"Member must have value greater than or equal to {meta['min']}"
+            )
         if "max" in meta and value > meta["max"]:
-            raise _constraint(value, where, f"Member must have value less than or equal to "
-                              f"{meta['max']}")
+            raise _constraint(
+                value, where, f"Member must have value less than or equal to {meta['max']}"
+            )
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -180,14 +187,16 @@ def _check(value: Any, shape: Shape, where: str) -> Any:
 
 def _length(value: Any, meta: dict[str, Any], where: str) -> None:
     if "min" in meta and len(value) < meta["min"]:
-        raise _constraint(value, where, f"Member must have length greater than or equal to "
-                          f"{meta['min']}")
+        raise _constraint(
+            value, where, f"Member must have length greater than or equal to {meta['min']}"
+        )
     if "max" in meta and len(value) > meta["max"]:
-        raise _constraint(value, where, f"Member must have length less than or equal to "
-                          f"{meta['max']}")
+        raise _constraint(
+            value, where, f"Member must have length less than or equal to {meta['max']}"
+        )
 
 
-def _from_text(text: str, shape: Shape, where: str) -> Any:
+def _from_text(text: str, shape: Any, where: str) -> Any:
     """A query-string or header value as the member's type."""
     kind = shape.type_name
     if kind in ("integer", "long"):
@@ -215,7 +224,7 @@ def parse_input(
     body: bytes,
 ) -> Document:
     """The operation's input document, checked against its input shape."""
-    shape = operation.input_shape
+    shape: Any = operation.input_shape
     if shape is None:
         return {}
     raw: Document = {}
@@ -237,34 +246,30 @@ def parse_input(
                 raw[name] = _from_text(headers[wire.lower()], member, name)
         else:
             body_members[name] = member
-    if body_members:
-        if body.strip():
-            try:
-                document = json.loads(body)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ProtocolError(
-                    f"the request body is not valid JSON ({exc})", code="SerializationException"
-                ) from None
-            if not isinstance(document, dict):
-                raise ProtocolError(
-                    "the request body must be a JSON object", code="SerializationException"
-                )
-            for name in body_members:
-                if name in document:
-                    raw[name] = document[name]
+    if body_members and body.strip():
+        try:
+            document = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProtocolError(
+                f"the request body is not valid JSON ({exc})", code="SerializationException"
+            ) from None
+        if not isinstance(document, dict):
+            raise ProtocolError(
+                "the request body must be a JSON object", code="SerializationException"
+            )
+        for name in body_members:
+            if name in document:
+                raw[name] = document[name]
     return _check(raw, shape, "")  # type: ignore[no-any-return]
 
 
 # --- output ----------------------------------------------------------------------------------
 def _epoch(value: Any) -> float:
-    if isinstance(value, datetime):
-        instant = value
-    else:
-        instant = parse_instant(str(value), field="timestamp")
+    instant = value if isinstance(value, datetime) else parse_instant(str(value), field="at")
     return instant.timestamp()
 
 
-def shape_output(value: Any, shape: Shape | None) -> Any:
+def shape_output(value: Any, shape: Any) -> Any:
     """``value`` reduced to the members of ``shape``, timestamps as epoch seconds (the
     rest-json default), so clients parse exactly what the service would send."""
     if shape is None:
@@ -304,8 +309,9 @@ def error_status(service: str, code: str, default: int = 400) -> int:
     return default
 
 
-def render_error(service: str, code: str, message: str, status: int | None = None
-                 ) -> tuple[int, list[tuple[str, str]], bytes]:
+def render_error(
+    service: str, code: str, message: str, status: int | None = None
+) -> tuple[int, list[tuple[str, str]], bytes]:
     """An error as rest-json services send it: the code in ``x-amzn-ErrorType`` and the
     body, the message in ``message`` (and Lambda's ``Type``/``Message``)."""
     body: Document = {"__type": code, "message": message}

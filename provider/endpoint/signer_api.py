@@ -18,8 +18,12 @@ from provider.validity import ValidityPeriod
 Document = dict[str, Any]
 #: Signer refuses sources larger than Lambda accepts (a module attribute, for tests).
 MAX_SOURCE_BYTES = _MAX_SOURCE_BYTES
-ACTIONS = ("signer:StartSigningJob", "signer:GetSigningProfile", "signer:RevokeSignature",
-           "signer:SignPayload")
+ACTIONS = (
+    "signer:StartSigningJob",
+    "signer:GetSigningProfile",
+    "signer:RevokeSignature",
+    "signer:SignPayload",
+)
 
 LAMBDA_PLATFORM: Document = {
     "platformId": PLATFORM_LAMBDA,
@@ -43,14 +47,15 @@ class AccessDenied(CodesignError):
     code = "AccessDeniedException"
 
 
-def _page(items: list[Document], params: Document, default: int = 100) -> tuple[list[Document],
-                                                                              str | None]:
+def _page(
+    items: list[Document], params: Document, default: int = 100
+) -> tuple[list[Document], str | None]:
     token = params.get("nextToken") or "0"
     if not token.isdigit():
         raise ValidationError(f"nextToken: {token!r} is not a token this service issued")
     start = int(token)
     size = params.get("maxResults") or default
-    chunk = items[start:start + size]
+    chunk = items[start : start + size]
     more = start + size < len(items)
     return chunk, (str(start + size) if more else None)
 
@@ -82,8 +87,14 @@ class SignerApi:
         }
 
     # --- cross-account ------------------------------------------------------------------------
-    def _owner(self, caller: Caller, owner: str | None, profile: str, action: str,
-               field: str = "profileOwner") -> str:
+    def _owner(
+        self,
+        caller: Caller,
+        owner: str | None,
+        profile: str,
+        action: str,
+        field: str = "profileOwner",
+    ) -> str:
         """The account whose profile is meant; another's needs its permission for ``action``."""
         if owner is None or owner == caller.account:
             return caller.account
@@ -117,27 +128,32 @@ class SignerApi:
                 raise ValidationError("signatureValidityPeriod: needs both value and type")
             period = ValidityPeriod.from_document(validity)
         result = self.state.backend(caller.account, caller.region).put_signing_profile(
-            p["profileName"], platform_id=p["platformId"], validity=period,
-            tags=p.get("tags"), now=now(),
+            p["profileName"],
+            platform_id=p["platformId"],
+            validity=period,
+            tags=p.get("tags"),
+            now=now(),
         )
         self.state.set_tags(result["arn"], p.get("tags") or {})
         return result
 
     def get_signing_profile(self, caller: Caller, p: Document) -> Document:
         """GetSigningProfile (another account's with its GetSigningProfile permission)."""
-        owner = self._owner(caller, p.get("profileOwner"), p["profileName"],
-                            "signer:GetSigningProfile")
+        owner = self._owner(
+            caller, p.get("profileOwner"), p["profileName"], "signer:GetSigningProfile"
+        )
         return self._profile(owner, caller.region, p["profileName"])
 
     def list_signing_profiles(self, caller: Caller, p: Document) -> Document:
         """ListSigningProfiles with its filters and pages."""
         backend = self.state.backend(caller.account, caller.region)
-        profiles = backend.list_signing_profiles(
-            include_canceled=bool(p.get("includeCanceled"))
-        )["profiles"]
+        profiles = backend.list_signing_profiles(include_canceled=bool(p.get("includeCanceled")))[
+            "profiles"
+        ]
         statuses = p.get("statuses")
         profiles = [
-            dict(d, tags=self.state.tags(d["arn"])) for d in profiles
+            dict(d, tags=self.state.tags(d["arn"]))
+            for d in profiles
             if (not statuses or d["status"] in statuses)
             and (not p.get("platformId") or d["platformId"] == p["platformId"])
         ]
@@ -188,8 +204,9 @@ class SignerApi:
                 raise ValidationError(f"source.s3.{field}: must not be null")
         if not destination.get("bucketName"):
             raise ValidationError("destination.s3.bucketName: must not be null")
-        stored = s3.read_version(caller.account, source["bucketName"], source["key"],
-                                 source["version"], "source.s3")
+        stored = s3.read_version(
+            caller.account, source["bucketName"], source["key"], source["version"], "source.s3"
+        )
         if len(stored.data) > MAX_SOURCE_BYTES:
             raise ValidationError(
                 f"source.s3: the object is {len(stored.data)} bytes; Signer signs Lambda "
@@ -199,15 +216,32 @@ class SignerApi:
         job_id = new_job_id()
         with self.state.transaction() as db:
             db.execute(
-                "INSERT INTO served_jobs (job_id, owner, region, invoker, client_token, profile_name, "
-                "profile_version, platform_id, source, destination, status, created_at, run) "
+                "INSERT INTO served_jobs (job_id, owner, region, invoker, client_token, "
+                "profile_name, profile_version, platform_id, source, destination, status, "
+                "created_at, run) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'InProgress', ?, ?)",
-                (job_id, owner, caller.region, caller.account, p["clientRequestToken"], name,
-                 profile["profileVersion"], profile["platformId"],
-                 json.dumps({"s3": {k: source[k] for k in ("bucketName", "key", "version")}}),
-                 json.dumps({"s3": {k: v for k, v in destination.items()
-                                    if k in ("bucketName", "prefix")}}),
-                 format_instant(now()), self.state.run),
+                (
+                    job_id,
+                    owner,
+                    caller.region,
+                    caller.account,
+                    p["clientRequestToken"],
+                    name,
+                    profile["profileVersion"],
+                    profile["platformId"],
+                    json.dumps({"s3": {k: source[k] for k in ("bucketName", "key", "version")}}),
+                    json.dumps(
+                        {
+                            "s3": {
+                                k: v
+                                for k, v in destination.items()
+                                if k in ("bucketName", "prefix")
+                            }
+                        }
+                    ),
+                    format_instant(now()),
+                    self.state.run,
+                ),
             )
         self.runner.submit(job_id)
         return {"jobId": job_id, "jobOwner": owner}
@@ -216,7 +250,8 @@ class SignerApi:
         with self.state.transaction() as db:
             row = db.execute(
                 "SELECT * FROM served_jobs WHERE job_id = ? AND region = ? AND (owner = ? OR "
-                "invoker = ?)", (job_id, caller.region, caller.account, caller.account),
+                "invoker = ?)",
+                (job_id, caller.region, caller.account, caller.account),
             ).fetchone()
         if row is None:
             raise NotFoundError(f"signing job {job_id!r} does not exist")
@@ -249,9 +284,10 @@ class SignerApi:
             document["signedObject"] = {
                 "s3": {"bucketName": row["signed_bucket"], "key": row["signed_key"]}
             }
-            if row["run"] != self.state.run and s3.read_object(
-                row["invoker"], row["signed_bucket"], row["signed_key"]
-            ) is None:
+            if (
+                row["run"] != self.state.run
+                and s3.read_object(row["invoker"], row["signed_bucket"], row["signed_key"]) is None
+            ):
                 document["statusReason"] = (
                     f"the signed object s3://{row['signed_bucket']}/{row['signed_key']} was "
                     "written to the S3 of an earlier server run and is gone (S3 objects do "
@@ -273,7 +309,8 @@ class SignerApi:
         with self.state.transaction() as db:
             rows = db.execute(
                 "SELECT * FROM served_jobs WHERE region = ? AND (owner = ? OR invoker = ?) "
-                "ORDER BY created_at, job_id", (caller.region, caller.account, caller.account),
+                "ORDER BY created_at, job_id",
+                (caller.region, caller.account, caller.account),
             ).fetchall()
         jobs = [self._job_document(row) for row in rows]
 
@@ -285,12 +322,19 @@ class SignerApi:
                 and (not p.get("requestedBy") or job["requestedBy"] == p["requestedBy"])
                 and (not p.get("jobInvoker") or job["jobInvoker"] == p["jobInvoker"])
                 and ("isRevoked" not in p or job["isRevoked"] == p["isRevoked"])
-                and (not p.get("signatureExpiresBefore") or (
-                    expires is not None
-                    and expires < format_instant(p["signatureExpiresBefore"])))
-                and (not p.get("signatureExpiresAfter") or (
-                    expires is not None
-                    and expires > format_instant(p["signatureExpiresAfter"])))
+                and (
+                    not p.get("signatureExpiresBefore")
+                    or (
+                        expires is not None
+                        and expires < format_instant(p["signatureExpiresBefore"])
+                    )
+                )
+                and (
+                    not p.get("signatureExpiresAfter")
+                    or (
+                        expires is not None and expires > format_instant(p["signatureExpiresAfter"])
+                    )
+                )
             )
 
         page, token = _page([job for job in jobs if keep(job)], p)
@@ -300,13 +344,16 @@ class SignerApi:
         """RevokeSignature (another account's job with its RevokeSignature permission)."""
         job_owner = p.get("jobOwner")
         with self.state.transaction() as db:
-            row = db.execute("SELECT * FROM served_jobs WHERE job_id = ? AND region = ?",
-                             (p["jobId"], caller.region)).fetchone()
+            row = db.execute(
+                "SELECT * FROM served_jobs WHERE job_id = ? AND region = ?",
+                (p["jobId"], caller.region),
+            ).fetchone()
         if row is None or (job_owner is not None and row["owner"] != job_owner):
             raise NotFoundError(f"signing job {p['jobId']!r} does not exist")
         if caller.account not in (row["owner"], row["invoker"]):
-            self._owner(caller, row["owner"], row["profile_name"], "signer:RevokeSignature",
-                        "jobOwner")
+            self._owner(
+                caller, row["owner"], row["profile_name"], "signer:RevokeSignature", "jobOwner"
+            )
         if row["status"] != "Succeeded":
             raise ValidationError(
                 f"jobId: job {p['jobId']} is {row['status']}; only a signature can be revoked"
@@ -320,7 +367,8 @@ class SignerApi:
     def _revision(self, db: Any, caller: Caller, name: str) -> str | None:
         row = db.execute(
             "SELECT revision_id FROM permission_revisions WHERE owner = ? AND region = ? AND "
-            "profile_name = ?", (caller.account, caller.region, name),
+            "profile_name = ?",
+            (caller.account, caller.region, name),
         ).fetchone()
         return row["revision_id"] if row else None
 
@@ -347,8 +395,9 @@ class SignerApi:
                     f"permissions of {name!r} ({current})"
                 )
             taken = db.execute(
-                "SELECT 1 FROM profile_permissions WHERE owner = ? AND region = ? AND profile_name = ? "
-                "AND statement_id = ?", (caller.account, caller.region, name, p["statementId"]),
+                "SELECT 1 FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? AND statement_id = ?",
+                (caller.account, caller.region, name, p["statementId"]),
             ).fetchone()
             if taken:
                 raise ConflictError(
@@ -356,8 +405,15 @@ class SignerApi:
                 )
             db.execute(
                 "INSERT INTO profile_permissions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (caller.account, caller.region, name, p["statementId"], p["action"],
-                 p["principal"], p.get("profileVersion")),
+                (
+                    caller.account,
+                    caller.region,
+                    name,
+                    p["statementId"],
+                    p["action"],
+                    p["principal"],
+                    p.get("profileVersion"),
+                ),
             )
             return {"revisionId": self._bump(db, caller, name)}
 
@@ -367,14 +423,22 @@ class SignerApi:
         self.state.backend(caller.account, caller.region).get_signing_profile(name)
         with self.state.transaction() as db:
             rows = db.execute(
-                "SELECT * FROM profile_permissions WHERE owner = ? AND region = ? AND profile_name = ? "
-                "ORDER BY statement_id", (caller.account, caller.region, name),
+                "SELECT * FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? ORDER BY statement_id",
+                (caller.account, caller.region, name),
             ).fetchall()
             revision = self._revision(db, caller, name)
         permissions = [
-            {k: v for k, v in (("action", r["action"]), ("principal", r["principal"]),
-                               ("statementId", r["statement_id"]),
-                               ("profileVersion", r["profile_version"])) if v is not None}
+            {
+                k: v
+                for k, v in (
+                    ("action", r["action"]),
+                    ("principal", r["principal"]),
+                    ("statementId", r["statement_id"]),
+                    ("profileVersion", r["profile_version"]),
+                )
+                if v is not None
+            }
             for r in rows
         ]
         document: Document = {
@@ -396,8 +460,9 @@ class SignerApi:
                     f"permissions of {name!r}"
                 )
             deleted = db.execute(
-                "DELETE FROM profile_permissions WHERE owner = ? AND region = ? AND profile_name = ? "
-                "AND statement_id = ?", (caller.account, caller.region, name, p["statementId"]),
+                "DELETE FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? AND statement_id = ?",
+                (caller.account, caller.region, name, p["statementId"]),
             ).rowcount
             if not deleted:
                 raise NotFoundError(f"statementId: {p['statementId']!r} is not on {name!r}")
@@ -414,17 +479,16 @@ class SignerApi:
 
     def list_signing_platforms(self, caller: Caller, p: Document) -> Document:
         """ListSigningPlatforms."""
-        keep = all(p.get(k) in (None, LAMBDA_PLATFORM[k]) for k in ("category", "partner",
-                                                                      "target"))
+        keep = all(
+            p.get(k) in (None, LAMBDA_PLATFORM[k]) for k in ("category", "partner", "target")
+        )
         return {"platforms": [LAMBDA_PLATFORM] if keep else []}
 
     def _tagged_profile(self, caller: Caller, arn: str) -> str:
         prefix = f"arn:aws:signer:{caller.region}:{caller.account}:/signing-profiles/"
         if not arn.startswith(prefix):
             raise NotFoundError(f"resourceArn: {arn!r} is not a signing profile of this account")
-        self.state.backend(caller.account, caller.region).get_signing_profile(
-            arn[len(prefix):]
-        )
+        self.state.backend(caller.account, caller.region).get_signing_profile(arn[len(prefix) :])
         return arn
 
     def tag_resource(self, caller: Caller, p: Document) -> Document:

@@ -17,16 +17,34 @@ from provider.errors import CodesignError
     "earlier run says its signed object is gone. Without --home, a fresh temporary home "
     "is used and removed at the end."
 )
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind; anything but loopback warns: requests are not "
-              "authenticated.")
-@click.option("--port", type=click.IntRange(0, 65535), default=4566, show_default=True,
-              help="TCP port; 0 picks a free one (see the 'listening on' line).")
-@click.option("--home", "home", type=click.Path(file_okay=False, path_type=Path),
-              metavar="DIR", help="Directory for keys and records (default: a fresh "
-              "temporary one).")
-@click.option("--job-delay", type=click.FloatRange(0, 3600), default=0.0, show_default=True,
-              metavar="SECONDS", help="How long each signing job stays InProgress.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; anything but loopback warns: requests are not authenticated.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=4566,
+    show_default=True,
+    help="TCP port; 0 picks a free one (see the 'listening on' line).",
+)
+@click.option(
+    "--home",
+    "home",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Directory for keys and records (default: a fresh temporary one).",
+)
+@click.option(
+    "--job-delay",
+    type=click.FloatRange(0, 3600),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long each signing job stays InProgress.",
+)
 def serve(host: str, port: int, home: Path | None, job_delay: float) -> None:
     """Serve AWS Signer and Lambda code signing (checks included) on top of moto, for
     the AWS CLI, boto3 and SAM CLI: AWS_ENDPOINT_URL=http://HOST:PORT.

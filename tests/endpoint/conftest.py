@@ -30,8 +30,9 @@ __all__ = ["REPO", "Server", "start_server"]
 
 def client_config() -> Config:
     """No retries (a test sees the first answer) and short timeouts."""
-    return Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5,
-                  read_timeout=60)
+    return Config(
+        retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -67,13 +68,19 @@ class Clients:
         return self.session.client(service, endpoint_url=self.url, config=client_config())
 
 
-def clients_for(url: str, access_key: str = "testing", secret: str = "testing",
-                token: str | None = None) -> Clients:
+def clients_for(
+    url: str, access_key: str = "testing", secret: str = "testing", token: str | None = None
+) -> Clients:
     """Clients with these credentials (moto maps the access key to an account)."""
-    return Clients(url, boto3.session.Session(
-        aws_access_key_id=access_key, aws_secret_access_key=secret, aws_session_token=token,
-        region_name=REGION,
-    ))
+    return Clients(
+        url,
+        boto3.session.Session(
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            region_name=REGION,
+        ),
+    )
 
 
 @pytest.fixture
@@ -110,15 +117,18 @@ def upload(s3: Any, bucket: str, key: str, data: bytes) -> str:
     return str(s3.put_object(Bucket=bucket, Key=key, Body=data)["VersionId"])
 
 
-def sign(aws: Clients, profile: str, bucket: str, key: str, data: bytes | None = None,
-         **extra: Any) -> dict[str, Any]:
+def sign(
+    aws: Clients, profile: str, bucket: str, key: str, data: bytes | None = None, **extra: Any
+) -> dict[str, Any]:
     """Upload ``data``, sign it with ``profile``, wait, return DescribeSigningJob."""
     s3, signer = aws("s3"), aws("signer")
     version = upload(s3, bucket, key, package_bytes() if data is None else data)
     job = signer.start_signing_job(
         source={"s3": {"bucketName": bucket, "key": key, "version": version}},
         destination={"s3": {"bucketName": bucket, "prefix": "signed/"}},
-        profileName=profile, clientRequestToken=unique("token-"), **extra,
+        profileName=profile,
+        clientRequestToken=unique("token-"),
+        **extra,
     )
     signer.get_waiter("successful_signing_job").wait(
         jobId=job["jobId"], WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
@@ -141,5 +151,8 @@ def error_code(call: Callable[[], Any]) -> tuple[str, str, int]:
     with pytest.raises(ClientError) as caught:
         call()
     error = caught.value.response["Error"]
-    return (error["Code"], error.get("Message", ""),
-            caught.value.response["ResponseMetadata"]["HTTPStatusCode"])
+    return (
+        error["Code"],
+        error.get("Message", ""),
+        caught.value.response["ResponseMetadata"]["HTTPStatusCode"],
+    )

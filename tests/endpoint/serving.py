@@ -35,13 +35,27 @@ class Server:
         return self.process.wait(timeout=timeout)
 
 
-def start_server(home: Path, *extra: str, env: dict[str, str] | None = None,
-                 timeout: float = 60) -> Server:
+def start_server(
+    home: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> Server:
     """Start ``sam-ext serve --port 0 --home HOME`` and wait for its listening line."""
-    command = [sys.executable, "-m", "sam_ext.cli", "serve", "--port", "0", "--home",
-               str(home), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "sam_ext.cli",
+        "serve",
+        "--port",
+        "0",
+        "--home",
+        str(home),
+        *extra,
+    ]
     process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, **(env or {})},
     )
     assert process.stderr is not None
@@ -64,5 +78,3 @@ def start_server(home: Path, *extra: str, env: dict[str, str] | None = None,
         process.kill()
         raise AssertionError(f"sam-ext serve did not start: {''.join(lines)}")
     return Server(found[0], home, process, lines)
-
-

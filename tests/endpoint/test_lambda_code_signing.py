@@ -38,24 +38,33 @@ class World:
         self.s3, self.signer, self.lambda_ = aws("s3"), aws("signer"), aws("lambda")
         self.profile = unique("pub_")
         self.version_arn = self.signer.put_signing_profile(
-            profileName=self.profile, platformId=PLATFORM)["profileVersionArn"]
+            profileName=self.profile, platformId=PLATFORM
+        )["profileVersionArn"]
         self.bucket = versioned_bucket(self.s3)
         self.job = sign(aws, self.profile, self.bucket, "app.zip")
         self.signed_key = self.job["signedObject"]["s3"]["key"]
         self.signed = self.s3.get_object(Bucket=self.bucket, Key=self.signed_key)["Body"].read()
 
     def csc(self, policy: str = "Enforce", allowed: list[str] | None = None) -> str:
-        return str(self.lambda_.create_code_signing_config(
-            AllowedPublishers={"SigningProfileVersionArns": allowed or [self.version_arn]},
-            CodeSigningPolicies={"UntrustedArtifactOnDeployment": policy},
-        )["CodeSigningConfig"]["CodeSigningConfigArn"])
+        return str(
+            self.lambda_.create_code_signing_config(
+                AllowedPublishers={"SigningProfileVersionArns": allowed or [self.version_arn]},
+                CodeSigningPolicies={"UntrustedArtifactOnDeployment": policy},
+            )["CodeSigningConfig"]["CodeSigningConfigArn"]
+        )
 
-    def create(self, csc: str | None, code: dict[str, Any] | None = None, **extra: Any
-               ) -> dict[str, Any]:
+    def create(
+        self, csc: str | None, code: dict[str, Any] | None = None, **extra: Any
+    ) -> dict[str, Any]:
         name = unique("fn-")
         arguments: dict[str, Any] = dict(
-            FunctionName=name, Runtime="python3.12", Role=self.role, Handler="app.handler",
-            Code=code or {"S3Bucket": self.bucket, "S3Key": self.signed_key}, **extra)
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self.role,
+            Handler="app.handler",
+            Code=code or {"S3Bucket": self.bucket, "S3Key": self.signed_key},
+            **extra,
+        )
         if csc:
             arguments["CodeSigningConfigArn"] = csc
         return dict(self.lambda_.create_function(**arguments))
@@ -69,25 +78,33 @@ def world(aws: Clients, role: str) -> World:
 def test_code_signing_configs_crud_and_their_errors(world: World) -> None:
     lambda_ = world.lambda_
     created = lambda_.create_code_signing_config(
-        AllowedPublishers={"SigningProfileVersionArns": [world.version_arn]}, Description="d")
+        AllowedPublishers={"SigningProfileVersionArns": [world.version_arn]}, Description="d"
+    )
     config = created["CodeSigningConfig"]
     assert created["ResponseMetadata"]["HTTPStatusCode"] == 201
     assert config["CodeSigningPolicies"] == {"UntrustedArtifactOnDeployment": "Warn"}
-    assert config["CodeSigningConfigId"].startswith("csc-") and len(config["CodeSigningConfigId"]) == 21
+    assert (
+        config["CodeSigningConfigId"].startswith("csc-")
+        and len(config["CodeSigningConfigId"]) == 21
+    )
     arn = config["CodeSigningConfigArn"]
     assert lambda_.get_code_signing_config(CodeSigningConfigArn=arn)["CodeSigningConfig"] == config
     updated = lambda_.update_code_signing_config(
-        CodeSigningConfigArn=arn,
-        CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Enforce"})["CodeSigningConfig"]
+        CodeSigningConfigArn=arn, CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Enforce"}
+    )["CodeSigningConfig"]
     assert updated["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"] == "Enforce"
     assert updated["Description"] == "d"
-    assert arn in [c["CodeSigningConfigArn"] for c in
-                   lambda_.list_code_signing_configs()["CodeSigningConfigs"]]
+    assert arn in [
+        c["CodeSigningConfigArn"] for c in lambda_.list_code_signing_configs()["CodeSigningConfigs"]
+    ]
     lambda_.delete_code_signing_config(CodeSigningConfigArn=arn)
     with pytest.raises(lambda_.exceptions.CodeSigningConfigNotFoundException):
         lambda_.get_code_signing_config(CodeSigningConfigArn=arn)
-    code, message, _ = error_code(lambda: lambda_.create_code_signing_config(
-        AllowedPublishers={"SigningProfileVersionArns": [world.version_arn] * 21}))
+    code, message, _ = error_code(
+        lambda: lambda_.create_code_signing_config(
+            AllowedPublishers={"SigningProfileVersionArns": [world.version_arn] * 21}
+        )
+    )
     assert code == "ValidationException" and "SigningProfileVersionArns" in message
 
 
@@ -95,15 +112,20 @@ def test_signed_code_deploys_and_the_function_is_attached(world: World) -> None:
     csc = world.csc("Enforce")
     function = world.create(csc)
     name = function["FunctionName"]
-    assert world.lambda_.get_function_code_signing_config(FunctionName=name)[
-        "CodeSigningConfigArn"] == csc
+    assert (
+        world.lambda_.get_function_code_signing_config(FunctionName=name)["CodeSigningConfigArn"]
+        == csc
+    )
     assert world.lambda_.list_functions_by_code_signing_config(CodeSigningConfigArn=csc)[
-        "FunctionArns"] == [function["FunctionArn"]]
+        "FunctionArns"
+    ] == [function["FunctionArn"]]
     with pytest.raises(world.lambda_.exceptions.ResourceConflictException):
         world.lambda_.delete_code_signing_config(CodeSigningConfigArn=csc)
     world.lambda_.delete_function_code_signing_config(FunctionName=name)
-    assert world.lambda_.get_function_code_signing_config(FunctionName=name)[
-        "CodeSigningConfigArn"] == ""
+    assert (
+        world.lambda_.get_function_code_signing_config(FunctionName=name)["CodeSigningConfigArn"]
+        == ""
+    )
     world.lambda_.delete_code_signing_config(CodeSigningConfigArn=csc)
 
 
@@ -115,8 +137,13 @@ def test_tampered_code_is_rejected_under_every_policy_and_nothing_is_created(
     name = unique("fn-")
     with pytest.raises(world.lambda_.exceptions.InvalidCodeSignatureException) as caught:
         world.lambda_.create_function(
-            FunctionName=name, Runtime="python3.12", Role=world.role, Handler="app.handler",
-            Code={"ZipFile": tampered(world.signed)}, CodeSigningConfigArn=csc)
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=world.role,
+            Handler="app.handler",
+            Code={"ZipFile": tampered(world.signed)},
+            CodeSigningConfigArn=csc,
+        )
     assert "digest" in str(caught.value)
     with pytest.raises(world.lambda_.exceptions.ResourceNotFoundException):
         world.lambda_.get_function(FunctionName=name)
@@ -125,7 +152,8 @@ def test_tampered_code_is_rejected_under_every_policy_and_nothing_is_created(
 def test_untrusted_code_is_rejected_under_enforce(world: World) -> None:
     other = unique("other_")
     other_arn = world.signer.put_signing_profile(profileName=other, platformId=PLATFORM)[
-        "profileVersionArn"]
+        "profileVersionArn"
+    ]
     csc = world.csc("Enforce", allowed=[other_arn])
     with pytest.raises(world.lambda_.exceptions.CodeVerificationFailedException) as caught:
         world.create(csc)
@@ -138,10 +166,14 @@ def test_untrusted_code_deploys_under_warn_with_the_metric_recorded(world: World
     function = world.create(world.csc("Warn"), code={"ZipFile": package_bytes()})
     assert world.lambda_.get_function(FunctionName=function["FunctionName"])
     statistics = world.aws("cloudwatch").get_metric_statistics(
-        Namespace="AWS/Lambda", MetricName="SignatureValidationErrors",
+        Namespace="AWS/Lambda",
+        MetricName="SignatureValidationErrors",
         Dimensions=[{"Name": "FunctionName", "Value": function["FunctionName"]}],
         StartTime=datetime.now(UTC) - timedelta(hours=1),
-        EndTime=datetime.now(UTC) + timedelta(hours=1), Period=3600, Statistics=["Sum"])
+        EndTime=datetime.now(UTC) + timedelta(hours=1),
+        Period=3600,
+        Statistics=["Sum"],
+    )
     assert [point["Sum"] for point in statistics["Datapoints"]] == [1.0]
 
 
@@ -159,8 +191,10 @@ def test_update_function_code_is_checked_and_a_rejection_changes_nothing(world: 
     name = function["FunctionName"]
     with pytest.raises(world.lambda_.exceptions.InvalidCodeSignatureException):
         world.lambda_.update_function_code(FunctionName=name, ZipFile=tampered(world.signed))
-    assert world.lambda_.get_function(FunctionName=name)["Configuration"]["CodeSha256"] == \
-        function["CodeSha256"]
+    assert (
+        world.lambda_.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
+        == function["CodeSha256"]
+    )
     with pytest.raises(world.lambda_.exceptions.CodeVerificationFailedException):
         world.lambda_.update_function_code(FunctionName=name, ZipFile=package_bytes())
     updated = world.lambda_.update_function_code(FunctionName=name, ZipFile=world.signed)
@@ -171,10 +205,11 @@ def test_layers_are_checked_on_the_functions_using_them(world: World) -> None:
     function = world.create(world.csc("Enforce"))
     name = function["FunctionName"]
     unsigned = world.lambda_.publish_layer_version(
-        LayerName=unique("deps-"), Content={"ZipFile": package_bytes()})["LayerVersionArn"]
+        LayerName=unique("deps-"), Content={"ZipFile": package_bytes()}
+    )["LayerVersionArn"]
     signed = world.lambda_.publish_layer_version(
-        LayerName=unique("deps-"), Content={"S3Bucket": world.bucket,
-                                             "S3Key": world.signed_key})["LayerVersionArn"]
+        LayerName=unique("deps-"), Content={"S3Bucket": world.bucket, "S3Key": world.signed_key}
+    )["LayerVersionArn"]
     with pytest.raises(world.lambda_.exceptions.CodeVerificationFailedException) as caught:
         world.lambda_.update_function_configuration(FunctionName=name, Layers=[unsigned])
     assert "layer" in str(caught.value)
@@ -193,8 +228,14 @@ def test_the_object_version_named_is_the_one_checked_and_deployed(world: World) 
     csc = world.csc("Enforce")
     with pytest.raises(world.lambda_.exceptions.InvalidCodeSignatureException):
         world.create(csc)  # the latest version is tampered
-    function = world.create(csc, code={"S3Bucket": world.bucket, "S3Key": world.signed_key,
-                                       "S3ObjectVersion": signed_version})
+    function = world.create(
+        csc,
+        code={
+            "S3Bucket": world.bucket,
+            "S3Key": world.signed_key,
+            "S3ObjectVersion": signed_version,
+        },
+    )
     deployed = world.lambda_.get_function(FunctionName=function["FunctionName"])
     import base64
     import hashlib
@@ -217,12 +258,12 @@ def test_an_expired_signature_is_rejected_under_enforce_and_warned_under_warn(
     from provider.backends.local import LocalBackend
     from provider.validity import ValidityPeriod
 
-    keystore = LocalBackend(server.home / "accounts" / ACCOUNT / "us-east-1", "us-east-1",
-                            ACCOUNT)
+    keystore = LocalBackend(server.home / "accounts" / ACCOUNT / "us-east-1", "us-east-1", ACCOUNT)
     name = unique("short_")
     two_days_ago = datetime.now(UTC) - timedelta(days=2)
-    arn = keystore.put_signing_profile(name, validity=ValidityPeriod(1, "DAYS"),
-                                       now=two_days_ago)["profileVersionArn"]
+    arn = keystore.put_signing_profile(name, validity=ValidityPeriod(1, "DAYS"), now=two_days_ago)[
+        "profileVersionArn"
+    ]
     source = tmp_path / "app.zip"
     source.write_bytes(package_bytes())
     job = keystore.sign_package(source, str(tmp_path / "signed"), name, now=two_days_ago)

@@ -30,7 +30,9 @@ def start_jobs(url: str, count: int) -> tuple[str, list[tuple[Any, str, bytes]]]
         job = signer.start_signing_job(
             source={"s3": {"bucketName": bucket, "key": f"src/{index}.zip", "version": version}},
             destination={"s3": {"bucketName": bucket, "prefix": "signed/"}},
-            profileName=profile, clientRequestToken=f"token-{index}-{profile}")
+            profileName=profile,
+            clientRequestToken=f"token-{index}-{profile}",
+        )
         return signer, job["jobId"], data
 
     with ThreadPoolExecutor(count) as pool:
@@ -46,7 +48,8 @@ def test_fifty_clients_signing_at_once_all_succeed_with_unique_ids(tmp_path: Pat
         def wait(item: tuple[Any, str, bytes]) -> dict[str, Any]:
             signer, job_id, _ = item
             signer.get_waiter("successful_signing_job").wait(
-                jobId=job_id, WaiterConfig={"Delay": 0.25, "MaxAttempts": 240})
+                jobId=job_id, WaiterConfig={"Delay": 0.25, "MaxAttempts": 240}
+            )
             return dict(signer.describe_signing_job(jobId=job_id))
 
         with ThreadPoolExecutor(CLIENTS) as pool:

@@ -27,8 +27,14 @@ from .conftest import (
 PLATFORM = "AWSLambda-SHA384-ECDSA"
 
 
-def raw_request(server: Server, method: str, path: str, service: str, body: bytes = b"",
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def raw_request(
+    server: Server,
+    method: str,
+    path: str,
+    service: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     """A request as an SDK sends it (a SigV4 Authorization header naming ``service``),
     without an SDK's validation in the way."""
     request = urllib.request.Request(server.url + path, data=body or None, method=method)
@@ -66,8 +72,13 @@ def test_binding_beyond_loopback_warns(tmp_path: Path) -> None:
 
 
 def test_help_says_what_survives_a_restart() -> None:
-    result = subprocess.run([sys.executable, "-m", "sam_ext.cli", "serve", "--help"], cwd=REPO,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "sam_ext.cli", "serve", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     text = " ".join(result.stdout.split())
     assert "survive a restart" in text and "live as long as the process" in text
     assert "--job-delay" in text
@@ -85,8 +96,7 @@ def test_unknown_operations_get_aws_shaped_errors_naming_them(server: Server) ->
     document = json.loads(body)
     assert document["__type"] == "UnknownOperationException"
     assert "lambda" in document["message"] and "/2015-03-31/no-such-thing" in document["message"]
-    status, _, body = raw_request(server, "POST", "/signing-jobs/with-payload", "signer",
-                                  b"{}")
+    status, _, body = raw_request(server, "POST", "/signing-jobs/with-payload", "signer", b"{}")
     assert status == 501 and b"SignPayload" in body
 
 
@@ -96,11 +106,13 @@ def test_a_restart_keeps_keys_and_records_and_says_what_is_gone(tmp_path: Path) 
     aws = clients_for(first.url)
     name = unique("kept_")
     arn = aws("signer").put_signing_profile(profileName=name, platformId=PLATFORM)[
-        "profileVersionArn"]
+        "profileVersionArn"
+    ]
     bucket = versioned_bucket(aws("s3"))
     job = sign(aws, name, bucket, "a.zip")
     csc = aws("lambda").create_code_signing_config(
-        AllowedPublishers={"SigningProfileVersionArns": [arn]})["CodeSigningConfig"]
+        AllowedPublishers={"SigningProfileVersionArns": [arn]}
+    )["CodeSigningConfig"]
     assert first.stop() == 0
 
     second = start_server(home)
@@ -109,8 +121,12 @@ def test_a_restart_keeps_keys_and_records_and_says_what_is_gone(tmp_path: Path) 
         assert "1 signed object(s) of earlier runs are gone" in second.log()
         again = clients_for(second.url)
         assert again("signer").get_signing_profile(profileName=name)["profileVersionArn"] == arn
-        assert again("lambda").get_code_signing_config(
-            CodeSigningConfigArn=csc["CodeSigningConfigArn"])["CodeSigningConfig"] == csc
+        assert (
+            again("lambda").get_code_signing_config(
+                CodeSigningConfigArn=csc["CodeSigningConfigArn"]
+            )["CodeSigningConfig"]
+            == csc
+        )
         described = again("signer").describe_signing_job(jobId=job["jobId"])
         assert described["status"] == "Succeeded"
         assert "earlier server run and is gone" in described["statusReason"]
@@ -131,8 +147,10 @@ def test_a_job_interrupted_by_a_kill_fails_at_the_next_start(tmp_path: Path) -> 
     version = upload(aws("s3"), bucket, "a.zip", package_bytes())
     job_id = aws("signer").start_signing_job(
         source={"s3": {"bucketName": bucket, "key": "a.zip", "version": version}},
-        destination={"s3": {"bucketName": bucket}}, profileName=name,
-        clientRequestToken=unique("t"))["jobId"]
+        destination={"s3": {"bucketName": bucket}},
+        profileName=name,
+        clientRequestToken=unique("t"),
+    )["jobId"]
     assert aws("signer").describe_signing_job(jobId=job_id)["status"] == "InProgress"
     first.process.kill()
     first.process.wait(timeout=15)

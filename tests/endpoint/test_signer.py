@@ -25,8 +25,10 @@ def test_profiles_are_put_got_listed_tagged_and_canceled(aws: Clients) -> None:
     signer = aws("signer")
     name = unique("pub_")
     put = signer.put_signing_profile(
-        profileName=name, platformId=PLATFORM,
-        signatureValidityPeriod={"value": 30, "type": "DAYS"}, tags={"team": "a"},
+        profileName=name,
+        platformId=PLATFORM,
+        signatureValidityPeriod={"value": 30, "type": "DAYS"},
+        tags={"team": "a"},
     )
     assert put["arn"] == f"arn:aws:signer:us-east-1:{ACCOUNT}:/signing-profiles/{name}"
     assert put["profileVersionArn"] == f"{put['arn']}/{put['profileVersion']}"
@@ -43,8 +45,10 @@ def test_profiles_are_put_got_listed_tagged_and_canceled(aws: Clients) -> None:
     assert name not in [p["profileName"] for p in signer.list_signing_profiles()["profiles"]]
     listed = signer.list_signing_profiles(includeCanceled=True)["profiles"]
     assert name in [p["profileName"] for p in listed]
-    assert error_code(lambda: signer.put_signing_profile(profileName=name, platformId=PLATFORM)
-                      )[0] == "ConflictException"
+    assert (
+        error_code(lambda: signer.put_signing_profile(profileName=name, platformId=PLATFORM))[0]
+        == "ConflictException"
+    )
 
 
 def test_a_job_is_in_progress_then_succeeded_and_its_signed_object_is_in_s3(
@@ -75,7 +79,8 @@ def test_start_signing_job_is_idempotent_per_client_request_token(aws: Clients) 
     request = {
         "source": {"s3": {"bucketName": bucket, "key": "a.zip", "version": version}},
         "destination": {"s3": {"bucketName": bucket, "prefix": "out/"}},
-        "profileName": name, "clientRequestToken": unique("t"),
+        "profileName": name,
+        "clientRequestToken": unique("t"),
     }
     first = signer.start_signing_job(**request)["jobId"]
     assert signer.start_signing_job(**request)["jobId"] == first
@@ -89,7 +94,8 @@ def test_a_job_with_a_bad_source_fails_with_a_reason(aws: Clients) -> None:
     version = upload(s3, bucket, "junk.zip", b"not a zip at all")
     job_id = signer.start_signing_job(
         source={"s3": {"bucketName": bucket, "key": "junk.zip", "version": version}},
-        destination={"s3": {"bucketName": bucket}}, profileName=name,
+        destination={"s3": {"bucketName": bucket}},
+        profileName=name,
         clientRequestToken=unique("t"),
     )["jobId"]
     waiter = signer.get_waiter("successful_signing_job")
@@ -113,16 +119,22 @@ def test_revocations_show_on_the_profile_and_the_job(aws: Clients) -> None:
     assert described["revocationRecord"]["reason"] == "leaked build"
     assert signer.list_signing_jobs(isRevoked=True)["jobs"][0]["isRevoked"] is True
     signer.revoke_signing_profile(
-        profileName=name, profileVersion=version, reason="key compromise",
+        profileName=name,
+        profileVersion=version,
+        reason="key compromise",
         effectiveTime=datetime.now(UTC) - timedelta(hours=1),
     )
     profile = signer.get_signing_profile(profileName=name)
     assert profile["status"] == "Revoked"
     assert "revocationEffectiveFrom" in profile["revocationRecord"]
-    code, message, _ = error_code(lambda: signer.start_signing_job(
-        source={"s3": {"bucketName": bucket, "key": "r.zip", "version": "x"}},
-        destination={"s3": {"bucketName": bucket}}, profileName=name,
-        clientRequestToken=unique("t")))
+    code, message, _ = error_code(
+        lambda: signer.start_signing_job(
+            source={"s3": {"bucketName": bucket, "key": "r.zip", "version": "x"}},
+            destination={"s3": {"bucketName": bucket}},
+            profileName=name,
+            clientRequestToken=unique("t"),
+        )
+    )
     assert code == "ValidationException" and "Revoked" in message
 
 
@@ -131,8 +143,10 @@ def test_platforms(aws: Clients) -> None:
     platform = signer.get_signing_platform(platformId=PLATFORM)
     assert platform["displayName"] == "AWS Lambda"
     assert [p["platformId"] for p in signer.list_signing_platforms()["platforms"]] == [PLATFORM]
-    assert error_code(lambda: signer.get_signing_platform(platformId="Notation-OCI-SHA384-ECDSA")
-                      )[0] == "ResourceNotFoundException"
+    assert (
+        error_code(lambda: signer.get_signing_platform(platformId="Notation-OCI-SHA384-ECDSA"))[0]
+        == "ResourceNotFoundException"
+    )
 
 
 def _other_account(aws: Clients, account: str) -> Clients:
@@ -140,8 +154,12 @@ def _other_account(aws: Clients, account: str) -> Clients:
     credentials = aws("sts").assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/ci", RoleSessionName="ci"
     )["Credentials"]
-    return clients_for(aws.url, credentials["AccessKeyId"], credentials["SecretAccessKey"],
-                       credentials["SessionToken"])
+    return clients_for(
+        aws.url,
+        credentials["AccessKeyId"],
+        credentials["SecretAccessKey"],
+        credentials["SessionToken"],
+    )
 
 
 def test_cross_account_signing_needs_the_owners_permission(aws: Clients) -> None:
@@ -155,12 +173,16 @@ def test_cross_account_signing_needs_the_owners_permission(aws: Clients) -> None
     request = {
         "source": {"s3": {"bucketName": bucket, "key": "x.zip", "version": version}},
         "destination": {"s3": {"bucketName": bucket, "prefix": "signed/"}},
-        "profileName": name, "profileOwner": ACCOUNT, "clientRequestToken": unique("t"),
+        "profileName": name,
+        "profileOwner": ACCOUNT,
+        "clientRequestToken": unique("t"),
     }
     code, _, status = error_code(lambda: other("signer").start_signing_job(**request))
     assert (code, status) == ("AccessDeniedException", 403)
     revision = owner_signer.add_profile_permission(
-        profileName=name, action="signer:StartSigningJob", principal="111122223333",
+        profileName=name,
+        action="signer:StartSigningJob",
+        principal="111122223333",
         statementId="ci",
     )["revisionId"]
     permissions = owner_signer.list_profile_permissions(profileName=name)
@@ -169,16 +191,24 @@ def test_cross_account_signing_needs_the_owners_permission(aws: Clients) -> None
     job = other("signer").start_signing_job(**request)
     assert job["jobOwner"] == ACCOUNT
     other("signer").get_waiter("successful_signing_job").wait(
-        jobId=job["jobId"], WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+        jobId=job["jobId"], WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+    )
     described = other("signer").describe_signing_job(jobId=job["jobId"])
     assert described["jobInvoker"] == "111122223333"
     assert other("s3").get_object(Bucket=bucket, Key=described["signedObject"]["s3"]["key"])
     # The owner sees the job too; a stale revision cannot remove the permission.
     assert owner_signer.describe_signing_job(jobId=job["jobId"])["status"] == "Succeeded"
-    assert error_code(lambda: owner_signer.remove_profile_permission(
-        profileName=name, statementId="ci", revisionId="stale"))[0] == "ConflictException"
-    owner_signer.remove_profile_permission(profileName=name, statementId="ci",
-                                           revisionId=revision)
+    assert (
+        error_code(
+            lambda: owner_signer.remove_profile_permission(
+                profileName=name, statementId="ci", revisionId="stale"
+            )
+        )[0]
+        == "ConflictException"
+    )
+    owner_signer.remove_profile_permission(profileName=name, statementId="ci", revisionId=revision)
     request["clientRequestToken"] = unique("t")
-    assert error_code(lambda: other("signer").start_signing_job(**request)
-                      )[0] == "AccessDeniedException"
+    assert (
+        error_code(lambda: other("signer").start_signing_job(**request))[0]
+        == "AccessDeniedException"
+    )
