@@ -19,6 +19,7 @@ import copy
 import functools
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -502,7 +503,9 @@ def _fail(stack: Any, failure: StackResourceFailed, kind: str) -> None:
     stack._add_stack_event(f"{prefix}_COMPLETE")
 
 
-def _register_csc_resource() -> None:
+def _register_resources() -> None:
+    """``AWS::Lambda::CodeSigningConfig`` and ``AWS::Signer::SigningProfile`` as resource
+    types of moto's CloudFormation (moto knows neither)."""
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
 
@@ -596,6 +599,83 @@ def _register_csc_resource() -> None:
             assert _state is not None
             csc_backend(_state, self.arn).delete_code_signing_config(self.arn)
 
+    class CfnSigningProfile(CloudFormationModel):
+        """``AWS::Signer::SigningProfile``, kept by the local backend (delete = cancel)."""
+
+        def __init__(self, document: dict[str, Any], name: str, account: str, region: str) -> None:
+            self.document = document
+            self.name = name
+            self.account = account
+            self.region = region
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Signer::SigningProfile"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "ProfileName"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return str(self.document["arn"])
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("Arn", "ProfileName", "ProfileVersion", "ProfileVersionArn")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return str(
+                {
+                    "Arn": self.document["arn"],
+                    "ProfileName": self.name,
+                    "ProfileVersion": self.document["profileVersion"],
+                    "ProfileVersionArn": self.document["profileVersionArn"],
+                }[attribute_name]
+            )
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> CfnSigningProfile:
+            from provider.validity import ValidityPeriod
+
+            properties = cloudformation_json.get("Properties", {})
+            # A generated physical name has dashes; profile names allow [A-Za-z0-9_].
+            name = (
+                properties.get("ProfileName") or re.sub(r"[^A-Za-z0-9_]", "_", resource_name)[:64]
+            )
+            period = properties.get("SignatureValidityPeriod")
+
+            def create() -> CfnSigningProfile:
+                assert _state is not None
+                document = _state.backend(account_id, region_name).put_signing_profile(
+                    name,
+                    platform_id=properties.get("PlatformId", ""),
+                    validity=None
+                    if period is None
+                    else ValidityPeriod.from_document(
+                        {"value": period.get("Value"), "type": period.get("Type")}
+                    ),
+                    tags={t["Key"]: t["Value"] for t in properties.get("Tags", [])},
+                    now=now(),
+                )
+                return cls(document, name, account_id, region_name)
+
+            created: CfnSigningProfile = _as_stack_failure(
+                create, kwargs.get("LogicalId"), "AWS::Signer::SigningProfile"
+            )
+            return created
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            assert _state is not None
+            _state.backend(self.account, self.region).cancel_signing_profile(self.name, now=now())
+
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
 
@@ -616,4 +696,4 @@ def install(state: EndpointState) -> None:
     if first:
         _wrap_lambda()
         _wrap_cloudformation()
-        _register_csc_resource()
+        _register_resources()

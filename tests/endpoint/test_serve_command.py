@@ -162,3 +162,15 @@ def test_a_job_interrupted_by_a_kill_fails_at_the_next_start(tmp_path: Path) -> 
         assert "stopped before the job completed" in described["statusReason"]
     finally:
         second.stop()
+
+
+def test_without_the_serve_extra_it_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sam_ext.cli import main
+
+    # As if moto were not installed: importing the server module fails.
+    monkeypatch.setitem(sys.modules, "provider.endpoint.server", None)
+    assert main(["serve", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "pip install 'lambda-codesign[serve]'" in err and "Traceback" not in err
