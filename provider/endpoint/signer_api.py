@@ -179,14 +179,9 @@ class SignerApi:
         """StartSigningJob: checked now, signed after the job delay (see :class:`JobRunner`)."""
         name = p["profileName"]
         owner = self._owner(caller, p.get("profileOwner"), name, "signer:StartSigningJob")
-        with self.state.transaction() as db:
-            existing = db.execute(
-                "SELECT job_id, owner FROM served_jobs WHERE invoker = ? AND region = ? AND "
-                "client_token = ?",
-                (caller.account, caller.region, p["clientRequestToken"]),
-            ).fetchone()
+        existing = self._job_of_token(caller, p["clientRequestToken"])
         if existing is not None:
-            return {"jobId": existing["job_id"], "jobOwner": existing["owner"]}
+            return existing
         profile = self.state.backend(owner, caller.region).get_signing_profile(name)
         if profile["status"] != "Active":
             raise ValidationError(
@@ -215,6 +210,11 @@ class SignerApi:
         s3.check_bucket(caller.account, destination["bucketName"], "destination.s3.bucketName")
         job_id = new_job_id()
         with self.state.transaction() as db:
+            # Checked again inside the write transaction: two requests with one token
+            # (a client's retry racing its first attempt) make one job.
+            again = self._job_of_token(caller, p["clientRequestToken"], db)
+            if again is not None:
+                return again
             db.execute(
                 "INSERT INTO served_jobs (job_id, owner, region, invoker, client_token, "
                 "profile_name, profile_version, platform_id, source, destination, status, "
@@ -245,6 +245,20 @@ class SignerApi:
             )
         self.runner.submit(job_id)
         return {"jobId": job_id, "jobOwner": owner}
+
+    def _job_of_token(self, caller: Caller, token: str, db: Any = None) -> Document | None:
+        """``{jobId, jobOwner}`` of the job this caller started with ``token``, if any."""
+        query = (
+            "SELECT job_id, owner FROM served_jobs WHERE invoker = ? AND region = ? AND "
+            "client_token = ?"
+        )
+        arguments = (caller.account, caller.region, token)
+        if db is None:
+            with self.state.transaction() as own:
+                row = own.execute(query, arguments).fetchone()
+        else:
+            row = db.execute(query, arguments).fetchone()
+        return None if row is None else {"jobId": row["job_id"], "jobOwner": row["owner"]}
 
     def _job_row(self, caller: Caller, job_id: str) -> Any:
         with self.state.transaction() as db:

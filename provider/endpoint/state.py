@@ -23,6 +23,7 @@ from typing import Any
 
 from provider.arns import ACCOUNT_RE, REGION_RE, parse_profile_version_arn
 from provider.backends.local import LocalBackend
+from provider.backends.local.signer import _pid_alive as pid_alive
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant, utcnow
 from provider.errors import ValidationError
@@ -79,12 +80,19 @@ class EndpointState:
         with self.transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
-            # Jobs of earlier runs can never finish: their sources are gone with moto.
-            db.execute(
-                "UPDATE served_jobs SET status = 'Failed', status_reason = ?, completed_at = ? "
-                "WHERE status = 'InProgress'",
-                (INTERRUPTED, format_instant(utcnow())),
-            )
+            # Jobs of runs that ended can never finish: their sources are gone with moto.
+            # (A server still running on this home keeps its own.)
+            for row in db.execute(
+                "SELECT DISTINCT j.run, r.pid FROM served_jobs j JOIN served_runs r "
+                "ON r.run = j.run WHERE j.status = 'InProgress'"
+            ).fetchall():
+                # (an earlier run with this process's pid is a recycled pid: not alive)
+                if row["pid"] == os.getpid() or not pid_alive(row["pid"]):
+                    db.execute(
+                        "UPDATE served_jobs SET status = 'Failed', status_reason = ?, "
+                        "completed_at = ? WHERE status = 'InProgress' AND run = ?",
+                        (INTERRUPTED, format_instant(utcnow()), row["run"]),
+                    )
             cursor = db.execute(
                 "INSERT INTO served_runs (pid, started_at) VALUES (?, ?)",
                 (os.getpid(), format_instant(utcnow())),
