@@ -174,3 +174,28 @@ def test_without_the_serve_extra_it_says_what_to_install(
     assert main(["serve", "--port", "0"]) == 1
     err = capsys.readouterr().err
     assert "pip install 'lambda-codesign[serve]'" in err and "Traceback" not in err
+
+
+def test_another_moto_release_is_refused_by_name(tmp_path: Path) -> None:
+    """The hook is written for one moto release; another is refused, not half-used."""
+    script = (
+        "import sys, moto\n"
+        "moto.__version__ = '9.9.9'\n"
+        "from pathlib import Path\n"
+        "from provider.endpoint.moto_hook import install\n"
+        "from provider.endpoint.state import EndpointState\n"
+        "from provider.errors import CodesignError\n"
+        "try:\n"
+        "    install(EndpointState(Path(sys.argv[1])))\n"
+        "except CodesignError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "home")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "written for moto 5.2.5; moto 9.9.9 is installed" in result.stdout

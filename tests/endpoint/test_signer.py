@@ -179,6 +179,18 @@ def test_cross_account_signing_needs_the_owners_permission(aws: Clients) -> None
     }
     code, _, status = error_code(lambda: other("signer").start_signing_job(**request))
     assert (code, status) == ("AccessDeniedException", 403)
+    code, _, _ = error_code(
+        lambda: other("signer").get_signing_profile(profileName=name, profileOwner=ACCOUNT)
+    )
+    assert code == "AccessDeniedException"
+    owner_signer.add_profile_permission(
+        profileName=name,
+        action="signer:GetSigningProfile",
+        principal="111122223333",
+        statementId="read",
+    )
+    seen = other("signer").get_signing_profile(profileName=name, profileOwner=ACCOUNT)
+    assert seen["arn"].split(":")[4] == ACCOUNT
     revision = owner_signer.add_profile_permission(
         profileName=name,
         action="signer:StartSigningJob",
@@ -187,7 +199,7 @@ def test_cross_account_signing_needs_the_owners_permission(aws: Clients) -> None
     )["revisionId"]
     permissions = owner_signer.list_profile_permissions(profileName=name)
     assert permissions["revisionId"] == revision
-    assert permissions["permissions"][0]["principal"] == "111122223333"
+    assert {p["statementId"] for p in permissions["permissions"]} == {"read", "ci"}
     job = other("signer").start_signing_job(**request)
     assert job["jobOwner"] == ACCOUNT
     other("signer").get_waiter("successful_signing_job").wait(
