@@ -211,7 +211,9 @@ class EndpointApp:
                 if k.startswith("HTTP_")
             }
             params = protocol.parse_input(model, uri_params, query, headers, body)
-            status, payload = protocol.render_output(model, handler(caller, params))
+            with self.state.serial:
+                document = handler(caller, params)
+            status, payload = protocol.render_output(model, document)
         except protocol.ProtocolError as exc:
             return _error_response(start_response, service, exc.code, exc.message, exc.status)
         except CodesignError as exc:

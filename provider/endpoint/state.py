@@ -77,6 +77,10 @@ class EndpointState:
         self._records = Keystore(home / "endpoint")
         self._backends: dict[tuple[str, str], LocalBackend] = {}
         self._lock = threading.Lock()
+        #: Held around each request's handler: SQLite serialises writers anyway, and its
+        #: busy handler waits by sleeping (up to 100 ms a try), so request threads queue
+        #: here instead. Jobs run outside it (their fsyncs would hold up every request).
+        self.serial = threading.RLock()
         with self.transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
