@@ -3,6 +3,8 @@ the local backend's, the functions moto's, the checks the project's one ``decide
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -237,9 +239,6 @@ def test_the_object_version_named_is_the_one_checked_and_deployed(world: World) 
         },
     )
     deployed = world.lambda_.get_function(FunctionName=function["FunctionName"])
-    import base64
-    import hashlib
-
     expected = base64.b64encode(hashlib.sha256(world.signed).digest()).decode()
     assert deployed["Configuration"]["CodeSha256"] == expected
 
@@ -272,3 +271,26 @@ def test_an_expired_signature_is_rejected_under_enforce_and_warned_under_warn(
         world.create(world.csc("Enforce", allowed=[arn]), code={"ZipFile": signed})
     assert "expiry" in str(caught.value)
     assert world.create(world.csc("Warn", allowed=[arn]), code={"ZipFile": signed})
+
+
+def test_a_layer_published_from_an_object_version_is_that_version(world: World) -> None:
+    """moto reads a layer's S3 key at its latest version; PublishLayerVersion publishes the
+    version asked for, and that is what functions using the layer are judged on."""
+    signed_version = world.s3.head_object(Bucket=world.bucket, Key=world.signed_key)["VersionId"]
+    world.s3.put_object(Bucket=world.bucket, Key=world.signed_key, Body=tampered(world.signed))
+    layer = world.lambda_.publish_layer_version(
+        LayerName=unique("pinned-"),
+        Content={
+            "S3Bucket": world.bucket,
+            "S3Key": world.signed_key,
+            "S3ObjectVersion": signed_version,
+        },
+    )
+    assert (
+        layer["Content"]["CodeSha256"]
+        == base64.b64encode(hashlib.sha256(world.signed).digest()).decode()
+    )
+    function = world.create(world.csc("Enforce"), code={"ZipFile": world.signed})
+    world.lambda_.update_function_configuration(
+        FunctionName=function["FunctionName"], Layers=[layer["LayerVersionArn"]]
+    )
