@@ -25,6 +25,7 @@ from .serving import REPO, Server, start_server
 REGION = "us-east-1"
 #: moto's default account: what fake credentials map to.
 ACCOUNT = "123456789012"
+#: Re-exported: the test modules import the server helpers from here.
 __all__ = ["REPO", "Server", "start_server"]
 
 
