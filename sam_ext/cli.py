@@ -30,6 +30,7 @@ COMMANDS = {
     "deploy": "sam_ext.commands.deploy:deploy",
     "layer": "sam_ext.commands.layer:layer",
     "policy-pack": "sam_ext.commands.policy_pack:policy_pack",
+    "serve": "sam_ext.commands.serve:serve",
 }
 
 

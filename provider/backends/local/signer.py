@@ -269,12 +269,15 @@ class LocalSigner:
         client_request_token: str | None = None,
         now: datetime,
         prefix: str = "",
+        job_id: str | None = None,
     ) -> Document:
         """StartSigningJob + wait + DescribeSigningJob, on local files.
 
         The signed object is written to ``destination/prefix + jobId + ".zip"`` through a
         temporary file and a rename, so no partial package is ever visible. The source is
-        checked member by member (it comes from outside).
+        checked member by member (it comes from outside). ``job_id`` is the id to give the
+        job when the caller announced one already (``sam-ext serve`` answers
+        StartSigningJob before the job runs); a fresh one otherwise.
         """
         job, _ = self._start(
             source,
@@ -285,6 +288,7 @@ class LocalSigner:
             client_request_token=client_request_token,
             now=now,
             prefix=prefix,
+            job_id=job_id,
         )
         return job
 
@@ -329,6 +333,7 @@ class LocalSigner:
         client_request_token: str | None,
         now: datetime,
         prefix: str,
+        job_id: str | None = None,
     ) -> tuple[Document, bool]:
         self._fail_orphaned_jobs(now)
         row = self._profile_row(profile_name, profile_owner)
@@ -344,7 +349,7 @@ class LocalSigner:
                 ).fetchone()
             if existing is not None:
                 return self.describe_signing_job(existing["job_id"]), False
-        job_id = new_job_id()
+        job_id = job_id or new_job_id()
         # Not synced on its own: the job's end (a durable commit) syncs it too, and a job
         # lost with the power would have been failed as orphaned anyway.
         with self.store.transaction(durable=False) as db:
