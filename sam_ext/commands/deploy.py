@@ -9,13 +9,14 @@ from typing import Any
 
 import click
 
+from provider.arns import check_stack_name
 from sam_ext.commands.package import common_options, merged_options, package_template
 from sam_ext.context import CliContext
 from sam_ext.deploy_local import LocalDeployer
 from sam_ext.deploy_options import deploy_options, local_options
 from sam_ext.options import SamCommand
 from sam_ext.output import say, warn
-from sam_ext.parameters import parameter_values, parse_overrides
+from sam_ext.parameters import parameter_values, parse_overrides, require_values
 from sam_ext.template import load_template
 from sam_ext.trust_options import load_trust_option, trust_file_options
 
@@ -54,12 +55,17 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
         deploy_on_aws(ctx, options)
         return
     template_path = Path(options["template_file"])
+    stack = options.get("stack_name")
+    if stack:
+        check_stack_name(stack)  # the names CloudFormation takes (functions are STACK-Id)
+    else:
+        stack = template_path.resolve().parent.name
+    # Every parameter has a value, as CloudFormation requires, before anything is signed.
+    template = load_template(template_path)
+    parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
+    require_values(template, parameters)
     if options.get("signing_profiles"):
         template = package_template(ctx, options).template
-    else:
-        template = load_template(template_path)
-    parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
-    stack = options.get("stack_name") or template_path.resolve().parent.name
     outcomes = LocalDeployer(ctx.local_backend, stack, ctx.now, trust_file=trust).deploy(
         template, template_path.parent.resolve(), parameters
     )

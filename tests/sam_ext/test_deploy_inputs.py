@@ -1,0 +1,103 @@
+"""``sam-ext deploy`` on the local backend names the input at fault, before any work: a
+template parameter with no value, a ``--stack-name`` CloudFormation would not take
+(found trying the README as a new user)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+EXAMPLE_APP = Path(__file__).resolve().parents[2] / "examples" / "sam" / "app"
+SIGNED = "HelloFunction=team_a SharedLayer=team_a"
+
+
+@pytest.fixture
+def packaged(run, tmp_path: Path) -> tuple[Path, str]:
+    """examples/sam/app packaged (by the console script); its template and the publisher's
+    profile version ARN."""
+    app = tmp_path / "app"
+    shutil.copytree(EXAMPLE_APP, app, ignore=shutil.ignore_patterns(".sam-ext", "__pycache__"))
+    arn = json.loads(run("profile", "put", "--profile-name", "team_a").stdout)["profileVersionArn"]
+    template = app / "packaged.yaml"
+    run(
+        "package",
+        "--template-file",
+        app / "template.yaml",
+        "--signing-profiles",
+        SIGNED,
+        "--parameter-overrides",
+        f"TrustedProfileVersionArn={arn}",
+        "--output-template-file",
+        template,
+    )
+    return template, arn
+
+
+def test_a_parameter_without_a_value_is_named_with_the_option_that_gives_it(run, packaged):
+    template, _ = packaged
+
+    done = run("deploy", "--template-file", template, expect=2)
+
+    assert done.stderr == (
+        "error: ValidationException: --parameter-overrides: parameter TrustedProfileVersionArn "
+        "must have a value (the template gives it no Default); pass --parameter-overrides "
+        "TrustedProfileVersionArn=VALUE\n"
+    )
+
+
+def test_a_parameter_without_a_value_is_refused_before_anything_is_signed(run, packaged, home):
+    template, _ = packaged
+    jobs = json.loads(run("signature", "list").stdout)["jobs"]
+
+    run(
+        "deploy",
+        "--template-file",
+        template.parent / "template.yaml",
+        "--signing-profiles",
+        SIGNED,
+        "--artifact-dir",
+        template.parent / "fresh-artifacts",  # nothing cached: packaging would sign
+        expect=2,
+    )
+
+    assert json.loads(run("signature", "list").stdout)["jobs"] == jobs
+    assert not (home / "stacks").exists() or not any((home / "stacks").iterdir())
+
+
+def test_a_stack_name_cloudformation_would_refuse_is_named(run, packaged, home):
+    template, arn = packaged
+
+    done = run(
+        "deploy",
+        "--template-file",
+        template,
+        "--stack-name",
+        "bad name!",
+        "--parameter-overrides",
+        f"TrustedProfileVersionArn={arn}",
+        expect=2,
+    )
+
+    assert done.stderr.startswith(
+        "error: ValidationException: --stack-name: 'bad name!' is not a CloudFormation stack name"
+    ), done.stderr
+    assert not (home / "stacks").exists() or not any((home / "stacks").iterdir())
+
+
+def test_a_good_stack_name_and_parameters_deploy(run, packaged):
+    template, arn = packaged
+
+    done = run(
+        "deploy",
+        "--template-file",
+        template,
+        "--stack-name",
+        "my-app",
+        "--parameter-overrides",
+        f"TrustedProfileVersionArn={arn}",
+    )
+
+    assert "created my-app-HelloFunction (HelloFunction): ALLOW" in done.stderr
