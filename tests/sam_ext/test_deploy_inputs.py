@@ -101,3 +101,38 @@ def test_a_good_stack_name_and_parameters_deploy(run, packaged):
     )
 
     assert "created my-app-HelloFunction (HelloFunction): ALLOW" in done.stderr
+
+
+def test_a_nested_stack_parameter_its_parent_does_not_pass_is_named(run, tmp_path: Path):
+    nested = tmp_path / "nested"
+    shutil.copytree(
+        EXAMPLE_APP.parent / "nested", nested, ignore=shutil.ignore_patterns(".sam-ext")
+    )
+    top = nested / "template.yaml"
+    passed = (
+        "      Parameters:\n"
+        "        CodeSigningConfigArn: !GetAtt EnforceConfig.CodeSigningConfigArn\n"
+    )
+    assert passed in top.read_text()
+    top.write_text(top.read_text().replace(passed, ""))  # Orders gets no config
+    arn = json.loads(run("profile", "put", "--profile-name", "team_a").stdout)["profileVersionArn"]
+
+    done = run(
+        "package",
+        "--template-file",
+        top,
+        "--signing-profiles",
+        "ApiFunction=team_a Orders=team_a",
+        "--parameter-overrides",
+        f"TrustedProfileVersionArn={arn}",
+        "--output-template-file",
+        nested / "packaged.yaml",
+        expect=2,
+    )
+
+    assert done.stderr == (
+        "error: ValidationException: Orders: Parameters: no value for CodeSigningConfigArn, "
+        "which the nested template declares with no Default (CloudFormation refuses the stack "
+        "without one)\n"
+    )
+    assert json.loads(run("signature", "list").stdout)["jobs"] == []  # nothing signed
