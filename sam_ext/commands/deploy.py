@@ -18,7 +18,7 @@ from sam_ext.options import SamCommand
 from sam_ext.output import say, warn
 from sam_ext.parameters import parameter_values, parse_overrides, require_values
 from sam_ext.template import load_template
-from sam_ext.trust_options import load_trust_option, trust_file_options
+from sam_ext.trust_options import BEFORE_KEYSTORE, load_trust_option, trust_file_options
 
 pass_context = click.make_pass_decorator(CliContext)
 
@@ -31,7 +31,7 @@ pass_context = click.make_pass_decorator(CliContext)
     "directory name).",
 )
 @deploy_options
-@trust_file_options
+@trust_file_options(BEFORE_KEYSTORE)
 @pass_context
 def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given: Any) -> None:
     """Deploy every function and layer of a template, verified as Lambda verifies them.
