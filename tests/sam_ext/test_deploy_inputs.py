@@ -5,21 +5,18 @@ template parameter with no value, a ``--stack-name`` CloudFormation would not ta
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-EXAMPLE_APP = Path(__file__).resolve().parents[2] / "examples" / "sam" / "app"
 SIGNED = "HelloFunction=team_a SharedLayer=team_a"
 
 
 @pytest.fixture
-def packaged(run, tmp_path: Path) -> tuple[Path, str]:
+def packaged(run, copy_example) -> tuple[Path, str]:
     """examples/sam/app packaged (by the console script); its template and the publisher's
     profile version ARN."""
-    app = tmp_path / "app"
-    shutil.copytree(EXAMPLE_APP, app, ignore=shutil.ignore_patterns(".sam-ext", "__pycache__"))
+    app = copy_example("sam/app")
     arn = json.loads(run("profile", "put", "--profile-name", "team_a").stdout)["profileVersionArn"]
     template = app / "packaged.yaml"
     run(
@@ -103,11 +100,8 @@ def test_a_good_stack_name_and_parameters_deploy(run, packaged):
     assert "created my-app-HelloFunction (HelloFunction): ALLOW" in done.stderr
 
 
-def test_a_nested_stack_parameter_its_parent_does_not_pass_is_named(run, tmp_path: Path):
-    nested = tmp_path / "nested"
-    shutil.copytree(
-        EXAMPLE_APP.parent / "nested", nested, ignore=shutil.ignore_patterns(".sam-ext")
-    )
+def test_a_nested_stack_parameter_its_parent_does_not_pass_is_named(run, copy_example):
+    nested = copy_example("sam/nested")
     top = nested / "template.yaml"
     passed = (
         "      Parameters:\n"
