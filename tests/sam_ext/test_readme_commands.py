@@ -1,5 +1,7 @@
-"""The README's CLI commands, run as a new user runs them: its ``sh`` blocks, as written, in
-bash, from the top of a copy of the repository's examples, with the installed ``sam-ext``.
+"""The README's CLI commands, run as a new user runs them: its local ``sh`` blocks (the quick
+start, packaging the example app and examples/sam/nested, signature list, verifying and
+deploying on a trust file with an empty keystore), as written, in bash, from the top of a
+copy of the repository's examples, with the installed ``sam-ext``.
 
 Each block runs in its own subshell after the quick start (whose variables, ``ARN`` among
 them, the later blocks use, as a reader's shell would have them). Every command's failure
@@ -8,7 +10,6 @@ is recorded; the only one expected is the quick start's unsigned package, refuse
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -62,6 +63,7 @@ def test_the_readme_cli_blocks_work_as_written(checkout: Path) -> None:
             sh_block("### Packaging SAM applications", 1),  # examples/sam/nested
             ")",
             sh_block("### Signing jobs, trust files, third-party layers"),
+            sh_block("### Signing jobs, trust files, third-party layers", 1),
         ]
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CODESIGN_", "SAM_EXT_"))}
@@ -81,9 +83,11 @@ def test_the_readme_cli_blocks_work_as_written(checkout: Path) -> None:
         '1: sam-ext verify app.zip --code-signing-config-arn "$CSC"'
     ], done.stderr
     verdicts = re.findall(r'"decision": "(\w+)"', done.stdout)
-    assert verdicts == ["ALLOW", "REJECT"]
+    assert verdicts == ["ALLOW", "REJECT", "ALLOW"]  # the last one on the trust file alone
+    assert '"trustFileExportedAt"' in done.stdout
     assert "stack app deployed to the local function registry" in done.stderr
     deepest = "created nested-Orders-Billing-BillingFunction (Orders/Billing/BillingFunction)"
     assert f"{deepest}: ALLOW" in done.stderr
-    listing = json.loads(done.stdout[done.stdout.rindex('{\n    "jobs"') :])
-    assert listing == {"jobs": []}  # nothing revoked yet
+    assert '{\n    "jobs": []\n}' in done.stdout  # nothing revoked yet
+    # The deploy on the trust file, in a keystore that holds no profile.
+    assert done.stderr.count("stack app deployed to the local function registry") == 2
