@@ -130,3 +130,22 @@ def test_a_nested_stack_parameter_its_parent_does_not_pass_is_named(run, copy_ex
         "without one)\n"
     )
     assert json.loads(run("signature", "list").stdout)["jobs"] == []  # nothing signed
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("Resources: {}\n", "Resources must be a mapping of at least one resource"),
+        ("Resources: [a]\n", "Resources must be a mapping of at least one resource"),
+        ("Parameters: {}\n", "it has no Resources section"),
+        ("Resources:\n  F: 3\n", "resource F must be a mapping (with a Type), not 3"),
+        ("Resources:\n  F: {Properties: {}}\n", "resource F has no Type"),
+    ],
+)
+def test_a_template_without_resources_says_what_is_wrong(run, tmp_path: Path, text, said):
+    template = tmp_path / "template.yaml"
+    template.write_text(text)
+
+    done = run("package", "--template-file", template, expect=2)
+
+    assert done.stderr == f"error: ValidationException: template {template}: {said}\n"
