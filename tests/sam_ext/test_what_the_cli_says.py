@@ -1,4 +1,5 @@
-"""``--help`` says what the code does (found trying the CLI as a new user)."""
+"""What the CLI says, in `--help` and in messages, matches the code and reads well (found
+trying the CLI as a new user)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,14 @@ def test_deploy_and_verify_say_how_each_uses_a_trust_file(run):
 
     assert "trust file (sam-ext profile export-trust) first, then by the keystore's own" in deploy
     assert "trust file (sam-ext profile export-trust) instead of the keystore" in verify
+
+
+def test_a_config_without_publishers_is_refused_in_good_english(run):
+    done = run(
+        "csc", "create", "--allowed-publishers", "SigningProfileVersionArns=", expect=2
+    )  # fmt: skip
+
+    assert done.stderr == (
+        "error: ValidationException: code signing config: "
+        "AllowedPublishers.SigningProfileVersionArns: at least 1 item (got 0)\n"
+    )
