@@ -56,3 +56,12 @@ def test_a_config_without_publishers_is_refused_in_good_english(run):
         "error: ValidationException: code signing config: "
         "AllowedPublishers.SigningProfileVersionArns: at least 1 item (got 0)\n"
     )
+
+
+def test_adopting_a_layer_of_one_file_says_one_file(run, home, make_zip):
+    run("profile", "put", "--profile-name", "team_a")
+    layer = make_zip({"python/vendor.py": b"VALUE = 1\n"}, name="vendor.zip")
+
+    done = run("layer", "adopt", "--zip-file", layer, "--profile-name", "team_a")
+
+    assert "(unchanged: 1 file; added by signing: .codesign/signature.json)" in done.stderr
