@@ -74,6 +74,9 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
         summary = decisions[0] if decisions else "no code signing config"
         say(f"{outcome.operation} {outcome.function_name} ({outcome.logical_id}): {summary}")
         for verdict in outcome.verdicts:
+            message = str(verdict.get("message"))
             if verdict.get("decision") == "WARN":
-                warn(f"{outcome.function_name}: {verdict.get('message')}")
+                # The registry's verdict names the function already ("function NAME: ...").
+                named = message.startswith(f"function {outcome.function_name}:")
+                warn(message if named else f"{outcome.function_name}: {message}")
     say(f"stack {stack} deployed to the local function registry")

@@ -149,3 +149,18 @@ def test_a_template_without_resources_says_what_is_wrong(run, tmp_path: Path, te
     done = run("package", "--template-file", template, expect=2)
 
     assert done.stderr == f"error: ValidationException: template {template}: {said}\n"
+
+
+def test_a_warned_function_is_named_once_in_the_warning(run, packaged):
+    template, arn = packaged
+
+    done = run(
+        "deploy", "--template-file", template,
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+    )  # fmt: skip
+
+    assert (
+        "warning: function app-GoodbyeFunction: deploys with a warning under the Warn policy "
+        "(mismatch: the package is not signed)\n"
+    ) in done.stderr
+    assert done.stderr.count("app-GoodbyeFunction") == 2  # the outcome line, the warning
