@@ -91,3 +91,26 @@ def test_the_readme_cli_blocks_work_as_written(checkout: Path) -> None:
     assert '{\n    "jobs": []\n}' in done.stdout  # nothing revoked yet
     # The deploy on the trust file, in a keystore that holds no profile.
     assert done.stderr.count("stack app deployed to the local function registry") == 2
+
+
+def test_what_the_readme_commands_leave_in_a_checkout_is_ignored_by_git() -> None:
+    left = ["app.zip", "signed/x.zip", "csc.json", "trust.json", "examples/sam/app/packaged.yaml"]
+    left += ["examples/sam/nested/packaged.yaml", "examples/pulumi/basic/Pulumi.dev.yaml"]
+    left += [".keystore/index.sqlite3", "examples/sam/app/.sam-ext/artifacts/a.zip"]
+
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", *left],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert sorted(done.stdout.split()) == sorted(left), done.stderr
+    kept = subprocess.run(
+        ["git", "check-ignore", "--no-index", "examples/pulumi/basic/Pulumi.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+    )
+    assert kept.returncode == 1  # a project file stays tracked
