@@ -33,6 +33,15 @@ def packaged(run, copy_example) -> tuple[Path, str]:
     return template, arn
 
 
+def deploy(run, packaged: tuple[Path, str], *extra: object, expect: int = 0):
+    """``sam-ext deploy`` of the packaged app with its parameter given, and ``extra``."""
+    template, arn = packaged
+    return run(
+        "deploy", "--template-file", template,
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}", *extra, expect=expect,
+    )  # fmt: skip
+
+
 def test_a_parameter_without_a_value_is_named_with_the_option_that_gives_it(run, packaged):
     template, _ = packaged
 
@@ -65,18 +74,7 @@ def test_a_parameter_without_a_value_is_refused_before_anything_is_signed(run, p
 
 
 def test_a_stack_name_cloudformation_would_refuse_is_named(run, packaged, home):
-    template, arn = packaged
-
-    done = run(
-        "deploy",
-        "--template-file",
-        template,
-        "--stack-name",
-        "bad name!",
-        "--parameter-overrides",
-        f"TrustedProfileVersionArn={arn}",
-        expect=2,
-    )
+    done = deploy(run, packaged, "--stack-name", "bad name!", expect=2)
 
     assert done.stderr.startswith(
         "error: ValidationException: --stack-name: 'bad name!' is not a CloudFormation stack name"
@@ -85,17 +83,7 @@ def test_a_stack_name_cloudformation_would_refuse_is_named(run, packaged, home):
 
 
 def test_a_good_stack_name_and_parameters_deploy(run, packaged):
-    template, arn = packaged
-
-    done = run(
-        "deploy",
-        "--template-file",
-        template,
-        "--stack-name",
-        "my-app",
-        "--parameter-overrides",
-        f"TrustedProfileVersionArn={arn}",
-    )
+    done = deploy(run, packaged, "--stack-name", "my-app")
 
     assert "created my-app-HelloFunction (HelloFunction): ALLOW" in done.stderr
 
@@ -152,12 +140,7 @@ def test_a_template_without_resources_says_what_is_wrong(run, tmp_path: Path, te
 
 
 def test_a_warned_function_is_named_once_in_the_warning(run, packaged):
-    template, arn = packaged
-
-    done = run(
-        "deploy", "--template-file", template,
-        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
-    )  # fmt: skip
+    done = deploy(run, packaged)
 
     assert (
         "warning: function app-GoodbyeFunction: deploys with a warning under the Warn policy "
