@@ -33,11 +33,14 @@ def packaged(run, copy_example) -> tuple[Path, str]:
     return template, arn
 
 
-def deploy(run, packaged: tuple[Path, str], *extra: object, expect: int = 0):
-    """``sam-ext deploy`` of the packaged app with its parameter given, and ``extra``."""
+def deploy(
+    run, packaged: tuple[Path, str], *extra: object, expect: int = 0, home: Path | None = None
+):
+    """``sam-ext [--home HOME] deploy`` of the packaged app with its parameter given, and
+    ``extra``."""
     template, arn = packaged
     return run(
-        "deploy", "--template-file", template,
+        *(("--home", home) if home else ()), "deploy", "--template-file", template,
         "--parameter-overrides", f"TrustedProfileVersionArn={arn}", *extra, expect=expect,
     )  # fmt: skip
 
@@ -147,3 +150,22 @@ def test_a_warned_function_is_named_once_in_the_warning(run, packaged):
         "(mismatch: the package is not signed)\n"
     ) in done.stderr
     assert done.stderr.count("app-GoodbyeFunction") == 2  # the outcome line, the warning
+
+
+def test_a_deploy_on_a_trust_file_says_the_trust_file_s_date(run, packaged, tmp_path: Path):
+    trust = tmp_path / "trust.json"
+    exported = json.loads(
+        run("profile", "export-trust", "--profile-name", "team_a", "--output", trust).stdout
+    )
+    elsewhere = tmp_path / "elsewhere"  # a keystore that holds no profile
+
+    done = deploy(
+        run, packaged, "--trust-file", trust, "--trust-anchor", exported["trustKeyFingerprint"],
+        home=elsewhere,
+    )  # fmt: skip
+
+    assert "created app-HelloFunction (HelloFunction): ALLOW" in done.stderr
+    assert (
+        f"publishers judged on trust file {trust}, exported at {exported['exportedAt']}: "
+        "revocations made later are not known to these verdicts\n"
+    ) in done.stderr
