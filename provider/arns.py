@@ -23,8 +23,20 @@ CSC_ARN_RE = re.compile(
 )
 FUNCTION_NAME_RE = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 JOB_ID_RE = re.compile(r"^[0-9a-fA-F-]{36}$")
+#: CloudFormation's stack names (the local backend's stacks take the same).
+STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 
 PLATFORM_LAMBDA = "AWSLambda-SHA384-ECDSA"
+
+
+def check_stack_name(name: str) -> str:
+    """A stack name: a letter, then letters, digits and '-', at most 128 characters."""
+    if not isinstance(name, str) or not STACK_NAME_RE.match(name):
+        raise ValidationError(
+            f"--stack-name: {name!r} is not a CloudFormation stack name (a letter, then "
+            "letters, digits and '-', at most 128 characters)"
+        )
+    return name
 
 
 def check_profile_name(name: str, field: str = "profileName") -> str:

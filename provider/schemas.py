@@ -62,10 +62,10 @@ def schema_names() -> list[str]:
 #: Size limits said as a count, never by echoing the value (jsonschema's "[...] is too
 #: long" would print every one of 21 ARNs, or a whole long description).
 _SIZES = {
-    "maxItems": ("at most", "items"),
-    "minItems": ("at least", "items"),
-    "maxLength": ("at most", "characters"),
-    "minLength": ("at least", "characters"),
+    "maxItems": ("at most", "item"),
+    "minItems": ("at least", "item"),
+    "maxLength": ("at most", "character"),
+    "minLength": ("at least", "character"),
 }
 
 
@@ -74,7 +74,8 @@ def violation_message(error: SchemaViolation) -> str:
     sized = _SIZES.get(str(error.validator))
     if sized is not None and isinstance(error.instance, list | str):
         bound, unit = sized
-        return f"{bound} {error.validator_value} {unit} (got {len(error.instance)})"
+        plural = "" if error.validator_value == 1 else "s"
+        return f"{bound} {error.validator_value} {unit}{plural} (got {len(error.instance)})"
     return str(error.message)
 
 

@@ -64,7 +64,8 @@ class LazyGroup(click.Group):
     "--region",
     envvar="CODESIGN_REGION",
     help="Region used in ARNs (local, default us-east-1); with --backend aws, the AWS region "
-    "(default: AWS_REGION or the AWS profile's).",
+    "(default: AWS_REGION, AWS_DEFAULT_REGION, else the AWS profile's). Also set by "
+    "$CODESIGN_REGION, on both backends.",
 )
 @click.option(
     "--backend",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from provider.arns import check_stack_name
 from provider.errors import CodesignError, DeploymentRejected, ValidationError
 from provider.verdict import Decision
 from sam_ext.deploy_options import DeploySettings
@@ -139,7 +140,6 @@ def _bucket(ctx: CliContext, options: dict[str, Any], settings: DeploySettings) 
 def deploy_on_aws(ctx: CliContext, options: dict[str, Any]) -> DeployOutcome | None:
     """Deploy one stack as ``sam deploy`` does; progress and the outcome go to stderr.
     Returns what was deployed, or ``None`` when the change set was not executed."""
-    from provider.backends.aws.cloudformation import check_stack_name
 
     stack = options.get("stack_name")
     if not stack:

@@ -56,6 +56,21 @@ def parameter_values(template: Template, overrides: dict[str, str]) -> dict[str,
     return values
 
 
+def require_values(template: Template, values: dict[str, Any]) -> None:
+    """Refuse, as CloudFormation does, a declared parameter with no ``Default`` that
+    ``--parameter-overrides`` does not give a value."""
+    missing = [name for name in template.get("Parameters") or {} if name not in values]
+    if missing:
+        example = " ".join(f"{name}=VALUE" for name in missing)
+        raise ValidationError(
+            f"--parameter-overrides: parameters {', '.join(missing)} must have values (the "
+            f"template gives them no Default); pass --parameter-overrides {example}"
+            if len(missing) > 1
+            else f"--parameter-overrides: parameter {missing[0]} must have a value (the "
+            f"template gives it no Default); pass --parameter-overrides {example}"
+        )
+
+
 def substitute(value: Any, parameters: dict[str, Any]) -> Any:
     """Replace ``{"Ref": P}`` by parameter P's value, recursively."""
     if isinstance(value, dict):

@@ -63,10 +63,20 @@ def parse_template(text: str, *, origin: str, loader: type[yaml.SafeLoader] = LO
     if not isinstance(document, dict):
         raise ValidationError(f"template {origin}: the top level must be a mapping")
     resources = document.get("Resources")
-    if not isinstance(resources, dict) or not resources:
+    if resources is None:
         raise ValidationError(f"template {origin}: it has no Resources section")
+    if not isinstance(resources, dict) or not resources:
+        # CloudFormation: "At least one Resources member must be defined."
+        raise ValidationError(
+            f"template {origin}: Resources must be a mapping of at least one resource"
+        )
     for logical_id, resource in resources.items():
-        if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
+        if not isinstance(resource, dict):
+            raise ValidationError(
+                f"template {origin}: resource {logical_id} must be a mapping (with a Type), "
+                f"not {resource!r}"
+            )
+        if not isinstance(resource.get("Type"), str):
             raise ValidationError(f"template {origin}: resource {logical_id} has no Type")
     return document
 

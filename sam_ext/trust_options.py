@@ -17,25 +17,36 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def trust_file_options(function: F) -> F:
-    """Add ``--trust-file FILE`` and ``--trust-anchor SHA256:...`` (repeatable; default
-    ``$CODESIGN_TRUST_ANCHOR``) to a command."""
-    function = click.option(
-        "--trust-anchor",
-        "trust_anchor",
-        multiple=True,
-        metavar="SHA256:HEX",
-        help="Fingerprint of the trust key that must have signed --trust-file (as "
-        "export-trust printed it; default: $CODESIGN_TRUST_ANCHOR).",
-    )(function)
-    function = click.option(
-        "--trust-file",
-        "trust_file",
-        type=click.Path(path_type=Path),
-        help="Judge publishers by this trust file (sam-ext profile export-trust) instead of "
-        "the keystore: no keystore or AWS account needed.",
-    )(function)
-    return function
+#: What ``--trust-file`` does for ``verify``: the trust file alone vouches for publishers.
+INSTEAD_OF_KEYSTORE = (
+    "Judge publishers by this trust file (sam-ext profile export-trust) instead of the "
+    "keystore: no keystore or AWS account needed."
+)
+#: What it does for ``deploy``: the local function registry asks it first, then the keystore.
+BEFORE_KEYSTORE = (
+    "Judge publishers by this trust file (sam-ext profile export-trust) first, then by the "
+    "keystore's own profiles: no keystore or AWS account needed."
+)
+
+
+def trust_file_options(help_text: str = INSTEAD_OF_KEYSTORE) -> Callable[[F], F]:
+    """Add ``--trust-file FILE`` (``help_text`` says how it is used) and ``--trust-anchor
+    SHA256:...`` (repeatable; default ``$CODESIGN_TRUST_ANCHOR``) to a command."""
+
+    def decorate(function: F) -> F:
+        function = click.option(
+            "--trust-anchor",
+            "trust_anchor",
+            multiple=True,
+            metavar="SHA256:HEX",
+            help="Fingerprint of the trust key that must have signed --trust-file (as "
+            "export-trust printed it; default: $CODESIGN_TRUST_ANCHOR).",
+        )(function)
+        return click.option(
+            "--trust-file", "trust_file", type=click.Path(path_type=Path), help=help_text
+        )(function)
+
+    return decorate
 
 
 def load_trust_option(

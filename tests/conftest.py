@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -77,3 +78,23 @@ def every_setting() -> Callable[[str], Any]:
         )
 
     return make
+
+
+#: The examples the README and the tests use.
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+#: What earlier runs leave in an example: artifacts, caches, packaged templates.
+_RUN_OUTPUTS = (".sam-ext", ".aws-sam", "__pycache__", "packaged*")
+
+
+@pytest.fixture
+def copy_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Path]:
+    """``copy_example("sam/nested")``: a copy of that example under ``tmp_path`` (named as
+    its directory, without what earlier runs left in it), made the working directory."""
+
+    def copy(relative: str) -> Path:
+        target = tmp_path / Path(relative).name
+        shutil.copytree(EXAMPLES / relative, target, ignore=shutil.ignore_patterns(*_RUN_OUTPUTS))
+        monkeypatch.chdir(target)
+        return target
+
+    return copy

@@ -9,15 +9,17 @@ from typing import Any
 
 import click
 
+from provider.arns import check_stack_name
+from provider.clock import format_instant
 from sam_ext.commands.package import common_options, merged_options, package_template
 from sam_ext.context import CliContext
 from sam_ext.deploy_local import LocalDeployer
 from sam_ext.deploy_options import deploy_options, local_options
 from sam_ext.options import SamCommand
 from sam_ext.output import say, warn
-from sam_ext.parameters import parameter_values, parse_overrides
+from sam_ext.parameters import parameter_values, parse_overrides, require_values
 from sam_ext.template import load_template
-from sam_ext.trust_options import load_trust_option, trust_file_options
+from sam_ext.trust_options import BEFORE_KEYSTORE, load_trust_option, trust_file_options
 
 pass_context = click.make_pass_decorator(CliContext)
 
@@ -30,7 +32,7 @@ pass_context = click.make_pass_decorator(CliContext)
     "directory name).",
 )
 @deploy_options
-@trust_file_options
+@trust_file_options(BEFORE_KEYSTORE)
 @pass_context
 def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given: Any) -> None:
     """Deploy every function and layer of a template, verified as Lambda verifies them.
@@ -54,12 +56,17 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
         deploy_on_aws(ctx, options)
         return
     template_path = Path(options["template_file"])
+    stack = options.get("stack_name")
+    if stack:
+        check_stack_name(stack)  # the names CloudFormation takes (functions are STACK-Id)
+    else:
+        stack = template_path.resolve().parent.name
+    # Every parameter has a value, as CloudFormation requires, before anything is signed.
+    template = load_template(template_path)
+    parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
+    require_values(template, parameters)
     if options.get("signing_profiles"):
         template = package_template(ctx, options).template
-    else:
-        template = load_template(template_path)
-    parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
-    stack = options.get("stack_name") or template_path.resolve().parent.name
     outcomes = LocalDeployer(ctx.local_backend, stack, ctx.now, trust_file=trust).deploy(
         template, template_path.parent.resolve(), parameters
     )
@@ -68,6 +75,15 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
         summary = decisions[0] if decisions else "no code signing config"
         say(f"{outcome.operation} {outcome.function_name} ({outcome.logical_id}): {summary}")
         for verdict in outcome.verdicts:
+            message = str(verdict.get("message"))
             if verdict.get("decision") == "WARN":
-                warn(f"{outcome.function_name}: {verdict.get('message')}")
+                # The registry's verdict names the function already ("function NAME: ...").
+                named = message.startswith(f"function {outcome.function_name}:")
+                warn(message if named else f"{outcome.function_name}: {message}")
+    if trust is not None:
+        say(
+            f"publishers judged on trust file {trust.path}, exported at "
+            f"{format_instant(trust.exported_at)}: revocations made later are not known to "
+            "these verdicts"
+        )
     say(f"stack {stack} deployed to the local function registry")

@@ -78,7 +78,8 @@ def adopt(
     added = ", ".join(adopted["AddedBySigning"]) or "nothing"
     say(f"adopted {source} as {adopted['LayerVersionArn']} (signed by {profile_name})")
     say(f"content SHA-256 before: {adopted['ContentSha256Before']}")
+    files = adopted["Files"]
     say(
         f"content SHA-256 after:  {adopted['ContentSha256After']} (unchanged: "
-        f"{adopted['Files']} files; added by signing: {added})"
+        f"{files} file{'' if files == 1 else 's'}; added by signing: {added})"
     )

@@ -39,7 +39,7 @@ def _load_csc_file(path: Path) -> CscPolicy:
     help="A CreateCodeSigningConfig request or GetCodeSigningConfig response (JSON).",
 )
 @click.option("--at", "at_text", metavar="ISO-8601", help="Evaluate at this instant (default now).")
-@trust_file_options
+@trust_file_options()
 @pass_context
 def verify(
     ctx: CliContext,

@@ -114,6 +114,13 @@ def child_parameters(
             f"{where}: Parameters: the nested template declares no parameter {', '.join(unknown)}"
         )
     values = parameter_values(child, {})  # the defaults
+    missing = [name for name in declared if name not in values and name not in (given or {})]
+    if missing:
+        # CloudFormation refuses the nested stack then; say so now, naming the parameter.
+        raise ValidationError(
+            f"{where}: Parameters: no value for {', '.join(missing)}, which the nested "
+            "template declares with no Default (CloudFormation refuses the stack without one)"
+        )
     for name, value in (given or {}).items():
         value = substitute(value, parent_parameters)
         if isinstance(value, dict):

@@ -9,7 +9,6 @@ in-process with the clock pinned.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import sqlite3
 import struct
 import subprocess
@@ -112,14 +111,9 @@ def sam_ext(home: Path, capsys: pytest.CaptureFixture[str]) -> SamExt:
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def app(copy_example: Any) -> Path:
     """A copy of examples/sam/app (without artifacts of earlier runs), as the cwd."""
-    target = tmp_path / "app"
-    shutil.copytree(
-        EXAMPLE_APP, target, ignore=shutil.ignore_patterns(".sam-ext", "__pycache__", ".aws-sam")
-    )
-    monkeypatch.chdir(target)
-    return target
+    return Path(copy_example("sam/app"))
 
 
 @pytest.fixture

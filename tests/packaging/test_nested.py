@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,6 @@ import pytest
 from provider.backends.local import LocalBackend
 from sam_ext.packaging.destination import LOCAL_BUCKET
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "sam" / "nested"
 #: Every signable artifact of the tree: path -> (template, property, source directory).
 BILLING = "orders/billing"
 ARTIFACTS = {
@@ -38,14 +35,9 @@ SIGN_ALL = "ApiFunction=Publisher Orders=Publisher"
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def app(copy_example: Any) -> Path:
     """A copy of examples/sam/nested as the working directory."""
-    target = tmp_path / "nested"
-    shutil.copytree(
-        EXAMPLE, target, ignore=shutil.ignore_patterns(".sam-ext", "__pycache__", "packaged*")
-    )
-    monkeypatch.chdir(target)
-    return target
+    return Path(copy_example("sam/nested"))
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ rolled-back stack is one line naming the stack and the reason CloudFormation giv
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provider.arns import check_stack_name
 from provider.backends.aws.errors import StackDeployFailed, aws_call, one_line
 from provider.backends.aws.s3 import ObjectStore
 from provider.errors import NotFoundError, ValidationError
@@ -27,7 +27,6 @@ from provider.errors import NotFoundError, ValidationError
 DEFAULT_CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND")
 #: CloudFormation's limit for ``TemplateBody``; larger templates go through S3.
 MAX_TEMPLATE_BODY = 51_200
-_STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 #: How CloudFormation says a change set found nothing to change.
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 #: The stack holding ``--resolve-s3``'s bucket (sam-ext's own; SAM CLI's is
@@ -65,16 +64,6 @@ _MANAGED_TEMPLATE: dict[str, Any] = {
 }
 #: Stacks that exist but cannot take a change set until they are deleted.
 _DEAD = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
-
-
-def check_stack_name(name: str) -> str:
-    """A stack name: a letter, then letters, digits and '-', at most 128 characters."""
-    if not isinstance(name, str) or not _STACK_NAME_RE.match(name):
-        raise ValidationError(
-            f"--stack-name: {name!r} is not a CloudFormation stack name (a letter, then "
-            "letters, digits and '-', at most 128 characters)"
-        )
-    return name
 
 
 @dataclass

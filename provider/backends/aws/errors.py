@@ -170,6 +170,16 @@ def translate(error: ClientError, action: str, resource: str) -> CodesignError:
             "serves it, or AWS itself",
             code="UnsupportedOperation",
         )
+    if isinstance(status, int) and status >= 500 and (not code or code.isdigit()):
+        # No AWS error code either: not the service's answer (AWS says InternalFailure or
+        # ServiceUnavailable) but the server itself failing, likely an HTML error page.
+        return AwsServiceError(
+            f"{action} on {resource}: the endpoint{_endpoint_hint()} failed with HTTP {status} "
+            "and no AWS error code (a fault of the server, not an answer of the service; moto "
+            "and LocalStack answer so for an operation their code does not handle); retry, or "
+            "use an endpoint that serves it, or AWS itself",
+            code=None,
+        )
     if code in NOT_FOUND or (not code and status == 404):
         return NotFoundError(
             f"{resource} does not exist (or is not visible to this account and region){said}",

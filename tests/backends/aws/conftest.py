@@ -94,6 +94,24 @@ def moto() -> Iterator[None]:
         yield
 
 
+#: The instant ``aws_cli`` pins by default.
+CLI_NOW = "2026-06-01T12:00:00Z"
+
+
+def aws_cli(
+    capsys: pytest.CaptureFixture[str], *args: str, status: int = 0, now: str | None = CLI_NOW
+) -> tuple[str, str]:
+    """Run ``sam-ext --backend aws [--now NOW] ARGS`` in-process; checks the exit status
+    and that no traceback or "internal error" reached stderr; returns stdout and stderr."""
+    from sam_ext.cli import main
+
+    code = main(["--backend", "aws", *(("--now", now) if now else ()), *args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert code == status, f"exit {code}, expected {status}\nstdout: {out}\nstderr: {err}"
+    return out, err
+
+
 def package_bytes(files: dict[str, bytes] | None = None) -> bytes:
     """A small Lambda .zip (members dated 1980, so the same files give the same bytes)."""
     buffer = io.BytesIO()

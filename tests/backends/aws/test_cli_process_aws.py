@@ -137,3 +137,26 @@ def test_an_endpoint_without_the_operation_is_named_as_such(moto_server: str, tm
         in done.stderr
     )
     assert "does not exist" not in done.stderr
+
+
+def test_an_endpoint_failing_with_a_bare_500_is_said_in_one_line_without_its_page(
+    moto_server: str, tmp_path: Path
+):
+    """moto's server answers GetLayerVersionByArn (which it lacks) with HTTP 500 and an HTML
+    page: the error names the call and the endpoint, and prints no HTML (found trying
+    ``layer adopt`` as a new user)."""
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto_server)
+    s3.create_bucket(Bucket="codesign-artifacts")
+    env = {**os.environ, "AWS_MAX_ATTEMPTS": "1"}  # no retries of the 500: the test is fast
+    layer = "arn:aws:lambda:us-east-1:464622532012:layer:Datadog-Python312:98"
+
+    done = run(
+        "layer", "adopt", "--layer-version-arn", layer, "--profile-name", "publisher",
+        "--s3-bucket", "codesign-artifacts", env=env, expect=1,
+    )  # fmt: skip
+
+    assert done.stderr.startswith(
+        f"error: ServiceException: lambda:GetLayerVersion on layer version {layer}: the "
+        f"endpoint {moto_server} (AWS_ENDPOINT_URL) failed with HTTP 500 and no AWS error code"
+    ), done.stderr
+    assert "<" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

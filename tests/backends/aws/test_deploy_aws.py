@@ -5,7 +5,6 @@ rolled-back stack, and code Lambda would reject stopped before CloudFormation.""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,12 +14,10 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from provider.backends.aws.cloudformation import MAX_TEMPLATE_BODY
-from sam_ext.cli import main
 from sam_ext.template import parse_template
 
-from .conftest import ACCOUNT, BUCKET, NOW, AwsWorld, session
+from .conftest import ACCOUNT, BUCKET, NOW, AwsWorld, aws_cli, session
 
-EXAMPLE_APP = Path(__file__).resolve().parents[3] / "examples" / "sam" / "app"
 STACK = "app"
 STACK_ID = (
     f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/app/5b9a3c10-1f2e-11ef-8c55-0a1b2c3d4e5f"
@@ -128,20 +125,14 @@ def cfn(cli_world: AwsWorld) -> Iterator[Cfn]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def app(copy_example: Any) -> Path:
     """A copy of examples/sam/app as the working directory."""
-    target = tmp_path / "app"
-    shutil.copytree(EXAMPLE_APP, target, ignore=shutil.ignore_patterns(".sam-ext", ".aws-sam"))
-    monkeypatch.chdir(target)
-    return target
+    return Path(copy_example("sam/app"))
 
 
 def sam_ext(capsys: pytest.CaptureFixture[str], *args: str, status: int = 0) -> str:
     """Run ``sam-ext --backend aws ARGS``; returns stderr (stdout must stay empty)."""
-    code = main(["--backend", "aws", "--now", "2026-06-01T12:00:00Z", *args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "internal error" not in err, err
-    assert code == status, f"exit {code}, expected {status}\nstdout: {out}\nstderr: {err}"
+    out, err = aws_cli(capsys, *args, status=status)
     assert out == ""
     return err
 

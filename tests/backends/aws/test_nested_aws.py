@@ -7,7 +7,6 @@ tests/packaging/test_nested.py."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,12 +17,10 @@ import pytest
 from botocore.stub import Stubber
 
 from provider.backends.aws import S3Object
-from sam_ext.cli import main
 from sam_ext.template import Template, load_template, parse_template
 
-from .conftest import BUCKET, AwsWorld, session
+from .conftest import BUCKET, AwsWorld, aws_cli, session
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "sam" / "nested"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 #: path -> (which template, property)
 ARTIFACTS = {
@@ -36,21 +33,14 @@ ARTIFACTS = {
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def app(copy_example: Any) -> Path:
     """A copy of examples/sam/nested as the working directory."""
-    target = tmp_path / "nested"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".sam-ext", "__pycache__"))
-    monkeypatch.chdir(target)
-    return target
+    return Path(copy_example("sam/nested"))
 
 
 def sam_ext(capsys: pytest.CaptureFixture[str], *args: str, status: int = 0) -> str:
     """Run ``sam-ext --backend aws ARGS``; returns stderr."""
-    code = main(["--backend", "aws", "--now", "2026-06-01T12:00:00Z", *args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "internal error" not in err, err
-    assert code == status, f"exit {code}, expected {status}\nstdout: {out}\nstderr: {err}"
-    return err
+    return aws_cli(capsys, *args, status=status)[1]
 
 
 def package(capsys: pytest.CaptureFixture[str], arn: str) -> str:

@@ -14,35 +14,24 @@ from typing import Any
 import pytest
 
 from provider.backends.aws import S3Object
-from sam_ext.cli import main
 from sam_ext.template import load_template, parse_template
 
-from .conftest import BUCKET, AwsWorld
+from .conftest import BUCKET, AwsWorld, aws_cli
 
-EXAMPLE_APP = Path(__file__).resolve().parents[3] / "examples" / "sam" / "app"
 CODE = {"HelloFunction": "CodeUri", "GoodbyeFunction": "CodeUri", "SharedLayer": "ContentUri"}
 SIGNED = "HelloFunction=publisher SharedLayer=publisher"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
 
 @pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def app(copy_example: Any) -> Path:
     """A copy of examples/sam/app as the working directory."""
-    target = tmp_path / "app"
-    shutil.copytree(
-        EXAMPLE_APP, target, ignore=shutil.ignore_patterns(".sam-ext", "__pycache__", ".aws-sam")
-    )
-    monkeypatch.chdir(target)
-    return target
+    return Path(copy_example("sam/app"))
 
 
 def sam_ext(capsys: pytest.CaptureFixture[str], *args: str, status: int = 0) -> tuple[str, str]:
     """Run ``sam-ext --backend aws ARGS``; returns stdout and stderr."""
-    code = main(["--backend", "aws", "--now", "2026-06-01T12:00:00Z", *args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "internal error" not in err, err
-    assert code == status, f"exit {code}, expected {status}\nstdout: {out}\nstderr: {err}"
-    return out, err
+    return aws_cli(capsys, *args, status=status)
 
 
 def package(capsys: pytest.CaptureFixture[str], arn: str, *extra: str) -> str:
