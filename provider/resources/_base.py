@@ -183,10 +183,14 @@ class CodesignStepError(Exception):
 
 
 def _plain_format_exc(limit: int | None = None, chain: bool = True) -> str:
-    """``traceback.format_exc`` that renders a :class:`CodesignStepError` as its message."""
+    """``traceback.format_exc`` that renders a :class:`CodesignStepError` as its message,
+    and any other :class:`CodesignError` (one raised outside :func:`reported`, e.g. by a
+    keystore opened in ``check``) as its one line, without the class's module path."""
     error = sys.exc_info()[1]
     if isinstance(error, CodesignStepError):
         return error.message
+    if isinstance(error, CodesignError):
+        return str(error)
     return _FORMAT_EXC(limit=limit, chain=chain)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from provider.backends.local import LocalBackend
+from provider.errors import CodesignError
 from provider.resources._base import UNKNOWN, CodesignStepError, _plain_format_exc
 from provider.resources.code_signing_config import CodeSigningConfigProvider
 from provider.resources.function import LambdaFunctionProvider
@@ -372,3 +373,21 @@ def test_signed_package_another_compressor_is_no_diff(settings: dict[str, Any],
         deflate.implementation.cache_clear()
     assert again["source_hash"] == first["source_hash"]
     assert provider.diff(first["job_id"], first, again).changes is False
+
+
+def test_a_codesign_error_outside_a_step_reaches_the_engine_as_one_line(
+        tmp_path: Path) -> None:
+    """A keystore refused while checking (say, a 0755 directory) shows as its message, not
+    as 'provider.errors.KeystoreError: ...' with the module path."""
+    home = tmp_path / "open-keystore"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    try:
+        LocalBackend(home)
+    except CodesignError as exc:
+        shown = _plain_format_exc()
+        assert shown == str(exc)
+        assert "provider.errors" not in shown and "Traceback" not in shown
+        assert "chmod 700" in shown
+    else:
+        raise AssertionError("a keystore readable by others must be refused")
