@@ -21,6 +21,7 @@ from endpoint.serving import Server, start_server
 from provider import schemas
 from provider.backends import batch
 from provider.backends.aws import AwsBackend, S3Object
+from provider.backends.functions import FunctionSettings
 from provider.errors import CodesignError, SigningJobFailed
 from provider.verdict import Decision
 from sam_ext.cli import main
@@ -109,7 +110,11 @@ def test_sign_predict_deploy_resign_and_revoke_over_http(served: Served) -> None
     policy = backend.csc_policy_of(csc)
     assert backend.evaluate_package(signed, policy, at=NOW).decision is Decision.ALLOW
     function = backend.create_function(
-        "web" + served.tag, signed, csc_arn=csc, role=served.role(), now=NOW
+        "web" + served.tag,
+        signed,
+        csc_arn=csc,
+        settings=FunctionSettings(role=served.role(), runtime="python3.12", handler="app.handler"),
+        now=NOW,
     )
     assert function["CodeSigningConfigArn"] == csc
 
