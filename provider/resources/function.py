@@ -598,22 +598,12 @@ def _layer_input(layer: Any) -> Any:
     return {"arn": layer, "name": None, "code": None, "package": None}
 
 
-def _versioned(location: str | None, version: str | None) -> str | None:
-    """A signed object's location with its version pinned (aws), or the path (local)."""
-    if location and version and location.startswith("s3:"):
-        return f"{location}?versionId={version}"
-    return location
-
-
 def code_input(code: Any) -> tuple[Any, Any]:
     """The ``code`` and ``code_package`` inputs (program side): a :class:`SignedPackage`
     gives its signed object (on aws with its version) and who signs it; a path is made
     absolute (the provider host runs elsewhere); an ``s3://`` location is kept."""
     if isinstance(code, SignedPackage):
-        located = pulumi.Output.all(code.location, code.object_version).apply(
-            lambda parts: _versioned(parts[0], parts[1])
-        )
-        return located, package_ref(code)
+        return code.deploy_location, package_ref(code)
     if code is None:
         return None, None
     return pulumi.Output.from_input(code).apply(

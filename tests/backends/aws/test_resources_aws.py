@@ -58,6 +58,8 @@ def test_create_signs_into_s3_and_fills_the_s3_outputs(cli_world: AwsWorld, sour
     assert outs["key"] == f"signed/signed_{job_id}.zip"
     assert outs["location"] == f"s3://{BUCKET}/signed/signed_{job_id}.zip"
     assert outs["object_version"]
+    # What a LambdaFunction or LayerVersion given the package deploys: that version.
+    assert outs["deploy_location"] == f"{outs['location']}?versionId={outs['object_version']}"
     assert outs["digest"] is None  # not downloaded back; object_version names the bytes
     assert outs["profile_version_arn"] == arn
     assert outs["signature_expires_at"] > outs["signed_at"]
@@ -149,7 +151,7 @@ def signed(cli_world: AwsWorld, source: Path, **overrides: Any) -> dict[str, Any
 
 def versioned(package: dict[str, Any]) -> str:
     """What a program's LambdaFunction(code=package) passes on aws."""
-    return f"{package['location']}?versionId={package['object_version']}"
+    return str(package["deploy_location"])
 
 
 def csc_state(arn: str, policy: str = "Enforce") -> dict[str, Any]:
