@@ -378,3 +378,31 @@ def test_a_revocation_this_update_applies_is_judged_already(revoke: str) -> None
     assert [f.check for f in prediction.verdict.failed] == [Check.REVOCATION]
     expected = "compromised branch" if revoke == "signature" else "is revoked for signatures made"
     assert expected in prediction.verdict.failed[0].message
+
+
+def test_this_projects_function_on_the_aws_backend_is_joined_by_its_s3_object() -> None:
+    """A LambdaFunction on codesign:backend aws deploys the package's versioned object
+    (or an object by s3_bucket/s3_key): joined to the package by value, judged as such."""
+    stack = aws.deployed_aws_stack()
+    package = next(r for r in stack if r["name"] == "api-code")["props"]
+    versioned = f"{package['location']}?versionId={package['object_version']}"
+    functions = [
+        aws.record("pulumi-python:dynamic/codesign:LambdaFunction", name, {
+            "code": code, "s3_bucket": bucket, "s3_key": key,
+            "code_signing_config_arn": aws.ENFORCE_ARN,
+            "settings": {"backend": "aws", "region": "us-east-1"}})
+        for name, code, bucket, key in (
+            ("own-versioned", versioned, None, None),
+            ("own-by-key", None, package["bucket"], package["key"]),
+            ("own-elsewhere", "s3://other-bucket/app.zip", None, None),
+        )
+    ]
+    predictions = by_label(joins.predict(
+        joins.Stack.of(resources(stack + functions)), at(aws.JUDGED_AT), file_facts))
+    for name in ("own-versioned", "own-by-key"):
+        prediction = predictions[f"function {name}"]
+        assert prediction.verdict is not None and prediction.verdict.decision is Decision.ALLOW
+        assert prediction.package is not None and prediction.package.resource.name == "api-code"
+    elsewhere = predictions["function own-elsewhere"]
+    assert elsewhere.verdict is None  # undecided, never "allowed"
+    assert "is no SignedPackage's object" in str(elsewhere.undecided)
