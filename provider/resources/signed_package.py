@@ -468,10 +468,10 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
     ``bucket``/``key``/``object_version`` (aws; ``None`` on local), ``job_id``,
     ``profile_version_arn``, ``signature_expires_at``, ``digest`` (SHA-384 of a local
     signed object; ``None`` on aws), ``source_hash``, ``signing_generation`` (how many times
-    an unchanged source was signed again), ``findings`` (what a preview reports). Deploy
-    ``location`` with :class:`LambdaFunction` (local), or the S3 object with
-    ``pulumi_aws.lambda_.Function(s3_bucket=..., s3_key=..., s3_object_version=...,
-    code_signing_config_arn=...)`` (aws, where Lambda itself verifies it).
+    an unchanged source was signed again), ``findings`` (what a preview reports). Give
+    the package itself to :class:`LambdaFunction` or ``LayerVersion`` (on both backends),
+    or its S3 object to ``pulumi_aws.lambda_.Function(s3_bucket=..., s3_key=...,
+    s3_object_version=..., code_signing_config_arn=...)``.
     """
 
     source_hash: pulumi.Output[str]
