@@ -375,6 +375,7 @@ def test_pulumi_aws_inputs_are_accepted_and_recorded_on_local(
     assert function["Environment"] == {"Variables": {"STAGE": "dev"}}
     assert (function["Architectures"], function["Tags"]) == (["arm64"], {"team": "a"})
     assert created["version"] == "1"  # publish=True published a version
+    assert (provider.read(name, created).outs or {})["drift"] == []  # all read back as set
 
     changed = provider.check(created, {**news, "memory_size": None, "tags": {"team": "b"}})
     assert provider.diff(name, created, changed.inputs).changes is True

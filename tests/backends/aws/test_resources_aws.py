@@ -294,6 +294,10 @@ def test_a_function_with_a_layer_is_deployed_predicted_and_refreshed_on_aws(
     assert revoked["deployed_code_standing"]["decision"] == "REJECT"
     [said] = revoked["drift"]
     assert "since the deploy" in said and "revocation" in said
+    # The preview of an unchanged program: the deployed code's standing, as a warning.
+    [standing] = provider.check({**created, **revoked}, news).inputs["findings"]
+    assert standing["level"] == "warning" and "keeps running" in standing["message"]
+    assert "key leaked" in standing["message"]
     cli_world.lambda_.delete_function_code_signing_config(FunctionName=name)
     other = S3Object(BUCKET, "other/app.zip")
     cli_world.s3.put_object(Bucket=BUCKET, Key=other.key, Body=b"PK\x05\x06" + b"\0" * 18)
@@ -327,6 +331,34 @@ def test_a_function_with_a_layer_is_deployed_predicted_and_refreshed_on_aws(
     assert (
         cli_world.lambda_.list_layer_versions(LayerName=layer["layer_name"])["LayerVersions"] == []
     )
+
+
+def test_a_create_lambda_refuses_fails_in_one_line_and_leaves_nothing(
+    cli_world: AwsWorld, source: Path, role: str
+) -> None:
+    cli_world.fake_signer()
+    cli_world.fake_code_signing()
+    arn = cli_world.put_profile("publisher")["profileVersionArn"]
+    csc = csc_state(arn)
+    code = signed(cli_world, source)
+    provider = LambdaFunctionProvider()
+    checked = provider.check({}, function_inputs(versioned(code), csc, role=role)).inputs
+    stub = cli_world.stub_lambda("create_function")
+    stub.add_client_error(
+        "create_function",
+        "CodeVerificationFailedException",
+        "The code signature failed one or more validation checks for signature mismatch "
+        "or expiry, and the code signing policy is set to ENFORCE.",
+        400,
+    )
+    with pytest.raises(CodesignStepError) as raised:
+        provider.create(checked)
+    message = raised.value.message
+    assert "\n" not in message
+    assert f"function {checked['function_name']!r}: Lambda rejected CreateFunction" in message
+    assert "CodeVerificationFailedException" in message and "Remedy:" in message
+    stub.deactivate()
+    assert cli_world.lambda_.list_functions()["Functions"] == []
 
 
 def test_settings_and_layers_update_in_place_on_aws(
