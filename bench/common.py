@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import random
 import statistics
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Deterministic content, so runs are comparable.
@@ -82,3 +84,71 @@ def table(rows: list[tuple[str, ...]]) -> str:
 def machine() -> str:
     """One line about the machine the figures come from."""
     return f"{os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}"
+
+
+@dataclass
+class Sample:
+    """One whole-process run: wall seconds and CPU seconds (user + system, the process and
+    its children, from the kernel's accounting via ``wait4``)."""
+
+    wall: float
+    cpu: float
+
+
+def run_process(command: Sequence[str], env: Mapping[str, str] | None = None) -> Sample:
+    """Run ``command`` to completion; raise with its stderr if it fails."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        list(command), env=dict(env) if env is not None else None,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stderr is not None
+    errors = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({process.returncode}): {errors[-2000:]!r}")
+    return Sample(wall, usage.ru_utime + usage.ru_stime)
+
+
+@dataclass
+class Series:
+    """The samples of one contender."""
+
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        """Median wall seconds."""
+        return statistics.median(s.wall for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        """Median CPU seconds."""
+        return statistics.median(s.cpu for s in self.samples)
+
+    def ratio(self, other: Series, what: str = "wall") -> float:
+        """Median of the pair-by-pair ratios (runs taken in turn, A B A B ...)."""
+        return statistics.median(
+            getattr(a, what) / getattr(b, what)
+            for a, b in zip(self.samples, other.samples, strict=True)
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """Medians and every sample."""
+        return {"wall": self.wall, "cpu": self.cpu,
+                "samples": [[s.wall, s.cpu] for s in self.samples]}  # fmt: skip
+
+
+def python_start_up(python: str) -> Sample:
+    """The cost of starting the interpreter (a lower bound of any Python CLI)."""
+    runs = [run_process([python, "-c", "pass"]) for _ in range(5)]
+    return Sample(statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs))
+
+
+def load() -> str:
+    """The machine's load averages, to say how busy it was."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"

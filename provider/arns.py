@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import secrets
 import string
-import uuid
 from dataclasses import dataclass
 
 from provider.errors import ValidationError
@@ -129,14 +127,20 @@ _ALNUM = string.ascii_letters + string.digits
 
 def new_profile_version() -> str:
     """A fresh 10-character profile version."""
+    import secrets  # imported when an id is made, not by every reader of ARNs
+
     return "".join(secrets.choice(_ALNUM) for _ in range(10))
 
 
 def new_csc_id() -> str:
     """A fresh ``csc-`` + 17 characters id."""
+    import secrets
+
     return "csc-" + secrets.token_hex(9)[:17]
 
 
 def new_job_id() -> str:
     """A fresh signing job id (a UUID, as Signer issues)."""
+    import uuid
+
     return str(uuid.uuid4())

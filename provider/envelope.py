@@ -10,20 +10,104 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-
-from provider import schemas
 from provider.arns import PLATFORM_LAMBDA
 from provider.clock import format_instant
 from provider.errors import ValidationError
 
+# cryptography is imported on first use (a command that never signs or verifies, or
+# that finds its answer in the cache's structure, never pays for it).
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
 FORMAT_VERSION = 1
-_ECDSA_SHA384 = ec.ECDSA(hashes.SHA384())
+
+#: The patterns of schemas/signature-envelope.schema.json (and the common definitions it
+#: refers to), verbatim; tests/provider/test_envelope_validator.py proves this module
+#: accepts and rejects exactly what the schema does, and that these strings are the
+#: schema's own. Matched with ``re.search``, as jsonschema matches ``pattern``.
+PATTERNS = {
+    "profileName": r"^[a-zA-Z0-9_]{2,64}$",
+    "profileVersion": r"^[a-zA-Z0-9]{10}$",
+    "profileVersionArn": (
+        r"^arn:aws[a-zA-Z-]*:signer:[a-z0-9-]+:[0-9]{12}:/signing-profiles/"
+        r"[a-zA-Z0-9_]{2,64}/[a-zA-Z0-9]{10}$"
+    ),
+    "jobOwner": r"^[0-9]{12}$",
+    "signedAt": (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"),
+    "signatureExpiresAt": (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"),
+    "digest": r"^[0-9a-f]{96}$",
+    "publicKey": r"^[A-Za-z0-9+/]+={0,2}$",
+    "signature": r"^[A-Za-z0-9+/]+={0,2}$",
+}
+#: Fields whose value must be exactly this (``formatVersion`` compares as a number).
+CONSTANTS: dict[str, Any] = {
+    "formatVersion": 1,
+    "platformId": PLATFORM_LAMBDA,
+    "digestAlgorithm": "SHA-384",
+    "signatureAlgorithm": "ECDSA-P384-SHA384",
+}
+#: ``jobId``'s length bounds (in code points, as JSON Schema counts).
+JOB_ID_LENGTH = (1, 128)
+REQUIRED = (
+    "formatVersion", "platformId", "profileName", "profileVersion", "profileVersionArn",
+    "jobId", "signedAt", "signatureExpiresAt", "digestAlgorithm", "digest",
+    "signatureAlgorithm", "publicKey", "signature",
+)  # fmt: skip
+FIELDS = frozenset((*REQUIRED, "jobOwner"))
+_COMPILED = {field: re.compile(pattern) for field, pattern in PATTERNS.items()}
+
+
+def envelope_error(document: Any) -> str | None:
+    """Why ``document`` does not conform to the signature envelope schema (naming the
+    field), or ``None`` when it does: the schema's rules, without jsonschema on the path
+    every verification takes."""
+    if not isinstance(document, dict):
+        return f"(document): {document!r} is not of type 'object'"
+    for field in REQUIRED:
+        if field not in document:
+            return f"(document): {field!r} is a required property"
+    extra = sorted(str(key) for key in document if key not in FIELDS)
+    if extra:
+        return f"(document): additional properties are not allowed ({', '.join(map(repr, extra))})"
+    for field, expected in CONSTANTS.items():
+        value = document[field]
+        if isinstance(value, bool) or type(value) is not type(expected):
+            if not (
+                isinstance(expected, int)
+                and isinstance(value, float)
+                and not isinstance(value, bool)
+                and value == expected
+            ):
+                return f"{field}: {expected!r} was expected"
+        elif value != expected:
+            return f"{field}: {expected!r} was expected"
+    for field, pattern in _COMPILED.items():
+        if field not in document:
+            continue  # only jobOwner is optional
+        value = document[field]
+        if not isinstance(value, str):
+            return f"{field}: {value!r} is not of type 'string'"
+        if not pattern.search(value):
+            return f"{field}: {value!r} does not match {pattern.pattern!r}"
+    job_id = document["jobId"]
+    if not isinstance(job_id, str):
+        return f"jobId: {job_id!r} is not of type 'string'"
+    if not JOB_ID_LENGTH[0] <= len(job_id) <= JOB_ID_LENGTH[1]:
+        return f"jobId: must be {JOB_ID_LENGTH[0]} to {JOB_ID_LENGTH[1]} characters"
+    return None
+
+
+@cache
+def _ecdsa_sha384() -> ec.ECDSA:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.ECDSA(hashes.SHA384())
 
 
 def canonical_json(document: Any) -> bytes:
@@ -31,8 +115,15 @@ def canonical_json(document: Any) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+#: The DER of a SubjectPublicKeyInfo of an uncompressed P-384 point, up to the point:
+#: SEQUENCE { SEQUENCE { id-ecPublicKey, secp384r1 }, BIT STRING (0 unused bits, 0x04 ...) }.
+_P384_SPKI_PREFIX = bytes.fromhex("3076301006072a8648ce3d020106052b81040022036200")
+
+
 def public_key_b64(public_key: ec.EllipticCurvePublicKey) -> str:
     """SubjectPublicKeyInfo DER, base64: how envelopes and the keystore carry a public key."""
+    from cryptography.hazmat.primitives import serialization
+
     der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -41,7 +132,18 @@ def public_key_b64(public_key: ec.EllipticCurvePublicKey) -> str:
 
 def load_public_key(b64: str) -> ec.EllipticCurvePublicKey:
     """Inverse of :func:`public_key_b64`; raises ``ValueError`` for anything but a P-384 key."""
-    key = serialization.load_der_public_key(base64.b64decode(b64, validate=True))
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    der = base64.b64decode(b64, validate=True)
+    if len(der) == len(_P384_SPKI_PREFIX) + 97 and der.startswith(_P384_SPKI_PREFIX):
+        # What public_key_b64 writes: the point is checked to be on the curve, and
+        # cryptography's serialization module (a third of its import time) is not needed.
+        return ec.EllipticCurvePublicKey.from_encoded_point(
+            ec.SECP384R1(), der[len(_P384_SPKI_PREFIX) :]
+        )
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_der_public_key(der)
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp384r1":
         raise ValueError("not an ECDSA P-384 public key")
     return key
@@ -75,7 +177,7 @@ def seal(
         "signatureAlgorithm": "ECDSA-P384-SHA384",
         "publicKey": public_key_b64(private_key.public_key()),
     }
-    signature = private_key.sign(canonical_json(payload), _ECDSA_SHA384)
+    signature = private_key.sign(canonical_json(payload), _ecdsa_sha384())
     return canonical_json({**payload, "signature": base64.b64encode(signature).decode()})
 
 
@@ -90,13 +192,19 @@ def open_envelope(raw: bytes) -> dict[str, Any]:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError(f"signature envelope is not JSON: {exc}") from None
-    schemas.validate(document, "signature-envelope", what="signature envelope")
+    error = envelope_error(document)
+    if error is not None:
+        raise ValidationError(f"signature envelope: {error}")
     if canonical_json(document) != raw:
         raise ValidationError("signature envelope is not in canonical form")
+    from cryptography.exceptions import InvalidSignature
+
     payload = {key: value for key, value in document.items() if key != "signature"}
     try:
         key = load_public_key(document["publicKey"])
-        key.verify(base64.b64decode(document["signature"]), canonical_json(payload), _ECDSA_SHA384)
+        key.verify(
+            base64.b64decode(document["signature"]), canonical_json(payload), _ecdsa_sha384()
+        )
     except (ValueError, binascii.Error) as exc:
         raise ValidationError(
             f"signature envelope has an unusable key or signature: {exc}"

@@ -32,11 +32,12 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
-import zipfile
 import zlib
 from dataclasses import dataclass
 from mmap import mmap
 from typing import Any, BinaryIO
+
+from provider.deflate import InflateError, implementation
 
 #: What the readers accept: bytes in memory or a memory-mapped file.
 Buffer = bytes | memoryview | mmap
@@ -55,6 +56,7 @@ _EOCD = struct.Struct("<4s4H2LH")
 _CDH = struct.Struct("<4s6H3L5H2L")
 _LFH = struct.Struct("<4s5H3L2H")
 _MAX_COMMENT = 0xFFFF
+_STORED, _DEFLATED = 0, 8
 # MS-DOS time and date of 1980-01-01 00:00, the earliest a zip can say: fixed so the
 # signature member's headers are a pure function of the envelope.
 _DOS_TIME, _DOS_DATE = 0, (0 << 9) | (1 << 5) | 1
@@ -112,10 +114,25 @@ def _find_directory(data: Buffer) -> _Directory:
     raise PackageError("not a zip archive (no end-of-central-directory record at its end)")
 
 
-def _central_records(data: Buffer, directory: _Directory) -> list[tuple[int, str, int]]:
-    """``(record offset, member name, local header offset)`` for every central record."""
+@dataclass(frozen=True)
+class _Record:
+    """One central directory record: what the member checks need."""
+
+    offset: int
+    name: str
+    local_offset: int
+    flags: int
+    method: int
+    crc: int
+    compressed_size: int
+    size: int
+
+
+def _central_records(data: Buffer, directory: _Directory) -> list[_Record]:
+    """Every central record, names decoded as :mod:`zipfile` decodes them (UTF-8 when the
+    record says so, else CP437)."""
     view = memoryview(data)
-    records: list[tuple[int, str, int]] = []
+    records: list[_Record] = []
     position = directory.cd_offset
     end = directory.cd_offset + directory.cd_size
     for _ in range(directory.entries):
@@ -125,10 +142,12 @@ def _central_records(data: Buffer, directory: _Directory) -> list[tuple[int, str
         if fields[0] != _CDH_SIG:
             raise PackageError(f"bad central directory record at offset {position}")
         name_len, extra_len, comment_len = fields[10], fields[11], fields[12]
-        local_offset = fields[16]
         name_bytes = bytes(view[position + _CDH.size : position + _CDH.size + name_len])
-        name = name_bytes.decode("utf-8", errors="replace")
-        records.append((position, name, local_offset))
+        flags = fields[3]
+        name = name_bytes.decode("utf-8" if flags & 0x800 else "cp437", errors="replace")
+        records.append(
+            _Record(position, name, fields[16], flags, fields[4], fields[7], fields[8], fields[9])
+        )
         position += _CDH.size + name_len + extra_len + comment_len
     if position != end:
         raise PackageError("the central directory's size does not match its records")
@@ -141,9 +160,7 @@ def _signature_headers(envelope: bytes, local_offset: int) -> tuple[bytes, bytes
     crc = zlib.crc32(envelope)
     size = len(envelope)
     local = (
-        _LFH.pack(
-            _LFH_SIG, 20, 0, zipfile.ZIP_STORED, _DOS_TIME, _DOS_DATE, crc, size, size, len(name), 0
-        )
+        _LFH.pack(_LFH_SIG, 20, 0, _STORED, _DOS_TIME, _DOS_DATE, crc, size, size, len(name), 0)
         + name
     )
     central = (
@@ -152,7 +169,7 @@ def _signature_headers(envelope: bytes, local_offset: int) -> tuple[bytes, bytes
             _MADE_BY_UNIX_20,
             20,
             0,
-            zipfile.ZIP_STORED,
+            _STORED,
             _DOS_TIME,
             _DOS_DATE,
             crc,
@@ -180,12 +197,12 @@ def _end_record(entries: int, cd_size: int, cd_offset: int, comment: bytes) -> b
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 
 
-def _check_members(members: list[zipfile.ZipInfo]) -> None:
+def _check_members(records: list[_Record]) -> None:
     """Refuse archives that could write outside their target or exhaust resources."""
     seen: set[str] = set()
     total = 0
-    for member in members:
-        name = member.orig_filename
+    for member in records:
+        name = member.name
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or "\0" in name:
             raise PackageError(f"the zip member {name!r} has an absolute path")
@@ -194,14 +211,64 @@ def _check_members(members: list[zipfile.ZipInfo]) -> None:
         if name in seen:
             raise PackageError(f"the zip member {name!r} appears twice")
         seen.add(name)
-        if member.flag_bits & 0x1:
+        if member.flags & 0x1:
             raise PackageError(f"the zip member {name!r} is encrypted")
-        total += member.file_size
+        total += member.size
         if total > MAX_UNZIPPED_BYTES:
             raise PackageError(
                 f"the archive unzips to more than {MAX_UNZIPPED_BYTES} bytes (Lambda's 250 MB "
                 "limit)"
             )
+
+
+def _check_contents(data: Buffer, records: list[_Record], end: int) -> None:
+    """Read every member back and compare its CRC-32 and size with its record.
+
+    Stored and deflated members (all that Lambda's own tools write) are checked here,
+    inflating with :mod:`provider.deflate` into a buffer bounded by the declared size;
+    any other method goes through :mod:`zipfile` (imported only then).
+    """
+    view = memoryview(data)
+    deflate = implementation()
+    others: list[_Record] = []
+    for member in records:
+        start = member.local_offset
+        if start + _LFH.size > end:
+            raise PackageError(f"the zip member {member.name!r} has no local header")
+        fields = _LFH.unpack_from(view, start)
+        name_len, extra_len = fields[9], fields[10]
+        if fields[0] != _LFH_SIG:
+            raise PackageError(f"the zip member {member.name!r} has a bad local header")
+        local_name = bytes(view[start + _LFH.size : start + _LFH.size + name_len])
+        if (
+            local_name.decode("utf-8" if member.flags & 0x800 else "cp437", errors="replace")
+            != member.name
+        ):
+            raise PackageError(
+                f"the zip archive cannot be read: file name in directory {member.name!r} and "
+                "header differ"
+            )
+        if member.method not in (_STORED, _DEFLATED):
+            others.append(member)
+            continue
+        begin = start + _LFH.size + name_len + extra_len
+        stop = begin + member.compressed_size
+        if stop > end:
+            raise PackageError(f"the zip member {member.name!r} is truncated")
+        stream = view[begin:stop]
+        if member.method == _STORED:
+            if member.compressed_size != member.size:
+                raise PackageError(f"the zip member {member.name!r} is corrupt (sizes differ)")
+            content: bytes | memoryview = stream
+        else:
+            try:
+                content = deflate.inflate(stream, member.size)
+            except InflateError as exc:
+                raise PackageError(f"the zip member {member.name!r} is corrupt: {exc}") from None
+        if deflate.crc32(content) != member.crc:
+            raise PackageError(f"the zip member {member.name!r} is corrupt (CRC mismatch)")
+    if others:
+        _check_with_zipfile(data, {member.name for member in others})
 
 
 class _ViewReader(io.RawIOBase):
@@ -233,6 +300,27 @@ class _ViewReader(io.RawIOBase):
         return len(chunk)
 
 
+def _check_with_zipfile(data: Buffer, names: set[str]) -> None:
+    """CRC-check the members compressed with methods other than stored and deflate."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BufferedReader(_ViewReader(data))) as archive:
+            for info in archive.infolist():
+                if info.filename in names or info.orig_filename in names:
+                    with archive.open(info) as member:
+                        while member.read(1 << 20):
+                            pass
+    except zipfile.BadZipFile as exc:
+        if "CRC" in str(exc):
+            raise PackageError(f"the zip archive is corrupt: {exc}") from None
+        raise PackageError(f"the zip archive cannot be read: {exc}") from None
+    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
+        raise PackageError(f"the zip archive cannot be read: {exc}") from None
+    except (OSError, EOFError, ValueError, LookupError) as exc:
+        raise PackageError(f"the zip archive is corrupt: {exc}") from None
+
+
 @dataclass(frozen=True)
 class UnsignedArchive:
     """A zip that may be signed, read in place (never copied), and the SHA-384 of its
@@ -256,6 +344,25 @@ class UnsignedArchive:
         return b"".join(self.chunks())
 
 
+def _signable(data: Buffer) -> tuple[_Directory, list[_Record]]:
+    """The directory and records of an archive that may be signed (structure and names
+    checked; contents not read)."""
+    directory = _find_directory(data)
+    records = _central_records(data, directory)
+    if directory.comment == MARKER or any(r.name == SIGNATURE_MEMBER for r in records):
+        raise PackageError("the package is already signed")
+    reserved = [r.name for r in records if r.name.startswith(RESERVED_PREFIX)]
+    if reserved:
+        raise PackageError(
+            f"the zip member {reserved[0]!r} is in {RESERVED_PREFIX}, which is reserved for "
+            "signatures"
+        )
+    if not records:
+        raise PackageError("the zip archive is empty (no members)")
+    _check_members(records)
+    return directory, records
+
+
 def prepare_unsigned(data: Buffer) -> UnsignedArchive:
     """Check that ``data`` can be signed and return it in the form the digest covers.
 
@@ -264,33 +371,27 @@ def prepare_unsigned(data: Buffer) -> UnsignedArchive:
     members, more than 250 MB unzipped, or members that do not read back (CRC errors).
     Members are checked by streaming them; the archive itself is never copied.
     """
-    directory = _find_directory(data)
-    records = _central_records(data, directory)
-    if directory.comment == MARKER or any(name == SIGNATURE_MEMBER for _, name, _ in records):
-        raise PackageError("the package is already signed")
-    reserved = [name for _, name, _ in records if name.startswith(RESERVED_PREFIX)]
-    if reserved:
-        raise PackageError(
-            f"the zip member {reserved[0]!r} is in {RESERVED_PREFIX}, which is reserved for "
-            "signatures"
-        )
-    if not records:
-        raise PackageError("the zip archive is empty (no members)")
-    try:
-        with zipfile.ZipFile(io.BufferedReader(_ViewReader(data))) as archive:
-            _check_members(archive.infolist())
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
-        raise PackageError(f"the zip archive cannot be read: {exc}") from None
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
-        raise PackageError(f"the zip archive is corrupt: {exc}") from None
-    if bad is not None:
-        raise PackageError(f"the zip member {bad!r} is corrupt (CRC mismatch)")
+    directory, records = _signable(data)
+    _check_contents(data, records, directory.cd_offset)
     hasher = hashlib.sha384()
     unsigned = UnsignedArchive(data, directory, "", len(records))
     for chunk in unsigned.chunks():
         hasher.update(chunk)
     return UnsignedArchive(data, directory, hasher.hexdigest(), len(records))
+
+
+def prepare_written(data: bytes, digest: str) -> UnsignedArchive:
+    """:func:`prepare_unsigned` for a zip this process has just written in memory, with
+    the SHA-384 computed while writing it (see :func:`provider.archive.build_package`).
+
+    Structure and names are checked as for any archive; the members are not read back,
+    since their CRCs were computed from the very bytes that were compressed. Input from
+    anywhere else (a file, a cache) must go through :func:`prepare_unsigned`.
+    """
+    directory, records = _signable(data)
+    if directory.comment:
+        raise PackageError("a written archive has no comment")
+    return UnsignedArchive(data, directory, digest, len(records))
 
 
 def write_signed(unsigned: UnsignedArchive, envelope: bytes, sink: BinaryIO) -> None:
@@ -338,7 +439,7 @@ def read_layout(data: Buffer) -> SignedLayout | None:
     """
     directory = _find_directory(data)
     records = _central_records(data, directory)
-    names = [name for _, name, _ in records]
+    names = [record.name for record in records]
     marked = directory.comment == MARKER
     if not marked and SIGNATURE_MEMBER not in names:
         reserved = [name for name in names if name.startswith(RESERVED_PREFIX)]
@@ -352,7 +453,7 @@ def read_layout(data: Buffer) -> SignedLayout | None:
     if not records or names[-1] != SIGNATURE_MEMBER or names.count(SIGNATURE_MEMBER) != 1:
         return SignedLayout(b"", "", f"{SIGNATURE_MEMBER} is not the last and only signature entry")
     view = memoryview(data)
-    last_record, _, signature_offset = records[-1]
+    last_record, signature_offset = records[-1].offset, records[-1].local_offset
     fields = (
         _LFH.unpack_from(view, signature_offset)
         if signature_offset + _LFH.size <= len(view)

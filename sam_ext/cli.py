@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from importlib import import_module
 
 import click
@@ -31,6 +30,7 @@ COMMANDS = {
     "deploy": "sam_ext.commands.deploy:deploy",
     "layer": "sam_ext.commands.layer:layer",
     "policy-pack": "sam_ext.commands.policy_pack:policy_pack",
+    "serve": "sam_ext.commands.serve:serve",
 }
 
 
@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_FAILED
     except Exception as exc:
         if os.environ.get("SAM_EXT_DEBUG"):
+            import traceback  # only for the unexpected: start-up time
+
             traceback.print_exc()
         click.echo(
             f"internal error: {type(exc).__name__}: {exc} (set SAM_EXT_DEBUG=1 for details)",

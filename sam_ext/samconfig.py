@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,6 +72,8 @@ def read_parameters(
         if required:
             raise ValidationError(f"--config-file: {str(path)!r} does not exist")
         return {}
+    import tomllib  # only when there is a file to read: start-up time
+
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

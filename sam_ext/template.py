@@ -32,22 +32,32 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
     return {name: value}
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """SafeLoader + CloudFormation's short-form tags; timestamps stay strings."""
+def _loader(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
+    """``base`` + CloudFormation's short-form tags; timestamps stay strings."""
+
+    class TemplateLoader(base):  # type: ignore[valid-type,misc]
+        """SafeLoader + CloudFormation's short-form tags; timestamps stay strings."""
+
+    TemplateLoader.add_multi_constructor("!", _intrinsic)
+    # CloudFormation treats dates such as AWSTemplateFormatVersion as strings.
+    TemplateLoader.yaml_implicit_resolvers = {
+        key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return TemplateLoader
 
 
-_TemplateLoader.add_multi_constructor("!", _intrinsic)
-# CloudFormation treats dates such as AWSTemplateFormatVersion as strings.
-_TemplateLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+#: The loader templates are read with: libyaml's parser (PyYAML's C extension, when it was
+#: built with it) under the same constructors and resolvers as :data:`PURE_LOADER`, which
+#: tests/sam_ext/test_template_c_yaml.py shows read templates identically.
+PURE_LOADER = _loader(yaml.SafeLoader)
+LOADER = _loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def parse_template(text: str, *, origin: str) -> Template:
+def parse_template(text: str, *, origin: str, loader: type[yaml.SafeLoader] = LOADER) -> Template:
     """Parse template text; errors name ``origin`` and the line."""
     try:
-        document = yaml.load(text, Loader=_TemplateLoader)
+        document = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise ValidationError(f"template {origin}: not valid YAML or JSON: {exc}") from None
     if not isinstance(document, dict):
@@ -72,20 +82,31 @@ def load_template(path: Path) -> Template:
     return parse_template(text, origin=str(path))
 
 
-class _Dumper(yaml.SafeDumper):
-    """Block-style YAML that keeps key order and never emits aliases."""
+def _dumper(base: type[yaml.SafeDumper]) -> type[yaml.SafeDumper]:
+    class TemplateDumper(base):  # type: ignore[valid-type,misc]
+        """Block-style YAML that keeps key order and never emits aliases."""
 
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return TemplateDumper
 
 
-def dump_template(template: Template, *, as_json: bool = False) -> str:
+#: The dumper templates are written with: libyaml's emitter when PyYAML has it, else
+#: :data:`PURE_DUMPER`; the two write the same text (see the test named above).
+PURE_DUMPER = _dumper(yaml.SafeDumper)
+DUMPER = _dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+
+
+def dump_template(
+    template: Template, *, as_json: bool = False, dumper: type[yaml.SafeDumper] = DUMPER
+) -> str:
     """Serialise a template (YAML by default, as ``sam package`` writes it)."""
     if as_json:
         return json.dumps(template, indent=4) + "\n"
     return yaml.dump(
         template,
-        Dumper=_Dumper,
+        Dumper=dumper,
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,

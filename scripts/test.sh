@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The real AWS CLI and SAM CLI the endpoint tests drive (own virtualenvs; idempotent).
+bash scripts/install-clients.sh
 PULUMI_BIN_DIR=$(bash scripts/install-pulumi.sh --print-bin-dir)
 export PATH="$PULUMI_BIN_DIR:$PATH"
 # pytest exits 5 when no test ran: that is a failure here too.

@@ -1,10 +1,10 @@
 """The one place the pack reads beyond resource properties: a local .zip's own signature.
 
-A ``LambdaFunction`` may deploy a .zip that no ``SignedPackage`` of the stack made. Its
-facts come from the file (:func:`provider.inspect_package.facts_from_file`) with the trust
-records of the function's local keystore (``settings.home``), as the resource's own
-``check`` reads them. Without a keystore to ask, what only it knows (the profile version's
-key, revocations) is left ``UNKNOWN``, never assumed.
+A ``LambdaFunction`` (or a layer of one) may deploy a .zip. Its facts come from the file
+(:func:`provider.inspect_package.facts_from_file`) with the trust records of the function's
+local keystore (``settings.home``), as the resource's own ``check`` reads them. Without a
+keystore to ask, what only it knows (the profile version's key, revocations) is left
+``UNKNOWN``, never assumed.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 
 from provider.errors import CodesignError
 from provider.inspect_package import PublisherRecord, TrustRecords, facts_from_file
-from provider.policy.shapes import FunctionView
-from provider.policy.wire import field
+from provider.resources.judging import FileReader
 from provider.verdict import ArtifactFacts, Check
 
 
@@ -30,8 +29,7 @@ class _NoTrustRecords:
         return None
 
 
-def _keystore_of(function: FunctionView) -> TrustRecords | None:
-    settings: Any = field(function.resource.props, "settings")
+def _keystore(settings: Any) -> TrustRecords | None:
     if not isinstance(settings, dict) or settings.get("backend", "local") != "local":
         return None
     home = settings.get("home")
@@ -45,19 +43,25 @@ def _keystore_of(function: FunctionView) -> TrustRecords | None:
         return None
 
 
-def file_facts(path: str, function: FunctionView) -> ArtifactFacts:
-    """Facts of the .zip at ``path`` deployed by ``function``."""
-    everything = frozenset(Check)
-    if not Path(path).is_file():
-        return ArtifactFacts(name=function.label, unknown=everything)
-    trust = _keystore_of(function)
-    try:
-        facts = facts_from_file(Path(path), trust or _NoTrustRecords(), name=function.label)
-    except CodesignError:
-        return ArtifactFacts(name=function.label, unknown=everything)
-    if trust is None and facts.signed and not facts.integrity_error and not facts.malformed:
-        # The signature's own bytes check out; its key and revocations need the keystore.
-        return replace(
-            facts, publisher_known=True, unknown=facts.unknown | {Check.INTEGRITY, Check.REVOCATION}
-        )
-    return facts
+def file_reader(settings: Any) -> FileReader:
+    """How to read the .zip files of a resource whose ``settings`` input is ``settings``:
+    ``(path, name) -> facts``, or ``None`` when the file cannot be read."""
+    trust = _keystore(settings)
+
+    def read(path: Path, name: str) -> ArtifactFacts | None:
+        if not path.is_file():
+            return None
+        try:
+            facts = facts_from_file(path, trust or _NoTrustRecords(), name=name)
+        except CodesignError:
+            return None
+        if trust is None and facts.signed and not facts.integrity_error and not facts.malformed:
+            # The signature's own bytes check out; its key and revocations need the keystore.
+            return replace(
+                facts,
+                publisher_known=True,
+                unknown=facts.unknown | {Check.INTEGRITY, Check.REVOCATION},
+            )
+        return facts
+
+    return read

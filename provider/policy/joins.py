@@ -1,33 +1,40 @@
-"""Which config governs each function, which package its code is, and the verdict (pure).
+"""What each function's and layer's next deploy would meet, with the project's one
+prediction (pure).
 
-Everything here is a function of the stack's resources (:class:`~provider.policy.shapes.
-Resource`, plain wire-shaped dicts) and an instant; the only facts not read from them, those
-of a local .zip that no ``SignedPackage`` of the stack made, come from a callback the
-caller supplies (:mod:`provider.policy.evidence` reads the file). Verdicts come from the
-project's one :func:`provider.verdict.decide`.
+The prediction is :func:`provider.prediction.predict`; this module only gathers its
+arguments from the stack's resources (:class:`~provider.policy.shapes.Resource`, plain
+wire-shaped dicts) and an instant.
 
-Joins, in the order tried:
-
-- function -> config: the config resource its code signing config input depends on (the
-  program's own graph, known before anything exists), else the config whose ``arn`` equals
-  the function's ARN, else (this project's ``LambdaFunction``) the policy and publishers the
-  function carries itself;
-- function or layer -> package: the ``SignedPackage`` its code inputs depend on, else the one
-  whose ``bucket``/``key`` (and ``object_version`` when both are known) or ``location`` equal
-  the code's;
-- package -> signer: its ``profile_version_arn``, else the signing profile its
-  ``profile_name`` depends on; a config lists that signer when its publishers hold the ARN or
-  depend on that same profile.
+- This project's ``LambdaFunction`` carries what its prediction needs in its own inputs
+  (its config's policy and publishers with the program's references to their profiles,
+  who signs its package, its layers). :mod:`provider.resources.judging` reads them, as
+  the resource's own ``check`` does, with no backend; a .zip is read by a
+  :data:`~provider.resources.judging.FileReader`: in a stack, the signature a
+  ``SignedPackage`` of the stack reports for that file (revocations this update applies
+  included), else the file itself (:mod:`provider.policy.evidence`).
+- pulumi-aws and aws-native functions and layers are joined across the stack, which only
+  the pack needs: function -> config (the config resource its ARN input depends on, else
+  the one whose ``arn`` equals it), code -> ``SignedPackage`` (the package its code inputs
+  depend on, else the one whose ``bucket``/``key``, and ``object_version`` when both are
+  known, equal the code's), package -> signer (its ``profile_version_arn``, else the
+  profile its ``profile_name`` depends on). They become the prediction's
+  :class:`~provider.prediction.ConfigView` (a profile the config depends on is a
+  :class:`~provider.prediction.Publisher` with that profile's URN as its ref),
+  :class:`~provider.prediction.PendingSignature` (a package still to be signed) or
+  :class:`~provider.verdict.ArtifactFacts` (a signature made).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from provider.clock import parse_instant
 from provider.errors import CodesignError
+from provider.policy.evidence import file_reader
 from provider.policy.shapes import (
     ConfigView,
     FunctionView,
@@ -44,11 +51,11 @@ from provider.policy.shapes import (
     profile_view,
 )
 from provider.policy.wire import Unknown
+from provider.prediction import Code, PendingSignature, Prediction, Publisher, predict
+from provider.prediction import ConfigView as ConfigPrediction
+from provider.resources import judging
 from provider.validity import ValidityPeriod
-from provider.verdict import ArtifactFacts, Check, CscPolicy, Verdict, decide
-
-#: Facts of a local .zip no package of the stack made: ``(path, function) -> facts``.
-FileFacts = Callable[[str, FunctionView], ArtifactFacts]
+from provider.verdict import ArtifactFacts, Check
 
 
 @dataclass(frozen=True)
@@ -83,41 +90,51 @@ class Stack:
         return cls(tuple(functions), configs, packages, layers, profiles)
 
 
+#: A stack with nothing in it: what a resource policy, which sees one resource, knows.
+EMPTY = Stack((), {}, {}, {}, {})
+
+
 @dataclass(frozen=True)
-class Prediction:
-    """What the next deploy of one function's code, or of one of its layers, would meet."""
+class Judged:
+    """The prediction of one artifact's next deploy: a function's code, or a layer of it."""
 
     function: FunctionView
-    #: ``function F`` or ``layer L of function F``.
+    #: The prediction's own name: ``function F`` or ``layer L of function F``.
     label: str
-    config: ConfigView | None
-    #: ``None`` when the pack cannot decide (then ``undecided`` says why).
-    verdict: Verdict | None
-    undecided: str | None = None
+    prediction: Prediction
+    #: Whether this update deploys the artifact (else the prediction is its standing: what
+    #: its next deploy would meet, while the deployed code keeps running).
+    deploying: bool
+    #: The config resource governing it, when the stack declares it (for messages).
+    config: ConfigView | None = None
     package: PackageView | None = None
+    #: When the signature that is or will be deployed expires, when known.
+    expires_at: datetime | None = None
+    #: The instant judged at (``codesign:now`` when set).
+    at: datetime | None = None
 
     @property
-    def deploying(self) -> bool:
-        """Whether this update deploys the code (else the verdict is its standing: what the
-        next code deploy would meet, while the deployed code keeps running)."""
-        return self.function.deploys_code
-
-    @property
-    def expires_at(self) -> datetime | None:
-        """When the signature that is or will be deployed expires, when known."""
-        return self.verdict.facts.expires_at if self.verdict else None
-
-
-@dataclass(frozen=True)
-class Undecided:
-    """Why the pack cannot decide (an input unknown until deploy, a config or code it
-    cannot see): said, never taken as "allowed"."""
-
-    reason: str
+    def config_name(self) -> str:
+        """``code signing config NAME (POLICY)``, as messages say it."""
+        policy = self.prediction.policy or "policy unknown"
+        if self.config is not None:
+            return f"code signing config {self.config.resource.name} ({policy})"
+        if self.prediction.csc_arn:
+            return f"code signing config {self.prediction.csc_arn} ({policy})"
+        return f"its code signing config ({policy})"  # one not created yet
 
 
-def config_for(function: FunctionView, stack: Stack) -> ConfigView | Undecided | None:
-    """The config governing ``function``; ``None`` when it has none."""
+def _instant(value: object, what: str) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_instant(value, field=what)
+    except CodesignError:
+        return None
+
+
+def config_for(function: FunctionView, stack: Stack) -> ConfigView | None:
+    """The config resource of the stack governing ``function``, when it declares one."""
     for urn in function.csc_dependencies:
         if urn in stack.configs:
             return stack.configs[urn]
@@ -126,20 +143,7 @@ def config_for(function: FunctionView, stack: Stack) -> ConfigView | Undecided |
         for config in stack.configs.values():
             if config.arn == arn:
                 return config
-    if function.inline_policy is not None and function.inline_publishers is not None:
-        # LambdaFunction(code_signing_config=CodeSigningConfig(...)) carries both.
-        return ConfigView(
-            function.resource,
-            arn=arn,
-            policy=function.inline_policy,
-            publishers=function.inline_publishers,
-            publisher_dependencies=function.csc_dependencies,
-        )
-    if arn is None:
-        return None
-    if isinstance(arn, Unknown):
-        return Undecided("its code signing config ARN is not known until deploy")
-    return Undecided(f"its code signing config {arn} is not declared in this stack")
+    return None
 
 
 def package_for(
@@ -169,131 +173,72 @@ def package_for(
     return None, False
 
 
-def _instant(value: object, what: str) -> datetime | None:
-    if not isinstance(value, str):
+def _profile_of(package: PackageView, stack: Stack) -> ProfileView | None:
+    for urn in package.profile_dependencies:
+        if urn in stack.profiles:
+            return stack.profiles[urn]
+    arn = package.profile_version_arn
+    if isinstance(arn, str):
+        return next((p for p in stack.profiles.values() if p.profile_version_arn == arn), None)
+    return None
+
+
+def _predicted_expiry(profile: ProfileView | None, at: datetime) -> datetime | None:
+    """When a signature made at ``at`` by ``profile`` expires (its validity period)."""
+    if profile is None or isinstance(profile.validity, Unknown):
         return None
     try:
-        return parse_instant(value, field=what)
+        return ValidityPeriod.from_document(dict(profile.validity or {}) or None).expiry_from(at)
     except CodesignError:
         return None
 
 
-def _profile_token(profile: ProfileView) -> str:
-    """How a signer whose version ARN is not known yet is named (and matched)."""
-    return f"the new version of signing profile {profile.resource.name}"
+def _signature_made(package: PackageView) -> bool:
+    return isinstance(package.job_id, str) and _instant(package.signed_at, "signed_at") is not None
 
 
-def _signer(package: PackageView, stack: Stack) -> tuple[str | None, ProfileView | None]:
-    """The package's signer: a version ARN (or a profile token), and its profile if known."""
-    profile = next(
-        (stack.profiles[u] for u in package.profile_dependencies if u in stack.profiles), None
-    )
-    if profile is None and isinstance(package.profile_version_arn, str):
-        profile = next(
-            (
-                p
-                for p in stack.profiles.values()
-                if p.profile_version_arn == package.profile_version_arn
-            ),
-            None,
-        )
-    if isinstance(package.profile_version_arn, str):
-        return package.profile_version_arn, profile
-    if profile is not None:
-        if isinstance(profile.profile_version_arn, str):
-            return profile.profile_version_arn, profile
-        return _profile_token(profile), profile
-    return None, None
-
-
-def _publishers(config: ConfigView, stack: Stack) -> tuple[tuple[str, ...], bool]:
-    """The config's allowed publishers as ARNs or profile tokens, and whether that list is
-    complete (every unknown entry is accounted for by a profile it depends on)."""
-    allowed: list[str] = []
-    unknown_entries = 0
-    if isinstance(config.publishers, Unknown):
-        unknown_entries = -1  # the whole list is unknown
-    else:
-        for entry in config.publishers:
-            if isinstance(entry, str):
-                allowed.append(entry)
-            elif entry is not None:
-                unknown_entries += 1
-    dependents = [stack.profiles[u] for u in config.publisher_dependencies if u in stack.profiles]
-    for profile in dependents:
-        allowed.append(_profile_token(profile))
-        if isinstance(profile.profile_version_arn, str):
-            allowed.append(profile.profile_version_arn)
-    complete = bool(dependents) if unknown_entries < 0 else unknown_entries <= len(dependents)
-    return tuple(dict.fromkeys(allowed)), complete
-
-
-def package_facts(
-    package: PackageView,
-    stack: Stack,
-    at: datetime,
-    *,
-    name: str,
-    same_object: bool,
-    code: object,
-) -> ArtifactFacts:
-    """What is known of the signature a package holds, or of the one it is about to make."""
-    signer, profile = _signer(package, stack)
+def signature_facts(package: PackageView, stack: Stack, name: str) -> ArtifactFacts:
+    """The signature a package holds, from its outputs (and a revocation this update
+    applies, to it or to its profile version)."""
+    profile = _profile_of(package, stack)
     unknown: set[Check] = set()
-    signed_at = _instant(package.signed_at, "signed_at")
-    expires_at = _instant(package.expires_at, "signature_expires_at")
-    if isinstance(package.job_id, str) and signed_at is not None:
-        # An existing signature, read from the package's outputs.
-        revoked_reason = None
-        if package.revoked is True or isinstance(package.revocation_reason, str):
-            reason = package.revocation_reason
-            revoked_reason = (
-                reason
-                if isinstance(reason, str)
-                else f"SignedPackage {package.resource.name} reports it revoked"
-            )
-        elif isinstance(package.revoked, Unknown) or isinstance(package.revocation_reason, Unknown):
-            unknown.add(Check.REVOCATION)
-        integrity_error = None
-        if not same_object:
-            integrity_error, undecidable = _same_bytes(package, code)
-            if undecidable:
-                unknown.add(Check.INTEGRITY)
-        return ArtifactFacts(
-            name=name,
-            signed=True,
-            integrity_error=integrity_error,
-            profile_version_arn=signer,
-            job_id=package.job_id,
-            signed_at=signed_at,
-            expires_at=expires_at,
-            profile_revoked_from=_instant(profile.revoked_from, "revocation_effective_from")
-            if profile
-            else None,
-            signature_revoked_reason=revoked_reason,
-            unknown=frozenset(unknown),
+    revoked_reason = None
+    if package.revoked is True or isinstance(package.revocation_reason, str):
+        reason = package.revocation_reason
+        revoked_reason = (
+            reason
+            if isinstance(reason, str)
+            else f"SignedPackage {package.resource.name} reports it revoked"
         )
-    # A signature still to be made (a new or replaced package): made now, by its profile,
-    # valid for the profile's validity.
-    predicted_expiry = None
-    if profile is not None and not isinstance(profile.validity, Unknown):
-        try:
-            validity = ValidityPeriod.from_document(dict(profile.validity or {}) or None)
-            predicted_expiry = validity.expiry_from(at)
-        except CodesignError:
-            predicted_expiry = None
-    if signer is None:
-        unknown.add(Check.MISMATCH)
+    elif isinstance(package.revoked, Unknown) or isinstance(package.revocation_reason, Unknown):
+        unknown.add(Check.REVOCATION)
+    signer = package.profile_version_arn
+    if not isinstance(signer, str) and profile is not None:
+        signer = profile.profile_version_arn
     return ArtifactFacts(
         name=name,
         signed=True,
-        profile_version_arn=signer,
-        signed_at=at,
-        expires_at=predicted_expiry,
+        profile_version_arn=signer if isinstance(signer, str) else None,
+        job_id=package.job_id if isinstance(package.job_id, str) else None,
+        signed_at=_instant(package.signed_at, "signed_at"),
+        expires_at=_instant(package.expires_at, "signature_expires_at"),
         profile_revoked_from=_instant(profile.revoked_from, "revocation_effective_from")
         if profile
         else None,
-        unknown=frozenset(unknown),
+        signature_revoked_reason=revoked_reason,
+        unknown=frozenset(unknown if isinstance(signer, str) else unknown | {Check.MISMATCH}),
+    )
+
+
+def pending_signature(package: PackageView, stack: Stack) -> PendingSignature:
+    """The signature a package this update signs will carry: by its profile."""
+    profile = _profile_of(package, stack)
+    arn = package.profile_version_arn
+    if not isinstance(arn, str) and profile is not None:
+        arn = profile.profile_version_arn
+    return PendingSignature(
+        profile.resource.urn if profile is not None else None,
+        arn if isinstance(arn, str) else None,
     )
 
 
@@ -318,91 +263,161 @@ def _same_bytes(package: PackageView, code: object) -> tuple[str | None, bool]:
     return None, True
 
 
-def _judge(
-    facts: ArtifactFacts, config: ConfigView, stack: Stack, at: datetime
-) -> Verdict | Undecided:
-    if not isinstance(config.policy, str):
-        return Undecided(
-            f"the policy of code signing config {config.resource.name} is not known until deploy"
+def _package_code(
+    package: PackageView, stack: Stack, name: str, *, same_object: bool, code: object
+) -> Code:
+    if not _signature_made(package):
+        return pending_signature(package, stack)
+    facts = signature_facts(package, stack, name)
+    if same_object:
+        return facts
+    integrity_error, undecidable = _same_bytes(package, code)
+    if integrity_error:
+        return replace(facts, integrity_error=integrity_error)
+    return replace(facts, unknown=facts.unknown | {Check.INTEGRITY}) if undecidable else facts
+
+
+def _expiry(code: Code, package: PackageView | None, stack: Stack, at: datetime) -> datetime | None:
+    if isinstance(code, ArtifactFacts):
+        return code.expires_at
+    if isinstance(code, PendingSignature):
+        # Made now by its profile: valid for that profile's validity period.
+        profile = stack.profiles.get(code.profile_ref or "")
+        if profile is None and package is not None:
+            profile = _profile_of(package, stack)
+        return _predicted_expiry(profile, at)
+    return None
+
+
+# -- this project's LambdaFunction: from its own inputs ---------------------------------------
+
+
+def _stack_reader(function: FunctionView, stack: Stack) -> judging.FileReader:
+    """Read a .zip as the stack knows it: a file that is the signed object of one of the
+    stack's ``SignedPackage`` resources carries that package's signature (its revocation
+    included, even one this update applies), and the SHA-384 its resource's ``check``
+    recorded decides integrity; any other file is read itself."""
+    read_file = file_reader((function.own_inputs or {}).get("settings"))
+
+    def read(path: Path, name: str) -> Code:
+        own = read_file(path, name)
+        if isinstance(own, ArtifactFacts) and (own.integrity_error or own.malformed):
+            return own
+        for package in stack.packages.values():
+            if package.location == str(path) and _signature_made(package):
+                code = LocalFile(str(path), _recorded_digest(function, stack, str(path)))
+                return _package_code(package, stack, name, same_object=False, code=code)
+        return own
+
+    return read
+
+
+def _recorded_digest(function: FunctionView, stack: Stack, path: str) -> str | None:
+    """The SHA-384 that ``check`` recorded for the file at ``path``: the function's code,
+    or a layer version of the stack."""
+    for code in (function.code, *(layer.code for layer in stack.layers.values())):
+        if isinstance(code, LocalFile) and code.path == path and isinstance(code.sha384, str):
+            return code.sha384
+    return None
+
+
+def own_predictions(function: FunctionView, stack: Stack, at: datetime) -> list[Judged]:
+    """Every artifact of a ``LambdaFunction`` (its code, then each layer, named), judged
+    from its inputs as its own ``check`` judges them (no backend)."""
+    inputs: dict[str, Any] = dict(function.own_inputs or {})
+    view = function.own_config
+    if view is None:
+        return []
+    read = _stack_reader(function, stack)
+    label = function.label
+    subjects: list[tuple[str, Code, bool, object, Sequence[str]]] = [
+        (
+            label,
+            judging.code_of(inputs.get("code"), inputs.get("code_package"), None, label, read),
+            function.deploys_code,
+            function.code,
+            function.code_dependencies,
         )
-    allowed, complete = _publishers(config, stack)
-    if facts.signed and facts.profile_version_arn not in allowed and not complete:
-        # Not listed among the known entries, and some entries are unknown: undecidable.
-        facts = replace(facts, unknown=facts.unknown | {Check.MISMATCH})
+    ]
+    layers = inputs.get("layers") if isinstance(inputs.get("layers"), list) else []
+    for index, layer in enumerate(layers or []):
+        layer = layer if isinstance(layer, dict) else {}
+        name = f"{judging.layer_label(index, layer)} of {label}"
+        path = layer.get("code")
+        subjects.append(
+            (
+                name,
+                judging.layer_code(None, layer, name, read),
+                function.deploys_layers,
+                LocalFile(path if isinstance(path, str) else None, None),
+                (),
+            )
+        )
+    config = config_for(function, stack)
+    judged = []
+    for name, code, deploying, where, dependencies in subjects:
+        package, _ = package_for(where, dependencies, stack)
+        judged.append(
+            Judged(
+                function,
+                name,
+                predict(name, code, view, at),
+                deploying,
+                config,
+                package,
+                _expiry(code, package, stack, at),
+                at,
+            )
+        )
+    return judged
+
+
+# -- pulumi-aws and aws-native: joined across the stack ---------------------------------------
+
+
+def prediction_config(config: ConfigView, stack: Stack) -> ConfigPrediction:
+    """A config resource as the prediction takes it: each profile its publishers depend
+    on is a publisher named by its URN (known before its version ARN exists)."""
+    policy = config.policy if isinstance(config.policy, str) else None
     arn = config.arn if isinstance(config.arn, str) else None
-    return decide(facts, CscPolicy(allowed, config.policy, arn), at)
+    profiles = [stack.profiles[u] for u in config.publisher_dependencies if u in stack.profiles]
+    by_arn = {p.profile_version_arn: p for p in profiles if isinstance(p.profile_version_arn, str)}
+    if isinstance(config.publishers, Unknown):
+        if not profiles:
+            return ConfigPrediction(policy, None, arn)
+        return ConfigPrediction(policy, tuple(_publisher(p) for p in profiles), arn)
+    publishers: list[Publisher] = []
+    unknown_entries = 0
+    for entry in config.publishers:
+        if isinstance(entry, str):
+            profile = by_arn.get(entry)
+            publishers.append(Publisher(entry, profile.resource.urn if profile else None))
+        elif entry is not None:
+            unknown_entries += 1
+    # The unknown entries are, as far as the graph says, the profiles they depend on.
+    listed = {entry for entry in config.publishers if isinstance(entry, str)}
+    unaccounted = [p for p in profiles if p.profile_version_arn not in listed]
+    publishers.extend(_publisher(p) for p in unaccounted[:unknown_entries])
+    publishers.extend(Publisher() for _ in range(unknown_entries - len(unaccounted)))
+    return ConfigPrediction(policy, tuple(publishers), arn)
 
 
-def _instant_of(function: FunctionView, default: datetime) -> datetime:
-    return _instant(function.now, "codesign:now") or default
+def _publisher(profile: ProfileView) -> Publisher:
+    arn = profile.profile_version_arn
+    return Publisher(arn if isinstance(arn, str) else None, profile.resource.urn)
 
 
-def _code_facts(
-    label: str,
-    code: object,
-    dependencies: Sequence[str],
-    function: FunctionView,
-    stack: Stack,
-    at: datetime,
-    file_facts: FileFacts,
-) -> tuple[ArtifactFacts | Undecided, PackageView | None]:
-    package, same = package_for(code, dependencies, stack)
-    if package is not None:
-        return package_facts(package, stack, at, name=label, same_object=same, code=code), package
-    if isinstance(code, LocalFile) and isinstance(code.path, str):
-        return replace(file_facts(code.path, function), name=label), None
-    if isinstance(code, S3Object):
-        where = "/".join(str(p) for p in (code.bucket, code.key) if isinstance(p, str))
-        return Undecided(
-            f"its code (s3://{where or '...'}) is no SignedPackage's object in this stack"
-        ), None
-    what = getattr(code, "what", "not known until deploy")
-    return Undecided(f"its code is {what}, whose signature the pack cannot read"), None
-
-
-def predict(stack: Stack, at: datetime, file_facts: FileFacts) -> list[Prediction]:
-    """The predicted verdict of every function's and layer's next deploy, in stack order.
-
-    Functions without a config and container image functions have none (the
-    ``lambda-code-signing-required`` policy speaks of those).
-    """
-    predictions: list[Prediction] = []
-    for function in stack.functions:
-        if function.image:
-            continue
-        config = config_for(function, stack)
-        if config is None:
-            continue
-        when = _instant_of(function, at)
-        subjects: list[tuple[str, object, Sequence[str]]] = [
-            (function.label, function.code, function.code_dependencies)
-        ]
-        for layer in _layers_of(function, stack):
-            subjects.append(
-                (
-                    f"layer {layer.resource.name} of {function.label}",
-                    layer.code,
-                    layer.code_dependencies,
-                )
-            )
-        for label, code, dependencies in subjects:
-            if isinstance(config, Undecided):
-                predictions.append(Prediction(function, label, None, None, config.reason))
-                continue
-            facts, package = _code_facts(
-                label, code, dependencies, function, stack, when, file_facts
-            )
-            if isinstance(facts, Undecided):
-                predictions.append(Prediction(function, label, config, None, facts.reason))
-                continue
-            verdict = _judge(facts, config, stack, when)
-            if isinstance(verdict, Undecided):
-                predictions.append(
-                    Prediction(function, label, config, None, verdict.reason, package)
-                )
-            else:
-                predictions.append(Prediction(function, label, config, verdict, None, package))
-    return predictions
+def _joined_view(
+    function: FunctionView, stack: Stack
+) -> tuple[ConfigPrediction, ConfigView | None] | None:
+    config = config_for(function, stack)
+    if config is not None:
+        return prediction_config(config, stack), config
+    arn = function.csc_arn
+    if arn is None:
+        return None
+    # A config ARN unknown until deploy, or a config this stack does not declare.
+    return ConfigPrediction(None, None, arn if isinstance(arn, str) else None), None
 
 
 def _layers_of(function: FunctionView, stack: Stack) -> list[LayerView]:
@@ -415,3 +430,63 @@ def _layers_of(function: FunctionView, stack: Stack) -> list[LayerView]:
         if isinstance(layer.arn, str) and layer.arn in arns:
             found.setdefault(layer.resource.urn, layer)
     return list(found.values())
+
+
+def joined_predictions(function: FunctionView, stack: Stack, at: datetime) -> list[Judged]:
+    """A pulumi-aws or aws-native function's code and layers, joined across the stack."""
+    joined = _joined_view(function, stack)
+    if joined is None:
+        return []
+    view, config = joined
+    subjects: list[tuple[str, object, Sequence[str]]] = [
+        (function.label, function.code, function.code_dependencies)
+    ]
+    for layer in _layers_of(function, stack):
+        subjects.append(
+            (
+                f"layer {layer.resource.name} of {function.label}",
+                layer.code,
+                layer.code_dependencies,
+            )
+        )
+    judged = []
+    for name, where, dependencies in subjects:
+        package, same = package_for(where, dependencies, stack)
+        code: Code = (
+            _package_code(package, stack, name, same_object=same, code=where)
+            if package is not None
+            else None  # S3 code no package of the stack made, inline code, or unknown
+        )
+        judged.append(
+            Judged(
+                function,
+                name,
+                predict(name, code, view, at),
+                function.deploys_code,
+                config,
+                package,
+                _expiry(code, package, stack, at),
+                at,
+            )
+        )
+    return judged
+
+
+def predictions(stack: Stack, at: datetime) -> list[Judged]:
+    """The prediction of every function's and layer's next deploy, in stack order.
+
+    Functions without a config and container image functions have none (the
+    ``lambda-code-signing-required`` policy speaks of those).
+    """
+    judged: list[Judged] = []
+    for function in stack.functions:
+        if function.image:
+            continue
+        when = _instant(function.now, "codesign:now") or at
+        # This project's LambdaFunction judged from its inputs; on the aws backend its code
+        # is an S3 object, joined across the stack as pulumi-aws's are.
+        if function.own_inputs is not None and not isinstance(function.code, S3Object):
+            judged.extend(own_predictions(function, stack, when))
+        else:
+            judged.extend(joined_predictions(function, stack, when))
+    return judged

@@ -2,9 +2,19 @@
 
 Every policy's enforcement level can be set with ``--policy-pack-config`` (``disabled``,
 ``advisory`` or ``mandatory``); pulumi-policy gives all violations of one policy that
-policy's level, so the verdict's two halves are two policies: rejections
-(``lambda-code-signing-verdict``, mandatory) and warnings
-(``lambda-code-signing-verdict-warn``, advisory).
+policy's level, so the verdict's halves are separate policies:
+
+- ``lambda-code-signing-verdict`` (mandatory), a resource policy: deploys of this
+  project's ``LambdaFunction`` (code and each layer) that Lambda would reject, judged from
+  the function's own inputs. The engine runs resource policies as each resource is
+  checked, so they are reported even when the program itself fails the preview (it does
+  on every predicted rejection, and the engine then runs no stack policy);
+- ``lambda-code-signing-verdict-aws`` (mandatory), a stack policy: the same for
+  pulumi-aws and aws-native functions and layers, which need joins across the stack
+  (function -> config -> package -> profile);
+- ``lambda-code-signing-verdict-warn`` (advisory), a stack policy: deploys that would go
+  ahead with a warning, and code already deployed that its next deploy would see
+  rejected (its standing: deployed code keeps running), of every function type.
 """
 
 from __future__ import annotations
@@ -20,15 +30,13 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
-    StackValidation,
     StackValidationArgs,
     StackValidationPolicy,
 )
 
 from provider.clock import format_instant, parse_instant, utcnow
 from provider.errors import CodesignError
-from provider.policy.evidence import file_facts
-from provider.policy.joins import Prediction, Stack, predict
+from provider.policy.joins import EMPTY, Judged, Stack, own_predictions, predictions
 from provider.policy.shapes import (
     CSC_INPUT,
     POLICY_INPUT,
@@ -38,13 +46,14 @@ from provider.policy.shapes import (
     profile_view,
 )
 from provider.policy.wire import Unknown, plain
+from provider.resources import judging
 from provider.validity import ValidityPeriod
-from provider.verdict import Decision
 
 PACK_NAME = "lambda-codesign"
 REQUIRED = "lambda-code-signing-required"
 ENFORCE = "lambda-code-signing-enforce"
 VERDICT = "lambda-code-signing-verdict"
+VERDICT_AWS = "lambda-code-signing-verdict-aws"
 VERDICT_WARN = "lambda-code-signing-verdict-warn"
 EXPIRY_WINDOW = "signature-expiry-window"
 VALIDITY_MAX = "signing-profile-validity-max"
@@ -90,9 +99,7 @@ def _stack_now() -> datetime:
 def required_violation(resource: Resource) -> str | None:
     """Why a zip function lacks a code signing config, or ``None`` (has one, or exempt)."""
     function = function_view(resource)
-    if function is None or function.image:
-        return None
-    if function.csc_arn is not None or function.inline_policy is not None:
+    if function is None or function.image or function.has_config:
         return None
     return (
         f"{function.label} ({resource.type}) has no code signing config, so Lambda deploys "
@@ -189,48 +196,61 @@ def _stack(args: StackValidationArgs) -> Stack:
     return Stack.of(resources)
 
 
-def verdict_message(prediction: Prediction) -> str:
+def verdict_message(judged: Judged) -> str:
     """A rejection or warning, naming the function (or layer), the config and the fix."""
-    verdict = prediction.verdict
-    assert verdict is not None and prediction.config is not None
-    config = prediction.config
-    reasons = "; ".join(f"{f.check.value}: {f.message}" for f in verdict.failed)
-    remedies = " ".join(dict.fromkeys(f.remedy for f in verdict.failed))
-    governing = f"code signing config {config.resource.name} ({verdict.policy})"
-    if verdict.decision is Decision.REJECT:
-        outcome = f"would be rejected by {governing} with {verdict.exception}"
+    prediction = judged.prediction
+    if judged.function.own_inputs is not None:
+        remedies = judging.remedies([prediction])  # what a Pulumi user of this project does
     else:
-        outcome = f"would deploy with a warning under {governing}"
-    if not prediction.deploying:
+        remedies = " ".join(dict.fromkeys(f.remedy for f in prediction.failed))
+    if prediction.decision == "REJECT":
+        outcome = f"would be rejected by {judged.config_name} with {prediction.exception}"
+    else:
+        outcome = f"would deploy with a warning under {judged.config_name}"
+    if not judged.deploying:
         return (
-            f"{prediction.label}: its deployed code keeps running (this update deploys no "
-            f"code to it), but its next code deploy {outcome}: {reasons}. To fix: {remedies}"
+            f"{judged.label}: its deployed code keeps running (this update deploys no "
+            f"code to it), but its next code deploy {outcome}: {prediction.reasons}. To fix: "
+            f"{remedies}"
         )
-    return f"{prediction.label}: the next deploy {outcome}: {reasons}. To fix: {remedies}"
+    return f"{judged.label}: the next deploy {outcome}: {prediction.reasons}. To fix: {remedies}"
 
 
-def _listed(prediction: Prediction, decision: Decision) -> bool:
-    verdict = prediction.verdict
-    if verdict is None:
-        return False
-    if decision is Decision.REJECT:
-        return verdict.decision is Decision.REJECT and prediction.deploying
-    return verdict.decision is Decision.WARN or (
-        verdict.decision is Decision.REJECT and not prediction.deploying
-    )
+def rejected(judged: Judged) -> bool:
+    """Whether a deploy this update makes would be rejected (a failure)."""
+    return judged.prediction.decision == "REJECT" and judged.deploying
 
 
-def verdict_violations(stack: Stack, at: datetime, decision: Decision) -> list[tuple[str, str]]:
-    """``(urn, message)`` of the predicted deploys with this decision (``REJECT`` or
-    ``WARN``).
+def warned(judged: Judged) -> bool:
+    """Whether a deploy would go ahead with a warning, or deployed code not redeployed
+    would be rejected at its next deploy (its standing: never a failure)."""
+    decision = judged.prediction.decision
+    return decision == "WARN" or (decision == "REJECT" and not judged.deploying)
 
-    A rejection of code this update does not deploy is its standing, never a failure
-    (Lambda judges code only when it is deployed): it is listed with the warnings.
-    """
+
+def function_rejections(resource: Resource, at: datetime) -> list[str]:
+    """The rejected deploys of this project's ``LambdaFunction`` ``resource`` (code, then
+    each layer), from its own inputs."""
+    function = function_view(resource)
+    if function is None or function.own_inputs is None:
+        return []
+    return [verdict_message(j) for j in own_predictions(function, EMPTY, at) if rejected(j)]
+
+
+def joined_rejections(stack: Stack, at: datetime) -> list[tuple[str, str]]:
+    """``(urn, message)`` of the rejected deploys of pulumi-aws and aws-native functions
+    and layers (this project's functions are :func:`function_rejections`')."""
     return [
-        (p.function.resource.urn, verdict_message(p))
-        for p in predict(stack, at, file_facts)
-        if _listed(p, decision)
+        (j.function.resource.urn, verdict_message(j))
+        for j in predictions(stack, at)
+        if j.function.own_inputs is None and rejected(j)
+    ]
+
+
+def warnings(stack: Stack, at: datetime) -> list[tuple[str, str]]:
+    """``(urn, message)`` of every warned deploy and every rejected standing."""
+    return [
+        (j.function.resource.urn, verdict_message(j)) for j in predictions(stack, at) if warned(j)
     ]
 
 
@@ -239,21 +259,21 @@ def expiry_violations(stack: Stack, at: datetime, days: int) -> list[tuple[str, 
     ``days`` days of ``at`` (one already expired is a verdict, not a warning of this)."""
     window = timedelta(days=days)
     found: list[tuple[str, str]] = []
-    for prediction in predict(stack, at, file_facts):
-        expires = prediction.expires_at
-        evaluated = prediction.verdict.evaluated_at if prediction.verdict else at
+    for judged in predictions(stack, at):
+        expires = judged.expires_at
+        evaluated = judged.at or at
         if expires is None or not evaluated < expires <= evaluated + window:
             continue
         left = expires - evaluated
         whose = (
-            f"SignedPackage {prediction.package.resource.name}'s signature"
-            if prediction.package
+            f"SignedPackage {judged.package.resource.name}'s signature"
+            if judged.package
             else "the signature of its code"
         )
         found.append(
             (
-                prediction.function.resource.urn,
-                f"{prediction.label}: {whose} expires at {format_instant(expires)}, in "
+                judged.function.resource.urn,
+                f"{judged.label}: {whose} expires at {format_instant(expires)}, in "
                 f"{left.days} days {left.seconds // 3600} hours (window: {days} days); after "
                 "that every deploy of this code fails the expiry check. Sign it again before "
                 "then.",
@@ -262,12 +282,19 @@ def expiry_violations(stack: Stack, at: datetime, days: int) -> list[tuple[str, 
     return found
 
 
-def _validate_verdict(decision: Decision) -> StackValidation:
-    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        for urn, message in verdict_violations(_stack(args), _stack_now(), decision):
-            report(message, urn)
+def _validate_verdict(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for message in function_rejections(_resource(args), _stack_now()):
+        report(message, None)
 
-    return validate
+
+def _validate_joined(args: StackValidationArgs, report: ReportViolation) -> None:
+    for urn, message in joined_rejections(_stack(args), _stack_now()):
+        report(message, urn)
+
+
+def _validate_warnings(args: StackValidationArgs, report: ReportViolation) -> None:
+    for urn, message in warnings(_stack(args), _stack_now()):
+        report(message, urn)
 
 
 def _validate_expiry(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -291,17 +318,25 @@ def policies() -> list[Any]:
             validate=_validate_enforce,
             enforcement_level=EnforcementLevel.MANDATORY,
         ),
-        StackValidationPolicy(
+        ResourceValidationPolicy(
             name=VERDICT,
-            description="No function's or layer's next deploy would be rejected by Lambda.",
-            validate=_validate_verdict(Decision.REJECT),
+            description="No LambdaFunction's next deploy (its code or a layer) would be "
+            "rejected by Lambda.",
+            validate=_validate_verdict,
+            enforcement_level=EnforcementLevel.MANDATORY,
+        ),
+        StackValidationPolicy(
+            name=VERDICT_AWS,
+            description="No pulumi-aws or aws-native function's or layer's next deploy would "
+            "be rejected by Lambda.",
+            validate=_validate_joined,
             enforcement_level=EnforcementLevel.MANDATORY,
         ),
         StackValidationPolicy(
             name=VERDICT_WARN,
             description="No deploy would pass only with a warning, and no deployed code "
             "would be rejected at its next deploy.",
-            validate=_validate_verdict(Decision.WARN),
+            validate=_validate_warnings,
             enforcement_level=EnforcementLevel.ADVISORY,
         ),
         StackValidationPolicy(

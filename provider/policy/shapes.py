@@ -1,9 +1,13 @@
 """What the pack reads from each resource type it knows, as typed views (pure).
 
-Property names and shapes, per type (tests/policy/shapes.py records one of each):
+Property names and shapes, per type (tests/policy/recorded holds them as the engine sent
+them, tests/policy/recorded_aws.py the providers' shapes):
 
 - this project's dynamic resources (``pulumi-python:dynamic/codesign:*``): the ``props`` of
-  ``provider/resources/*.py``, snake_case, inputs plus check's additions;
+  ``provider/resources/*.py``, snake_case, inputs plus check's additions (a
+  ``LambdaFunction``'s ``deploying``, ``code_package``, ``layers`` and ``publisher_refs``
+  are what :mod:`provider.resources.judging` predicts from); ``LayerVersion``'s ``code``
+  and ``code_sha384``;
 - ``aws:lambda/function:Function``, ``aws:lambda/codeSigningConfig:CodeSigningConfig``,
   ``aws:lambda/layerVersion:LayerVersion``, ``aws:signer/signingProfile:SigningProfile``
   (pulumi-aws): the provider schema's camelCase names (``codeSigningConfigArn``,
@@ -26,14 +30,17 @@ from typing import Any
 
 from provider.errors import CodesignError
 from provider.objects import S3Object as PlainS3Object
-from provider.policy.wire import UNKNOWN_VALUE, Unknown, is_unknown, text
+from provider.policy.wire import UNKNOWN_VALUE, Unknown, is_unknown, normalized, text
 from provider.policy.wire import field as at_path
+from provider.prediction import ConfigView as ConfigPrediction
+from provider.resources import judging
 
 _DYNAMIC = "pulumi-python:dynamic/codesign:"
 LAMBDA_FUNCTION = _DYNAMIC + "LambdaFunction"
 CODE_SIGNING_CONFIG = _DYNAMIC + "CodeSigningConfig"
 SIGNED_PACKAGE = _DYNAMIC + "SignedPackage"
 SIGNING_PROFILE = _DYNAMIC + "SigningProfile"
+LAYER_VERSION = _DYNAMIC + "LayerVersion"
 AWS_FUNCTION = "aws:lambda/function:Function"
 AWS_CODE_SIGNING_CONFIG = "aws:lambda/codeSigningConfig:CodeSigningConfig"
 AWS_LAYER_VERSION = "aws:lambda/layerVersion:LayerVersion"
@@ -117,15 +124,25 @@ class FunctionView:
     #: URNs its code signing config input and its code inputs depend on.
     csc_dependencies: tuple[str, ...]
     code_dependencies: tuple[str, ...]
-    #: This project's LambdaFunction carries its CodeSigningConfig's policy and publishers.
-    inline_policy: Text = None
-    inline_publishers: tuple[Text, ...] | Unknown | None = None
+    #: This project's LambdaFunction: its inputs (unknowns normalised), which carry what
+    #: its prediction needs (its config's policy and publishers with the program's
+    #: references to their profiles, who signs its package, its layers), read by
+    #: :mod:`provider.resources.judging` as the resource's own ``check`` reads them.
+    own_inputs: Mapping[str, Any] | None = None
+    #: The config those inputs describe (``None``: none, or not this project's function).
+    own_config: ConfigPrediction | None = None
     #: ``settings.now`` of this project's resources (stack config ``codesign:now``).
     now: str | None = None
-    #: Whether this update deploys its code. Only this project's LambdaFunction says when it
-    #: does not (its deployed code and config are those of the last deploy); for other
-    #: types the pack cannot tell, and judges the code as deployed.
+    #: Whether this update deploys its code, and its layers. Only this project's
+    #: LambdaFunction says when it does not (its ``check`` records it); for other types the
+    #: pack cannot tell, and judges the code as deployed.
     deploys_code: bool = True
+    deploys_layers: bool = True
+
+    @property
+    def has_config(self) -> bool:
+        """Whether a code signing config governs the function (known or not yet)."""
+        return self.csc_arn is not None or self.own_config is not None
 
     @property
     def label(self) -> str:
@@ -167,7 +184,8 @@ class PackageView:
 
 @dataclass(frozen=True)
 class LayerView:
-    """A pulumi-aws ``LayerVersion`` (its code in S3, or inline)."""
+    """A layer version: this project's ``LayerVersion`` (a local .zip or directory), or
+    pulumi-aws's (its code in S3, or inline)."""
 
     resource: Resource
     arn: Text
@@ -202,7 +220,7 @@ def _s3(bucket: Any, key: Any, version: Any) -> S3Object:
 
 
 def _own_code(props: Mapping[str, Any]) -> Code:
-    """This project's ``LambdaFunction`` code: a local .zip (local backend), or an S3
+    """This project's ``LambdaFunction``/``LayerVersion`` code: a local .zip (local), or an S3
     object (aws backend: ``s3://bucket/key?versionId=V``, or ``s3_bucket``/``s3_key``)."""
     if any(props.get(k) is not None for k in ("s3_bucket", "s3_key")):
         return _s3(props.get("s3_bucket"), props.get("s3_key"), props.get("s3_object_version"))
@@ -220,6 +238,12 @@ def function_view(resource: Resource) -> FunctionView | None:
     """The function view of a function resource; ``None`` for any other type."""
     props = resource.props
     if resource.type == LAMBDA_FUNCTION:
+        inputs = normalized(props)
+        deploying = props.get("deploying")
+        if isinstance(deploying, Mapping):
+            deploys = (deploying.get("code") is not False, deploying.get("layers") is not False)
+        else:  # a state recorded before check said so
+            deploys = (not _unchanged_since_deploy(props),) * 2
         return FunctionView(
             resource,
             image=False,
@@ -229,11 +253,14 @@ def function_view(resource: Resource) -> FunctionView | None:
             csc_dependencies=resource.depends(
                 "code_signing_config_arn", "code_signing_policy", "allowed_publishers"
             ),
-            code_dependencies=resource.depends("code", "s3_bucket", "s3_key", "s3_object_version"),
-            inline_policy=text(props.get("code_signing_policy")),
-            inline_publishers=_texts(props.get("allowed_publishers")),
+            code_dependencies=resource.depends(
+                "code", "code_package", "s3_bucket", "s3_key", "s3_object_version"
+            ),
+            own_inputs=inputs,
+            own_config=judging.config_view(inputs, None),
             now=_now_of(props),
-            deploys_code=not _unchanged_since_deploy(props),
+            deploys_code=deploys[0],
+            deploys_layers=deploys[1],
         )
     if resource.type == AWS_FUNCTION:
         image = props.get("packageType") == "Image" or bool(text(props.get("imageUri")))
@@ -336,10 +363,20 @@ def package_view(resource: Resource) -> PackageView | None:
 
 
 def layer_view(resource: Resource) -> LayerView | None:
-    """The view of a pulumi-aws ``LayerVersion``; ``None`` for any other type."""
+    """The view of a layer version (this project's or pulumi-aws's); ``None`` for any other
+    type."""
+    props = resource.props
+    if resource.type == LAYER_VERSION:
+        return LayerView(
+            resource,
+            arn=text(props.get("layer_version_arn")),
+            code=_own_code(props),
+            code_dependencies=resource.depends(
+                "code", "code_package", "s3_bucket", "s3_key", "s3_object_version"
+            ),
+        )
     if resource.type != AWS_LAYER_VERSION:
         return None
-    props = resource.props
     if any(props.get(k) is not None for k in ("s3Bucket", "s3Key")):
         code: Code = _s3(props.get("s3Bucket"), props.get("s3Key"), props.get("s3ObjectVersion"))
     elif props.get("code") is not None:

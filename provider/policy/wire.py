@@ -80,3 +80,15 @@ def field(props: Mapping[str, Any], *path: str) -> Any:
             return None
         value = value.get(key)
     return UNKNOWN_VALUE if is_unknown(value) else value
+
+
+def normalized(value: Any) -> Any:
+    """``value`` with every unknown (of any type) as the string sentinel, the one form the
+    resources' own code (:func:`provider.resources._base.is_unknown`) recognises."""
+    if is_unknown(value):
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        return {key: normalized(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [normalized(item) for item in value]
+    return value

@@ -119,25 +119,6 @@ def _code_ref(code: Path | S3Object) -> str:
     return code.uri if isinstance(code, S3Object) else str(code)
 
 
-def _layer_name(index: int, layer: dict[str, Any]) -> str:
-    name = layer.get("name")
-    arn = layer.get("arn")
-    if not is_unknown(arn) and arn:
-        return f"layer {arn}"
-    return f"layer {name}" if name and not is_unknown(name) else f"layer #{index + 1}"
-
-
-def _layer_code(backend: Backend, layer: dict[str, Any], name: str) -> Code:
-    """A layer as published (by ARN, where the backend keeps its content), else its code,
-    else the package that will sign it."""
-    arn = layer.get("arn")
-    if arn and not is_unknown(arn):
-        published = backend.layer_version_code(str(arn))
-        if published is not None:
-            return judging.code_of(published, None, backend, name)
-    return judging.code_of(layer.get("code"), layer.get("package"), backend, name)
-
-
 def _deployed(
     backend: Backend, function: Document, layers: Any, recorded: Any
 ) -> list[tuple[str, Code]]:
@@ -155,7 +136,7 @@ def _deployed(
     for entry in function.get("Layers", []):
         arn = str(entry.get("Arn") or entry.get("Location"))
         label = f"layer {arn} of function {name}"
-        artifacts.append((label, _layer_code(backend, by_arn.get(arn, {"arn": arn}), label)))
+        artifacts.append((label, judging.layer_code(backend, by_arn.get(arn, {"arn": arn}), label)))
     return artifacts
 
 
@@ -326,6 +307,8 @@ class LambdaFunctionProvider(CodesignProvider):
         inputs["findings"] = []
         inputs["predicted_verdict"] = None
         inputs["deployed_code_standing"] = None
+        # Which parts this step deploys (policy packs judge only those as deploys).
+        inputs["deploying"] = {"code": deploy_code, "layers": deploy_layers}
         if view is None:
             return
         artifacts: list[tuple[str, Code]] = []
@@ -336,8 +319,8 @@ class LambdaFunctionProvider(CodesignProvider):
             )
         if deploy_layers:
             for index, layer in enumerate(layers or []):
-                label = f"{_layer_name(index, layer)} of function {name}"
-                artifacts.append((label, _layer_code(backend, layer, label)))
+                label = f"{judging.layer_label(index, layer)} of function {name}"
+                artifacts.append((label, judging.layer_code(backend, layer, label)))
         deploys = judging.judge(artifacts, view, now)
         findings = judging.deploy_findings(deploys) if deploys else []
         kept = {
@@ -530,6 +513,9 @@ def _outputs(
         ],
         "version": function.get("Version"),
         "deployed_code_standing": judging.standing_document(standing) if standing else None,
+        # After a step nothing is being deployed: a later preview of an unchanged function
+        # (whose state is these outputs) judges the standing of its deployed code.
+        "deploying": {"code": False, "layers": False},
         "findings": judging.standing_findings(
             standing, judging.signer_note(backend, props.get("code_package"))
         ),
@@ -674,6 +660,7 @@ class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):
                     "deployed_code_sha384",
                     "deployed_layers",
                     "deployed_code_standing",
+                    "deploying",
                     "verdict",
                     "warnings",
                     "drift",

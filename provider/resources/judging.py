@@ -10,7 +10,7 @@ The findings said on resources are phrased here too, with remedies a Pulumi user
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -107,21 +107,60 @@ def location_of(code: Any) -> Path | S3Object | None:
     return S3Object.parse(text, "code") if text.startswith("s3:/") else Path(text)
 
 
-def code_of(code: Any, package: Any, backend: Backend | None, name: str) -> Code:
+#: How a caller with no backend (a policy pack) reads a .zip: ``(path, name) -> facts``,
+#: or ``None`` when nothing can be known of it.
+FileReader = Callable[[Path, str], Code]
+
+
+def code_of(
+    code: Any,
+    package: Any,
+    backend: Backend | None,
+    name: str,
+    read: FileReader | None = None,
+) -> Code:
     """What is known of ``code`` (a local .zip or directory: zipped unsigned; or an S3
     object), or, while it is unknown, of the :class:`SignedPackage` ``package`` that will
-    sign it. With no ``backend``, nothing is read (the signer's records are the backend's)."""
+    sign it. With no ``backend``, a local .zip is read with ``read`` when given (else
+    nothing is read: the signer's records are the backend's)."""
     location = location_of(code)
     if isinstance(location, Path) and location.is_dir():
         return ArtifactFacts(name=name, signed=False)
     if location is not None and backend is not None:
         return backend.package_facts(location, name=name)
+    if isinstance(location, Path) and read is not None:
+        return read(location, name)
+    if isinstance(location, S3Object):
+        return None  # an existing object: only a backend reads its signing job's records
     if isinstance(package, dict):
         arn = _known(package.get("profile_version_arn")) or profile_arn(
             backend, package.get("profile_name")
         )
         return PendingSignature(_known(package.get("signer_ref")), arn)
     return None
+
+
+def layer_label(index: int, layer: dict[str, Any]) -> str:
+    """How the ``index``-th entry of a function's ``layers`` input is named: its version
+    ARN when known, else its layer name, else its position."""
+    name = layer.get("name")
+    arn = layer.get("arn")
+    if not is_unknown(arn) and arn:
+        return f"layer {arn}"
+    return f"layer {name}" if name and not is_unknown(name) else f"layer #{index + 1}"
+
+
+def layer_code(
+    backend: Backend | None, layer: dict[str, Any], name: str, read: FileReader | None = None
+) -> Code:
+    """A layer entry as published (by ARN, where ``backend`` keeps its content), else its
+    code, else the package that will sign it."""
+    arn = layer.get("arn")
+    if backend is not None and arn and not is_unknown(arn):
+        published = backend.layer_version_code(str(arn))
+        if published is not None:
+            return code_of(published, None, backend, name)
+    return code_of(layer.get("code"), layer.get("package"), backend, name, read)
 
 
 def pulumi_remedy(failed: FailedCheck) -> str:

@@ -22,7 +22,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from provider.archive import package_bytes
+from provider.archive import package_bytes, source_hash
 from provider.arns import Location
 from provider.backends.base import Backend
 from provider.backends.local import LocalBackend
@@ -140,7 +140,9 @@ def _signing_destination(props: dict[str, Any], backend: Backend) -> str:
 
 
 def _source_hash(source: str) -> str:
-    return hashlib.sha384(package_bytes(Path(source))).hexdigest()
+    # The source's content, not the zip's bytes: another compressor (ISA-L or zlib) or
+    # machine must not make unchanged code a diff.
+    return source_hash(Path(source))
 
 
 def renew_window(value: Any) -> timedelta | None:
@@ -355,11 +357,11 @@ class SignedPackageProvider(CodesignProvider):
             backend = backend_of(props)
             destination = _signing_destination(props, backend)
             unsigned = package_bytes(Path(props["source"]))
-            source_hash = hashlib.sha384(unsigned).hexdigest()
+            content_hash = _source_hash(props["source"])
             # One job per create: a retry inside this call reuses it, while a replacement
             # (a new generation, or `pulumi up --replace`) always makes a new signature.
             token = hashlib.sha256(
-                f"{source_hash}:{props['profile_name']}:{props.get('profile_owner')}:"
+                f"{content_hash}:{props['profile_name']}:{props.get('profile_owner')}:"
                 f"{destination}:{uuid.uuid4()}".encode()
             ).hexdigest()
             with tempfile.TemporaryDirectory(prefix="codesign-") as scratch:
@@ -392,7 +394,7 @@ class SignedPackageProvider(CodesignProvider):
                 }
         outs = {
             **props,
-            "source_hash": source_hash,
+            "source_hash": content_hash,
             **_outputs(job, backend, props),
             "findings": [],
         }  # what check said led to this signature

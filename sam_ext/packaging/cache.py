@@ -1,8 +1,10 @@
 """A content-addressed cache, so unchanged code is neither zipped nor signed again.
 
-``fingerprint`` (paths, sizes, modification times) -> SHA-384 of the unsigned package,
-and (SHA-384, profile, owner) -> the signed object. The index is one JSON file written
-atomically; concurrent packagers at worst redo work, never corrupt it.
+``fingerprint`` (paths, sizes, modification times) -> the unsigned package (its SHA-384
+and the source's content digest), and (content digest, profile, owner) -> the signed
+object: keyed by content, not by compressed bytes, so a new compressor never re-signs
+unchanged code. The index is one JSON file written atomically; concurrent packagers at
+worst redo work, never corrupt it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,24 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sam_ext import output
 
-_INDEX_VERSION = 1
+_INDEX_VERSION = 2
+
+
+@dataclass(frozen=True)
+class UnsignedEntry:
+    """A cached unsigned package."""
+
+    path: Path
+    #: SHA-384 of the package's bytes.
+    digest: str
+    #: The source's content digest (:func:`provider.archive.source_hash`).
+    content: str
 
 
 def fingerprint(source: Path) -> str:
@@ -71,9 +85,14 @@ def _damage(index: Any) -> str | None:
     sources, signed = index.get("sources"), index.get("signed")
     if not isinstance(sources, dict) or not isinstance(signed, dict):
         return "'sources' and 'signed' must be objects"
-    for fingerprint_, digest in sources.items():
-        if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
-            return f"sources[{fingerprint_!r}] is not a SHA-384 digest"
+    for fingerprint_, entry in sources.items():
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("zip"), str)
+            or not _DIGEST_RE.match(entry["zip"])
+            or not _is_text(entry.get("content"))
+        ):
+            return f"sources[{fingerprint_!r}] is not an unsigned package's record"
     for key, record in signed.items():
         if not _valid_signed_record(record):
             return f"signed[{key!r}] is not a signed object's record"
@@ -129,32 +148,33 @@ class PackageCache:
             temporary.write_text(json.dumps(self._index, indent=1, sort_keys=True))
             temporary.replace(self._index_path)
 
-    def unsigned_for(self, source_fingerprint: str) -> Path | None:
+    def unsigned_for(self, source_fingerprint: str) -> UnsignedEntry | None:
         """The cached unsigned package of a fingerprint, if still present."""
         with self._lock:
-            digest = self._index["sources"].get(source_fingerprint)
-        if digest is None:
+            entry = self._index["sources"].get(source_fingerprint)
+        if not isinstance(entry, dict):
             return None
-        path = self.unsigned_dir / f"{digest}.zip"
-        return path if path.is_file() else None
+        path = self.unsigned_dir / f"{entry['zip']}.zip"
+        return UnsignedEntry(path, entry["zip"], entry["content"]) if path.is_file() else None
 
-    def store_unsigned(self, source_fingerprint: str, data: bytes) -> Path:
-        """Keep an unsigned package under its SHA-384."""
-        digest = hashlib.sha384(data).hexdigest()
+    def store_unsigned(
+        self, source_fingerprint: str, data: bytes, *, digest: str, content: str
+    ) -> Path:
+        """Keep an unsigned package under its SHA-384 ``digest`` (computed by its writer)."""
         path = self.unsigned_dir / f"{digest}.zip"
         if not path.is_file():
             temporary = path.with_name(f".{digest}.{threading.get_ident()}.tmp")
             temporary.write_bytes(data)
             temporary.replace(path)
         with self._lock:
-            self._index["sources"][source_fingerprint] = digest
+            self._index["sources"][source_fingerprint] = {"zip": digest, "content": content}
         return path
 
     @staticmethod
-    def signed_key(unsigned_digest: str, profile: str, owner: str | None, scope: str = "") -> str:
-        """The cache key of a signed object (``scope`` names a destination other than
-        this directory, e.g. ``s3://bucket/prefix``)."""
-        key = f"{unsigned_digest}:{profile}:{owner or ''}"
+    def signed_key(content: str, profile: str, owner: str | None, scope: str = "") -> str:
+        """The cache key of a signed object: the source's content digest and the signer
+        (``scope`` names a destination other than this directory, e.g. ``s3://bucket/prefix``)."""
+        key = f"{content}:{profile}:{owner or ''}"
         return f"{key}:{scope}" if scope else key
 
     def signed_for(self, key: str) -> dict[str, Any] | None:

@@ -8,7 +8,6 @@ package cache, and how it is written into the template, as ``sam package`` write
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -96,6 +95,8 @@ class LocalDirectory:
         """Copy the package to ``ROOT/<digest[:32]>.zip`` unless it is there."""
         target = self.root / f"{digest[:32]}.zip"
         if not target.is_file():
+            import shutil  # only here: start-up time
+
             shutil.copyfile(package, target)
         return target
 

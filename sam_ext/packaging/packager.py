@@ -9,18 +9,21 @@ directory, or an S3 bucket and prefix).
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from provider.archive import package_bytes
+from provider.archive import BuiltPackage, build_package
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
-from provider.verdict import CscPolicy, Decision, Verdict
-from sam_ext.packaging.cache import PackageCache, fingerprint
+from provider.inspect_package import mapped
+from provider.package import PackageError, UnsignedArchive, prepare_unsigned, prepare_written
+from provider.verdict import ArtifactFacts, CscPolicy, Decision, Verdict, decide
+from sam_ext.packaging.cache import PackageCache, UnsignedEntry, fingerprint
 from sam_ext.packaging.csc import CscResolution, resolve_csc
 from sam_ext.packaging.destination import (
     LOCAL_BUCKET,
@@ -77,6 +80,9 @@ class Packaged:
     verdict: Verdict | None = None
     #: Why the verdict could not be predicted, when it could not.
     verdict_unknown: str | None = None
+    #: The signed object's facts, when they were established without the backend's
+    #: verification (a sealed cache entry) or by it in full.
+    facts: ArtifactFacts | None = None
 
 
 @dataclass
@@ -85,6 +91,55 @@ class Plan:
 
     artifacts: list[Artifact]
     notices: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class SignsPrepared(Protocol):
+    """A backend that signs an archive already checked and in memory (the local one),
+    and says whether the job is new (see ``LocalSigner.sign_prepared``)."""
+
+    def sign_prepared(
+        self,
+        unsigned: UnsignedArchive,
+        source: Path,
+        destination: str,
+        profile_name: str,
+        *,
+        profile_owner: str | None = None,
+        client_request_token: str | None = None,
+        now: datetime,
+        prefix: str = "",
+    ) -> tuple[dict[str, Any], bool]:
+        """Sign ``unsigned``; returns the job and whether this call started it."""
+
+
+@runtime_checkable
+class SealsObjects(Protocol):
+    """A backend that keeps keyed records proving local signed objects unchanged (the
+    local one; see :mod:`provider.backends.local.seals`)."""
+
+    def seal_signed(
+        self, path: Path, facts: dict[str, str], bound_to: str
+    ) -> dict[str, Any] | None:
+        """A seal of ``path`` (``None`` when it cannot be made yet)."""
+
+    def sealed_facts(
+        self, path: Path, seal: Any, bound_to: str, *, name: str
+    ) -> ArtifactFacts | None:
+        """The facts of an object whose seal still matches, else ``None``."""
+
+    def file_facts(self, path: Path, *, name: str) -> ArtifactFacts:
+        """The facts of an object, verified in full."""
+
+
+@dataclass(frozen=True)
+class _Unsigned:
+    """An artifact's unsigned package: on disk in the cache, and in memory when this
+    process has just written it (then its CRCs and digest come from the writing)."""
+
+    entry: UnsignedEntry
+    cached: bool
+    written: BuiltPackage | None = None
 
 
 def _is_remote(value: Any) -> bool:
@@ -111,6 +166,9 @@ class Packager:
         self.now = now
         self.progress = progress
         self.jobs = max(1, jobs)
+        #: Signed objects to seal once the run is over: (cache key, path, facts).
+        self._to_seal: list[tuple[str, Path, dict[str, str]]] = []
+        self._seal_lock = threading.Lock()
 
     # --- plan ---------------------------------------------------------------------------
     def plan(
@@ -259,54 +317,131 @@ class Packager:
         results: dict[str, Packaged] = {}
         total = len(plan.artifacts)
         try:
-            with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-                futures = {
-                    pool.submit(self._package_one, artifact, cache): artifact
-                    for artifact in plan.artifacts
-                }
-                for done, future in enumerate(as_completed(futures), start=1):
-                    packaged = future.result()
-                    results[packaged.artifact.path] = packaged
-                    what = ("signed" if packaged.job_id else "packaged") + (
-                        " (cached)" if packaged.cached else ""
-                    )
-                    self.progress(f"[{done}/{total}] {what} {packaged.artifact.path}")
+            work = self._in_parallel(lambda a: self._package_one(a, cache), plan.artifacts)
+            for done, packaged in enumerate(work, start=1):
+                results[packaged.artifact.path] = packaged
+                what = ("signed" if packaged.job_id else "packaged") + (
+                    " (cached)" if packaged.cached else ""
+                )
+                self.progress(f"[{done}/{total}] {what} {packaged.artifact.path}")
+            self._seal(cache)
         finally:
             cache.save()
         return [results[a.path] for a in plan.artifacts]
 
-    def _unsigned(self, artifact: Artifact, cache: PackageCache) -> tuple[Path, str, bool]:
+    def _in_parallel(
+        self, work: Callable[[Artifact], Packaged], artifacts: list[Artifact]
+    ) -> Iterator[Packaged]:
+        """``work`` on every artifact, on up to ``jobs`` threads, yielding results as they
+        come; after a failure no new artifact starts, and the first error is raised once
+        the running ones end. (Plain threads: concurrent.futures imports logging, a
+        twentieth of a cached run's time.)"""
+        pending = iter(artifacts)
+        lock = threading.Lock()
+        failed = threading.Event()
+        finished: queue.SimpleQueue[Packaged | BaseException | None] = queue.SimpleQueue()
+
+        def worker() -> None:
+            try:
+                while not failed.is_set():
+                    with lock:
+                        artifact = next(pending, None)
+                    if artifact is None:
+                        return
+                    try:
+                        finished.put(work(artifact))
+                    except BaseException as exc:
+                        failed.set()
+                        finished.put(exc)
+            finally:
+                finished.put(None)  # this worker is done
+
+        workers = [
+            threading.Thread(target=worker, name=f"package-{n}", daemon=True)
+            for n in range(min(self.jobs, len(artifacts)))
+        ]
+        for thread in workers:
+            thread.start()
+        error: BaseException | None = None
+        running = len(workers)
+        while running:
+            item = finished.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                error = error or item
+            elif error is None:
+                yield item
+        if error is not None:
+            raise error
+
+    def _seal(self, cache: PackageCache) -> None:
+        """Seal the signed objects made or verified in full by this run, so the next run
+        proves them unchanged without re-verifying them."""
+        if not self._to_seal or not isinstance(self.backend, SealsObjects):
+            return
+        from provider.backends.local.seals import wait_until_sealable
+
+        wait_until_sealable([path for _, path, _ in self._to_seal])
+        for key, path, facts in self._to_seal:
+            record = cache.signed_for(key)
+            if record is None or self.destination.from_record(record) != path:
+                continue  # replaced since (signed anew)
+            seal = self.backend.seal_signed(path, facts, key)
+            if seal is not None:
+                cache.store_signed(key, {**record, "seal": seal})
+
+    def _remember_to_seal(self, key: str, path: Placed, facts: dict[str, str]) -> None:
+        if isinstance(path, Path) and isinstance(self.backend, SealsObjects):
+            with self._seal_lock:
+                self._to_seal.append((key, path, facts))
+
+    def _unsigned(self, artifact: Artifact, cache: PackageCache) -> _Unsigned:
         key = fingerprint(artifact.source)
         cached = cache.unsigned_for(key)
         if cached is not None:
-            return cached, cached.stem, True
+            return _Unsigned(cached, True)
         try:
-            data = package_bytes(artifact.source)
+            if artifact.source.is_dir():
+                built = build_package(artifact.source)
+                data, digest, content = built.data, built.sha384, built.content_digest
+            else:
+                # A .zip given as the code is packaged as it is: its content is its bytes.
+                data = artifact.source.read_bytes()
+                digest = content = hashlib.sha384(data).hexdigest()
+                built = None
         except CodesignError as exc:
             raise ValidationError(f"{artifact.path}: {exc.message}") from None
-        path = cache.store_unsigned(key, data)
-        return path, path.stem, False
+        except OSError as exc:
+            raise ValidationError(
+                f"{artifact.path}: cannot read {str(artifact.source)!r}: {exc.strerror}"
+            ) from None
+        path = cache.store_unsigned(key, data, digest=digest, content=content)
+        return _Unsigned(UnsignedEntry(path, digest, content), False, built)
 
     def _package_one(self, artifact: Artifact, cache: PackageCache) -> Packaged:
-        unsigned, digest, from_cache = self._unsigned(artifact, cache)
+        unsigned = self._unsigned(artifact, cache)
+        digest = unsigned.entry.digest
         if artifact.profile is None:
-            placed = self.destination.place_unsigned(unsigned, digest)
-            return self._with_verdict(Packaged(artifact, placed, digest, cached=from_cache))
+            # Named by content: another compressor's bytes do not move the object.
+            placed = self.destination.place_unsigned(unsigned.entry.path, unsigned.entry.content)
+            return self._with_verdict(Packaged(artifact, placed, digest, cached=unsigned.cached))
         key = cache.signed_key(
-            digest,
+            unsigned.entry.content,
             artifact.profile.profile_name,
             artifact.profile.profile_owner,
             self.destination.cache_scope,
         )
-        reusable = self._reusable(cache.signed_for(key), artifact)
+        reusable = self._reusable(cache.signed_for(key), artifact, key)
         if reusable is not None:
             return self._with_verdict(reusable)
         token = hashlib.sha256(key.encode()).hexdigest()
-        job = self._sign(artifact, unsigned, token)
-        if not self._verifies(self.destination.signed(job), artifact):
-            # The idempotent job's object was changed or removed since: sign anew.
+        job, started = self._sign(artifact, unsigned, token)
+        # A job found again by its token signed earlier: its object may have been changed
+        # or removed since (a job started now wrote it from the bytes checked above).
+        if not started and not self._verifies(self.destination.signed(job), artifact):
             token = hashlib.sha256(f"{key}:{uuid.uuid4()}".encode()).hexdigest()
-            job = self._sign(artifact, unsigned, token)
+            job, _ = self._sign(artifact, unsigned, token)
         location = self.destination.signed(job)
         cache.store_signed(
             key,
@@ -316,28 +451,64 @@ class Packager:
                 "signatureExpiresAt": job["signatureExpiresAt"],
             },
         )
+        if artifact.profile_version_arn is not None:
+            # Local jobs sign at their creation instant (the envelope's signedAt).
+            self._remember_to_seal(
+                key,
+                location,
+                {
+                    "profileVersionArn": artifact.profile_version_arn,
+                    "jobId": job["jobId"],
+                    "signedAt": job["createdAt"],
+                    "signatureExpiresAt": job["signatureExpiresAt"],
+                },
+            )
         return self._with_verdict(
             Packaged(artifact, location, digest, job["jobId"], job["signatureExpiresAt"])
         )
 
-    def _sign(self, artifact: Artifact, unsigned: Path, token: str) -> dict[str, Any]:
+    def _sign(
+        self, artifact: Artifact, unsigned: _Unsigned, token: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Sign; returns the job and whether it was started now (``False`` when it may be
+        a job found again by its token: its signed object must be checked)."""
         assert artifact.profile is not None
-        job = self.backend.sign_package(
-            unsigned,
-            self.destination.signing_destination,
-            artifact.profile.profile_name,
-            profile_owner=artifact.profile.profile_owner,
-            client_request_token=token,
-            now=self.now,
-            prefix="signed_",
-        )
+        profile = artifact.profile
+        options: dict[str, Any] = {
+            "profile_owner": profile.profile_owner,
+            "client_request_token": token,
+            "now": self.now,
+            "prefix": "signed_",
+        }
+        destination = self.destination.signing_destination
+        path = unsigned.entry.path
+        job: dict[str, Any] | None = None
+        started = False
+        if isinstance(self.backend, SignsPrepared):
+            try:
+                if unsigned.written is not None:
+                    prepared = prepare_written(unsigned.written.data, unsigned.written.sha384)
+                    job, started = self.backend.sign_prepared(
+                        prepared, path, destination, profile.profile_name, **options
+                    )
+                else:
+                    # Read back from the cache: checked member by member like any input.
+                    with mapped(path) as data:
+                        prepared = prepare_unsigned(data)
+                        job, started = self.backend.sign_prepared(
+                            prepared, path, destination, profile.profile_name, **options
+                        )
+            except PackageError:
+                job = None  # the signer's own job fails, saying why (below)
+        if job is None:
+            job = self.backend.sign_package(path, destination, profile.profile_name, **options)
         if job["status"] != "Succeeded":
             raise SigningJobFailed(
                 f"{artifact.path}: signing job {job['jobId']} failed: "
                 f"{job.get('statusReason')}",
                 job_id=job["jobId"],
             )
-        return job
+        return job, started
 
     def _verifies(self, placed: Placed, artifact: Artifact) -> bool:
         """Whether a signed object is there, intact, by this profile, unexpired and
@@ -354,9 +525,41 @@ class Packager:
             return False
         return verdict.decision is Decision.ALLOW
 
-    def _reusable(self, record: dict[str, Any] | None, artifact: Artifact) -> Packaged | None:
+    def _reusable(
+        self, record: dict[str, Any] | None, artifact: Artifact, key: str
+    ) -> Packaged | None:
+        """The cached signed object, if it may be used: proven unchanged by its seal, or
+        verified in full (then sealed for the next run); either way unexpired, unrevoked
+        and by this profile version."""
         placed = self.destination.from_record(record) if record is not None else None
-        if record is None or placed is None or not self._verifies(placed, artifact):
+        if record is None or placed is None:
+            return None
+        facts = None
+        if isinstance(self.backend, SealsObjects) and isinstance(placed, Path):
+            name = artifact.path
+            facts = self.backend.sealed_facts(placed, record.get("seal"), key, name=name)
+            sealed = facts is not None
+            if facts is None:
+                if not self.destination.exists(placed):
+                    return None
+                try:
+                    facts = self.backend.file_facts(placed, name=name)
+                except CodesignError:
+                    return None
+            if (
+                facts.job_id != record["jobId"]
+                or artifact.profile_version_arn is None
+                or (
+                    decide(
+                        facts, CscPolicy((artifact.profile_version_arn,), "Enforce"), self.now
+                    ).decision
+                    is not Decision.ALLOW
+                )
+            ):
+                return None
+            if not sealed:  # verified in full: the next run need not
+                self._remember_to_seal(key, placed, _seal_facts(facts))
+        elif not self._verifies(placed, artifact):
             return None
         return Packaged(
             artifact,
@@ -365,13 +568,18 @@ class Packager:
             record["jobId"],
             record["signatureExpiresAt"],
             cached=True,
+            facts=facts,
         )
 
     def _with_verdict(self, packaged: Packaged) -> Packaged:
         """The verdict of the function's code signing config, when it is known; when the
         backend cannot tell (e.g. no permission to read the signing job), why not."""
         policy = packaged.artifact.csc.policy
-        if policy is not None:
+        if policy is not None and packaged.facts is not None:
+            packaged.verdict = decide(
+                replace(packaged.facts, name=packaged.artifact.path), policy, self.now
+            )
+        elif policy is not None:
             try:
                 packaged.verdict = self.backend.evaluate_package(
                     self.destination.reference(packaged.location),
@@ -382,6 +590,19 @@ class Packager:
             except CodesignError as exc:
                 packaged.verdict_unknown = exc.message
         return packaged
+
+
+def _seal_facts(facts: ArtifactFacts) -> dict[str, str]:
+    """What a seal records of verified facts (envelope names, instants as text)."""
+    from provider.clock import format_instant
+
+    assert facts.profile_version_arn and facts.job_id and facts.signed_at and facts.expires_at
+    return {
+        "profileVersionArn": facts.profile_version_arn,
+        "jobId": facts.job_id,
+        "signedAt": format_instant(facts.signed_at),
+        "signatureExpiresAt": format_instant(facts.expires_at),
+    }
 
 
 def rewrite(

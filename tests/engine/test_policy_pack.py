@@ -2,7 +2,8 @@
 run by the project's Python language host (its ``RunPlugin`` for analyzers).
 
 One program (tests/engine/programs/policy-pack) on a new stack: a function without a config,
-a Warn config, two functions whose code Lambda would reject, and one that passes. Then packs
+a Warn config, two functions whose code Lambda would reject, and one that passes (then,
+under Warn and without the tampered code, one that deploys with a warning). Then packs
 that cannot start, and a pack that shows what the host passed it.
 """
 
@@ -83,6 +84,14 @@ def packages(keystore: Path, tmp_path: Path) -> dict[str, str]:
     return {"unsigned": str(unsigned), "tampered": str(tampered)}
 
 
+def _levels(run: PolicyRun) -> list[tuple[str, str, str]]:
+    return sorted((policy, level, name) for policy, level, name, _ in run.violations)
+
+
+#: The program side's own failure (provider/resources/report.py), apart from the pack's.
+PROGRAM_REJECTS = "deploy(s) in this update would be rejected"
+
+
 def test_one_preview_reports_every_violation_and_config_lowers_them(
     engine_stack: StackFactory, packages: dict[str, str], tmp_path: Path
 ) -> None:
@@ -90,8 +99,10 @@ def test_one_preview_reports_every_violation_and_config_lowers_them(
 
     strict = _preview(stack, policy_packs=[str(pack_path())])
 
-    found = sorted((policy, level, name) for policy, level, name, _ in strict.violations)
-    assert found == [
+    # The verdicts are a resource policy's: the engine runs those as it checks each
+    # resource, so they are reported although the program itself fails the preview on
+    # its two rejections (and the engine then runs no stack policy).
+    assert _levels(strict) == [
         ("lambda-code-signing-enforce", "mandatory", "lenient"),
         ("lambda-code-signing-required", "mandatory", "no-config"),
         ("lambda-code-signing-verdict", "mandatory", "tampered"),
@@ -122,15 +133,37 @@ def test_one_preview_reports_every_violation_and_config_lowers_them(
             }
         )
     )
-    relaxed = _preview(stack, policy_packs=[str(pack_path())], policy_pack_configs=[str(lowered)])
+    configs = [str(lowered)]
+    lowered_run = _preview(stack, policy_packs=[str(pack_path())], policy_pack_configs=configs)
+    # Every violation is advisory now, yet the preview still fails: the program itself
+    # reports each rejection and fails (a policy level cannot let Lambda deploy them).
+    assert _levels(lowered_run) == [
+        ("lambda-code-signing-required", "advisory", "no-config"),
+        ("lambda-code-signing-verdict", "advisory", "tampered"),
+        ("lambda-code-signing-verdict", "advisory", "unsigned"),
+        ("signing-profile-validity-max", "advisory", "publisher"),
+    ], lowered_run.violations
+    assert lowered_run.error is not None and PROGRAM_REJECTS in lowered_run.error
+
+    # Under Warn, and without the tampered package (an integrity failure is rejected
+    # whatever the policy), the program side only warns: with the levels lowered, the
+    # preview passes, with advisories only (stack policies run too, as the program ends).
+    stack.set_config("policy", "Warn")
+    stack.stack.remove_config("tampered")
+    relaxed = _preview(stack, policy_packs=[str(pack_path())], policy_pack_configs=configs)
     assert relaxed.error is None, relaxed.error
-    assert sorted((p, lvl, n) for p, lvl, n, _ in relaxed.violations) == sorted(
-        [(policy, "advisory", name) for policy, _, name in found if name != "lenient"]
-        + [
-            ("signature-expiry-window", "advisory", "signed"),
-            ("signing-profile-validity-max", "advisory", "publisher"),
-        ]
+    assert _levels(relaxed) == [
+        ("lambda-code-signing-required", "advisory", "no-config"),
+        ("lambda-code-signing-verdict-warn", "advisory", "unsigned"),
+        ("signature-expiry-window", "advisory", "signed"),
+        ("signing-profile-validity-max", "advisory", "publisher"),
+    ], relaxed.violations
+    warned = {name: message for _, _, name, message in relaxed.violations}
+    assert (
+        "would deploy with a warning under code signing config enforced (Warn)"
+        in (warned["unsigned"])
     )
+    assert "SignedPackage hello's signature expires at" in warned["signed"]
 
 
 @pytest.mark.timeout(120)

@@ -86,9 +86,11 @@ def test_a_wrong_type_in_the_global_section_is_named_there(sam_ext, app: Path) -
     [
         "[]",
         "{not json",
-        '{"version": 1, "sources": [], "signed": {}}',
-        '{"version": 1, "sources": {"f": "../../../etc/passwd"}, "signed": {}}',
-        '{"version": 1, "sources": {}, "signed": {"k": {"path": "/x"}}}',
+        '{"version": 2, "sources": [], "signed": {}}',
+        '{"version": 2, "sources": {"f": {"zip": "../../../etc/passwd", "content": "c"}}, '
+        '"signed": {}}',
+        '{"version": 2, "sources": {"f": "not a record"}, "signed": {}}',
+        '{"version": 2, "sources": {}, "signed": {"k": {"path": "/x"}}}',
     ],
 )
 def test_a_damaged_cache_index_is_rebuilt_with_a_warning(
@@ -100,7 +102,7 @@ def test_a_damaged_cache_index_is_rebuilt_with_a_warning(
     again = _package(sam_ext, app, publisher)
     assert f"warning: package cache index {index_path} is damaged" in again.err
     assert "rebuilding it" in again.err
-    assert json.loads(index_path.read_text())["version"] == 1  # rewritten whole
+    assert json.loads(index_path.read_text())["version"] == 2  # rewritten whole
     signed = tools.load(app / "packaged.yaml")["Resources"]["HelloFunction"]["Properties"]
     assert tools.verdict(backend, Path(signed["CodeUri"]), publisher.version_arn).decision is (
         tools.allow

@@ -387,3 +387,31 @@ def test_pulumi_aws_inputs_are_accepted_and_recorded_on_local(
     image = provider.check({}, {**news, "package_type": "Image"}).failures
     assert [f.property for f in image] == ["package_type"]
     assert "code signing covers .zip packages only" in image[0].reason
+
+
+def test_signed_package_another_compressor_is_no_diff(settings: dict[str, Any],
+                                                      source_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """What decides 'the code changed' is the source's content: packaging it with zlib on a
+    machine without ISA-L (or after a compressor upgrade) shows no diff."""
+    create_profile(settings, profile_name="team_z")
+    # Enough text that the two deflates write different bytes.
+    (source_dir / "data.py").write_text(
+        "".join(f"VALUE_{i} = {i * 7919 % 1000}  # {i:x}\n" for i in range(3000))
+    )
+    provider = SignedPackageProvider()
+    first = sign(settings, source_dir, "team_z")
+    from provider import deflate
+
+    assert deflate.implementation().name.startswith("isal"), "ISA-L must be the default here"
+    monkeypatch.setenv("CODESIGN_DEFLATE", "zlib")
+    deflate.implementation.cache_clear()
+    try:
+        assert deflate.implementation().name.startswith("zlib")
+        again = provider.check(first, {"source": str(source_dir), "profile_name": "team_z",
+                                       "settings": settings}).inputs
+    finally:
+        monkeypatch.delenv("CODESIGN_DEFLATE")
+        deflate.implementation.cache_clear()
+    assert again["source_hash"] == first["source_hash"]
+    assert provider.diff(first["job_id"], first, again).changes is False

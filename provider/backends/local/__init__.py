@@ -25,13 +25,17 @@ class LocalBackend(LocalSigner, LocalFunctions):
     """Signer + Lambda operations on a keystore directory (see :mod:`.store`)."""
 
     def __init__(
-        self, home: str | os.PathLike[str] | None = None, region: str | None = None
+        self,
+        home: str | os.PathLike[str] | None = None,
+        region: str | None = None,
+        account: str | None = None,
     ) -> None:
         region = region or os.environ.get(REGION_ENV) or DEFAULT_REGION
         if not REGION_RE.match(region):
             raise ValidationError(f"region: {region!r} is not an AWS region name (e.g. us-east-1)")
         self.store = Keystore(resolve_home(home))
-        self.location = Location(region, LOCAL_ACCOUNT)
+        # ``account``: the endpoint keeps one keystore per caller account.
+        self.location = Location(region, account or LOCAL_ACCOUNT)
 
     def adopt_layer(
         self,

@@ -120,7 +120,7 @@ class LocalFunctions(LocalLambda):
 
     def _layer_row(self, arn: str, *, live: bool = False) -> sqlite3.Row:
         """A layer version; with ``live``, one that may still be added to a function."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute("SELECT * FROM layers WHERE arn = ?", (arn,)).fetchone()
         if row is None:
             raise NotFoundError(f"layer version {arn} does not exist")
@@ -223,7 +223,7 @@ class LocalFunctions(LocalLambda):
 
     def _function_row(self, name: str) -> sqlite3.Row:
         check_function_name(name)
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute("SELECT * FROM functions WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NotFoundError(f"function {name!r} does not exist")
@@ -270,7 +270,7 @@ class LocalFunctions(LocalLambda):
 
     def functions_using(self, csc_arn: str) -> list[tuple[str, Path]]:
         """``(function name, deployed code)`` of every function attached to a CSC."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             rows = db.execute(
                 "SELECT name, code_location FROM functions WHERE csc_arn = ? ORDER BY name",
                 (csc_arn,),
@@ -279,7 +279,7 @@ class LocalFunctions(LocalLambda):
 
     def list_functions(self) -> Document:
         """ListFunctions."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             names = [r["name"] for r in db.execute("SELECT name FROM functions ORDER BY name")]
         return {"Functions": [self.get_function(name) for name in names]}
 
@@ -328,7 +328,7 @@ class LocalFunctions(LocalLambda):
         chosen = (settings or FunctionSettings()).with_defaults()
         package = _local_code(code)
         layer_arns = self._live_layers(layers)
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             if db.execute("SELECT 1 FROM functions WHERE name = ?", (name,)).fetchone():
                 raise ConflictError(
                     f"function {name!r} already exists", code="ResourceConflictException"
@@ -493,5 +493,5 @@ class LocalFunctions(LocalLambda):
         if function is not None:
             query += " AND function_name = ?"
             params = (name, function)
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             return int(db.execute(query, params).fetchone()["n"])

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from typing import TYPE_CHECKING
 
 from provider.backends.local.store import PASSPHRASE_ENV
 from provider.errors import KeystoreError
+
+# cryptography is imported when a key is made or read: verifying needs neither.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 
 def _passphrase() -> bytes | None:
@@ -21,11 +22,15 @@ def _passphrase() -> bytes | None:
 
 def generate() -> ec.EllipticCurvePrivateKey:
     """A new P-384 key."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return ec.generate_private_key(ec.SECP384R1())
 
 
 def save(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
     """Write ``key`` to ``path`` (created 0600, never readable by others, atomically)."""
+    from cryptography.hazmat.primitives import serialization
+
     passphrase = _passphrase()
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase)
@@ -51,6 +56,10 @@ def save(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
 
 def load(path: Path, *, profile: str) -> ec.EllipticCurvePrivateKey:
     """Read a private key, refusing one that other users can read."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         pem = path.read_bytes()

@@ -61,7 +61,7 @@ class LocalLambda:
 
     def _csc_row(self, arn: str) -> sqlite3.Row:
         check_csc_arn(arn)
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute("SELECT * FROM code_signing_configs WHERE arn = ?", (arn,)).fetchone()
         if row is None:
             raise NotFoundError(f"code signing config {arn} does not exist")
@@ -141,7 +141,7 @@ class LocalLambda:
 
     def list_code_signing_configs(self) -> Document:
         """ListCodeSigningConfigs."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             rows = db.execute("SELECT * FROM code_signing_configs ORDER BY id").fetchall()
         return {
             "CodeSigningConfigs": [self._csc_document(row)["CodeSigningConfig"] for row in rows]

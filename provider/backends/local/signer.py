@@ -30,18 +30,24 @@ from provider.backends.base import (
     profile_request,
 )
 from provider.backends.jobs import JobFilter, Pagination
-from provider.backends.local import keys
+from provider.backends.local import keys, seals
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant, parse_instant
 from provider.envelope import public_key_b64, seal
 from provider.errors import CodesignError, ConflictError, NotFoundError, ValidationError
-from provider.inspect_package import PublisherRecord, mapped
-from provider.package import Buffer, PackageError, prepare_unsigned, write_signed
+from provider.inspect_package import PublisherRecord, facts_from_file, mapped
+from provider.package import PackageError, UnsignedArchive, prepare_unsigned, write_signed
 from provider.validity import ValidityPeriod
+from provider.verdict import ArtifactFacts
 
 _PLATFORM_DISPLAY = "AWS Lambda"
 #: Lambda's limit for a direct .zip upload; larger sources fail the job like Signer's.
 _MAX_SOURCE_BYTES = 250 * 1024 * 1024
+
+
+def _check_size(size: int) -> None:
+    if size > _MAX_SOURCE_BYTES:
+        raise PackageError(f"the source is {size} bytes; the limit is {_MAX_SOURCE_BYTES}")
 
 
 def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -94,7 +100,7 @@ class LocalSigner:
                 f"signing profile {profile_name!r} of account {profile_owner} is not in this "
                 f"keystore (its account is {self.location.account})"
             )
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute("SELECT * FROM profiles WHERE name = ?", (profile_name,)).fetchone()
         if row is None:
             raise NotFoundError(f"signing profile {profile_name!r} does not exist")
@@ -178,7 +184,7 @@ class LocalSigner:
 
     def list_signing_profiles(self, *, include_canceled: bool = False) -> Document:
         """ListSigningProfiles (canceled ones only when asked, as on AWS)."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             rows = db.execute("SELECT * FROM profiles ORDER BY name").fetchall()
         return {
             "profiles": [
@@ -234,19 +240,24 @@ class LocalSigner:
 
     # --- jobs ---------------------------------------------------------------------------
     def _fail_orphaned_jobs(self, now: datetime) -> None:
-        """Jobs left ``InProgress`` by a process that died are ``Failed`` from now on."""
+        """Jobs left ``InProgress`` by a process that died are ``Failed`` from now on.
+        Done once per run (per keystore object), at its first job."""
+        if not self.store.first_time("fail-orphaned-jobs"):
+            return
+        with self.store.read() as db:
+            rows = db.execute("SELECT job_id, pid FROM jobs WHERE status = 'InProgress'").fetchall()
+        dead = [row["job_id"] for row in rows if not _pid_alive(row["pid"])]
+        if not dead:
+            return
         with self.store.transaction() as db:
-            for row in db.execute("SELECT job_id, pid FROM jobs WHERE status = 'InProgress'"):
-                if not _pid_alive(row["pid"]):
-                    db.execute(
-                        "UPDATE jobs SET status = 'Failed', status_reason = ?, completed_at = ? "
-                        "WHERE job_id = ?",
-                        (
-                            "the signing process ended before the job completed",
-                            format_instant(now),
-                            row["job_id"],
-                        ),
-                    )
+            db.executemany(
+                "UPDATE jobs SET status = 'Failed', status_reason = ?, completed_at = ? "
+                "WHERE job_id = ? AND status = 'InProgress'",
+                [
+                    ("the signing process ended before the job completed", format_instant(now), j)
+                    for j in dead
+                ],
+            )
 
     def sign_package(
         self,
@@ -258,12 +269,72 @@ class LocalSigner:
         client_request_token: str | None = None,
         now: datetime,
         prefix: str = "",
+        job_id: str | None = None,
     ) -> Document:
         """StartSigningJob + wait + DescribeSigningJob, on local files.
 
         The signed object is written to ``destination/prefix + jobId + ".zip"`` through a
-        temporary file and a rename, so no partial package is ever visible.
+        temporary file and a rename, so no partial package is ever visible. The source is
+        checked member by member (it comes from outside). ``job_id`` is the id to give the
+        job when the caller announced one already (``sam-ext serve`` answers
+        StartSigningJob before the job runs); a fresh one otherwise.
         """
+        job, _ = self._start(
+            source,
+            None,
+            destination,
+            profile_name,
+            profile_owner=profile_owner,
+            client_request_token=client_request_token,
+            now=now,
+            prefix=prefix,
+            job_id=job_id,
+        )
+        return job
+
+    def sign_prepared(
+        self,
+        unsigned: UnsignedArchive,
+        source: Path,
+        destination: str,
+        profile_name: str,
+        *,
+        profile_owner: str | None = None,
+        client_request_token: str | None = None,
+        now: datetime,
+        prefix: str = "",
+    ) -> tuple[Document, bool]:
+        """:meth:`sign_package` for an archive the caller holds already checked (by
+        :func:`~provider.package.prepare_unsigned`, or
+        :func:`~provider.package.prepare_written` for one it has just written), with its
+        digest: the bytes are neither read again nor hashed again. ``source`` is what the
+        job records as its source. Returns the job and whether this call started it
+        (``False``: a job found again by its client request token, whose signed object
+        the caller may want to check)."""
+        return self._start(
+            source,
+            unsigned,
+            destination,
+            profile_name,
+            profile_owner=profile_owner,
+            client_request_token=client_request_token,
+            now=now,
+            prefix=prefix,
+        )
+
+    def _start(
+        self,
+        source: Path,
+        unsigned: UnsignedArchive | None,
+        destination: str,
+        profile_name: str,
+        *,
+        profile_owner: str | None,
+        client_request_token: str | None,
+        now: datetime,
+        prefix: str,
+        job_id: str | None = None,
+    ) -> tuple[Document, bool]:
         self._fail_orphaned_jobs(now)
         row = self._profile_row(profile_name, profile_owner)
         if row["status"] != "Active":
@@ -272,14 +343,16 @@ class LocalSigner:
                 "or revoked profiles start no signing jobs"
             )
         if client_request_token is not None:
-            with self.store.transaction() as db:
+            with self.store.read() as db:
                 existing = db.execute(
                     "SELECT job_id FROM jobs WHERE client_token = ?", (client_request_token,)
                 ).fetchone()
             if existing is not None:
-                return self.describe_signing_job(existing["job_id"])
-        job_id = new_job_id()
-        with self.store.transaction() as db:
+                return self.describe_signing_job(existing["job_id"]), False
+        job_id = job_id or new_job_id()
+        # Not synced on its own: the job's end (a durable commit) syncs it too, and a job
+        # lost with the power would have been failed as orphaned anyway.
+        with self.store.transaction(durable=False) as db:
             db.execute(
                 "INSERT INTO jobs (job_id, client_token, profile_name, profile_version, "
                 "platform_id, status, created_at, source_path, pid) "
@@ -296,9 +369,15 @@ class LocalSigner:
                 ),
             )
         try:
-            signed_path, expires_at = self._run_job(
-                row, job_id, source, Path(destination), prefix, now
-            )
+            if unsigned is None:
+                signed_path, expires_at = self._run_job(
+                    row, job_id, source, Path(destination), prefix, now
+                )
+            else:
+                _check_size(len(unsigned.source))
+                signed_path, expires_at = self._seal_and_write(
+                    row, job_id, unsigned, Path(destination), prefix, now
+                )
         except PackageError as exc:
             self._finish(job_id, "Failed", now, reason=exc.reason)
         except OSError as exc:
@@ -310,7 +389,7 @@ class LocalSigner:
             raise
         else:
             self._finish(job_id, "Succeeded", now, signed_path=signed_path, expires_at=expires_at)
-        return self.describe_signing_job(job_id)
+        return self.describe_signing_job(job_id), True
 
     def _run_job(
         self,
@@ -321,26 +400,24 @@ class LocalSigner:
         prefix: str,
         now: datetime,
     ) -> tuple[Path, datetime]:
-        size = source.stat().st_size
-        if size > _MAX_SOURCE_BYTES:
-            raise PackageError(f"the source is {size} bytes; the limit is {_MAX_SOURCE_BYTES}")
+        _check_size(source.stat().st_size)
         with mapped(source) as data:
-            return self._seal_and_write(profile, job_id, data, destination, prefix, now)
+            unsigned = prepare_unsigned(data)
+            return self._seal_and_write(profile, job_id, unsigned, destination, prefix, now)
 
     def _seal_and_write(
         self,
         profile: sqlite3.Row,
         job_id: str,
-        data: Buffer,
+        unsigned: UnsignedArchive,
         destination: Path,
         prefix: str,
         now: datetime,
     ) -> tuple[Path, datetime]:
-        unsigned = prepare_unsigned(data)
         name, version = profile["name"], profile["version"]
         period = ValidityPeriod(profile["validity_value"], profile["validity_type"])
         expires_at = period.expiry_from(now)
-        private_key = keys.load(self.store.key_path(name, version), profile=name)
+        private_key = self.store.private_key(name, version)
         envelope = seal(
             private_key=private_key,
             profile_name=name,
@@ -353,7 +430,8 @@ class LocalSigner:
             digest=unsigned.digest,
         )
         destination.mkdir(parents=True, exist_ok=True)
-        _remove_orphaned_temporaries(destination)
+        if self.store.first_time(f"temporaries:{destination.resolve()}"):
+            _remove_orphaned_temporaries(destination)
         signed_path = destination / f"{prefix}{job_id}.zip"
         _write_atomically(signed_path, lambda sink: write_signed(unsigned, envelope, sink))
         return signed_path, expires_at
@@ -384,7 +462,7 @@ class LocalSigner:
 
     def describe_signing_job(self, job_id: str) -> Document:
         """DescribeSigningJob."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"signing job {job_id!r} does not exist")
@@ -497,6 +575,40 @@ class LocalSigner:
             document["signatureExpiresAt"] = row["signature_expires_at"]
         return document
 
+    # --- seals: signed objects proven unchanged without re-verifying them ----------------
+    def seal_signed(
+        self, path: Path, facts: dict[str, str], bound_to: str
+    ) -> dict[str, Any] | None:
+        """A keyed record of a signed object just made or verified in full (see
+        :mod:`provider.backends.local.seals`); ``None`` if the file is too fresh."""
+        return seals.make_seal(self.store.record_key(), path, facts, bound_to)
+
+    def sealed_facts(
+        self, path: Path, seal: Any, bound_to: str, *, name: str
+    ) -> ArtifactFacts | None:
+        """The facts of a signed object whose seal still matches it, with today's
+        revocations from the keystore; ``None`` when it must be verified in full."""
+        facts = seals.check_seal(self.store.record_key(), path, seal, bound_to)
+        if facts is None:
+            return None
+        publisher = self.publisher(facts["profileVersionArn"])
+        if publisher is None:
+            return None
+        return ArtifactFacts(
+            name=name,
+            signed=True,
+            profile_version_arn=facts["profileVersionArn"],
+            job_id=facts["jobId"],
+            signed_at=parse_instant(facts["signedAt"], field="signedAt"),
+            expires_at=parse_instant(facts["signatureExpiresAt"], field="signatureExpiresAt"),
+            profile_revoked_from=publisher.revoked_from,
+            signature_revoked_reason=self.signature_revocation(facts["jobId"]),
+        )
+
+    def file_facts(self, path: Path, *, name: str) -> ArtifactFacts:
+        """Everything a verdict needs about a local package, verified in full."""
+        return facts_from_file(path, self, name=name)
+
     # --- trust records for verification ------------------------------------------------
     def publisher(self, profile_version_arn: str) -> PublisherRecord | None:
         """The key and revocation of a profile version of this keystore, if it is one."""
@@ -507,7 +619,7 @@ class LocalSigner:
         if profile_version_arn != self.location.profile_version_arn(ref.name, ref.version):
             return None  # another account's or region's profile
         name, version = ref.name, ref.version
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute(
                 "SELECT public_key, revocation_effective_from FROM profiles "
                 "WHERE name = ? AND version = ?",
@@ -523,7 +635,7 @@ class LocalSigner:
 
     def signature_revocation(self, job_id: str) -> str | None:
         """The revocation reason of a job's signature, if revoked."""
-        with self.store.transaction() as db:
+        with self.store.read() as db:
             row = db.execute(
                 "SELECT revocation_reason FROM jobs WHERE job_id = ?", (job_id,)
             ).fetchone()

@@ -13,13 +13,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-
-import platformdirs
+from typing import TYPE_CHECKING
 
 from provider.errors import KeystoreError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 HOME_ENV = "CODESIGN_HOME"
 PASSPHRASE_ENV = "CODESIGN_PASSPHRASE"
@@ -148,6 +152,8 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     from_env = os.environ.get(HOME_ENV)
     if from_env:
         return Path(from_env).expanduser()
+    import platformdirs  # only when no keystore is named
+
     return Path(platformdirs.user_data_dir("lambda-codesign"))
 
 
@@ -161,35 +167,53 @@ def _make_private_dir(path: Path) -> None:
         )
 
 
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    for db in connections:
+        db.close()
+
+
 class Keystore:
-    """The on-disk state of the local backend. Cheap to open; opens SQLite per operation."""
+    """The on-disk state of the local backend.
+
+    Each thread keeps one SQLite connection for the keystore's lifetime (opening one per
+    operation cost a connection, a transaction and, whenever the last one closed, a WAL
+    checkpoint with its fsyncs). Reads take no write lock; writes are ``BEGIN IMMEDIATE``.
+    """
 
     def __init__(self, home: Path) -> None:
         self.home = home
         self.index_path = home / "index.sqlite3"
         self.keys_dir = home / "keys"
         self.objects_dir = home / "objects"
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._done: set[str] = set()
+        self._keys: dict[tuple[str, str], ec.EllipticCurvePrivateKey] = {}
+        self._record_key: bytes | None = None
+        self._pid = os.getpid()
+        weakref.finalize(self, _close_all, self._connections)
         try:
             _make_private_dir(home)
             _make_private_dir(self.keys_dir)
             self.objects_dir.mkdir(exist_ok=True)
         except OSError as exc:
             raise KeystoreError(f"cannot use keystore {str(home)!r}: {exc.strerror}") from None
-        db = self._connect()
         try:
-            db.executescript(_SCHEMA)  # runs in its own transaction; idempotent
+            db = self._connection()
+            db.executescript(_SCHEMA)  # its own transaction; idempotent
             _add_missing_columns(db)
         except sqlite3.DatabaseError as exc:
             raise KeystoreError(
                 f"keystore index {str(self.index_path)!r} is unreadable or corrupt ({exc}); "
                 "restore it from a backup or point --home at another keystore"
             ) from None
-        finally:
-            db.close()
 
     def _connect(self) -> sqlite3.Connection:
         try:
-            db = sqlite3.connect(self.index_path, timeout=60, isolation_level=None)
+            db = sqlite3.connect(
+                self.index_path, timeout=60, isolation_level=None, check_same_thread=False
+            )
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA busy_timeout = 60000")
             db.execute("PRAGMA journal_mode = WAL")
@@ -200,12 +224,37 @@ class Keystore:
                 "restore it from a backup or point --home at another keystore"
             ) from None
 
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection (a forked child opens its own)."""
+        if os.getpid() != self._pid:
+            with self._lock:
+                if os.getpid() != self._pid:
+                    self._pid, self._local = os.getpid(), threading.local()
+                    self._connections.clear()  # the parent's; never used here
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    def first_time(self, what: str) -> bool:
+        """True once per keystore object for each ``what`` (e.g. a sweep done once a run)."""
+        with self._lock:
+            if what in self._done:
+                return False
+            self._done.add(what)
+            return True
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``): serialises writers across processes."""
-        db = self._connect()
+    def _transaction(self, begin: str, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        if not durable:
+            # No fsync at this commit; the next durable one syncs the log up to it.
+            db.execute("PRAGMA synchronous = NORMAL")
         try:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute(begin)
             yield db
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
@@ -220,8 +269,42 @@ class Keystore:
                 db.execute("ROLLBACK")
             raise
         finally:
-            db.close()
+            if not durable:
+                db.execute("PRAGMA synchronous = FULL")
+
+    def transaction(self, *, durable: bool = True) -> AbstractContextManager[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): serialises writers across processes.
+
+        ``durable=False`` skips the fsync at commit (a power loss may undo it; a process
+        crash never does): for records a later durable commit completes anyway.
+        """
+        return self._transaction("BEGIN IMMEDIATE", durable=durable)
+
+    def read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A read transaction: one consistent snapshot, taking no write lock."""
+        return self._transaction("BEGIN DEFERRED")
 
     def key_path(self, profile_name: str, version: str) -> Path:
         """Where a profile version's private key lives."""
         return self.keys_dir / profile_name / f"{version}.pem"
+
+    def record_key(self) -> bytes:
+        """The key of the keystore's seals (:mod:`.seals`), read once per keystore object."""
+        from provider.backends.local.seals import mac_key
+
+        with self._lock:
+            if self._record_key is None:
+                self._record_key = mac_key(self.keys_dir)
+            return self._record_key
+
+    def private_key(self, profile_name: str, version: str) -> ec.EllipticCurvePrivateKey:
+        """A profile version's private key, read (and decrypted) once per keystore object."""
+        from provider.backends.local import keys  # keys imports this module
+
+        with self._lock:
+            key = self._keys.get((profile_name, version))
+        if key is None:
+            key = keys.load(self.key_path(profile_name, version), profile=profile_name)
+            with self._lock:
+                self._keys[(profile_name, version)] = key
+        return key

@@ -1,10 +1,13 @@
-"""Functions for the policy pack to judge, on a new stack (config: ``unsigned`` and
-``tampered``, paths of .zip files the test made).
+"""Functions for the policy pack to judge, on a new stack (config: ``unsigned`` and,
+optionally, ``tampered``, paths of .zip files the test made; ``policy``, the policy of the
+``enforced`` config, default ``Enforce``).
 
 - ``no-config``: no code signing config (lambda-code-signing-required);
 - ``lenient``: a Warn config, attached to nothing (lambda-code-signing-enforce);
 - ``unsigned`` and ``tampered``: code Lambda would reject under the Enforce config
-  (lambda-code-signing-verdict: a mismatch, an integrity failure);
+  (lambda-code-signing-verdict: a mismatch, an integrity failure); under ``policy=Warn``
+  the unsigned code deploys with a warning (an integrity failure is rejected whatever the
+  policy);
 - ``signed``: a SignedPackage of the config's own publisher, judged from the program's
   graph before anything exists: allowed, so no violation.
 """
@@ -32,18 +35,17 @@ publisher = SigningProfile(
 )
 enforced = CodeSigningConfig(
     "enforced",
-    CodeSigningConfigArgs(allowed_publishers=[publisher.profile_version_arn], policy="Enforce"),
+    CodeSigningConfigArgs(allowed_publishers=[publisher], policy=config.get("policy") or "Enforce"),
 )
 CodeSigningConfig(
     "lenient",
     CodeSigningConfigArgs(allowed_publishers=[publisher.profile_version_arn], policy="Warn"),
 )
-package = SignedPackage(
-    "hello", SignedPackageArgs(source=str(hello), profile_name=publisher.profile_name)
-)
+package = SignedPackage("hello", SignedPackageArgs(source=str(hello), profile_name=publisher))
 LambdaFunction("no-config", LambdaFunctionArgs(code=config.require("unsigned")))
 for name in ("unsigned", "tampered"):
-    LambdaFunction(
-        name, LambdaFunctionArgs(code=config.require(name), code_signing_config=enforced)
-    )
-LambdaFunction("signed", LambdaFunctionArgs(code=package.location, code_signing_config=enforced))
+    if config.get(name):
+        LambdaFunction(
+            name, LambdaFunctionArgs(code=config.require(name), code_signing_config=enforced)
+        )
+LambdaFunction("signed", LambdaFunctionArgs(code=package, code_signing_config=enforced))

@@ -1,0 +1,323 @@
+"""The one narrow hook on moto: Lambda's code signing checks where moto deploys code.
+
+moto's Lambda backend creates functions, updates their code and layers, and publishes
+layers; its CloudFormation creates functions and layers through the same backend. This
+module wraps exactly those methods (written for, and refusing any moto but,
+:data:`PINNED_MOTO`) so a function with a code signing config is checked as Lambda checks
+it, by the project's one ``decide``; :mod:`.cloudformation` adds what moto's
+CloudFormation lacks for ``sam deploy``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextvars
+import hashlib
+import sys
+from typing import Any
+
+from provider.endpoint import cloudformation, s3
+from provider.endpoint.cloudformation import as_stack_failure
+from provider.endpoint.lambda_api import csc_policy, moto_lambda
+from provider.endpoint.protocol import error_status
+from provider.endpoint.state import EndpointState, now
+from provider.errors import CodesignError
+from provider.inspect_package import facts_from_bytes
+from provider.verdict import Decision, Verdict, decide
+
+#: The moto release these wraps were written against (its method signatures and model
+#: attributes); another version is refused at start rather than half-working.
+PINNED_MOTO = "5.2.5"
+#: Properties of a CloudFormation ``AWS::Lambda::Function`` that moto's CloudFormation
+#: drops and the check needs; handed to ``create_function`` alongside moto's spec.
+_CFN_EXTRA: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "cfn_extra", default=None
+)
+_state: EndpointState | None = None
+
+
+def _lambda_error(code: str, message: str) -> Exception:
+    from moto.awslambda.exceptions import LambdaClientError
+
+    error = LambdaClientError(code, message)
+    error.code = error_status("lambda", code)
+    return error
+
+
+def _as_lambda_error(exc: CodesignError) -> Exception:
+    return _lambda_error(exc.code, exc.message)
+
+
+# --- the check ---------------------------------------------------------------------------------
+def _code_bytes(account: str, code: dict[str, Any]) -> bytes | None:
+    """The .zip a deployment carries (None for container images: no code signing)."""
+    if "ZipFile" in code:
+        raw = code["ZipFile"]
+        try:
+            return base64.b64decode(raw, validate=False)
+        except (binascii.Error, TypeError, ValueError):
+            raise _lambda_error(
+                "InvalidParameterValueException", "Code.ZipFile: not base64-encoded .zip bytes"
+            ) from None
+    if "S3Bucket" in code and "S3Key" in code:
+        data = s3.read_object(account, code["S3Bucket"], code["S3Key"], code.get("S3ObjectVersion"))
+        if data is None:
+            raise _lambda_error(
+                "InvalidParameterValueException",
+                "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: "
+                f"s3://{code['S3Bucket']}/{code['S3Key']} does not exist",
+            )
+        return data
+    return None
+
+
+def check_deployment(
+    account: str,
+    region: str,
+    function: str,
+    csc_arn: str | None,
+    code: bytes | None,
+    layers: list[str],
+) -> list[Verdict]:
+    """Judge the code and layers of a deployment under the function's code signing config;
+    a rejection raises Lambda's exception, a Warn records the SignatureValidationErrors
+    metric (moto's CloudWatch) and a line on stderr."""
+    if not csc_arn or _state is None:
+        return []
+    try:
+        policy = csc_policy(_state, csc_arn)
+    except CodesignError as exc:
+        raise _as_lambda_error(exc) from None
+    artifacts: list[tuple[str, bytes]] = []
+    if code is not None:
+        artifacts.append((f"function {function}", code))
+    backend = moto_lambda(account, region)
+    for arn in layers:
+        layer = backend.layers_versions_by_arn(arn)
+        if layer is None:
+            raise _lambda_error("ResourceNotFoundException", f"layer version {arn} does not exist")
+        artifacts.append((f"layer {arn}", layer.code_bytes))
+    at = now()
+    verdicts = [
+        decide(facts_from_bytes(data, _state, name=label), policy, at) for label, data in artifacts
+    ]
+    rejected = [v for v in verdicts if v.decision is Decision.REJECT]
+    if rejected:
+        raise _lambda_error(
+            rejected[0].exception or "CodeVerificationFailedException",
+            f"Lambda cannot deploy function {function} under code signing config {csc_arn} "
+            f"({policy.policy}): " + "; ".join(v.message for v in rejected),
+        )
+    for verdict in verdicts:
+        if verdict.decision is Decision.WARN:
+            _record_warning(account, region, function, verdict)
+    return verdicts
+
+
+def _record_warning(account: str, region: str, function: str, verdict: Verdict) -> None:
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    cloudwatch_backends[account][region].put_metric_data(
+        namespace="AWS/Lambda",
+        metric_data=[
+            {
+                "MetricName": "SignatureValidationErrors",
+                "Value": 1,
+                "Unit": "Count",
+                "Dimensions": [{"Name": "FunctionName", "Value": function}],
+            }
+        ],
+    )
+    print(f"sam-ext serve: warning: {verdict.message}", file=sys.stderr, flush=True)
+
+
+def _pin(target: Any, data: bytes | None) -> None:
+    """moto reads an S3 object's latest version whatever ``S3ObjectVersion`` says; what
+    was checked is the version asked for, so that is what the function gets."""
+    if data is None:
+        return
+    digest = hashlib.sha256(data)
+    target.code_bytes = data
+    target.code_size = len(data)
+    target.code_sha_256 = base64.b64encode(digest.digest()).decode()
+    target.code_digest = digest.hexdigest()
+
+
+# --- wraps on moto's Lambda backend --------------------------------------------------------------
+def _wrap_lambda() -> None:
+    from moto.awslambda.models import LambdaBackend, LambdaFunction, LayerVersion
+
+    create_function = LambdaBackend.create_function
+    update_code = LambdaBackend.update_function_code
+    update_configuration = LambdaBackend.update_function_configuration
+    publish_layer = LambdaBackend.publish_layer_version
+
+    def create(self: Any, spec: dict[str, Any]) -> Any:
+        spec = {**spec, **(_CFN_EXTRA.get() or {})}
+        data = _code_bytes(self.account_id, spec.get("Code", {})) if spec.get("Code") else None
+        check_deployment(
+            self.account_id,
+            self.region_name,
+            str(spec.get("FunctionName")),
+            spec.get("CodeSigningConfigArn"),
+            data,
+            list(spec.get("Layers", [])),
+        )
+        fn = create_function(self, spec)
+        if spec.get("Code", {}).get("S3ObjectVersion"):
+            _pin(self.get_function(spec["FunctionName"]), data)
+        return fn
+
+    def update_function_code(
+        self: Any, function_name: str, qualifier: str, body: dict[str, Any]
+    ) -> Any:
+        fn = self.get_function(function_name, qualifier)
+        data = _code_bytes(self.account_id, body)
+        if not body.get("DryRun"):
+            check_deployment(
+                self.account_id,
+                self.region_name,
+                fn.function_name,
+                fn.code_signing_config_arn,
+                data,
+                [],
+            )
+        result = update_code(self, function_name, qualifier, body)
+        if body.get("S3ObjectVersion") and not body.get("DryRun"):
+            _pin(fn, data)
+        return result
+
+    def update_function_configuration(
+        self: Any, function_name: str, qualifier: str, body: dict[str, Any]
+    ) -> Any:
+        fn = self.get_function(function_name, qualifier)
+        if "Layers" in body:
+            check_deployment(
+                self.account_id,
+                self.region_name,
+                fn.function_name,
+                fn.code_signing_config_arn,
+                None,
+                list(body["Layers"]),
+            )
+        return update_configuration(self, function_name, qualifier, body)
+
+    def publish_layer_version(self: Any, spec: dict[str, Any]) -> Any:
+        # Layers have no code signing config; they are judged on the functions using them.
+        layer = publish_layer(self, spec)
+        content = spec.get("Content", {})
+        if content.get("S3ObjectVersion"):
+            _pin(layer, _code_bytes(self.account_id, content))
+        return layer
+
+    LambdaBackend.create_function = create  # type: ignore[method-assign]
+    LambdaBackend.update_function_code = update_function_code  # type: ignore[method-assign]
+    LambdaBackend.update_function_configuration = (  # type: ignore[method-assign]
+        update_function_configuration
+    )
+    LambdaBackend.publish_layer_version = publish_layer_version  # type: ignore[method-assign]
+
+    original_cfn_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original_cfn_update = LambdaFunction.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original_layer_create = LayerVersion.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def cfn_create(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        extra = {k: properties[k] for k in ("CodeSigningConfigArn", "Layers") if k in properties}
+        token = _CFN_EXTRA.set(extra)
+        try:
+            return as_stack_failure(
+                lambda: original_cfn_create(
+                    cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+                ),
+                kwargs.get("LogicalId"),
+                "AWS::Lambda::Function",
+            )
+        finally:
+            _CFN_EXTRA.reset(token)
+
+    def cfn_update(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        csc_arn = properties.get("CodeSigningConfigArn", original_resource.code_signing_config_arn)
+
+        def run() -> Any:
+            data = _code_bytes(account_id, properties.get("Code", {}))
+            check_deployment(
+                account_id,
+                region_name,
+                original_resource.function_name,
+                csc_arn,
+                data,
+                list(properties.get("Layers", [])),
+            )
+            original_resource.code_signing_config_arn = csc_arn
+            return original_cfn_update(
+                cls,
+                original_resource,
+                new_resource_name,
+                cloudformation_json,
+                account_id,
+                region_name,
+            )
+
+        return as_stack_failure(
+            run, getattr(original_resource, "logical_resource_id", None), "AWS::Lambda::Function"
+        )
+
+    def layer_create(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        return as_stack_failure(
+            lambda: original_layer_create(
+                cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+            ),
+            kwargs.get("LogicalId"),
+            "AWS::Lambda::LayerVersion",
+        )
+
+    # CloudFormation's Ref of an AWS::Lambda::LayerVersion is its version ARN; moto's
+    # LayerVersion has no physical id, so a function's Layers would get the object itself.
+    LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
+    LambdaFunction.create_from_cloudformation_json = classmethod(cfn_create)  # type: ignore[method-assign,assignment]
+    LambdaFunction.update_from_cloudformation_json = classmethod(cfn_update)  # type: ignore[method-assign,assignment]
+    LayerVersion.create_from_cloudformation_json = classmethod(layer_create)  # type: ignore[method-assign,assignment]
+
+
+def install(state: EndpointState) -> None:
+    """Install the hook (once per process) for the endpoint's ``state``."""
+    global _state
+    import moto
+
+    if moto.__version__ != PINNED_MOTO:
+        raise CodesignError(
+            f"sam-ext serve's hook on moto was written for moto {PINNED_MOTO}; moto "
+            f"{moto.__version__} is installed (pip install 'moto[server]=={PINNED_MOTO}')",
+            code="UnsupportedMoto",
+        )
+    first = _state is None
+    _state = state
+    if first:
+        _wrap_lambda()
+    cloudformation.install(state, first=first)

@@ -1,0 +1,84 @@
+"""Running the endpoint: a threaded HTTP server on loopback, a clean stop on SIGINT and
+SIGTERM, one ``listening on`` line on stderr once requests are accepted."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from provider.endpoint.app import EndpointApp
+from provider.endpoint.state import EndpointState
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 4566,
+    home: Path | None = None,
+    job_delay: float = 0.0,
+    log: TextIO = sys.stderr,
+) -> None:
+    """Serve until SIGINT or SIGTERM. ``home`` None: a fresh temporary home, removed at
+    the end."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    temporary = None
+    if home is None:
+        temporary = tempfile.TemporaryDirectory(prefix="sam-ext-serve-")
+        home = Path(temporary.name)
+    state = EndpointState(home)
+    earlier = state.summary()
+    if earlier["profiles"] or earlier["earlier_signed_objects"]:
+        print(
+            f"sam-ext serve: {home} holds {earlier['profiles']} signing profile(s) from earlier "
+            f"runs (keys, revocations, code signing configs kept); "
+            f"{earlier['earlier_signed_objects']} signed object(s) of earlier runs are gone "
+            "with that run's S3 (DescribeSigningJob says so)",
+            file=log,
+            flush=True,
+        )
+    if host not in LOOPBACK:
+        print(
+            f"sam-ext serve: warning: listening on {host}, beyond this machine; requests "
+            "are not authenticated (any caller can sign with these keys)",
+            file=log,
+            flush=True,
+        )
+
+    class QuietHandler(MotoRequestHandler):
+        """moto's request handler without a log line per request."""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return None
+
+    app = EndpointApp(state, job_delay=job_delay)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadedWSGIServer
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    print(f"listening on http://{shown}:{bound_port}", file=log, flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.server_close()
+        app.close()
+        print("sam-ext serve: stopped", file=log, flush=True)
+        if temporary is not None:
+            temporary.cleanup()

@@ -1,0 +1,523 @@
+"""AWS Signer's operations, served from the local backend (one keystore per account)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from provider.arns import PLATFORM_LAMBDA, check_account, new_job_id
+from provider.backends.local.signer import _MAX_SOURCE_BYTES
+from provider.clock import format_instant
+from provider.endpoint import s3
+from provider.endpoint.jobs import JobRunner
+from provider.endpoint.state import Caller, EndpointState, now
+from provider.errors import CodesignError, ConflictError, NotFoundError, ValidationError
+from provider.validity import ValidityPeriod
+
+Document = dict[str, Any]
+#: Signer refuses sources larger than Lambda accepts (a module attribute, for tests).
+MAX_SOURCE_BYTES = _MAX_SOURCE_BYTES
+ACTIONS = (
+    "signer:StartSigningJob",
+    "signer:GetSigningProfile",
+    "signer:RevokeSignature",
+    "signer:SignPayload",
+)
+
+LAMBDA_PLATFORM: Document = {
+    "platformId": PLATFORM_LAMBDA,
+    "displayName": "AWS Lambda",
+    "partner": "AWSLambda",
+    "target": "AWSLambda-SHA384-ECDSA",
+    "category": "AWSIoT",
+    "signingConfiguration": {
+        "encryptionAlgorithmOptions": {"allowedValues": ["ECDSA"], "defaultValue": "ECDSA"},
+        "hashAlgorithmOptions": {"allowedValues": ["SHA384"], "defaultValue": "SHA384"},
+    },
+    "signingImageFormat": {"supportedFormats": ["JSONDetached"], "defaultFormat": "JSONDetached"},
+    "maxSizeInMB": 250,
+    "revocationSupported": True,
+}
+
+
+class AccessDenied(CodesignError):
+    """The caller's account has no permission on another account's profile."""
+
+    code = "AccessDeniedException"
+
+
+def _page(
+    items: list[Document], params: Document, default: int = 100
+) -> tuple[list[Document], str | None]:
+    token = params.get("nextToken") or "0"
+    if not token.isdigit():
+        raise ValidationError(f"nextToken: {token!r} is not a token this service issued")
+    start = int(token)
+    size = params.get("maxResults") or default
+    chunk = items[start : start + size]
+    more = start + size < len(items)
+    return chunk, (str(start + size) if more else None)
+
+
+class SignerApi:
+    """The Signer operations ``sam-ext serve`` answers, by API name."""
+
+    def __init__(self, state: EndpointState, runner: JobRunner) -> None:
+        self.state = state
+        self.runner = runner
+        self.operations: dict[str, Callable[[Caller, Document], Document]] = {
+            "PutSigningProfile": self.put_signing_profile,
+            "GetSigningProfile": self.get_signing_profile,
+            "ListSigningProfiles": self.list_signing_profiles,
+            "CancelSigningProfile": self.cancel_signing_profile,
+            "RevokeSigningProfile": self.revoke_signing_profile,
+            "StartSigningJob": self.start_signing_job,
+            "DescribeSigningJob": self.describe_signing_job,
+            "ListSigningJobs": self.list_signing_jobs,
+            "RevokeSignature": self.revoke_signature,
+            "AddProfilePermission": self.add_profile_permission,
+            "ListProfilePermissions": self.list_profile_permissions,
+            "RemoveProfilePermission": self.remove_profile_permission,
+            "GetSigningPlatform": self.get_signing_platform,
+            "ListSigningPlatforms": self.list_signing_platforms,
+            "TagResource": self.tag_resource,
+            "UntagResource": self.untag_resource,
+            "ListTagsForResource": self.list_tags_for_resource,
+        }
+
+    # --- cross-account ------------------------------------------------------------------------
+    def _owner(
+        self,
+        caller: Caller,
+        owner: str | None,
+        profile: str,
+        action: str,
+        field: str = "profileOwner",
+    ) -> str:
+        """The account whose profile is meant; another's needs its permission for ``action``."""
+        if owner is None or owner == caller.account:
+            return caller.account
+        check_account(owner, field)
+        with self.state.transaction() as db:
+            rows = db.execute(
+                "SELECT principal FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? AND action = ?",
+                (owner, caller.region, profile, action),
+            ).fetchall()
+        if not any(caller.account in row["principal"] for row in rows):
+            raise AccessDenied(
+                f"account {caller.account} has no {action} permission on signing profile "
+                f"{profile!r} of account {owner} (AddProfilePermission grants it)"
+            )
+        return owner
+
+    # --- profiles -----------------------------------------------------------------------------
+    def _profile(self, account: str, region: str, name: str) -> Document:
+        document = self.state.backend(account, region).get_signing_profile(name)
+        document["tags"] = self.state.tags(document["arn"])
+        document["signingParameters"] = {}
+        return document
+
+    def put_signing_profile(self, caller: Caller, p: Document) -> Document:
+        """PutSigningProfile."""
+        validity = p.get("signatureValidityPeriod")
+        period = None
+        if validity is not None:
+            if "value" not in validity or "type" not in validity:
+                raise ValidationError("signatureValidityPeriod: needs both value and type")
+            period = ValidityPeriod.from_document(validity)
+        result = self.state.backend(caller.account, caller.region).put_signing_profile(
+            p["profileName"],
+            platform_id=p["platformId"],
+            validity=period,
+            tags=p.get("tags"),
+            now=now(),
+        )
+        self.state.set_tags(result["arn"], p.get("tags") or {})
+        return result
+
+    def get_signing_profile(self, caller: Caller, p: Document) -> Document:
+        """GetSigningProfile (another account's with its GetSigningProfile permission)."""
+        owner = self._owner(
+            caller, p.get("profileOwner"), p["profileName"], "signer:GetSigningProfile"
+        )
+        return self._profile(owner, caller.region, p["profileName"])
+
+    def list_signing_profiles(self, caller: Caller, p: Document) -> Document:
+        """ListSigningProfiles with its filters and pages."""
+        backend = self.state.backend(caller.account, caller.region)
+        profiles = backend.list_signing_profiles(include_canceled=bool(p.get("includeCanceled")))[
+            "profiles"
+        ]
+        statuses = p.get("statuses")
+        profiles = [
+            dict(d, tags=self.state.tags(d["arn"]))
+            for d in profiles
+            if (not statuses or d["status"] in statuses)
+            and (not p.get("platformId") or d["platformId"] == p["platformId"])
+        ]
+        page, token = _page(profiles, p)
+        return {"profiles": page, **({"nextToken": token} if token else {})}
+
+    def cancel_signing_profile(self, caller: Caller, p: Document) -> Document:
+        """CancelSigningProfile."""
+        self.state.backend(caller.account, caller.region).cancel_signing_profile(
+            p["profileName"], now=now()
+        )
+        return {}
+
+    def revoke_signing_profile(self, caller: Caller, p: Document) -> Document:
+        """RevokeSigningProfile."""
+        self.state.backend(caller.account, caller.region).revoke_signing_profile(
+            p["profileName"], p["profileVersion"], p["reason"], p["effectiveTime"], now=now()
+        )
+        return {}
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def start_signing_job(self, caller: Caller, p: Document) -> Document:
+        """StartSigningJob: checked now, signed after the job delay (see :class:`JobRunner`)."""
+        name = p["profileName"]
+        owner = self._owner(caller, p.get("profileOwner"), name, "signer:StartSigningJob")
+        existing = self._job_of_token(caller, p["clientRequestToken"])
+        if existing is not None:
+            return existing
+        profile = self.state.backend(owner, caller.region).get_signing_profile(name)
+        if profile["status"] != "Active":
+            raise ValidationError(
+                f"profileName: signing profile {name!r} is {profile['status']}; canceled or "
+                "revoked profiles start no signing jobs"
+            )
+        source = p["source"].get("s3")
+        if source is None:
+            raise ValidationError("source.s3: must not be null (Lambda code is signed from S3)")
+        destination = p["destination"].get("s3")
+        if destination is None:
+            raise ValidationError("destination.s3: must not be null")
+        for field in ("bucketName", "key", "version"):
+            if not source.get(field):
+                raise ValidationError(f"source.s3.{field}: must not be null")
+        if not destination.get("bucketName"):
+            raise ValidationError("destination.s3.bucketName: must not be null")
+        stored = s3.read_version(
+            caller.account, source["bucketName"], source["key"], source["version"], "source.s3"
+        )
+        if len(stored.data) > MAX_SOURCE_BYTES:
+            raise ValidationError(
+                f"source.s3: the object is {len(stored.data)} bytes; Signer signs Lambda "
+                f"packages of at most {MAX_SOURCE_BYTES} bytes"
+            )
+        s3.check_bucket(caller.account, destination["bucketName"], "destination.s3.bucketName")
+        job_id = new_job_id()
+        with self.state.transaction() as db:
+            # Checked again inside the write transaction: two requests with one token
+            # (a client's retry racing its first attempt) make one job.
+            again = self._job_of_token(caller, p["clientRequestToken"], db)
+            if again is not None:
+                return again
+            db.execute(
+                "INSERT INTO served_jobs (job_id, owner, region, invoker, client_token, "
+                "profile_name, profile_version, platform_id, source, destination, status, "
+                "created_at, run) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'InProgress', ?, ?)",
+                (
+                    job_id,
+                    owner,
+                    caller.region,
+                    caller.account,
+                    p["clientRequestToken"],
+                    name,
+                    profile["profileVersion"],
+                    profile["platformId"],
+                    json.dumps({"s3": {k: source[k] for k in ("bucketName", "key", "version")}}),
+                    json.dumps(
+                        {
+                            "s3": {
+                                k: v
+                                for k, v in destination.items()
+                                if k in ("bucketName", "prefix")
+                            }
+                        }
+                    ),
+                    format_instant(now()),
+                    self.state.run,
+                ),
+            )
+        self.runner.submit(job_id)
+        return {"jobId": job_id, "jobOwner": owner}
+
+    def _job_of_token(self, caller: Caller, token: str, db: Any = None) -> Document | None:
+        """``{jobId, jobOwner}`` of the job this caller started with ``token``, if any."""
+        query = (
+            "SELECT job_id, owner FROM served_jobs WHERE invoker = ? AND region = ? AND "
+            "client_token = ?"
+        )
+        arguments = (caller.account, caller.region, token)
+        if db is None:
+            with self.state.transaction() as own:
+                row = own.execute(query, arguments).fetchone()
+        else:
+            row = db.execute(query, arguments).fetchone()
+        return None if row is None else {"jobId": row["job_id"], "jobOwner": row["owner"]}
+
+    def _job_row(self, caller: Caller, job_id: str) -> Any:
+        with self.state.transaction() as db:
+            row = db.execute(
+                "SELECT * FROM served_jobs WHERE job_id = ? AND region = ? AND (owner = ? OR "
+                "invoker = ?)",
+                (job_id, caller.region, caller.account, caller.account),
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"signing job {job_id!r} does not exist")
+        return row
+
+    def _job_document(self, row: Any) -> Document:
+        document: Document = {
+            "jobId": row["job_id"],
+            "source": json.loads(row["source"]),
+            "platformId": row["platform_id"],
+            "platformDisplayName": "AWS Lambda",
+            "profileName": row["profile_name"],
+            "profileVersion": row["profile_version"],
+            "createdAt": row["created_at"],
+            "status": row["status"],
+            "jobOwner": row["owner"],
+            "jobInvoker": row["invoker"],
+            "requestedBy": f"arn:aws:iam::{row['invoker']}:root",
+            "signingParameters": {},
+            "overrides": {},
+            "isRevoked": False,
+        }
+        optional = {
+            "statusReason": row["status_reason"],
+            "completedAt": row["completed_at"],
+            "signatureExpiresAt": row["signature_expires_at"],
+        }
+        document.update({k: v for k, v in optional.items() if v is not None})
+        if row["signed_key"]:
+            document["signedObject"] = {
+                "s3": {"bucketName": row["signed_bucket"], "key": row["signed_key"]}
+            }
+            if (
+                row["run"] != self.state.run
+                and s3.read_object(row["invoker"], row["signed_bucket"], row["signed_key"]) is None
+            ):
+                document["statusReason"] = (
+                    f"the signed object s3://{row['signed_bucket']}/{row['signed_key']} was "
+                    "written to the S3 of an earlier server run and is gone (S3 objects do "
+                    "not survive a restart; the signature's records do)"
+                )
+            local = self.state.backend(row["owner"], row["region"])
+            record = local.describe_signing_job(row["job_id"]).get("revocationRecord")
+            if record is not None:
+                document["revocationRecord"] = record
+                document["isRevoked"] = True
+        return document
+
+    def describe_signing_job(self, caller: Caller, p: Document) -> Document:
+        """DescribeSigningJob (for the job's owner or invoker)."""
+        return self._job_document(self._job_row(caller, p["jobId"]))
+
+    def list_signing_jobs(self, caller: Caller, p: Document) -> Document:
+        """ListSigningJobs with its filters and pages."""
+        with self.state.transaction() as db:
+            rows = db.execute(
+                "SELECT * FROM served_jobs WHERE region = ? AND (owner = ? OR invoker = ?) "
+                "ORDER BY created_at, job_id",
+                (caller.region, caller.account, caller.account),
+            ).fetchall()
+        jobs = [self._job_document(row) for row in rows]
+
+        def keep(job: Document) -> bool:
+            expires = job.get("signatureExpiresAt")
+            return (
+                (not p.get("status") or job["status"] == p["status"])
+                and (not p.get("platformId") or job["platformId"] == p["platformId"])
+                and (not p.get("requestedBy") or job["requestedBy"] == p["requestedBy"])
+                and (not p.get("jobInvoker") or job["jobInvoker"] == p["jobInvoker"])
+                and ("isRevoked" not in p or job["isRevoked"] == p["isRevoked"])
+                and (
+                    not p.get("signatureExpiresBefore")
+                    or (
+                        expires is not None
+                        and expires < format_instant(p["signatureExpiresBefore"])
+                    )
+                )
+                and (
+                    not p.get("signatureExpiresAfter")
+                    or (
+                        expires is not None and expires > format_instant(p["signatureExpiresAfter"])
+                    )
+                )
+            )
+
+        page, token = _page([job for job in jobs if keep(job)], p)
+        return {"jobs": page, **({"nextToken": token} if token else {})}
+
+    def revoke_signature(self, caller: Caller, p: Document) -> Document:
+        """RevokeSignature (another account's job with its RevokeSignature permission)."""
+        job_owner = p.get("jobOwner")
+        with self.state.transaction() as db:
+            row = db.execute(
+                "SELECT * FROM served_jobs WHERE job_id = ? AND region = ?",
+                (p["jobId"], caller.region),
+            ).fetchone()
+        if row is None or (job_owner is not None and row["owner"] != job_owner):
+            raise NotFoundError(f"signing job {p['jobId']!r} does not exist")
+        if caller.account not in (row["owner"], row["invoker"]):
+            self._owner(
+                caller, row["owner"], row["profile_name"], "signer:RevokeSignature", "jobOwner"
+            )
+        if row["status"] != "Succeeded":
+            raise ValidationError(
+                f"jobId: job {p['jobId']} is {row['status']}; only a signature can be revoked"
+            )
+        self.state.backend(row["owner"], row["region"]).revoke_signature(
+            p["jobId"], p["reason"], now=now()
+        )
+        return {}
+
+    # --- permissions --------------------------------------------------------------------------
+    def _revision(self, db: Any, caller: Caller, name: str) -> str | None:
+        row = db.execute(
+            "SELECT revision_id FROM permission_revisions WHERE owner = ? AND region = ? AND "
+            "profile_name = ?",
+            (caller.account, caller.region, name),
+        ).fetchone()
+        return row["revision_id"] if row else None
+
+    def _bump(self, db: Any, caller: Caller, name: str) -> str:
+        revision = new_job_id()
+        db.execute(
+            "INSERT INTO permission_revisions VALUES (?, ?, ?, ?) ON CONFLICT (owner, region, "
+            "profile_name) DO UPDATE SET revision_id = excluded.revision_id",
+            (caller.account, caller.region, name, revision),
+        )
+        return revision
+
+    def add_profile_permission(self, caller: Caller, p: Document) -> Document:
+        """AddProfilePermission."""
+        name = p["profileName"]
+        self.state.backend(caller.account, caller.region).get_signing_profile(name)
+        if p["action"] not in ACTIONS:
+            raise ValidationError(f"action: {p['action']!r} must be one of {', '.join(ACTIONS)}")
+        with self.state.transaction() as db:
+            current = self._revision(db, caller, name)
+            if p.get("revisionId") is not None and p["revisionId"] != current:
+                raise ConflictError(
+                    f"revisionId: {p['revisionId']!r} is not the current revision of the "
+                    f"permissions of {name!r} ({current})"
+                )
+            taken = db.execute(
+                "SELECT 1 FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? AND statement_id = ?",
+                (caller.account, caller.region, name, p["statementId"]),
+            ).fetchone()
+            if taken:
+                raise ConflictError(
+                    f"statementId: {p['statementId']!r} is already used on {name!r}"
+                )
+            db.execute(
+                "INSERT INTO profile_permissions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    caller.account,
+                    caller.region,
+                    name,
+                    p["statementId"],
+                    p["action"],
+                    p["principal"],
+                    p.get("profileVersion"),
+                ),
+            )
+            return {"revisionId": self._bump(db, caller, name)}
+
+    def list_profile_permissions(self, caller: Caller, p: Document) -> Document:
+        """ListProfilePermissions."""
+        name = p["profileName"]
+        self.state.backend(caller.account, caller.region).get_signing_profile(name)
+        with self.state.transaction() as db:
+            rows = db.execute(
+                "SELECT * FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? ORDER BY statement_id",
+                (caller.account, caller.region, name),
+            ).fetchall()
+            revision = self._revision(db, caller, name)
+        permissions = [
+            {
+                k: v
+                for k, v in (
+                    ("action", r["action"]),
+                    ("principal", r["principal"]),
+                    ("statementId", r["statement_id"]),
+                    ("profileVersion", r["profile_version"]),
+                )
+                if v is not None
+            }
+            for r in rows
+        ]
+        document: Document = {
+            "permissions": permissions,
+            "policySizeBytes": len(json.dumps(permissions)),
+        }
+        if revision:
+            document["revisionId"] = revision
+        return document
+
+    def remove_profile_permission(self, caller: Caller, p: Document) -> Document:
+        """RemoveProfilePermission (the current revisionId required, as on AWS)."""
+        name = p["profileName"]
+        with self.state.transaction() as db:
+            current = self._revision(db, caller, name)
+            if p["revisionId"] != current:
+                raise ConflictError(
+                    f"revisionId: {p['revisionId']!r} is not the current revision of the "
+                    f"permissions of {name!r}"
+                )
+            deleted = db.execute(
+                "DELETE FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? AND statement_id = ?",
+                (caller.account, caller.region, name, p["statementId"]),
+            ).rowcount
+            if not deleted:
+                raise NotFoundError(f"statementId: {p['statementId']!r} is not on {name!r}")
+            return {"revisionId": self._bump(db, caller, name)}
+
+    # --- platforms and tags ------------------------------------------------------------------
+    def get_signing_platform(self, caller: Caller, p: Document) -> Document:
+        """GetSigningPlatform (the Lambda platform is the one served)."""
+        if p["platformId"] != PLATFORM_LAMBDA:
+            raise NotFoundError(
+                f"platformId: {p['platformId']!r} is not served here (only {PLATFORM_LAMBDA})"
+            )
+        return LAMBDA_PLATFORM
+
+    def list_signing_platforms(self, caller: Caller, p: Document) -> Document:
+        """ListSigningPlatforms."""
+        keep = all(
+            p.get(k) in (None, LAMBDA_PLATFORM[k]) for k in ("category", "partner", "target")
+        )
+        return {"platforms": [LAMBDA_PLATFORM] if keep else []}
+
+    def _tagged_profile(self, caller: Caller, arn: str) -> str:
+        prefix = f"arn:aws:signer:{caller.region}:{caller.account}:/signing-profiles/"
+        if not arn.startswith(prefix):
+            raise NotFoundError(f"resourceArn: {arn!r} is not a signing profile of this account")
+        self.state.backend(caller.account, caller.region).get_signing_profile(arn[len(prefix) :])
+        return arn
+
+    def tag_resource(self, caller: Caller, p: Document) -> Document:
+        """TagResource."""
+        arn = self._tagged_profile(caller, p["resourceArn"])
+        self.state.set_tags(arn, {**self.state.tags(arn), **p["tags"]})
+        return {}
+
+    def untag_resource(self, caller: Caller, p: Document) -> Document:
+        """UntagResource."""
+        arn = self._tagged_profile(caller, p["resourceArn"])
+        tags = self.state.tags(arn)
+        self.state.set_tags(arn, {k: v for k, v in tags.items() if k not in p["tagKeys"]})
+        return {}
+
+    def list_tags_for_resource(self, caller: Caller, p: Document) -> Document:
+        """ListTagsForResource."""
+        return {"tags": self.state.tags(self._tagged_profile(caller, p["resourceArn"]))}

@@ -1,0 +1,187 @@
+"""What ``sam-ext serve`` keeps: one local keystore per (account, region) under the home
+directory, and the endpoint's own records (signing jobs as Signer reports them, profile
+permissions, tags, server runs) in ``HOME/endpoint/index.sqlite3``.
+
+Keys, profiles, signatures, revocations and code signing configs survive a restart (they
+are the local backend's records); S3 objects and Lambda functions are moto's and live as
+long as the process. Each server start is a numbered *run*, so a job signed in an earlier
+run can say that its signed object is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from provider.arns import ACCOUNT_RE, REGION_RE, parse_profile_version_arn
+from provider.backends.local import LocalBackend
+from provider.backends.local.signer import _pid_alive as pid_alive
+from provider.backends.local.store import Keystore
+from provider.clock import format_instant, utcnow
+from provider.errors import ValidationError
+from provider.inspect_package import PublisherRecord
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS served_runs (
+        run INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, started_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS served_jobs (
+        job_id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL, region TEXT NOT NULL, invoker TEXT NOT NULL,
+        client_token TEXT NOT NULL,
+        profile_name TEXT NOT NULL, profile_version TEXT NOT NULL, platform_id TEXT NOT NULL,
+        source TEXT NOT NULL, destination TEXT NOT NULL,
+        status TEXT NOT NULL, status_reason TEXT,
+        created_at TEXT NOT NULL, completed_at TEXT, signature_expires_at TEXT,
+        signed_bucket TEXT, signed_key TEXT,
+        run INTEGER NOT NULL,
+        UNIQUE (invoker, region, client_token))""",
+    """CREATE TABLE IF NOT EXISTS profile_permissions (
+        owner TEXT NOT NULL, region TEXT NOT NULL, profile_name TEXT NOT NULL,
+        statement_id TEXT NOT NULL, action TEXT NOT NULL, principal TEXT NOT NULL,
+        profile_version TEXT,
+        PRIMARY KEY (owner, region, profile_name, statement_id))""",
+    """CREATE TABLE IF NOT EXISTS permission_revisions (
+        owner TEXT NOT NULL, region TEXT NOT NULL, profile_name TEXT NOT NULL,
+        revision_id TEXT NOT NULL, PRIMARY KEY (owner, region, profile_name))""",
+    """CREATE TABLE IF NOT EXISTS resource_tags (arn TEXT PRIMARY KEY, tags TEXT NOT NULL)""",
+)
+
+#: Why a job of an earlier run that never finished is Failed.
+INTERRUPTED = (
+    "the server stopped before the job completed; its source was in that server's S3, "
+    "which does not survive a restart: start the job again"
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: the account (moto's rules) and the region (credential scope)."""
+
+    account: str
+    region: str
+
+
+class EndpointState:
+    """Keystores per account and region, and the endpoint's records, under ``home``."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._records = Keystore(home / "endpoint")
+        self._backends: dict[tuple[str, str], LocalBackend] = {}
+        self._lock = threading.Lock()
+        #: Held around each request's handler: SQLite serialises writers anyway, and its
+        #: busy handler waits by sleeping (up to 100 ms a try), so request threads queue
+        #: here instead. Jobs run outside it (their fsyncs would hold up every request).
+        self.serial = threading.RLock()
+        with self.transaction() as db:
+            for statement in _SCHEMA:
+                db.execute(statement)
+            # Jobs of runs that ended can never finish: their sources are gone with moto.
+            # (A server still running on this home keeps its own.)
+            for row in db.execute(
+                "SELECT DISTINCT j.run, r.pid FROM served_jobs j JOIN served_runs r "
+                "ON r.run = j.run WHERE j.status = 'InProgress'"
+            ).fetchall():
+                # (an earlier run with this process's pid is a recycled pid: not alive)
+                if row["pid"] == os.getpid() or not pid_alive(row["pid"]):
+                    db.execute(
+                        "UPDATE served_jobs SET status = 'Failed', status_reason = ?, "
+                        "completed_at = ? WHERE status = 'InProgress' AND run = ?",
+                        (INTERRUPTED, format_instant(utcnow()), row["run"]),
+                    )
+            cursor = db.execute(
+                "INSERT INTO served_runs (pid, started_at) VALUES (?, ?)",
+                (os.getpid(), format_instant(utcnow())),
+            )
+            self.run = int(cursor.lastrowid or 0)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the endpoint's records."""
+        with self._records.transaction() as db:
+            yield db
+
+    def backend(self, account: str, region: str) -> LocalBackend:
+        """The local backend holding ``account``'s Signer and CSC records in ``region``."""
+        if not ACCOUNT_RE.match(account) or not REGION_RE.match(region):
+            raise ValidationError(f"no keystore for account {account!r} in region {region!r}")
+        with self._lock:
+            found = self._backends.get((account, region))
+            if found is None:
+                found = LocalBackend(self.home / "accounts" / account / region, region, account)
+                self._backends[(account, region)] = found
+            return found
+
+    def known_backends(self) -> list[LocalBackend]:
+        """Every keystore under the home, opened."""
+        root = self.home / "accounts"
+        if root.is_dir():
+            for account in sorted(p.name for p in root.iterdir() if ACCOUNT_RE.match(p.name)):
+                for region in sorted(p.name for p in (root / account).iterdir()):
+                    if REGION_RE.match(region):
+                        self.backend(account, region)
+        with self._lock:
+            return list(self._backends.values())
+
+    # --- trust across accounts -------------------------------------------------------------
+    def publisher(self, profile_version_arn: str) -> PublisherRecord | None:
+        """The key and revocation of a profile version of any account served here."""
+        try:
+            ref = parse_profile_version_arn(profile_version_arn)
+        except ValidationError:
+            return None
+        if not (self.home / "accounts" / ref.account / ref.region).is_dir():
+            return None
+        return self.backend(ref.account, ref.region).publisher(profile_version_arn)
+
+    def signature_revocation(self, job_id: str) -> str | None:
+        """The revocation reason of a job's signature, if revoked (whoever owns the job)."""
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT owner, region FROM served_jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return self.backend(row["owner"], row["region"]).signature_revocation(job_id)
+
+    # --- tags ---------------------------------------------------------------------------------
+    def tags(self, arn: str) -> dict[str, str]:
+        """The tags of a resource served here."""
+        with self.transaction() as db:
+            row = db.execute("SELECT tags FROM resource_tags WHERE arn = ?", (arn,)).fetchone()
+        return dict(json.loads(row["tags"])) if row else {}
+
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        """Replace the tags of a resource."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO resource_tags (arn, tags) VALUES (?, ?) ON CONFLICT (arn) DO UPDATE "
+                "SET tags = excluded.tags",
+                (arn, json.dumps(tags, sort_keys=True)),
+            )
+
+    def summary(self) -> dict[str, Any]:
+        """What the home holds from earlier runs (printed at start)."""
+        profiles = sum(
+            len(b.list_signing_profiles(include_canceled=True)["profiles"])
+            for b in self.known_backends()
+        )
+        with self.transaction() as db:
+            jobs = db.execute(
+                "SELECT COUNT(*) AS n FROM served_jobs WHERE run < ? AND status = 'Succeeded'",
+                (self.run,),
+            ).fetchone()["n"]
+        return {"profiles": profiles, "earlier_signed_objects": int(jobs)}
+
+
+def now() -> datetime:
+    """The server's clock (one place, so it can be replaced)."""
+    return utcnow()

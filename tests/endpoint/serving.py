@@ -1,0 +1,80 @@
+"""Starting ``sam-ext serve`` as users start it, for any test that needs a server."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+@dataclass
+class Server:
+    """A running ``sam-ext serve``: its URL, home, process, and what it printed."""
+
+    url: str
+    home: Path
+    process: subprocess.Popen[str]
+    stderr: list[str] = field(default_factory=list)
+
+    def log(self) -> str:
+        """Everything the server printed on stderr so far."""
+        return "".join(self.stderr)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        """Send ``sig`` and wait for the process to end; returns its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+def start_server(
+    home: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> Server:
+    """Start ``sam-ext serve --port 0 --home HOME`` and wait for its listening line."""
+    command = [
+        sys.executable,
+        "-m",
+        "sam_ext.cli",
+        "serve",
+        "--port",
+        "0",
+        "--home",
+        str(home),
+        *extra,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    found: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            match = _LISTENING.search(line)
+            if match and not found:
+                found.append(match.group(1))
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(timeout) or not found:
+        process.kill()
+        raise AssertionError(f"sam-ext serve did not start: {''.join(lines)}")
+    return Server(found[0], home, process, lines)
