@@ -228,15 +228,16 @@ def deployable_code(
         code = judging.location_of(
             backend.check_deployable(code_input_of(inputs), settings, pending=pending)
         )
-        if isinstance(code, Path):
-            if not code.exists() or (settings is not None and not code.is_file()):
-                what = (
-                    "not a file" if settings is not None else "neither a .zip file nor a directory"
-                )
-                return None, [CheckFailure("code", f"{kind} input code: {str(code)!r} is {what}")]
-            inputs["code_sha384"] = code_identity(code)
-        assert code is not None
+        if code is None:  # code_input_of raised already for code that is missing
+            return None, []
+        if isinstance(code, Path) and (
+            not code.exists() or (settings is not None and not code.is_file())
+        ):
+            what = "not a file" if settings is not None else "neither a .zip file nor a directory"
+            return None, [CheckFailure("code", f"{kind} input code: {str(code)!r} is {what}")]
         inputs["code_id"] = code_identity(code)
+        if isinstance(code, Path):
+            inputs["code_sha384"] = inputs["code_id"]  # what the policy pack compares
         inputs["code_ref"] = _code_ref(code)
     except CodesignError as exc:
         return None, [_input_failure(kind, exc, inputs)]
