@@ -434,6 +434,11 @@ def test_previews_on_aws_judge_what_lambda_would(
     arn = cli_world.put_profile("publisher")["profileVersionArn"]
     csc = csc_state(arn)
     code = signed(cli_world, source)
+    # A config given by ARN alone: its policy and publishers come from GetCodeSigningConfig.
+    by_arn = provider.check(
+        {}, function_inputs(versioned(code), {"arn": csc["arn"]}, role=role)
+    ).inputs["predicted_verdict"]
+    assert (by_arn["decision"], by_arn["policy"]) == ("ALLOW", "Enforce")
     cli_world.s3.put_object(Bucket=BUCKET, Key=code["key"], Body=b"tampered")
     tampered = provider.check(
         {}, function_inputs(None, csc, s3_bucket=BUCKET, s3_key=code["key"], role=role)
