@@ -113,8 +113,8 @@ def test_sign_predict_deploy_resign_and_revoke_over_http(served: Served) -> None
         "web" + served.tag,
         signed,
         csc_arn=csc,
+        settings=FunctionSettings(role=served.role(), runtime="python3.12", handler="app.handler"),
         now=NOW,
-        settings=FunctionSettings(role=served.role()),
     )
     assert function["CodeSigningConfigArn"] == csc
 
