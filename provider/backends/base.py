@@ -19,7 +19,7 @@ from provider.backends.jobs import JobFilter, Pagination
 from provider.clock import format_instant
 from provider.errors import ValidationError
 from provider.validity import ValidityPeriod
-from provider.verdict import CscPolicy, Verdict
+from provider.verdict import ArtifactFacts, CscPolicy, Verdict
 
 Document = dict[str, Any]
 
@@ -247,7 +247,38 @@ class Backend(Protocol):
         .zip (local backend) or a signed S3 object ``s3://bucket/key[?versionId=V]`` (aws);
         each backend refuses the other's kind with a message saying which it takes."""
 
+    def package_facts(self, code: Code, *, name: str | None = None) -> ArtifactFacts:
+        """What Lambda's checks would read of ``code`` (a local .zip on local, a signed S3
+        object on aws), for :mod:`provider.prediction`; the other kind is refused."""
+
     # --- Lambda functions and layers ---------------------------------------------------
+    def check_deployable(
+        self,
+        code: Code | None,
+        settings: FunctionSettings | None = None,
+        *,
+        pending: frozenset[str] = frozenset(),
+        field: str = "code",
+    ) -> Code | None:
+        """What this backend needs before a deploy, checked without calling it: the kind of
+        code it deploys (local: a .zip path; aws: an S3 object), and on aws a function's
+        execution role unless its name is in ``pending`` (not known yet). Returns ``code``
+        as the backend deploys it; raises a :class:`ValidationError` naming ``field``."""
+
+    def deployed_code(self, function: Document, code: Code | None) -> Code | None:
+        """The code ``function`` (a GetFunction document) runs, deployed from ``code``, as
+        :meth:`package_facts` reads it: local, the registry's own copy; aws, ``code``
+        itself (Lambda keeps no pointer to the source object; refresh's
+        :meth:`function_drift` checks that it is still what runs)."""
+
+    def layer_version_code(self, layer_version_arn: str) -> Code | None:
+        """A published layer version's content as :meth:`package_facts` reads it: local,
+        the registry's copy; aws, ``None`` (Lambda does not say which object a version
+        was published from: the program's own ``LayerVersion`` says it)."""
+
+    def get_layer_version(self, layer_version_arn: str) -> Document:
+        """GetLayerVersionByArn."""
+
     def create_function(
         self,
         name: str,

@@ -11,12 +11,14 @@ them as Lambda's API does. Every value is checked when the object is built, so a
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from provider.archive import package_bytes
 from provider.arns import FUNCTION_NAME_RE
 from provider.errors import ValidationError
 from provider.objects import S3Object, check_bucket
@@ -281,9 +283,14 @@ class FunctionSettings:
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, Any]) -> FunctionSettings:
         """The settings among a resource's inputs (pulumi-aws names; others ignored).
-        ``environment`` may be pulumi-aws's ``{"variables": {...}}`` or the mapping itself."""
+        ``environment`` may be pulumi-aws's ``{"variables": {...}}`` or the mapping itself.
+        Whole numbers may come as floats (Pulumi's wire format has only doubles)."""
         names = {f.name for f in fields(cls)}
-        chosen = {k: v for k, v in inputs.items() if k in names and v is not None}
+        chosen: dict[str, Any] = {
+            k: int(v) if isinstance(v, float) and v.is_integer() else v
+            for k, v in inputs.items()
+            if k in names and v is not None
+        }
         environment = chosen.get("environment")
         if (
             isinstance(environment, Mapping)
@@ -306,6 +313,20 @@ class FunctionSettings:
             description="" if self.description is None else self.description,
             tags={} if self.tags is None else self.tags,
         )
+
+    def update_to(self, new: FunctionSettings) -> FunctionSettings | None:
+        """What UpdateFunctionConfiguration sets to go from these settings (as deployed)
+        to ``new``: each field that differs once both have a new function's defaults (an
+        input removed from the program goes back to Lambda's default); ``None`` when
+        nothing does. The architecture is not among them: it changes with the code."""
+        before, after = self.with_defaults(), new.with_defaults()
+        changed = {
+            f.name: getattr(after, f.name)
+            for f in fields(after)
+            if f.name not in ("publish", "package_type", "architectures")
+            and _comparable(getattr(before, f.name)) != _comparable(getattr(after, f.name))
+        }
+        return FunctionSettings(**changed) if changed else None
 
     def merged(self, update: FunctionSettings) -> FunctionSettings:
         """These settings with every field ``update`` gives replaced."""
@@ -433,6 +454,17 @@ def code_of(inputs: Mapping[str, Any]) -> Code:
             "or s3_bucket, s3_key and s3_object_version"
         )
     return S3Object.parse(code, "code") if code.startswith("s3:/") else Path(code)
+
+
+def code_identity(code: Code) -> str:
+    """What names a deploy's bytes, for telling new code from the deployed: an S3 object's
+    URI with its version (a version's bytes never change), or the SHA-384 (hex) of a local
+    .zip, or of a directory zipped deterministically."""
+    if isinstance(code, S3Object):
+        return code.uri
+    path = Path(code)
+    data = package_bytes(path) if path.is_dir() else path.read_bytes()
+    return hashlib.sha384(data).hexdigest()
 
 
 def code_sha256(digest: bytes) -> str:

@@ -483,7 +483,9 @@ def predictions(stack: Stack, at: datetime) -> list[Judged]:
         if function.image:
             continue
         when = _instant(function.now, "codesign:now") or at
-        if function.own_inputs is not None:
+        # This project's LambdaFunction judged from its inputs; on the aws backend its code
+        # is an S3 object, joined across the stack as pulumi-aws's are.
+        if function.own_inputs is not None and not isinstance(function.code, S3Object):
             judged.extend(own_predictions(function, stack, when))
         else:
             judged.extend(joined_predictions(function, stack, when))

@@ -28,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provider.errors import CodesignError
+from provider.objects import S3Object as PlainS3Object
 from provider.policy.wire import UNKNOWN_VALUE, Unknown, is_unknown, normalized, text
 from provider.policy.wire import field as at_path
 from provider.prediction import ConfigView as ConfigPrediction
@@ -217,6 +219,21 @@ def _s3(bucket: Any, key: Any, version: Any) -> S3Object:
     return S3Object(text(bucket), text(key), text(version))
 
 
+def _own_code(props: Mapping[str, Any]) -> Code:
+    """This project's ``LambdaFunction``/``LayerVersion`` code: a local .zip (local), or an S3
+    object (aws backend: ``s3://bucket/key?versionId=V``, or ``s3_bucket``/``s3_key``)."""
+    if any(props.get(k) is not None for k in ("s3_bucket", "s3_key")):
+        return _s3(props.get("s3_bucket"), props.get("s3_key"), props.get("s3_object_version"))
+    code = props.get("code")
+    if isinstance(code, str) and code.startswith("s3:/"):
+        try:
+            parsed = PlainS3Object.parse(code, "code")
+        except CodesignError:
+            return Inline(f"an S3 location that is not one ({code!r})")
+        return S3Object(parsed.bucket, parsed.key, parsed.version)
+    return LocalFile(text(code), text(props.get("code_sha384")))
+
+
 def function_view(resource: Resource) -> FunctionView | None:
     """The function view of a function resource; ``None`` for any other type."""
     props = resource.props
@@ -231,12 +248,14 @@ def function_view(resource: Resource) -> FunctionView | None:
             resource,
             image=False,
             csc_arn=text(props.get("code_signing_config_arn")),
-            code=LocalFile(text(props.get("code")), text(props.get("code_sha384"))),
+            code=_own_code(props),
             layers=(),
             csc_dependencies=resource.depends(
                 "code_signing_config_arn", "code_signing_policy", "allowed_publishers"
             ),
-            code_dependencies=resource.depends("code", "code_package"),
+            code_dependencies=resource.depends(
+                "code", "code_package", "s3_bucket", "s3_key", "s3_object_version"
+            ),
             own_inputs=inputs,
             own_config=judging.config_view(inputs, None),
             now=_now_of(props),
@@ -351,8 +370,10 @@ def layer_view(resource: Resource) -> LayerView | None:
         return LayerView(
             resource,
             arn=text(props.get("layer_version_arn")),
-            code=LocalFile(text(props.get("code")), text(props.get("code_sha384"))),
-            code_dependencies=resource.depends("code", "code_package"),
+            code=_own_code(props),
+            code_dependencies=resource.depends(
+                "code", "code_package", "s3_bucket", "s3_key", "s3_object_version"
+            ),
         )
     if resource.type != AWS_LAYER_VERSION:
         return None

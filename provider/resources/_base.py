@@ -25,9 +25,8 @@ from pulumi.runtime import rpc
 from provider import schemas
 from provider.backends.base import Backend
 from provider.backends.factory import open_backend
-from provider.backends.local import LocalBackend
 from provider.clock import parse_instant, utcnow
-from provider.errors import CodesignError, ValidationError
+from provider.errors import CodesignError
 
 #: The wire form of an input that is not known yet (during a preview). Dynamic providers
 #: receive it deserialised as a :class:`pulumi.output.Unknown` instance.
@@ -94,34 +93,12 @@ def on_aws(props: dict[str, Any]) -> bool:
     return (props.get("settings") or {}).get("backend") == "aws"
 
 
-def local_only(props: dict[str, Any], kind: str, instead: str) -> list[CheckFailure]:
-    """A check failure for a resource the aws backend does not run (rather than a failure
-    half-way through a deploy); ``instead`` says what to use on AWS."""
-    if on_aws(props):
-        return [
-            CheckFailure(
-                "settings",
-                f"{kind} does not run on the aws backend (codesign:backend aws): {instead}; "
-                "or use codesign:backend local",
-            )
-        ]
-    return []
-
-
 def backend_of(props: dict[str, Any]) -> Backend:
     """Open the backend named by a resource's ``settings`` input."""
     settings = props.get("settings") or {}
     return open_backend(
         settings.get("backend") or "local", home=settings.get("home"), region=settings.get("region")
     )
-
-
-def local_backend_of(props: dict[str, Any]) -> LocalBackend:
-    """The local backend of a resource that runs on it only (see :func:`local_only`)."""
-    backend = backend_of(props)
-    if not isinstance(backend, LocalBackend):
-        raise ValidationError("settings.backend: this resource runs on the local backend only")
-    return backend
 
 
 def now_of(props: dict[str, Any]) -> datetime:

@@ -3,7 +3,6 @@ and whose every finding ``pulumi preview`` reports before anything deploys."""
 
 from __future__ import annotations
 
-import hashlib
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,17 +21,20 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from provider.backends.local import LocalBackend
+from provider.backends.base import Backend, Document
+from provider.backends.functions import FunctionSettings, code_identity
+from provider.backends.functions import code_of as code_input_of
 from provider.errors import CodesignError
+from provider.objects import S3Object
 from provider.prediction import UNKNOWN, Code, ConfigView, Prediction, Publisher, combined
 from provider.resources import judging
 from provider.resources._base import (
     CodesignProvider,
     auto_name,
+    backend_of,
     check_inputs,
+    checked,
     is_unknown,
-    local_backend_of,
-    local_only,
     name_seed,
     now_of,
     reported,
@@ -41,30 +43,41 @@ from provider.resources._base import (
 from provider.resources.code_signing_config import CodeSigningConfig
 from provider.resources.report import watch
 from provider.resources.signed_package import SignedPackage, package_ref
+from provider.verdict import decide
 
 if TYPE_CHECKING:
     from provider.resources.layer import LayerVersion
 
 _NAME_ALPHABET = string.ascii_letters + string.digits + "-_"
-#: What to use instead on AWS, where Lambda itself verifies code at every deployment.
-_ON_AWS = (
-    "on AWS, Lambda itself verifies code at every deployment; deploy the SignedPackage's "
-    "S3 object with pulumi_aws.lambda_.Function(s3_bucket=package.bucket, "
-    "s3_key=package.key, s3_object_version=package.object_version, "
-    "code_signing_config_arn=config.arn, ...)"
-)
 #: Lambda allows up to five layers per function.
 MAX_LAYERS = 5
+#: The function's settings among the inputs, named as pulumi-aws names them.
+SETTINGS = (
+    "role",
+    "runtime",
+    "handler",
+    "memory_size",
+    "timeout",
+    "environment",
+    "architectures",
+    "description",
+    "tags",
+    "publish",
+    "package_type",
+)
+#: The inputs that say where the code is.
+CODE_INPUTS = ("code", "s3_bucket", "s3_key", "s3_object_version")
 
 
 @dataclass
 class LambdaFunctionArgs:
-    """Inputs of :class:`LambdaFunction`."""
+    """Inputs of :class:`LambdaFunction` (the settings named as pulumi-aws names them)."""
 
-    #: The .zip to deploy: a :class:`SignedPackage` (then a preview predicts its verdict
-    #: from the program's graph, even before the package exists), or a path, such as
-    #: ``SignedPackage.location``.
-    code: SignedPackage | pulumi.Input[str]
+    #: The code to deploy: a :class:`SignedPackage` (then a preview predicts its verdict
+    #: from the program's graph, even before the package exists; on aws its S3 object's
+    #: version is deployed), a local .zip path (local backend), or
+    #: ``s3://BUCKET/KEY[?versionId=V]`` (aws backend); or give ``s3_bucket``/``s3_key``.
+    code: SignedPackage | pulumi.Input[str] | None = None
     #: A :class:`CodeSigningConfig` (its policy and publishers are then known to previews
     #: before it is applied) or a code signing config ARN.
     code_signing_config: CodeSigningConfig | pulumi.Input[str] | None = None
@@ -74,48 +87,78 @@ class LambdaFunctionArgs:
     #: Up to 5 layers: :class:`~provider.resources.layer.LayerVersion` resources or layer
     #: version ARNs. Under a code signing config each is checked like the code.
     layers: Sequence[LayerVersion | pulumi.Input[str]] | None = None
+    #: The code as an S3 object, instead of ``code`` (aws backend).
+    s3_bucket: pulumi.Input[str] | None = None
+    s3_key: pulumi.Input[str] | None = None
+    s3_object_version: pulumi.Input[str] | None = None
+    #: The execution role's ARN (required on aws; recorded on local).
+    role: pulumi.Input[str] | None = None
+    #: Default ``python3.12`` and ``app.handler``.
+    runtime: pulumi.Input[str] | None = None
+    handler: pulumi.Input[str] | None = None
+    #: MB (default 128) and seconds (default 3), as Lambda's defaults.
+    memory_size: pulumi.Input[int] | None = None
+    timeout: pulumi.Input[int] | None = None
+    #: ``{"variables": {...}}`` as pulumi-aws takes it, or the variables themselves.
+    environment: pulumi.Input[dict[str, Any]] | None = None
+    #: ``["x86_64"]`` (default) or ``["arm64"]``; a change deploys the code again.
+    architectures: pulumi.Input[list[str]] | None = None
+    description: pulumi.Input[str] | None = None
+    tags: pulumi.Input[dict[str, str]] | None = None
+    #: Publish a version on each code deploy.
+    publish: bool = False
+    #: ``Zip`` only: ``Image`` is refused in ``check`` (code signing covers .zip only).
+    package_type: str = "Zip"
     backend: str | None = None
     home: str | None = None
     region: str | None = None
 
 
-def _file_sha384(path: str) -> str:
-    return hashlib.sha384(Path(path).read_bytes()).hexdigest()
+def _code_ref(code: Path | S3Object) -> str:
+    """Code as state records it: a path, or ``s3://bucket/key?versionId=V``."""
+    return code.uri if isinstance(code, S3Object) else str(code)
 
 
-def _deployed(backend: LocalBackend, function: dict[str, Any]) -> list[tuple[str, Code]]:
-    """The code and layers a function runs now, as the registry holds them."""
+def _deployed(
+    backend: Backend, function: Document, layers: Any, recorded: Any
+) -> list[tuple[str, Code]]:
+    """The code and layers a function runs now: its code as deployed from ``recorded``
+    (state's ``deployed_code``), its layers by ARN or by the program's ``LayerVersion``."""
     name = function["FunctionName"]
-    artifacts: list[tuple[str, Code]] = [
-        (
-            f"code of function {name}",
-            judging.code_of(function["CodeLocation"], None, backend, f"code of function {name}"),
-        )
-    ]
-    for layer in function.get("Layers", []):
-        label = f"layer {layer['Location']} of function {name}"
-        artifacts.append((label, judging.layer_code(backend, {"arn": layer["Location"]}, label)))
+    label = f"code of function {name}"
+    code = backend.deployed_code(function, judging.location_of(recorded))
+    artifacts: list[tuple[str, Code]] = [(label, judging.code_of(code, None, backend, label))]
+    by_arn = {
+        str(layer.get("arn")): layer
+        for layer in layers or []
+        if isinstance(layer, dict) and not is_unknown(layer.get("arn"))
+    }
+    for entry in function.get("Layers", []):
+        arn = str(entry.get("Arn") or entry.get("Location"))
+        label = f"layer {arn} of function {name}"
+        artifacts.append((label, judging.layer_code(backend, by_arn.get(arn, {"arn": arn}), label)))
     return artifacts
 
 
 def _standing(
-    backend: LocalBackend,
-    function: dict[str, Any],
+    backend: Backend,
+    function: Document,
     view: ConfigView | None,
     at: datetime,
+    props: dict[str, Any],
     keep: set[str] | None = None,
 ) -> list[Prediction]:
     """What the deployed code (and layers) would meet at its next deploy under ``view``.
     ``keep``: only the artifacts not being redeployed (``code``, ``layers``)."""
     if view is None:
         return []
-    artifacts = _deployed(backend, function)
+    artifacts = _deployed(backend, function, props.get("layers"), props.get("deployed_code"))
     if keep is not None:
         artifacts = [a for i, a in enumerate(artifacts) if ("code" if i == 0 else "layers") in keep]
     return judging.judge(artifacts, view, at)
 
 
-def _stored_view(backend: LocalBackend, csc_arn: str | None) -> ConfigView | None:
+def _stored_view(backend: Backend, csc_arn: str | None) -> ConfigView | None:
     if not csc_arn:
         return None
     stored = backend.csc_policy_of(csc_arn)
@@ -152,18 +195,67 @@ def _changed(olds: dict[str, Any], news: dict[str, Any], key: str) -> bool:
     return bool(olds) and (is_unknown(news.get(key)) or olds.get(key) != news.get(key))
 
 
+def function_settings(props: dict[str, Any]) -> FunctionSettings:
+    """The function's settings among its inputs (those known; validated)."""
+    return FunctionSettings.from_inputs(
+        {k: props.get(k) for k in SETTINGS if not is_unknown(props.get(k))}
+    )
+
+
+def _input_failure(kind: str, error: CodesignError, inputs: dict[str, Any]) -> CheckFailure:
+    """A failure on the input the message names (``field: ...``), else on ``code``."""
+    field = error.message.split(":", 1)[0]
+    return CheckFailure(
+        field if field in inputs or field in SETTINGS else "code", f"{kind} input {error.message}"
+    )
+
+
+def deployable_code(
+    inputs: dict[str, Any],
+    backend: Backend,
+    kind: str,
+    settings: FunctionSettings | None = None,
+) -> tuple[Path | S3Object | None, list[CheckFailure]]:
+    """A function's or layer's code from its inputs (``code``, or ``s3_bucket``/``s3_key``/
+    ``s3_object_version``), as the backend deploys it; ``None`` while unknown. Sets
+    ``code_ref`` (the code, one way of saying it), ``code_id`` (what names its bytes) and,
+    for a local file, ``code_sha384``."""
+    pending = frozenset(k for k in SETTINGS if is_unknown(inputs.get(k)))
+    try:
+        if any(is_unknown(inputs.get(k)) for k in CODE_INPUTS):
+            backend.check_deployable(None, settings, pending=pending)
+            return None, []
+        code = judging.location_of(
+            backend.check_deployable(code_input_of(inputs), settings, pending=pending)
+        )
+        if code is None:  # code_input_of raised already for code that is missing
+            return None, []
+        if isinstance(code, Path) and (
+            not code.exists() or (settings is not None and not code.is_file())
+        ):
+            what = "not a file" if settings is not None else "neither a .zip file nor a directory"
+            return None, [CheckFailure("code", f"{kind} input code: {str(code)!r} is {what}")]
+        inputs["code_id"] = code_identity(code)
+        if isinstance(code, Path):
+            inputs["code_sha384"] = inputs["code_id"]  # what the policy pack compares
+        inputs["code_ref"] = _code_ref(code)
+    except CodesignError as exc:
+        return None, [_input_failure(kind, exc, inputs)]
+    return code, []
+
+
 class LambdaFunctionProvider(CodesignProvider):
-    """Lifecycle: create and code or layer updates are verified by the backend as Lambda
-    does. ``check`` never fails on a verdict: it returns ``findings`` (the verdict of each
-    deploy this step makes, the standing of deployed code it does not redeploy), which the
-    program reports on the resource, failing the preview once at its end on a rejection."""
+    """Lifecycle, through the backend interface (the same on local and aws): create and
+    code or layer updates are verified as Lambda does (by the local registry, or by Lambda
+    itself). ``check`` never fails on a verdict: it returns ``findings`` (the verdict of
+    each deploy this step makes, the standing of deployed code it does not redeploy),
+    which the program reports on the resource, failing the preview once at its end on a
+    rejection."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Validate, auto-name, hash the code, and judge what this step deploys."""
+        """Validate, auto-name, identify the code, and judge what this step deploys."""
         inputs = dict(news)
-        failures = check_inputs(inputs, "resource-function", "LambdaFunction") + local_only(
-            inputs, "LambdaFunction", _ON_AWS
-        )
+        failures = check_inputs(inputs, "resource-function", "LambdaFunction")
         layers = inputs.get("layers") or []
         if isinstance(layers, list) and len(layers) > MAX_LAYERS:
             failures.append(
@@ -173,36 +265,45 @@ class LambdaFunctionProvider(CodesignProvider):
                     f"allows at most {MAX_LAYERS}",
                 )
             )
+        try:
+            settings = function_settings(inputs)
+        except CodesignError as exc:
+            failures.append(_input_failure("LambdaFunction", exc, inputs))
         if failures:
             return CheckResult(inputs, failures)
         if inputs.get("function_name") is None:
             inputs["function_name"] = olds.get("function_name") or auto_name(
                 inputs["logical_name"], "-", _NAME_ALPHABET, 64, inputs.get("name_seed")
             )
-        code = inputs.get("code")
-        if not is_unknown(code):
-            if not Path(str(code)).is_file():
-                return CheckResult(
-                    inputs,
-                    [CheckFailure("code", f"LambdaFunction input code: {code!r} is not a file")],
-                )
-            inputs["code_sha384"] = _file_sha384(str(code))
+        backend = checked(lambda: backend_of(inputs), "settings")
+        if isinstance(backend, CheckFailure):
+            return CheckResult(inputs, [backend])
+        code, failures = deployable_code(inputs, backend, "LambdaFunction", settings)
+        if failures:
+            return CheckResult(inputs, failures)
         inputs["layer_arns"] = (
             [layer.get("arn") for layer in layers] if isinstance(layers, list) else layers
         )
         try:
-            self._judge(olds, inputs)
+            self._judge(olds, inputs, backend, code)
         except CodesignError as exc:
             return CheckResult(inputs, [CheckFailure("code", f"LambdaFunction: {exc}")])
         return CheckResult(inputs, [])
 
-    def _judge(self, olds: dict[str, Any], inputs: dict[str, Any]) -> None:
-        backend = local_backend_of(inputs)
+    def _judge(
+        self,
+        olds: dict[str, Any],
+        inputs: dict[str, Any],
+        backend: Backend,
+        code: Path | S3Object | None,
+    ) -> None:
         now = now_of(inputs)
         name = str(inputs["function_name"])
         view = judging.config_view(inputs, backend)
         layers = inputs.get("layers") if isinstance(inputs.get("layers"), list) else []
-        deploy_code = not olds or _changed(olds, inputs, "code_sha384")
+        deploy_code = (
+            not olds or _changed(olds, inputs, "code_id") or _changed(olds, inputs, "architectures")
+        )
         deploy_layers = not olds or _changed(olds, inputs, "layer_arns")
         inputs["findings"] = []
         inputs["predicted_verdict"] = None
@@ -213,13 +314,9 @@ class LambdaFunctionProvider(CodesignProvider):
             return
         artifacts: list[tuple[str, Code]] = []
         if deploy_code:
+            label = f"function {name}"
             artifacts.append(
-                (
-                    f"function {name}",
-                    judging.code_of(
-                        inputs.get("code"), inputs.get("code_package"), backend, f"function {name}"
-                    ),
-                )
+                (label, judging.code_of(code, inputs.get("code_package"), backend, label))
             )
         if deploy_layers:
             for index, layer in enumerate(layers or []):
@@ -239,7 +336,7 @@ class LambdaFunctionProvider(CodesignProvider):
             except CodesignError:
                 function = None  # deleted outside Pulumi: a refresh will say so
             if function is not None:
-                standing = _standing(backend, function, view, now, kept)
+                standing = _standing(backend, function, view, now, {**inputs, **_kept(olds)}, kept)
                 note = judging.signer_note(backend, inputs.get("code_package"))
                 findings += judging.standing_findings(
                     standing, note if deploy_code is False else ""
@@ -255,12 +352,12 @@ class LambdaFunctionProvider(CodesignProvider):
         inputs["predicted_verdict"] = _prediction_output(deploys or standing)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Replace on a new name; update for new code, layers or config, or to record a
-        new standing of the deployed code (which deploys nothing)."""
+        """Replace on a new name; update for new code, layers, config or settings, or to
+        record a new standing of the deployed code (which deploys nothing)."""
         replaces = (
             ["function_name"] if olds.get("function_name") != news.get("function_name") else []
         )
-        keys = ["code_sha384", "code_signing_config_arn", "layer_arns"]
+        keys = ["code_id", "code_signing_config_arn", "layer_arns", *SETTINGS]
         if news.get("deployed_code_standing") is not None:
             # Recording a new standing deploys nothing; a refresh shows it as a diff.
             keys.append("deployed_code_standing")
@@ -270,28 +367,30 @@ class LambdaFunctionProvider(CodesignProvider):
         return DiffResult(changes=changes, replaces=replaces, delete_before_replace=True)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """CreateFunction with its layers, verified under the CSC (a rejection creates
-        nothing)."""
+        """CreateFunction with its settings, layers and code signing config, verified under
+        the config (a rejection creates nothing)."""
         with reported():
-            backend = local_backend_of(props)
+            backend = backend_of(props)
             now = now_of(props)
+            code = code_to_deploy(props)
             function = backend.create_function(
                 props["function_name"],
-                Path(props["code"]),
+                code,
                 csc_arn=props.get("code_signing_config_arn"),
                 layers=list(props.get("layer_arns") or []),
                 now=now,
+                settings=function_settings(props),
             )
-            outs = _outputs(backend, function, now, props.get("code_package"))
+            outs = _outputs(backend, function, now, props, code)
         return CreateResult(function["FunctionName"], {**props, **outs})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Attach a new CSC first (it governs the deploys that follow), then
-        UpdateFunctionCode when the code changed and UpdateFunctionConfiguration when the
-        layers did. A new config alone deploys nothing (Lambda checks code only when code
-        is deployed)."""
+        UpdateFunctionCode when the code (or the architecture) changed, and
+        UpdateFunctionConfiguration when the layers or settings did. A new config alone
+        deploys nothing (Lambda checks code only when code is deployed)."""
         with reported():
-            backend = local_backend_of(news)
+            backend = backend_of(news)
             now = now_of(news)
             csc_arn = news.get("code_signing_config_arn")
             if csc_arn != olds.get("code_signing_config_arn"):
@@ -299,22 +398,67 @@ class LambdaFunctionProvider(CodesignProvider):
                     backend.put_function_code_signing_config(id_, csc_arn)
                 else:
                     backend.delete_function_code_signing_config(id_)
-            if news.get("code_sha384") != olds.get("code_sha384"):
-                backend.update_function_code(id_, Path(news["code"]), now=now)
+            before, after = function_settings(olds), function_settings(news)
+            architectures = after.with_defaults().architectures
+            new_architecture = architectures != before.with_defaults().architectures
+            deployed: Path | S3Object | None = None
+            if news.get("code_id") != olds.get("code_id") or new_architecture:
+                deployed = code_to_deploy(news)
+                backend.update_function_code(
+                    id_,
+                    deployed,
+                    now=now,
+                    publish=after.publish,
+                    architectures=architectures if new_architecture else None,
+                )
             layer_arns = list(news.get("layer_arns") or [])
-            if layer_arns != list(olds.get("layer_arns") or []):
-                backend.update_function_configuration(id_, layers=layer_arns, now=now)
-            outs = _outputs(backend, backend.get_function(id_), now, news.get("code_package"))
+            new_layers = layer_arns != list(olds.get("layer_arns") or [])
+            changed = before.update_to(after)
+            if new_layers or changed is not None:
+                backend.update_function_configuration(
+                    id_, layers=layer_arns if new_layers else None, now=now, settings=changed
+                )
+            outs = _outputs(
+                backend,
+                backend.get_function(id_),
+                now,
+                {**news, **_kept(olds)},
+                deployed,
+                redeployed=deployed is not None or new_layers,
+            )
         return UpdateResult({**news, **outs})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """GetFunction, and the standing of the deployed code now (refresh records it)."""
+        """GetFunction and GetFunctionCodeSigningConfig, and the standing of the deployed
+        code now: ``drift`` says what changed out of band (a config detached or replaced,
+        other code, a signature revoked or expired since). What is read back replaces what
+        was deployed, so the next ``pulumi up`` puts the program's back."""
         with reported():
-            backend = local_backend_of(props)
-            outs = _outputs(
-                backend, backend.get_function(id_), now_of(props), props.get("code_package")
+            backend = backend_of(props)
+            now = now_of(props)
+            function = backend.get_function(id_)
+            recorded = judging.location_of(props.get("deployed_code"))
+            drift = backend.function_drift(
+                id_,
+                csc_arn=props.get("code_signing_config_arn"),
+                code=recorded,
+                settings=function_settings(props),
+                at=now,
             )
-        refreshed = {**props, **outs}
+            sha = props.get("deployed_code_sha256")
+            other_code = sha is not None and sha != function.get("CodeSha256")
+            kept = {**props, "deployed_code": None} if other_code else props
+            outs = _outputs(backend, function, now, kept, None, redeployed=False)
+        refreshed = {
+            **props,
+            **outs,
+            "drift": drift,
+            "code_signing_config_arn": function.get("CodeSigningConfigArn") or None,
+        }
+        if other_code:
+            # Not the code that was deployed: the next up deploys the program's again.
+            refreshed["code_id"] = None
+            refreshed["deployed_code"] = None
         # Returned as inputs too: the engine diffs a refresh on inputs, and a new standing
         # of the deployed code (a revocation, an expiry since) must show as a change.
         return ReadResult(id_, refreshed, refreshed)
@@ -322,32 +466,83 @@ class LambdaFunctionProvider(CodesignProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DeleteFunction."""
         with reported():
-            local_backend_of(props).delete_function(id_)
+            backend_of(props).delete_function(id_)
+
+
+#: Outputs of the last deploy that an update which deploys nothing keeps.
+_DEPLOY_OUTPUTS = ("deployed_code", "verdict", "warnings")
+
+
+def _kept(olds: dict[str, Any]) -> dict[str, Any]:
+    return {k: olds.get(k) for k in _DEPLOY_OUTPUTS}
+
+
+def code_to_deploy(props: dict[str, Any]) -> Path | S3Object:
+    """The code a create or update deploys (``code_ref``, set by ``check``)."""
+    code = judging.location_of(props.get("code_ref"))
+    if code is None:
+        raise CodesignError("code: not known at deploy time")
+    return code
 
 
 def _outputs(
-    backend: LocalBackend, function: dict[str, Any], at: datetime, package: Any = None
+    backend: Backend,
+    function: Document,
+    at: datetime,
+    props: dict[str, Any],
+    deployed: Path | S3Object | None,
+    *,
+    redeployed: bool = True,
 ) -> dict[str, Any]:
     """Outputs after a step: the function, and the standing of what it runs now (its
-    findings are what later previews of an unchanged function report); ``package``: the
-    ``code_package`` input."""
+    findings are what later previews of an unchanged function report). ``deployed``: the
+    code this step deployed, if any; ``redeployed``: whether it deployed code or layers
+    (then ``verdict`` and ``warnings`` are this deploy's)."""
     name = function["FunctionName"]
-    standing = _standing(
-        backend, function, _stored_view(backend, function.get("CodeSigningConfigArn")), at
-    )
-    return {
+    if deployed is not None:
+        props = {**props, "deployed_code": _code_ref(deployed)}
+    csc_arn = function.get("CodeSigningConfigArn")
+    standing = _standing(backend, function, _stored_view(backend, csc_arn), at, props)
+    outs: dict[str, Any] = {
         "function_name": name,
         "function_arn": function["FunctionArn"],
-        "deployed_code_sha384": function["CodeSha384"],
-        "deployed_layers": [layer["Location"] for layer in function.get("Layers", [])],
-        "verdict": function.get("LastVerdict"),
-        "warnings": function.get("Warnings", []),
+        "deployed_code": props.get("deployed_code"),
+        "deployed_code_sha256": function.get("CodeSha256"),
+        "deployed_code_sha384": function.get("CodeSha384"),
+        "deployed_layers": [
+            layer.get("Arn") or layer.get("Location") for layer in function.get("Layers", [])
+        ],
+        "version": function.get("Version"),
         "deployed_code_standing": judging.standing_document(standing) if standing else None,
         # After a step nothing is being deployed: a later preview of an unchanged function
         # (whose state is these outputs) judges the standing of its deployed code.
         "deploying": {"code": False, "layers": False},
-        "findings": judging.standing_findings(standing, judging.signer_note(backend, package)),
+        "findings": judging.standing_findings(
+            standing, judging.signer_note(backend, props.get("code_package"))
+        ),
+        "verdict": props.get("verdict"),
+        "warnings": props.get("warnings") or [],
     }
+    if redeployed:
+        outs["warnings"] = [p.message for p in standing if p.decision == "WARN"]
+        outs["verdict"] = _verdict(backend, function, props.get("deployed_code"), at)
+    return outs
+
+
+def _verdict(
+    backend: Backend, function: Document, recorded: Any, at: datetime
+) -> dict[str, Any] | None:
+    """What the deploy of the function's code met (``decide`` over the deployed code's
+    facts, under its config, at the deploy instant)."""
+    csc_arn = function.get("CodeSigningConfigArn")
+    code = backend.deployed_code(function, judging.location_of(recorded))
+    if not csc_arn or code is None:
+        return None
+    try:
+        facts = backend.package_facts(code, name=f"function {function['FunctionName']}")
+        return decide(facts, backend.csc_policy_of(csc_arn), at).to_document()
+    except CodesignError:
+        return None
 
 
 def _report_warnings(resource: pulumi.Resource, warnings: Any) -> None:
@@ -384,72 +579,92 @@ def _layer_input(layer: Any) -> Any:
         return {
             "arn": layer.layer_version_arn,
             "name": layer.layer_name,
-            "code": layer.code,
+            "code": layer.code_ref,
             "package": package_ref(layer.package) if layer.package is not None else None,
         }
     return {"arn": layer, "name": None, "code": None, "package": None}
 
 
+def code_input(code: Any) -> tuple[Any, Any]:
+    """The ``code`` and ``code_package`` inputs (program side): a :class:`SignedPackage`
+    gives its signed object (on aws with its version) and who signs it; a path is made
+    absolute (the provider host runs elsewhere); an ``s3://`` location is kept."""
+    if isinstance(code, SignedPackage):
+        return code.deploy_location, package_ref(code)
+    if code is None:
+        return None, None
+    return pulumi.Output.from_input(code).apply(
+        lambda p: p if str(p).startswith("s3:") else str(Path(p).resolve())
+    ), None
+
+
 class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):
     """A Lambda function whose code and layers are verified against its code signing config
-    on every create and code or layer update, exactly as Lambda verifies them, in the local
-    backend's function registry. On ``codesign:backend aws`` it fails ``check`` saying to
-    deploy the :class:`~provider.resources.signed_package.SignedPackage` object with
-    ``pulumi_aws.lambda_.Function``, since AWS Lambda itself verifies code there.
+    on every create and code or layer update, exactly as Lambda verifies them: by the local
+    backend's function registry, or on ``codesign:backend aws`` by AWS Lambda itself. The
+    same program runs on both (a local .zip there, an S3 object here; a
+    :class:`SignedPackage` gives the right one on each).
 
     In a preview, every deploy this step makes (create, new code, new layers) is judged
     (``predicted_verdict``): a rejection is an error on the resource and fails the preview
     at its end, a warning a warning; code already deployed and not redeployed gets its
     standing (``deployed_code_standing``), as a warning, never a failure.
 
-    Outputs: ``function_name``, ``function_arn``, ``predicted_verdict``, ``verdict`` (what
-    the last deploy met), ``warnings`` (Warn-policy findings of the last deploy),
-    ``deployed_code_standing`` (what the deployed code would meet at its next deploy, as
-    of the last up or refresh) and ``findings`` (what a preview reports).
+    Outputs: ``function_name``, ``function_arn``, ``version``, ``predicted_verdict``,
+    ``verdict`` (what the last deploy met), ``warnings`` (Warn-policy findings of the last
+    deploy), ``deployed_code_standing`` (what the deployed code would meet at its next
+    deploy, as of the last up or refresh), ``drift`` (what the last refresh found changed
+    out of band) and ``findings`` (what a preview reports).
     """
 
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
-    code_sha384: pulumi.Output[str]
+    version: pulumi.Output[str]
+    code_sha384: pulumi.Output[str | None]
     predicted_verdict: pulumi.Output[dict[str, Any] | None]
     verdict: pulumi.Output[dict[str, Any] | None]
     warnings: pulumi.Output[list[str]]
     deployed_code_standing: pulumi.Output[dict[str, Any] | None]
+    drift: pulumi.Output[list[str] | None]
     findings: pulumi.Output[list[dict[str, str]]]
 
     def __init__(
         self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        code = args.code
-        if isinstance(code, SignedPackage):
-            code_input: Any = code.location
-            package: Any = package_ref(code)
-        else:
-            code_input = pulumi.Output.from_input(code).apply(lambda p: str(Path(p).resolve()))
-            package = None
+        code, package = code_input(args.code)
         props = {
             "logical_name": name,
             "name_seed": name_seed("LambdaFunction", name, opts),
             "function_name": args.function_name,
-            "code": code_input,
+            "code": code,
+            "s3_bucket": args.s3_bucket,
+            "s3_key": args.s3_key,
+            "s3_object_version": args.s3_object_version,
             "code_package": package,
             **csc_inputs(args.code_signing_config),
             "layers": [_layer_input(layer) for layer in args.layers or []],
+            **{key: getattr(args, key) for key in SETTINGS},
             "settings": settings_input(args.backend, args.home, args.region),
             **{
                 key: None
                 for key in (
                     "code_sha384",
+                    "code_id",
+                    "code_ref",
                     "layer_arns",
                     "predicted_verdict",
                     "findings",
                     "function_arn",
+                    "version",
+                    "deployed_code",
+                    "deployed_code_sha256",
                     "deployed_code_sha384",
                     "deployed_layers",
                     "deployed_code_standing",
                     "deploying",
                     "verdict",
                     "warnings",
+                    "drift",
                 )
             },
         }

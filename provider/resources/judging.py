@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from provider.backends.local import LocalBackend
+from provider.backends.base import Backend
 from provider.errors import CodesignError
-from provider.inspect_package import facts_from_file
+from provider.objects import S3Object
 from provider.prediction import (
     Code,
     ConfigView,
@@ -36,7 +36,7 @@ def _known(value: Any) -> Any:
     return None if value is None or is_unknown(value) else value
 
 
-def profile_arn(backend: LocalBackend | None, name: Any) -> str | None:
+def profile_arn(backend: Backend | None, name: Any) -> str | None:
     """The current version ARN of profile ``name``, when it exists already."""
     if _known(name) is None or backend is None:
         return None
@@ -46,9 +46,7 @@ def profile_arn(backend: LocalBackend | None, name: Any) -> str | None:
         return None  # a profile this update creates
 
 
-def _publishers(
-    inputs: dict[str, Any], backend: LocalBackend | None
-) -> tuple[Publisher, ...] | None:
+def _publishers(inputs: dict[str, Any], backend: Backend | None) -> tuple[Publisher, ...] | None:
     refs = inputs.get("publisher_refs")
     allowed = inputs.get("allowed_publishers")
     if isinstance(refs, list):
@@ -75,7 +73,7 @@ def _publishers(
     return None
 
 
-def config_view(inputs: dict[str, Any], backend: LocalBackend | None) -> ConfigView | None:
+def config_view(inputs: dict[str, Any], backend: Backend | None) -> ConfigView | None:
     """The code signing config a function is deployed under, as far as known; ``None``
     when it has none. With no ``backend`` (a policy pack, say), from the inputs alone:
     nothing that exists is looked up."""
@@ -98,29 +96,42 @@ def config_view(inputs: dict[str, Any], backend: LocalBackend | None) -> ConfigV
     )
 
 
+def location_of(code: Any) -> Path | S3Object | None:
+    """Code as an input gives it: ``s3://bucket/key[?versionId=V]`` or a local path
+    (``None`` while unknown)."""
+    if code is None or is_unknown(code):
+        return None
+    if isinstance(code, Path | S3Object):
+        return code
+    text = str(code)
+    return S3Object.parse(text, "code") if text.startswith("s3:/") else Path(text)
+
+
 #: How a caller with no backend (a policy pack) reads a .zip: ``(path, name) -> facts``,
 #: or ``None`` when nothing can be known of it.
 FileReader = Callable[[Path, str], Code]
 
 
 def code_of(
-    path: Any,
+    code: Any,
     package: Any,
-    backend: LocalBackend | None,
+    backend: Backend | None,
     name: str,
     read: FileReader | None = None,
 ) -> Code:
-    """What is known of code at ``path`` (a .zip, or a directory: zipped unsigned), or,
-    while its path is unknown, of the :class:`SignedPackage` ``package`` that will sign it.
-    With no ``backend``, a package file is read with ``read`` when given (else not: its
-    signer's key is the backend's)."""
-    location = None if is_unknown(path) or path is None else Path(str(path))
-    if location is not None and location.is_dir():
+    """What is known of ``code`` (a local .zip or directory: zipped unsigned; or an S3
+    object), or, while it is unknown, of the :class:`SignedPackage` ``package`` that will
+    sign it. With no ``backend``, a local .zip is read with ``read`` when given (else
+    nothing is read: the signer's records are the backend's)."""
+    location = location_of(code)
+    if isinstance(location, Path) and location.is_dir():
         return ArtifactFacts(name=name, signed=False)
     if location is not None and backend is not None:
-        return facts_from_file(location, backend, name=name)
-    if location is not None and read is not None:
+        return backend.package_facts(location, name=name)
+    if isinstance(location, Path) and read is not None:
         return read(location, name)
+    if isinstance(location, S3Object):
+        return None  # an existing object: only a backend reads its signing job's records
     if isinstance(package, dict):
         arn = _known(package.get("profile_version_arn")) or profile_arn(
             backend, package.get("profile_name")
@@ -140,14 +151,15 @@ def layer_label(index: int, layer: dict[str, Any]) -> str:
 
 
 def layer_code(
-    backend: LocalBackend | None, layer: dict[str, Any], name: str, read: FileReader | None = None
+    backend: Backend | None, layer: dict[str, Any], name: str, read: FileReader | None = None
 ) -> Code:
-    """A layer entry as published (by ARN, in ``backend``), else its code, else the
-    package that will sign it."""
+    """A layer entry as published (by ARN, where ``backend`` keeps its content), else its
+    code, else the package that will sign it."""
     arn = layer.get("arn")
     if backend is not None and arn and not is_unknown(arn):
-        location = backend.get_layer_version(str(arn))["Content"]["Location"]
-        return code_of(location, None, backend, name)
+        published = backend.layer_version_code(str(arn))
+        if published is not None:
+            return code_of(published, None, backend, name)
     return code_of(layer.get("code"), layer.get("package"), backend, name, read)
 
 
@@ -202,7 +214,7 @@ def deploy_findings(predictions: Sequence[Prediction]) -> list[dict[str, str]]:
     return [finding("info", f"code signing: {'; '.join(p.message for p in predictions)}")]
 
 
-def signer_note(backend: LocalBackend, package: Any) -> str:
+def signer_note(backend: Backend, package: Any) -> str:
     """Said with the standing of code from a :class:`SignedPackage` whose profile can sign
     no more (canceled or revoked): signing the package again cannot be the fix."""
     name = _known(package.get("profile_name")) if isinstance(package, dict) else None

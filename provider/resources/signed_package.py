@@ -29,7 +29,7 @@ from provider.backends.local import LocalBackend
 from provider.clock import format_instant
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.inspect_package import facts_from_file
-from provider.objects import parse_destination
+from provider.objects import S3Object, parse_destination
 from provider.resources._base import (
     CodesignProvider,
     backend_of,
@@ -326,7 +326,7 @@ class SignedPackageProvider(CodesignProvider):
         if isinstance(current, tuple) and olds and not needs_job:
             # Known to previews of an in-place update too (its outputs are these inputs):
             # functions deployed from it then see the object they run, not an unknown.
-            inputs["location"] = str(current[0])
+            inputs["location"] = inputs["deploy_location"] = str(current[0])
         if needs_job and isinstance(profile, dict) and not active:
             inputs["findings"].append(
                 finding(
@@ -446,6 +446,8 @@ def _outputs(job: dict[str, Any], backend: Backend, previous: dict[str, Any]) ->
     return {
         "job_id": job["jobId"],
         "location": location,
+        # What functions and layers deploy: on aws the object's version, pinned.
+        "deploy_location": S3Object(bucket, key, version).uri if bucket and key else location,
         "bucket": bucket,
         "key": key,
         "object_version": version,
@@ -463,18 +465,21 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
     """A code package signed by a signing job.
 
     Outputs: ``location`` (the signed file's path, or ``s3://bucket/key`` on aws),
+    ``deploy_location`` (what a :class:`LambdaFunction` or ``LayerVersion`` given this
+    package deploys: the path, or ``s3://bucket/key?versionId=V`` on aws),
     ``bucket``/``key``/``object_version`` (aws; ``None`` on local), ``job_id``,
     ``profile_version_arn``, ``signature_expires_at``, ``digest`` (SHA-384 of a local
     signed object; ``None`` on aws), ``source_hash``, ``signing_generation`` (how many times
-    an unchanged source was signed again), ``findings`` (what a preview reports). Deploy
-    ``location`` with :class:`LambdaFunction` (local), or the S3 object with
-    ``pulumi_aws.lambda_.Function(s3_bucket=..., s3_key=..., s3_object_version=...,
-    code_signing_config_arn=...)`` (aws, where Lambda itself verifies it).
+    an unchanged source was signed again), ``findings`` (what a preview reports). Give
+    the package itself to :class:`LambdaFunction` or ``LayerVersion`` (on both backends),
+    or its S3 object to ``pulumi_aws.lambda_.Function(s3_bucket=..., s3_key=...,
+    s3_object_version=..., code_signing_config_arn=...)``.
     """
 
     source_hash: pulumi.Output[str]
     job_id: pulumi.Output[str]
     location: pulumi.Output[str]
+    deploy_location: pulumi.Output[str]
     bucket: pulumi.Output[str | None]
     key: pulumi.Output[str | None]
     object_version: pulumi.Output[str | None]
@@ -514,6 +519,7 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
                     "signing_generation",
                     "job_id",
                     "location",
+                    "deploy_location",
                     "bucket",
                     "key",
                     "object_version",

@@ -463,3 +463,33 @@ def test_a_revocation_this_update_applies_is_judged_already(
     assert len(policies.warnings(joins.Stack.of(changed), when)) == (
         2 if revoke == "profile" else 1
     )
+
+
+def test_this_projects_function_on_the_aws_backend_is_joined_by_its_s3_object() -> None:
+    """A LambdaFunction on codesign:backend aws deploys the package's versioned object
+    (or an object by s3_bucket/s3_key): joined to the package by value, judged as such."""
+    stack = aws.deployed_aws_stack()
+    package = next(r for r in stack if r["name"] == "api-code")["props"]
+    versioned = f"{package['location']}?versionId={package['object_version']}"
+    bucket, key, version = package["bucket"], package["key"], package["object_version"]
+    functions = [
+        aws.record("pulumi-python:dynamic/codesign:LambdaFunction", name, {
+            "code": code, "s3_bucket": s3[0], "s3_key": s3[1], "s3_object_version": s3[2],
+            "code_signing_config_arn": aws.ENFORCE_ARN,
+            "settings": {"backend": "aws", "region": "us-east-1"}})
+        for name, code, s3 in (
+            ("own-versioned", versioned, (None, None, None)),
+            ("own-by-key", None, (bucket, key, version)),
+            ("own-latest", None, (bucket, key, None)),
+            ("own-elsewhere", "s3://other-bucket/app.zip", (None, None, None)),
+        )
+    ]
+    judged = by_label(joins.predictions(
+        joins.Stack.of(resources(stack + functions)), at(aws.JUDGED_AT)))
+    for name in ("own-versioned", "own-by-key"):
+        assert decision(judged[f"function {name}"]) == "ALLOW"
+        assert judged[f"function {name}"].package.resource.name == "api-code"  # type: ignore[union-attr]
+    # The key's latest version may not be what was signed; an object no package of the
+    # stack signed: undecided, never "allowed".
+    assert decision(judged["function own-latest"]) == "UNKNOWN"
+    assert decision(judged["function own-elsewhere"]) == "UNKNOWN"

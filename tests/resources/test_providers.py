@@ -273,7 +273,7 @@ def test_function_update_rejected_leaves_deployment(settings: dict[str, Any],
     inputs = provider.check({}, function_inputs(settings, good["location"], csc)).inputs
     created = {**inputs, **(provider.create(inputs).outs or {})}
     unsigned = zip_of(tmp_path / "unsigned.zip", {"app.py": "x = 1\n"})
-    news = {**created, "code": str(unsigned), "code_sha384": "0" * 96}
+    news = provider.check(created, function_inputs(settings, str(unsigned), csc)).inputs
     with pytest.raises(CodesignStepError) as raised:
         provider.update(created["function_name"], created, news)
     assert "CodeVerificationFailedException" in raised.value.message
@@ -326,15 +326,22 @@ def test_unknown_objects_count_as_unknown(settings: dict[str, Any]) -> None:
     assert checked.inputs["predicted_verdict"]["unknown_until_deploy"]
 
 
-def test_resources_on_the_aws_backend_fail_check_clearly(settings: dict[str, Any]) -> None:
+def test_resources_on_the_aws_backend_fail_check_clearly(
+    settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     aws = {**settings, "backend": "aws"}
     package = SignedPackageProvider().check({}, {"source": "/tmp", "profile_name": "team",
                                                  "settings": aws}).failures
     assert [f.property for f in package] == ["destination"]
     assert "s3://BUCKET/PREFIX" in package[0].reason and "codesign:bucket" in package[0].reason
-    function = LambdaFunctionProvider().check({}, function_inputs(aws, "/tmp/x.zip", {})).failures
+    # With no region anywhere, the aws backend cannot open: said on the settings input.
+    function = LambdaFunctionProvider().check(
+        {}, function_inputs({**aws, "region": None}, "/tmp/x.zip", {})).failures
     assert [f.property for f in function] == ["settings"]
-    assert "pulumi_aws.lambda_.Function(s3_bucket=package.bucket" in function[0].reason
+    assert "no AWS region is configured" in function[0].reason
 
 
 def test_an_s3_destination_needs_the_aws_backend(
@@ -345,6 +352,42 @@ def test_an_s3_destination_needs_the_aws_backend(
         "settings": settings}).failures
     assert [f.property for f in failures] == ["destination"]
     assert "needs codesign:backend aws" in failures[0].reason
+
+
+def test_pulumi_aws_inputs_are_accepted_and_recorded_on_local(
+        settings: dict[str, Any], source_dir: Path) -> None:
+    """The inputs an AWS function needs run unchanged on the local backend (one program,
+    both backends): recorded in the registry, and changed in place by an update."""
+    trusted = create_profile(settings, profile_name="both_ways")
+    csc = create_csc(settings, [trusted["profile_version_arn"]], "Enforce")
+    package = sign(settings, source_dir, "both_ways")
+    role = "arn:aws:iam::123456789012:role/web"
+    news = function_inputs(settings, package["location"], csc, role=role, runtime="python3.12",
+                           handler="app.handler", memory_size=256.0, timeout=30.0,
+                           environment={"variables": {"STAGE": "dev"}}, tags={"team": "a"},
+                           architectures=["arm64"], description="web", publish=True)
+    provider = LambdaFunctionProvider()
+    checked = provider.check({}, news)
+    assert checked.failures == []
+    created = {**checked.inputs, **(provider.create(checked.inputs).outs or {})}
+    name = created["function_name"]
+    function = LocalBackend(settings["home"]).get_function(name)
+    assert (function["Role"], function["MemorySize"], function["Timeout"]) == (role, 256, 30)
+    assert function["Environment"] == {"Variables": {"STAGE": "dev"}}
+    assert (function["Architectures"], function["Tags"]) == (["arm64"], {"team": "a"})
+    assert created["version"] == "1"  # publish=True published a version
+    assert (provider.read(name, created).outs or {})["drift"] == []  # all read back as set
+
+    changed = provider.check(created, {**news, "memory_size": None, "tags": {"team": "b"}})
+    assert provider.diff(name, created, changed.inputs).changes is True
+    provider.update(name, created, changed.inputs)
+    function = LocalBackend(settings["home"]).get_function(name)
+    assert (function["MemorySize"], function["Tags"]) == (128, {"team": "b"})
+
+    # A container image is refused, with the reason, on either backend.
+    image = provider.check({}, {**news, "package_type": "Image"}).failures
+    assert [f.property for f in image] == ["package_type"]
+    assert "code signing covers .zip packages only" in image[0].reason
 
 
 def test_signed_package_another_compressor_is_no_diff(settings: dict[str, Any],

@@ -202,10 +202,14 @@ def test_layer_version_inputs_are_checked_clearly(settings: dict[str, Any],
     missing = LayerVersionProvider().check({}, layer_inputs(settings, str(tmp_path / "nope")))
     assert [f.property for f in missing.failures] == ["code"]
     assert "neither a .zip file nor a directory" in missing.failures[0].reason
-    aws = LayerVersionProvider().check({}, layer_inputs({**settings, "backend": "aws"},
-                                                        str(tmp_path)))
-    assert [f.property for f in aws.failures] == ["settings"]
-    assert "pulumi_aws.lambda_.LayerVersion" in aws.failures[0].reason
+    # On local, an S3 object is refused naming the way forward (the aws backend's inputs
+    # are tested in tests/backends/aws/test_resources_aws.py).
+    remote = LayerVersionProvider().check({}, layer_inputs(settings, "s3://bucket-1/layer.zip"))
+    assert [f.property for f in remote.failures] == ["code"]
+    assert "use codesign:backend aws" in remote.failures[0].reason
+    bad = LayerVersionProvider().check(
+        {}, {**layer_inputs(settings, str(tmp_path)), "compatible_architectures": ["mips"]})
+    assert [f.property for f in bad.failures] == ["compatible_architectures"]
 
 
 def test_a_refresh_that_finds_other_publishers_drops_the_program_references(

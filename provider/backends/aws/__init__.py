@@ -92,6 +92,12 @@ class AwsBackend(AwsSigner, AwsLambda, AwsFunctions):
         obj = as_object(package)
         return object_facts(self.clients, self.objects, obj, name=name or obj.uri, job_id=job_id)
 
+    def package_facts(
+        self, code: Path | str | S3Object, *, name: str | None = None
+    ) -> ArtifactFacts:
+        """What the checks need to know about the signed S3 object ``code``."""
+        return self.object_facts(code, name=name)
+
     def evaluate_package(
         self,
         package: Path | str | S3Object,

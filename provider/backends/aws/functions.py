@@ -82,6 +82,14 @@ def _resource(name: str) -> str:
     return f"function {name!r}"
 
 
+def _layer_document(response: Mapping[str, Any]) -> Document:
+    """A layer version response with ``CreatedDate`` as an instant."""
+    result = documents.document(response)
+    if isinstance(result.get("CreatedDate"), str):
+        result["CreatedDate"] = documents.lambda_instant(result["CreatedDate"], field="CreatedDate")
+    return result
+
+
 class AwsFunctions:
     """CreateFunction ... DeleteLayerVersion against AWS Lambda."""
 
@@ -198,6 +206,26 @@ class AwsFunctions:
         )
 
     # --- functions ----------------------------------------------------------------------
+    def check_deployable(
+        self,
+        code: Code | None,
+        settings: FunctionSettings | None = None,
+        *,
+        pending: frozenset[str] = frozenset(),
+        field: str = "code",
+    ) -> Code | None:
+        """An S3 object (a local path is refused with the way forward) and, for a
+        function, an execution role (Lambda runs it as that role)."""
+        if settings is not None and "role" not in pending:
+            check_role(settings.role)
+        return None if code is None else as_object(code, field)
+
+    def deployed_code(self, function: Document, code: Code | None) -> Code | None:
+        """``code``: GetFunction's ``Code.Location`` is a presigned copy, not the signed
+        object, so what was deployed is known from the deploy (refresh checks its
+        ``CodeSha256``)."""
+        return None if code is None else as_object(code, "code")
+
     def create_function(
         self,
         name: str,
@@ -488,12 +516,23 @@ class AwsFunctions:
         }
         with aws_call("lambda:PublishLayerVersion", f"layer {layer_name!r} (code {obj.uri})"):
             response = self.clients.lambda_.publish_layer_version(**params)
-        result = documents.document(response)
-        if isinstance(result.get("CreatedDate"), str):
-            result["CreatedDate"] = documents.lambda_instant(
-                result["CreatedDate"], field="CreatedDate"
+        return _layer_document(response)
+
+    def get_layer_version(self, layer_version_arn: str) -> Document:
+        """GetLayerVersion, by name and number: the same answer as GetLayerVersionByArn
+        (``Content.Location`` is a presigned URL), and served by moto too."""
+        ref = parse_layer_version_arn(layer_version_arn, "layer_version_arn")
+        with aws_call("lambda:GetLayerVersion", f"layer version {ref.arn}"):
+            response = self.clients.lambda_.get_layer_version(
+                LayerName=ref.layer_name, VersionNumber=ref.version
             )
-        return result
+        return _layer_document(response)
+
+    def layer_version_code(self, layer_version_arn: str) -> Code | None:
+        """``None``: Lambda does not say which S3 object a version was published from
+        (the program's ``LayerVersion`` records it)."""
+        parse_layer_version_arn(layer_version_arn, "layer_version_arn")
+        return None
 
     def delete_layer_version(self, layer_version_arn: str) -> None:
         """DeleteLayerVersion: functions using it keep their copy; one already deleted is

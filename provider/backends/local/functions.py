@@ -200,7 +200,27 @@ class LocalFunctions(LocalLambda):
         with self.store.transaction() as db:
             db.execute("UPDATE layers SET deleted = 1 WHERE arn = ?", (layer_version_arn,))
 
+    def layer_version_code(self, layer_version_arn: str) -> Code | None:
+        """The registry's copy of a layer version's content."""
+        return Path(self.get_layer_version(layer_version_arn)["Content"]["Location"])
+
     # --- functions ----------------------------------------------------------------------
+    def check_deployable(
+        self,
+        code: Code | None,
+        settings: FunctionSettings | None = None,
+        *,
+        pending: frozenset[str] = frozenset(),
+        field: str = "code",
+    ) -> Code | None:
+        """A local .zip (or directory, for a layer); an S3 object is refused. Every
+        setting is recorded, none is required (nothing runs the function here)."""
+        return None if code is None else _local_code(code, field)
+
+    def deployed_code(self, function: Document, code: Code | None) -> Code | None:
+        """The registry's copy of what the function runs (``CodeLocation``)."""
+        return Path(function["CodeLocation"])
+
     def _function_row(self, name: str) -> sqlite3.Row:
         check_function_name(name)
         with self.store.read() as db:

@@ -25,7 +25,8 @@ from provider.errors import (
     ValidationError,
 )
 from provider.inspect_package import TrustRecords, facts_from_file
-from provider.verdict import CscPolicy, Verdict, decide
+from provider.objects import S3Object
+from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
 
 if TYPE_CHECKING:
     from provider.trust import TrustFile
@@ -151,16 +152,23 @@ class LocalLambda:
         return policy_of_config(self.get_code_signing_config(arn)["CodeSigningConfig"], arn)
 
     # --- verification -------------------------------------------------------------------
+    def package_facts(
+        self, code: Path | str | S3Object, *, name: str | None = None
+    ) -> ArtifactFacts:
+        """What the checks read of the local .zip ``code`` (an S3 object is refused)."""
+        if isinstance(code, S3Object) or str(code).startswith("s3:/"):
+            uri = code.uri if isinstance(code, S3Object) else str(code)
+            raise ValidationError(
+                f"package: {uri!r} is an S3 object; the local backend verifies local "
+                ".zip files (use --backend aws, or codesign:backend aws, for S3 objects)"
+            )
+        facts = facts_from_file(Path(code), self._trust(), name=name)
+        if self.trust_file is not None:
+            facts = self.trust_file.annotate(facts)
+        return facts
+
     def evaluate_package(
         self, package: Path | str, csc: CscPolicy, *, at: datetime, name: str | None = None
     ) -> Verdict:
         """The verdict Lambda would give the local .zip ``package`` under ``csc`` at ``at``."""
-        if isinstance(package, str) and package.startswith("s3:/"):
-            raise ValidationError(
-                f"package: {package!r} is an S3 object; the local backend verifies local "
-                ".zip files (use --backend aws, or codesign:backend aws, for S3 objects)"
-            )
-        facts = facts_from_file(Path(package), self._trust(), name=name)
-        if self.trust_file is not None:
-            facts = self.trust_file.annotate(facts)
-        return decide(facts, csc, at)
+        return decide(self.package_facts(package, name=name), csc, at)

@@ -428,6 +428,10 @@ class AwsWorld:
         """A stateful fake for signing jobs (see :class:`FakeSigner`)."""
         return FakeSigner(self.signer, self.s3, in_progress_polls)
 
+    def fake_code_signing(self) -> FakeCodeSigning:
+        """A stateful fake for Lambda's code signing configs (see :class:`FakeCodeSigning`)."""
+        return FakeCodeSigning(self.lambda_)
+
     def put_profile(self, name: str = "publisher") -> dict[str, Any]:
         """A signing profile in moto."""
         return self.backend.put_signing_profile(name, now=NOW)
@@ -529,3 +533,83 @@ def upload(world: AwsWorld, key: str = "app/code.zip", body: bytes | None = None
     """An object in the versioned bucket (as a signing job would have written it)."""
     response = world.s3.put_object(Bucket=BUCKET, Key=key, Body=body or package_bytes())
     return S3Object(BUCKET, key, response["VersionId"])
+
+
+@dataclass
+class FakeCodeSigning:
+    """Lambda's code signing config operations with state (moto serves none of them but
+    GetFunctionCodeSigningConfig): Create/Get/DeleteCodeSigningConfig and
+    Put/Get/DeleteFunctionCodeSigningConfig. A config given to CreateFunction is recorded
+    by moto, and answered from there until a Put or Delete here changes it. Requests are
+    validated by botocore, responses by :func:`validated`; other calls go on to moto."""
+
+    client: Any
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attached: dict[str, str] = field(default_factory=dict)
+    _params: threading.local = field(default_factory=threading.local)
+
+    OPERATIONS = frozenset(
+        {
+            "CreateCodeSigningConfig",
+            "GetCodeSigningConfig",
+            "DeleteCodeSigningConfig",
+            "PutFunctionCodeSigningConfig",
+            "GetFunctionCodeSigningConfig",
+            "DeleteFunctionCodeSigningConfig",
+        }
+    )
+
+    def __post_init__(self) -> None:
+        self.client.meta.events.register_first("before-parameter-build.lambda", self._capture)
+        self.client.meta.events.register("before-call.lambda", self._answer)
+
+    def _capture(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in self.OPERATIONS:
+            self._params.value = copy.deepcopy(params)
+
+    def _ok(self, operation: str, response: dict[str, Any], status: int = 200) -> Any:
+        model = self.client.meta.service_model.operation_model(operation)
+        checked = validated(self.client, operation, response) if model.output_shape else {}
+        return AWSResponse(None, status, {}, None), checked  # type: ignore[arg-type]
+
+    def _answer(self, model: Any, **_: Any) -> Any:
+        name = model.name
+        if name not in self.OPERATIONS:
+            return None
+        params = self._params.value
+        if name == "CreateCodeSigningConfig":
+            config_id = "csc-" + uuid.uuid4().hex[:17]
+            arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:code-signing-config:{config_id}"
+            self.configs[arn] = {
+                "CodeSigningConfigId": config_id,
+                "CodeSigningConfigArn": arn,
+                "Description": params.get("Description", ""),
+                "AllowedPublishers": params["AllowedPublishers"],
+                "CodeSigningPolicies": params.get(
+                    "CodeSigningPolicies", {"UntrustedArtifactOnDeployment": "Warn"}
+                ),
+                "LastModified": "2026-06-01T12:00:00.000+0000",
+            }
+            return self._ok(name, {"CodeSigningConfig": self.configs[arn]}, 201)
+        if name in ("GetCodeSigningConfig", "DeleteCodeSigningConfig"):
+            arn = params["CodeSigningConfigArn"]
+            if arn not in self.configs:
+                return FakeSigner._error("ResourceNotFoundException", f"{arn} not found", 404)
+            if name == "DeleteCodeSigningConfig":
+                del self.configs[arn]
+                return self._ok(name, {}, 204)
+            return self._ok(name, {"CodeSigningConfig": self.configs[arn]})
+        function = params["FunctionName"]
+        if name == "PutFunctionCodeSigningConfig":
+            self.attached[function] = params["CodeSigningConfigArn"]
+            return self._ok(
+                name, {"CodeSigningConfigArn": self.attached[function], "FunctionName": function}
+            )
+        if name == "DeleteFunctionCodeSigningConfig":
+            self.attached[function] = ""
+            return self._ok(name, {}, 204)
+        if function not in self.attached:
+            return None  # moto's, from CreateFunction
+        return self._ok(
+            name, {"CodeSigningConfigArn": self.attached[function], "FunctionName": function}
+        )
