@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from provider import csc_file, schemas
+from provider import schemas
 from provider.arns import Location, check_platform, check_profile_name, check_profile_version
 from provider.backends.functions import Code, FunctionSettings, LayerSettings
 from provider.backends.jobs import JobFilter, Pagination
@@ -106,6 +106,8 @@ def csc_request(allowed: Sequence[str], policy: str | None, description: str | N
 
 def csc_policy(document: Document) -> CscPolicy:
     """The verdict inputs of a CSC given as a Create request or a Get response document."""
+    from provider import csc_file  # only --csc-file needs it: start-up time
+
     if not csc_file.conforms(document):  # the same rules; jsonschema says what is wrong
         schemas.validate(document, "csc-file", what="code signing config document")
     return policy_of_config(document.get("CodeSigningConfig", document))
