@@ -83,7 +83,9 @@ class SigningProfileProvider(CodesignProvider):
         old_name = olds.get("profile_name")
         if inputs.get("profile_name") is None and not failures:
             changed = any(olds.get(k) != inputs.get(k) for k in _REPLACING[1:])
-            inputs["profile_name"] = old_name if old_name and not changed else _free_name(inputs)
+            inputs["profile_name"] = (
+                old_name if old_name and not changed else _free_name(inputs)
+            )
             inputs["auto_named"] = True
         elif inputs.get("auto_named") is None:
             inputs["auto_named"] = False

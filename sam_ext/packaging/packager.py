@@ -228,7 +228,8 @@ class Packager:
             source = (template_dir / value).resolve()
             if not source.exists():
                 raise ValidationError(
-                    f"{name}: {entry.property} {value!r} does not exist (resolved to {source})"
+                    f"{name}: {entry.property} {value!r} does not exist "
+                    f"(resolved to {source})"
                 )
             if source.is_dir() and self.artifact_dir.is_relative_to(source):
                 raise ValidationError(
@@ -503,7 +504,8 @@ class Packager:
             job = self.backend.sign_package(path, destination, profile.profile_name, **options)
         if job["status"] != "Succeeded":
             raise SigningJobFailed(
-                f"{artifact.path}: signing job {job['jobId']} failed: {job.get('statusReason')}",
+                f"{artifact.path}: signing job {job['jobId']} failed: "
+                f"{job.get('statusReason')}",
                 job_id=job["jobId"],
             )
         return job, started

@@ -52,6 +52,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "not-json.json").write_text("{")
     (root / "dir.json").mkdir()
     return {
+        "root": str(root),
         "home": str(home), "other_home": str(root / "other"), "enforce": cscs["Enforce"],
         "warn": cscs["Warn"], "signed": signed, "unsigned": str(source),
         "tampered": str(tampered), "missing": str(root / "missing.zip"),
@@ -62,7 +63,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(autouse=True)
 def _keystore(world: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without --home, the world's keystore (never the user's)."""
+    """Without --home, the world's keystore (never the user's); relative paths (a
+    generated ``--home --home``) land in the world's directory."""
+    monkeypatch.chdir(world["root"])
     for name in [k for k in os.environ if k.startswith(("CODESIGN_", "SAM_EXT_"))]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("CODESIGN_HOME", world["home"])
