@@ -6,7 +6,6 @@ the system clock, and only callers at the edge (CLI, provider lifecycle) call it
 
 from __future__ import annotations
 
-import calendar
 from datetime import UTC, datetime, timedelta
 
 from provider.errors import ValidationError
@@ -43,12 +42,20 @@ def format_instant(instant: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+def days_in_month(year: int, month: int) -> int:
+    """``calendar.monthrange(year, month)[1]``, without calendar's import (and its locale's):
+    start-up time."""
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
 def add_months(instant: datetime, months: int) -> datetime:
     """Calendar-month addition; the day is clamped to the target month's last day."""
     month_index = instant.month - 1 + months
     year = instant.year + month_index // 12
     month = month_index % 12 + 1
-    day = min(instant.day, calendar.monthrange(year, month)[1])
+    day = min(instant.day, days_in_month(year, month))
     return instant.replace(year=year, month=month, day=day)
 
 

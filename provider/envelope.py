@@ -103,11 +103,29 @@ def envelope_error(document: Any) -> str | None:
 
 
 @cache
-def _ecdsa_sha384() -> ec.ECDSA:
+def ecdsa_sha384() -> ec.ECDSA:
+    """ECDSA with SHA-384 and a random nonce: the one signature algorithm of envelopes and
+    trust files, as cryptography's ``ec.ECDSA(hashes.SHA384())`` but cheaper to make."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    return ec.ECDSA(hashes.SHA384())
+    class EcdsaSha384(ec.ECDSA):
+        # ec.ECDSA.__init__ imports cryptography's whole OpenSSL backend object (padding,
+        # RSA, ciphers: ~5 ms, a third of a verify's cryptography imports) only to ask
+        # whether deterministic nonces are supported; this one never asks for them. The
+        # signing and verifying code reads only the two properties below.
+        def __init__(self) -> None:
+            pass
+
+        @property
+        def algorithm(self) -> hashes.SHA384:
+            return hashes.SHA384()
+
+        @property
+        def deterministic_signing(self) -> bool:
+            return False
+
+    return EcdsaSha384()
 
 
 def canonical_json(document: Any) -> bytes:
@@ -177,7 +195,7 @@ def seal(
         "signatureAlgorithm": "ECDSA-P384-SHA384",
         "publicKey": public_key_b64(private_key.public_key()),
     }
-    signature = private_key.sign(canonical_json(payload), _ecdsa_sha384())
+    signature = private_key.sign(canonical_json(payload), ecdsa_sha384())
     return canonical_json({**payload, "signature": base64.b64encode(signature).decode()})
 
 
@@ -202,9 +220,7 @@ def open_envelope(raw: bytes) -> dict[str, Any]:
     payload = {key: value for key, value in document.items() if key != "signature"}
     try:
         key = load_public_key(document["publicKey"])
-        key.verify(
-            base64.b64decode(document["signature"]), canonical_json(payload), _ecdsa_sha384()
-        )
+        key.verify(base64.b64decode(document["signature"]), canonical_json(payload), ecdsa_sha384())
     except (ValueError, binascii.Error) as exc:
         raise ValidationError(
             f"signature envelope has an unusable key or signature: {exc}"

@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from provider import schemas
 from provider.clock import format_instant, parse_instant
-from provider.envelope import canonical_json, load_public_key, public_key_b64
+from provider.envelope import canonical_json, ecdsa_sha384, load_public_key, public_key_b64
 from provider.errors import ValidationError
 from provider.inspect_package import PublisherRecord, TrustRecords, facts_from_file
 from provider.verdict import ArtifactFacts
@@ -46,7 +45,6 @@ ANCHOR_ENV = "CODESIGN_TRUST_ANCHOR"
 #: A trust file is a few KB per profile; anything this large is not one.
 _MAX_BYTES = 16 * 1024 * 1024
 _FINGERPRINT_RE = re.compile(r"^SHA256:[0-9a-f]{64}$")
-_ECDSA_SHA384 = ec.ECDSA(hashes.SHA384())
 
 
 def fingerprint(public_key: ec.EllipticCurvePublicKey | str) -> str:
@@ -92,7 +90,7 @@ def sign_trust_document(
         "profiles": [dict(p) for p in profiles],
         "revokedSignatures": [dict(r) for r in revoked_signatures],
     }
-    signature = key.sign(canonical_json(payload), _ECDSA_SHA384)
+    signature = key.sign(canonical_json(payload), ecdsa_sha384())
     document = {**payload, "signature": base64.b64encode(signature).decode()}
     schemas.validate(document, "trust-file", what="trust file")
     return document
@@ -242,7 +240,7 @@ def load_trust_file(path: Path, anchors: Sequence[str]) -> TrustFile:
         )
     payload = {name: value for name, value in document.items() if name != "signature"}
     try:
-        key.verify(base64.b64decode(document["signature"]), canonical_json(payload), _ECDSA_SHA384)
+        key.verify(base64.b64decode(document["signature"]), canonical_json(payload), ecdsa_sha384())
     except (InvalidSignature, binascii.Error, ValueError):
         raise ValidationError(
             f"--trust-file {path}: its signature does not verify; the file was changed after "

@@ -3,19 +3,16 @@ every error the project raises is caught once, in :func:`main`, and printed as o
 
 from __future__ import annotations
 
-import os
 import sys
 from importlib import import_module
 
 import click
 
-from provider.errors import CodesignError, NotFoundError, ValidationError
+from provider.errors import CodesignError
 from sam_ext.context import CliContext
+from sam_ext.output import EXIT_ABORTED, EXIT_BAD_INPUT, EXIT_FAILED, echo, refused, unexpected
 
-#: Exit status for bad input, as click uses for usage errors.
-EXIT_BAD_INPUT = 2
-#: Exit status for a refused operation or a REJECT verdict.
-EXIT_FAILED = 1
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "cli", "main"]
 
 
 #: Every command, and where it lives: imported only when it runs (start-up time matters
@@ -94,38 +91,25 @@ def cli(
     ctx.obj = CliContext(home=home, region=region, backend_name=backend, now_text=now_text)
 
 
-def _exit_status(error: CodesignError) -> int:
-    return EXIT_BAD_INPUT if isinstance(error, ValidationError | NotFoundError) else EXIT_FAILED
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and, as a console script, exits with) the exit status."""
     try:
         # In non-standalone mode click returns (not raises) the status of an Exit.
         status = cli.main(args=argv, prog_name="sam-ext", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
+        echo("aborted", err=True)
+        return EXIT_ABORTED
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except CodesignError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return _exit_status(exc)
+        return refused(exc)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_FAILED
     except Exception as exc:
-        if os.environ.get("SAM_EXT_DEBUG"):
-            import traceback  # only for the unexpected: start-up time
-
-            traceback.print_exc()
-        click.echo(
-            f"internal error: {type(exc).__name__}: {exc} (set SAM_EXT_DEBUG=1 for details)",
-            err=True,
-        )
-        return EXIT_FAILED
+        return unexpected(exc)
     return status if isinstance(status, int) else 0
 
 

@@ -1,14 +1,56 @@
-"""How the CLI speaks: JSON documents on stdout, messages on stderr."""
+"""How the CLI speaks: JSON documents on stdout, messages on stderr, and the exit status
+and one line an error becomes.
+
+Everything is written as ``click.echo`` writes it; click itself is imported only when that
+is more than a plain write (see :func:`echo`), so the start-up fast path of ``sam-ext
+verify`` (:mod:`sam_ext.fast`) prints without it.
+"""
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
+import os
 import sys
-from typing import Any
-
-import click
+from typing import Any, TextIO
 
 from provider import schemas
+from provider.errors import CodesignError, NotFoundError, ValidationError
+
+#: Exit status for bad input, as click uses for usage errors.
+EXIT_BAD_INPUT = 2
+#: Exit status for a refused operation or a REJECT verdict.
+EXIT_FAILED = 1
+#: Exit status after Ctrl-C (click's Abort).
+EXIT_ABORTED = 130
+
+
+def _plain(stream: TextIO | None, text: str) -> bool:
+    """Whether ``click.echo(text)`` on ``stream`` is exactly ``stream.write(text + "\\n")``
+    and a flush: a text stream click keeps as it is (POSIX, an encoding other than ASCII,
+    see click._compat._force_correct_text_writer) and no ANSI escape to strip."""
+    if sys.platform == "win32" or "\x1b" in text or not isinstance(stream, io.TextIOWrapper):
+        return False
+    encoding = stream.encoding
+    if not encoding or stream.errors is None:
+        return False
+    try:
+        return codecs.lookup(encoding).name != "ascii"
+    except LookupError:
+        return True  # click too keeps a stream whose encoding it cannot look up
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """``click.echo(text, err=err)``."""
+    stream = sys.stderr if err else sys.stdout
+    if _plain(stream, text):
+        stream.write(text + "\n")
+        stream.flush()
+        return
+    import click  # only when click.echo does more than write: start-up time
+
+    click.echo(text, err=err)
 
 
 def emit(document: Any, *, schema: str | None = None) -> None:
@@ -16,15 +58,38 @@ def emit(document: Any, *, schema: str | None = None) -> None:
     its schema first so the CLI never prints a document its schema rejects."""
     if schema is not None:
         schemas.validate(document, schema, what=f"output document ({schema})")
-    click.echo(json.dumps(document, indent=4, ensure_ascii=False))
+    echo(json.dumps(document, indent=4, ensure_ascii=False))
 
 
 def say(message: str) -> None:
     """A message for the person at the terminal (stderr)."""
-    click.echo(message, err=True)
+    echo(message, err=True)
 
 
 def warn(message: str) -> None:
     """A warning on stderr, marked so it stands out."""
-    prefix = click.style("warning:", fg="yellow", bold=True) if sys.stderr.isatty() else "warning:"
-    click.echo(f"{prefix} {message}", err=True)
+    if sys.stderr.isatty():
+        import click  # colour only for a terminal
+
+        echo(f"{click.style('warning:', fg='yellow', bold=True)} {message}", err=True)
+    else:
+        echo(f"warning: {message}", err=True)
+
+
+def refused(error: CodesignError) -> int:
+    """Say a refusal in its one line; returns its exit status (2 for bad input)."""
+    echo(f"error: {error}", err=True)
+    return EXIT_BAD_INPUT if isinstance(error, ValidationError | NotFoundError) else EXIT_FAILED
+
+
+def unexpected(error: Exception) -> int:
+    """Say an error nothing expected, in one line (the traceback with SAM_EXT_DEBUG=1)."""
+    if os.environ.get("SAM_EXT_DEBUG"):
+        import traceback  # only for the unexpected: start-up time
+
+        traceback.print_exc()
+    echo(
+        f"internal error: {type(error).__name__}: {error} (set SAM_EXT_DEBUG=1 for details)",
+        err=True,
+    )
+    return EXIT_FAILED

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from provider.backends.base import csc_policy
-from provider.clock import parse_instant
-from provider.errors import ValidationError
-from provider.verdict import CscPolicy, Decision, decide
 from sam_ext.context import CliContext
-from sam_ext.output import emit, say, warn
 from sam_ext.trust_options import load_trust_option, trust_file_options
+from sam_ext.verifying import verify_package
 
 pass_context = click.make_pass_decorator(CliContext)
-
-
-def _load_csc_file(path: Path) -> CscPolicy:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValidationError(f"--csc-file: {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"--csc-file: cannot read {str(path)!r}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"--csc-file: {str(path)!r} is not JSON ({exc.msg})") from None
-    return csc_policy(document)
 
 
 @click.command()
@@ -63,24 +46,13 @@ def verify(
     """
     if (code_signing_config_arn is None) == (csc_file is None):
         raise click.UsageError("give exactly one of --code-signing-config-arn and --csc-file")
-    at = parse_instant(at_text, field="--at") if at_text else ctx.now
-    trust = load_trust_option(ctx, trust_file, trust_anchor)
-    policy = (
-        _load_csc_file(csc_file)
-        if csc_file is not None
-        else ctx.backend.csc_policy_of(code_signing_config_arn or "")
+    status = verify_package(
+        ctx,
+        package,
+        code_signing_config_arn=code_signing_config_arn,
+        csc_file=csc_file,
+        at_text=at_text,
+        load_trust=lambda: load_trust_option(ctx, trust_file, trust_anchor),
     )
-    if trust is not None:
-        # The keystore is not opened: the trust file alone vouches for publishers.
-        verdict = decide(trust.facts_of(Path(package), name=package), policy, at)
-    else:
-        verdict = ctx.backend.evaluate_package(package, policy, at=at, name=package)
-    # Not schema-checked here: the verdict is built by decide() from typed data, and its
-    # schema is checked by the tests of every verdict kind (tests/provider/test_verdict.py,
-    # each CLI verify test); jsonschema's import would be most of a verify's CPU time.
-    emit(verdict.to_document())
-    if verdict.decision is Decision.WARN:
-        warn(verdict.message)
-    elif verdict.decision is Decision.REJECT:
-        say(f"rejected: {verdict.message}")
-        raise click.exceptions.Exit(1)
+    if status:
+        raise click.exceptions.Exit(status)

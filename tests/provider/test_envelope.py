@@ -207,3 +207,25 @@ def test_an_unknown_publisher_that_the_csc_does_not_allow_is_a_mismatch(
     enforced = ks.evaluate(forged, "Enforce")
     assert enforced.exception == VERIFICATION_EXCEPTION
     assert [f.check.value for f in enforced.failed] == ["mismatch"]
+
+
+# --- the signature algorithm object (made without cryptography's OpenSSL backend) -------------
+
+
+def test_ecdsa_sha384_signs_and_verifies_as_cryptographys_own_ecdsa_sha384():
+    from cryptography.exceptions import InvalidSignature
+
+    from provider.envelope import ecdsa_sha384
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    theirs = ec.ECDSA(hashes.SHA384())
+    ours = ecdsa_sha384()
+
+    assert isinstance(ours, ec.ECDSA) and isinstance(ours.algorithm, hashes.SHA384)
+    assert ours.deterministic_signing is False
+    key.public_key().verify(key.sign(b"data", ours), b"data", theirs)
+    key.public_key().verify(key.sign(b"data", theirs), b"data", ours)
+    with pytest.raises(InvalidSignature):
+        key.public_key().verify(key.sign(b"data", ours), b"datA", ours)
+    with pytest.raises(InvalidSignature):  # a SHA-256 signature is not a SHA-384 one
+        key.public_key().verify(key.sign(b"data", ec.ECDSA(hashes.SHA256())), b"data", ours)

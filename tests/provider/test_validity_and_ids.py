@@ -284,3 +284,13 @@ def test_bad_profile_versions_name_the_field(version):
 def test_bad_csc_arns_name_the_field(arn):
     with pytest.raises(ValidationError, match="CodeSigningConfigArn"):
         check_csc_arn(arn)
+
+
+def test_days_in_month_is_calendars_for_every_month_of_every_year():
+    import calendar
+
+    from provider.clock import days_in_month
+
+    for year in range(1, 10000):
+        for month in range(1, 13):
+            assert days_in_month(year, month) == calendar.monthrange(year, month)[1]

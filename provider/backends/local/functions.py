@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -114,6 +113,8 @@ class LocalFunctions(LocalLambda):
         target = self.store.objects_dir / f"{digest}.zip"
         if not target.exists():
             temporary = target.with_name(f".{target.name}.tmp")
+            import shutil  # only here: start-up time of every command
+
             shutil.copyfile(source, temporary)
             temporary.replace(target)
         return target, digest, sha256
