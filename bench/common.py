@@ -160,7 +160,8 @@ def process_table(series: Mapping[str, Series], peer: str, label: str, digits: i
     """The whole-process medians of ``series`` as a table, each also as a ratio to
     ``series[peer]`` (headed ``vs <label>``, ``digits`` after the point)."""
     against = series[peer]
-    rows = [("whole process", "wall s", "cpu s", f"vs {label} wall", f"vs {label} cpu")]
+    head = ("whole process", "wall s", "cpu s", f"vs {label} wall", f"vs {label} cpu")
+    rows: list[tuple[str, ...]] = [head]
     for name, entry in series.items():
         rows.append(
             (
