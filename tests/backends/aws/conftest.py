@@ -471,6 +471,16 @@ class AwsWorld:
         """A signing profile in moto."""
         return self.backend.put_signing_profile(name, now=NOW)
 
+    def count_uploads(self) -> list[int]:
+        """From now on, count the S3 PutObject calls: the one item of the list returned."""
+        uploads = [0]
+
+        def count(**_: Any) -> None:
+            uploads[0] += 1
+
+        self.s3.meta.events.register("before-call.s3.PutObject", count)
+        return uploads
+
 
 def make_clients(**config: Any) -> AwsClients:
     """Clients for moto (call inside ``mock_aws``)."""

@@ -149,12 +149,7 @@ def test_a_second_run_uploads_and_signs_nothing(
     arn = cli_world.put_profile("publisher")["profileVersionArn"]
     package(capsys, arn)
     first = (app / "packaged.yaml").read_text()
-    uploads = [0]
-
-    def count(**_: Any) -> None:
-        uploads[0] += 1
-
-    cli_world.s3.meta.events.register("before-call.s3.PutObject", count)
+    uploads = cli_world.count_uploads()
     package(capsys, arn)
     # The same child objects (same versions), so the same URLs in the parent.
     assert (app / "packaged.yaml").read_text() == first

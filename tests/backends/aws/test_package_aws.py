@@ -103,12 +103,7 @@ def test_a_second_run_uploads_and_signs_nothing(
     package(capsys, arn)
     first = (app / "packaged.yaml").read_text()
     stored = versions(cli_world)
-    uploads = [0]
-
-    def count(**_: Any) -> None:
-        uploads[0] += 1
-
-    cli_world.s3.meta.events.register("before-call.s3.PutObject", count)
+    uploads = cli_world.count_uploads()
     err = package(capsys, arn)
     assert (app / "packaged.yaml").read_text() == first
     assert fake.started == 2 and uploads[0] == 0 and versions(cli_world) == stored
