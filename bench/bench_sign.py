@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import Series, load, machine, run_process, source_like_bytes, table
+from common import load, machine, process_table, run_in_turn, source_like_bytes
 
 from provider import package
 from provider.backends.local import LocalBackend
@@ -108,12 +108,7 @@ def main() -> None:
                 str(root / "signed"),
             ],
         }
-        series = {name: Series(name) for name in commands}
-        for command in commands.values():
-            run_process(command, env)  # warm-up
-        for _ in range(args.repeats):
-            for name, command in commands.items():
-                series[name].samples.append(run_process(command, env))
+        series = run_in_turn(commands, env, args.repeats)
         breakdown = parts(source, args.repeats)
         zip_mb = source.stat().st_size / 1e6
         content_mb = sum(p.stat().st_size for p in (root / "src").rglob("*") if p.is_file()) / 1e6
@@ -124,18 +119,7 @@ def main() -> None:
         f"{args.repeats} runs taken in turn; inflate by {implementation().name}; {machine()}; "
         f"{started_load} at the start, {load()} at the end"
     )
-    rows = [("whole process", "wall s", "cpu s", "vs peer wall", "vs peer cpu")]
-    for name, entry in series.items():
-        rows.append(
-            (
-                name,
-                f"{entry.wall:.3f}",
-                f"{entry.cpu:.3f}",
-                f"{entry.ratio(peer_series):.3f}x",
-                f"{entry.ratio(peer_series, 'cpu'):.3f}x",
-            )
-        )
-    print(table(rows))
+    print(process_table(series, "zip -r -6 + openssl dgst -sign", "peer", 3))
     print(
         "parts of a sign, in process (cpu s): "
         + ", ".join(f"{name} {value:.3f}" for name, value in breakdown.items())

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import Series, load, machine, python_start_up, run_process, table
+from common import load, machine, process_table, python_start_up, run_in_turn, table
 
 from provider.backends.local import LocalBackend
 from provider.clock import utcnow
@@ -93,12 +93,7 @@ def main() -> None:
             ],
             "sam-ext verify --csc-file": [*base, "--csc-file", str(csc_file)],
         }
-        series = {name: Series(name) for name in processes}
-        for command in processes.values():  # one warm-up each
-            run_process(command, env)
-        for _ in range(args.repeats):
-            for name, command in processes.items():
-                series[name].samples.append(run_process(command, env))
+        series = run_in_turn(processes, env, args.repeats)
         hash_s = _cpu_median(raw_hash, args.repeats)
         verify_s = _cpu_median(verify, args.repeats)
         start_up = python_start_up(sys.executable)
@@ -108,18 +103,7 @@ def main() -> None:
         f"(b) verification of a {mb:.1f} MB signed package, median of {args.repeats} runs "
         f"taken in turn; {machine()}; {started_load} at the start, {load()} at the end"
     )
-    rows = [("whole process", "wall s", "cpu s", "vs sha384sum wall", "vs sha384sum cpu")]
-    for name, entry in series.items():
-        rows.append(
-            (
-                name,
-                f"{entry.wall:.3f}",
-                f"{entry.cpu:.3f}",
-                f"{entry.ratio(peer):.2f}x",
-                f"{entry.ratio(peer, 'cpu'):.2f}x",
-            )
-        )
-    print(table(rows))
+    print(process_table(series, "sha384sum", "sha384sum", 2))
     rows = [("in process", "wall s", "cpu s", "MB/s")]
     for name, (wall, cpu) in (("hashlib SHA-384", hash_s), ("verify (library)", verify_s)):
         rows.append((name, f"{wall:.3f}", f"{cpu:.3f}", f"{mb / wall:.0f}"))

@@ -142,6 +142,39 @@ class Series:
                 "samples": [[s.wall, s.cpu] for s in self.samples]}  # fmt: skip
 
 
+def run_in_turn(
+    commands: Mapping[str, Sequence[str]], env: Mapping[str, str] | None, repeats: int
+) -> dict[str, Series]:
+    """One warm-up run of each command, then ``repeats`` rounds taking them in turn
+    (A B A B ...), so that :meth:`Series.ratio` pairs runs made under the same load."""
+    series = {name: Series(name) for name in commands}
+    for command in commands.values():
+        run_process(command, env)
+    for _ in range(repeats):
+        for name, command in commands.items():
+            series[name].samples.append(run_process(command, env))
+    return series
+
+
+def process_table(series: Mapping[str, Series], peer: str, label: str, digits: int) -> str:
+    """The whole-process medians of ``series`` as a table, each also as a ratio to
+    ``series[peer]`` (headed ``vs <label>``, ``digits`` after the point)."""
+    against = series[peer]
+    head = ("whole process", "wall s", "cpu s", f"vs {label} wall", f"vs {label} cpu")
+    rows: list[tuple[str, ...]] = [head]
+    for name, entry in series.items():
+        rows.append(
+            (
+                name,
+                f"{entry.wall:.3f}",
+                f"{entry.cpu:.3f}",
+                f"{entry.ratio(against):.{digits}f}x",
+                f"{entry.ratio(against, 'cpu'):.{digits}f}x",
+            )
+        )
+    return table(rows)
+
+
 def python_start_up(python: str) -> Sample:
     """The cost of starting the interpreter (a lower bound of any Python CLI)."""
     runs = [run_process([python, "-c", "pass"]) for _ in range(5)]

@@ -121,42 +121,14 @@ def build_package(root: Path) -> BuiltPackage:
             encoded, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             encoded, flags = name.encode(), _UTF8_FLAG
-        header = (
-            _LFH.pack(
-                b"PK\x03\x04",
-                20,
-                flags,
-                method,
-                _DOS_TIME,
-                _DOS_DATE,
-                crc,
-                len(compressed),
-                len(data),
-                len(encoded),
-                0,
-            )
-            + encoded
-        )
+        # The fields a central directory entry repeats from its local header (APPNOTE
+        # 4.3.7 and 4.3.12): version needed, flags, method, time, date, sizes, name length.
+        sizes = (len(compressed), len(data), len(encoded))
+        shared = (20, flags, method, _DOS_TIME, _DOS_DATE, crc, *sizes)
+        header = _LFH.pack(b"PK\x03\x04", *shared, 0) + encoded
+        attributes = (stat.S_IFREG | mode) << 16
         central.append(
-            _CDH.pack(
-                b"PK\x01\x02",
-                _MADE_BY_UNIX_20,
-                20,
-                flags,
-                method,
-                _DOS_TIME,
-                _DOS_DATE,
-                crc,
-                len(compressed),
-                len(data),
-                len(encoded),
-                0,
-                0,
-                0,
-                0,
-                (stat.S_IFREG | mode) << 16,
-                offset,
-            )
+            _CDH.pack(b"PK\x01\x02", _MADE_BY_UNIX_20, *shared, 0, 0, 0, 0, attributes, offset)
             + encoded
         )
         for piece in (header, compressed):

@@ -15,14 +15,15 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provider.archive import package_bytes
 from provider.arns import FUNCTION_NAME_RE
 from provider.errors import ValidationError
 from provider.objects import S3Object, check_bucket
-from provider.verdict import Check, Verdict
+from provider.verdict import Check, CscPolicy, Verdict
 
 #: A function's or layer's code: an S3 object or ``s3://bucket/key[?versionId=V]`` (aws),
 #: or a local .zip (local).
@@ -515,6 +516,44 @@ def drift(
             if wanted is not None and _comparable(have) != _comparable(wanted):
                 found.append(f"function {name!r}: {item} is {have!r} (deployed as {wanted!r})")
     return found
+
+
+class Judge(Protocol):
+    """What :func:`refresh_drift` needs of a backend: a package judged under a config."""
+
+    def evaluate_package(
+        self, package: Any, csc: CscPolicy, *, at: datetime, name: str | None = None
+    ) -> Verdict:
+        """The verdict Lambda would give ``package`` under ``csc`` at ``at``."""
+
+    def csc_policy_of(self, arn: str) -> CscPolicy:
+        """The code signing config ``arn``'s policy."""
+
+
+def refresh_drift(
+    backend: Judge,
+    deployed: Mapping[str, Any],
+    name: str,
+    *,
+    csc_arn: str | None,
+    code: Code | None,
+    code_sha256: str | None,
+    settings: FunctionSettings | None,
+    at: datetime | None,
+) -> list[str]:
+    """:func:`drift` of the function ``name`` as a backend's ``function_drift`` reads it:
+    with ``at``, ``code`` (as the backend judges it) is also judged again under
+    ``csc_arn`` then, so a signature expired or revoked since the deploy is found."""
+    standing = (
+        backend.evaluate_package(
+            code, backend.csc_policy_of(csc_arn), at=at, name=f"function {name}"
+        )
+        if at is not None and code is not None and csc_arn
+        else None
+    )
+    return drift(
+        deployed, csc_arn=csc_arn, code_sha256=code_sha256, settings=settings, standing=standing
+    )
 
 
 def _comparable(value: Any) -> Any:

@@ -26,11 +26,11 @@ wire-shaped dicts) and an instant.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from provider.clock import parse_instant
 from provider.errors import CodesignError
@@ -133,17 +133,30 @@ def _instant(value: object, what: str) -> datetime | None:
         return None
 
 
+_View = TypeVar("_View")
+
+
+def _declared(
+    dependencies: Sequence[str],
+    views: Mapping[str, _View],
+    arn: object,
+    arn_of: Callable[[_View], object],
+) -> _View | None:
+    """The resource of ``views`` (by URN) that a reference names: one it depends on
+    first, else the first whose ARN (``arn_of``) is the known ``arn``."""
+    for urn in dependencies:
+        if urn in views:
+            return views[urn]
+    if isinstance(arn, str):
+        return next((view for view in views.values() if arn_of(view) == arn), None)
+    return None
+
+
 def config_for(function: FunctionView, stack: Stack) -> ConfigView | None:
     """The config resource of the stack governing ``function``, when it declares one."""
-    for urn in function.csc_dependencies:
-        if urn in stack.configs:
-            return stack.configs[urn]
-    arn = function.csc_arn
-    if isinstance(arn, str):
-        for config in stack.configs.values():
-            if config.arn == arn:
-                return config
-    return None
+    return _declared(
+        function.csc_dependencies, stack.configs, function.csc_arn, lambda config: config.arn
+    )
 
 
 def package_for(
@@ -174,13 +187,12 @@ def package_for(
 
 
 def _profile_of(package: PackageView, stack: Stack) -> ProfileView | None:
-    for urn in package.profile_dependencies:
-        if urn in stack.profiles:
-            return stack.profiles[urn]
-    arn = package.profile_version_arn
-    if isinstance(arn, str):
-        return next((p for p in stack.profiles.values() if p.profile_version_arn == arn), None)
-    return None
+    return _declared(
+        package.profile_dependencies,
+        stack.profiles,
+        package.profile_version_arn,
+        lambda profile: profile.profile_version_arn,
+    )
 
 
 def _predicted_expiry(profile: ProfileView | None, at: datetime) -> datetime | None:

@@ -4,7 +4,7 @@ and whose every finding ``pulumi preview`` reports before anything deploys."""
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +46,7 @@ from provider.resources.signed_package import SignedPackage, package_ref
 from provider.verdict import decide
 
 if TYPE_CHECKING:
-    from provider.resources.layer import LayerVersion
+    from provider.resources.layer import LayerVersion, LayerVersionArgs
 
 _NAME_ALPHABET = string.ascii_letters + string.digits + "-_"
 #: Lambda allows up to five layers per function.
@@ -271,10 +271,7 @@ class LambdaFunctionProvider(CodesignProvider):
             failures.append(_input_failure("LambdaFunction", exc, inputs))
         if failures:
             return CheckResult(inputs, failures)
-        if inputs.get("function_name") is None:
-            inputs["function_name"] = olds.get("function_name") or auto_name(
-                inputs["logical_name"], "-", _NAME_ALPHABET, 64, inputs.get("name_seed")
-            )
+        default_lambda_name(inputs, olds, "function_name")
         backend = checked(lambda: backend_of(inputs), "settings")
         if isinstance(backend, CheckFailure):
             return CheckResult(inputs, [backend])
@@ -585,6 +582,29 @@ def _layer_input(layer: Any) -> Any:
     return {"arn": layer, "name": None, "code": None, "package": None}
 
 
+def default_lambda_name(inputs: dict[str, Any], olds: Mapping[str, Any], key: str) -> None:
+    """Fill in ``inputs[key]``, a function's or layer's name (1-64 of ``[A-Za-z0-9-_]``),
+    when the program gives none: the one already deployed, else the resource name plus a
+    suffix derived from the stack and the resource."""
+    if inputs.get(key) is None:
+        inputs[key] = olds.get(key) or auto_name(
+            inputs["logical_name"], "-", _NAME_ALPHABET, 64, inputs.get("name_seed")
+        )
+
+
+def code_inputs(args: LambdaFunctionArgs | LayerVersionArgs) -> dict[str, Any]:
+    """The inputs that say where a function's or layer's code is (:data:`CODE_INPUTS`),
+    and ``code_package`` (see :func:`code_input`)."""
+    code, package = code_input(args.code)
+    return {
+        "code": code,
+        "s3_bucket": args.s3_bucket,
+        "s3_key": args.s3_key,
+        "s3_object_version": args.s3_object_version,
+        "code_package": package,
+    }
+
+
 def code_input(code: Any) -> tuple[Any, Any]:
     """The ``code`` and ``code_package`` inputs (program side): a :class:`SignedPackage`
     gives its signed object (on aws with its version) and who signs it; a path is made
@@ -631,16 +651,11 @@ class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):
     def __init__(
         self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        code, package = code_input(args.code)
         props = {
             "logical_name": name,
             "name_seed": name_seed("LambdaFunction", name, opts),
             "function_name": args.function_name,
-            "code": code,
-            "s3_bucket": args.s3_bucket,
-            "s3_key": args.s3_key,
-            "s3_object_version": args.s3_object_version,
-            "code_package": package,
+            **code_inputs(args),
             **csc_inputs(args.code_signing_config),
             "layers": [_layer_input(layer) for layer in args.layers or []],
             **{key: getattr(args, key) for key in SETTINGS},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,6 @@ from provider.backends.functions import LayerSettings
 from provider.errors import CodesignError
 from provider.resources._base import (
     CodesignProvider,
-    auto_name,
     backend_of,
     check_inputs,
     checked,
@@ -26,10 +24,14 @@ from provider.resources._base import (
     reported,
     settings_input,
 )
-from provider.resources.function import code_input, code_to_deploy, deployable_code
+from provider.resources.function import (
+    code_inputs,
+    code_to_deploy,
+    default_lambda_name,
+    deployable_code,
+)
 from provider.resources.signed_package import SignedPackage
 
-_NAME_ALPHABET = string.ascii_letters + string.digits + "-_"
 #: A new version is published when any of these changes (layer versions are immutable).
 _REPLACING = (
     "layer_name",
@@ -87,10 +89,7 @@ class LayerVersionProvider(CodesignProvider):
                 failures.append(CheckFailure(field, f"LayerVersion input {exc.message}"))
         if failures:
             return CheckResult(inputs, failures)
-        if inputs.get("layer_name") is None:
-            inputs["layer_name"] = olds.get("layer_name") or auto_name(
-                inputs["logical_name"], "-", _NAME_ALPHABET, 64, inputs.get("name_seed")
-            )
+        default_lambda_name(inputs, olds, "layer_name")
         backend = checked(lambda: backend_of(inputs), "settings")
         if isinstance(backend, CheckFailure):
             return CheckResult(inputs, [backend])
@@ -166,16 +165,11 @@ class LayerVersion(Resource, module="codesign", name="LayerVersion"):
     def __init__(
         self, name: str, args: LayerVersionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        code, package = code_input(args.code)
         props = {
             "logical_name": name,
             "name_seed": name_seed("LayerVersion", name, opts),
             "layer_name": args.layer_name,
-            "code": code,
-            "s3_bucket": args.s3_bucket,
-            "s3_key": args.s3_key,
-            "s3_object_version": args.s3_object_version,
-            "code_package": package,
+            **code_inputs(args),
             **{key: getattr(args, key) for key in _SETTINGS},
             "settings": settings_input(args.backend, args.home, args.region),
             **{

@@ -45,8 +45,8 @@ from provider.backends.functions import (
     check_layer_name,
     check_layers,
     check_role,
-    drift,
     parse_layer_version_arn,
+    refresh_drift,
 )
 from provider.errors import CodesignError, ConflictError, DeploymentRejected
 from provider.verdict import (
@@ -404,13 +404,15 @@ class AwsFunctions:
         ``code`` under ``csc_arn`` then (a signature expired or revoked since)."""
         deployed = self.get_function(name)
         sha = self.objects.code_sha256(as_object(code, "code")) if code is not None else None
-        standing = (
-            self.evaluate_package(code, self.csc_policy_of(csc_arn), at=at, name=f"function {name}")
-            if at is not None and code is not None and csc_arn
-            else None
-        )
-        return drift(
-            deployed, csc_arn=csc_arn, code_sha256=sha, settings=settings, standing=standing
+        return refresh_drift(
+            self,
+            deployed,
+            name,
+            csc_arn=csc_arn,
+            code=code,
+            code_sha256=sha,
+            settings=settings,
+            at=at,
         )
 
     def delete_function(self, name: str) -> None:

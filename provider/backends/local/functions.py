@@ -28,8 +28,8 @@ from provider.backends.functions import (
     check_layer_name,
     check_layers,
     code_sha256,
-    drift,
     parse_layer_version_arn,
+    refresh_drift,
 )
 from provider.backends.local.lambda_ import LocalLambda
 from provider.clock import format_instant
@@ -450,15 +450,15 @@ class LocalFunctions(LocalLambda):
         deployed = self.get_function(name)
         package = _local_code(code) if code is not None else None
         sha = _digests(package)[1] if package is not None else None
-        standing = (
-            self.evaluate_package(
-                package, self.csc_policy_of(csc_arn), at=at, name=f"function {name}"
-            )
-            if at is not None and package is not None and csc_arn
-            else None
-        )
-        return drift(
-            deployed, csc_arn=csc_arn, code_sha256=sha, settings=settings, standing=standing
+        return refresh_drift(
+            self,
+            deployed,
+            name,
+            csc_arn=csc_arn,
+            code=package,
+            code_sha256=sha,
+            settings=settings,
+            at=at,
         )
 
     def delete_function(self, name: str) -> None:

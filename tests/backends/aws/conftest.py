@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import io
+import subprocess
+import sys
 import threading
 import urllib.request
 import uuid
@@ -110,6 +112,39 @@ def aws_cli(
     assert "Traceback" not in err and "internal error" not in err, err
     assert code == status, f"exit {code}, expected {status}\nstdout: {out}\nstderr: {err}"
     return out, err
+
+
+def package_app(capsys: pytest.CaptureFixture[str], arn: str, profiles: str, *extra: str) -> str:
+    """``sam-ext --backend aws package`` of the working directory's template into
+    s3://BUCKET/app, signing with ``profiles`` (``--signing-profiles``), the template's
+    ``TrustedProfileVersionArn`` parameter set to ``arn``; writes packaged.yaml and returns
+    stderr (the summary table)."""
+    return aws_cli(
+        capsys,
+        "package",
+        "--s3-bucket",
+        BUCKET,
+        "--s3-prefix",
+        "app",
+        "--signing-profiles",
+        profiles,
+        "--parameter-overrides",
+        f"TrustedProfileVersionArn={arn}",
+        "--output-template-file",
+        "packaged.yaml",
+        *extra,
+    )[1]
+
+
+def assert_cfn_lint_accepts(*templates: Path) -> None:
+    """One cfn-lint process (of this virtualenv) for ``templates``: it finds nothing."""
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), *map(str, templates)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def package_bytes(files: dict[str, bytes] | None = None) -> bytes:
@@ -435,6 +470,16 @@ class AwsWorld:
     def put_profile(self, name: str = "publisher") -> dict[str, Any]:
         """A signing profile in moto."""
         return self.backend.put_signing_profile(name, now=NOW)
+
+    def count_uploads(self) -> list[int]:
+        """From now on, count the S3 PutObject calls: the one item of the list returned."""
+        uploads = [0]
+
+        def count(**_: Any) -> None:
+            uploads[0] += 1
+
+        self.s3.meta.events.register("before-call.s3.PutObject", count)
+        return uploads
 
 
 def make_clients(**config: Any) -> AwsClients:

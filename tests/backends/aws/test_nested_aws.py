@@ -7,8 +7,6 @@ tests/packaging/test_nested.py."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,9 +17,8 @@ from botocore.stub import Stubber
 from provider.backends.aws import S3Object
 from sam_ext.template import Template, load_template, parse_template
 
-from .conftest import BUCKET, AwsWorld, aws_cli, session
+from .conftest import BUCKET, AwsWorld, assert_cfn_lint_accepts, aws_cli, package_app, session
 
-CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 #: path -> (which template, property)
 ARTIFACTS = {
     "ApiFunction": ("top", "CodeUri"),
@@ -45,20 +42,7 @@ def sam_ext(capsys: pytest.CaptureFixture[str], *args: str, status: int = 0) -> 
 
 def package(capsys: pytest.CaptureFixture[str], arn: str) -> str:
     """Package the tree into s3://BUCKET/app, signing everything with ``publisher``."""
-    return sam_ext(
-        capsys,
-        "package",
-        "--s3-bucket",
-        BUCKET,
-        "--s3-prefix",
-        "app",
-        "--signing-profiles",
-        "ApiFunction=publisher Orders=publisher",
-        "--parameter-overrides",
-        f"TrustedProfileVersionArn={arn}",
-        "--output-template-file",
-        "packaged.yaml",
-    )
+    return package_app(capsys, arn, "ApiFunction=publisher Orders=publisher")
 
 
 def uploaded_template(world: AwsWorld, url: str) -> tuple[S3Object, Template]:
@@ -155,10 +139,7 @@ def test_cfn_lint_accepts_every_packaged_template(
         (tmp_path / f"{which}.yaml").write_bytes(body)
     paths = (app / "packaged.yaml", tmp_path / "orders.yaml", tmp_path / "billing.yaml")
     # One cfn-lint process for the three (its findings name the file).
-    lint = subprocess.run(
-        [str(CFN_LINT), *map(str, paths)], capture_output=True, text=True, timeout=120
-    )
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert_cfn_lint_accepts(*paths)
 
 
 def test_a_second_run_uploads_and_signs_nothing(
@@ -168,12 +149,7 @@ def test_a_second_run_uploads_and_signs_nothing(
     arn = cli_world.put_profile("publisher")["profileVersionArn"]
     package(capsys, arn)
     first = (app / "packaged.yaml").read_text()
-    uploads = [0]
-
-    def count(**_: Any) -> None:
-        uploads[0] += 1
-
-    cli_world.s3.meta.events.register("before-call.s3.PutObject", count)
+    uploads = cli_world.count_uploads()
     package(capsys, arn)
     # The same child objects (same versions), so the same URLs in the parent.
     assert (app / "packaged.yaml").read_text() == first

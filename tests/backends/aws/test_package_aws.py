@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +14,10 @@ import pytest
 from provider.backends.aws import S3Object
 from sam_ext.template import load_template, parse_template
 
-from .conftest import BUCKET, AwsWorld, aws_cli
+from .conftest import BUCKET, AwsWorld, assert_cfn_lint_accepts, aws_cli, package_app
 
 CODE = {"HelloFunction": "CodeUri", "GoodbyeFunction": "CodeUri", "SharedLayer": "ContentUri"}
 SIGNED = "HelloFunction=publisher SharedLayer=publisher"
-CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 
 
 @pytest.fixture
@@ -36,22 +33,7 @@ def sam_ext(capsys: pytest.CaptureFixture[str], *args: str, status: int = 0) -> 
 
 def package(capsys: pytest.CaptureFixture[str], arn: str, *extra: str) -> str:
     """Package the app into s3://BUCKET/app, signing HelloFunction and SharedLayer."""
-    _, err = sam_ext(
-        capsys,
-        "package",
-        "--s3-bucket",
-        BUCKET,
-        "--s3-prefix",
-        "app",
-        "--signing-profiles",
-        SIGNED,
-        "--parameter-overrides",
-        f"TrustedProfileVersionArn={arn}",
-        "--output-template-file",
-        "packaged.yaml",
-        *extra,
-    )
-    return err
+    return package_app(capsys, arn, SIGNED, *extra)
 
 
 def row(err: str, logical_id: str) -> list[str]:
@@ -121,12 +103,7 @@ def test_a_second_run_uploads_and_signs_nothing(
     package(capsys, arn)
     first = (app / "packaged.yaml").read_text()
     stored = versions(cli_world)
-    uploads = [0]
-
-    def count(**_: Any) -> None:
-        uploads[0] += 1
-
-    cli_world.s3.meta.events.register("before-call.s3.PutObject", count)
+    uploads = cli_world.count_uploads()
     err = package(capsys, arn)
     assert (app / "packaged.yaml").read_text() == first
     assert fake.started == 2 and uploads[0] == 0 and versions(cli_world) == stored
@@ -182,10 +159,7 @@ def test_the_packaged_template_passes_cfn_lint(
     cli_world.fake_signer()
     arn = cli_world.put_profile("publisher")["profileVersionArn"]
     package(capsys, arn)
-    lint = subprocess.run(
-        [str(CFN_LINT), str(app / "packaged.yaml")], capture_output=True, text=True, timeout=120
-    )
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert_cfn_lint_accepts(app / "packaged.yaml")
 
 
 LAMBDA_TEMPLATE = """\
