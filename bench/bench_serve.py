@@ -1,4 +1,4 @@
-"""(e) Signing N packages through ``sam-ext serve`` (its own process, ``--job-delay 2``)
+"""(f) Signing N packages through ``sam-ext serve`` (its own process, ``--job-delay 2``)
 with boto3: N = 1 and N = 50 clients at once (upload, StartSigningJob, the
 successful_signing_job waiter, DescribeSigningJob), and the aws backend's parallel
 signing (``batch.sign_all``) against the same server.
@@ -179,7 +179,7 @@ def main() -> None:
             "",
         ),
     ]
-    print(f"(e) sam-ext serve, --job-delay {options.job_delay}, {machine()}")
+    print(f"(f) sam-ext serve, --job-delay {options.job_delay}, {machine()}")
     print(table(rows))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "serve.json").write_text(
