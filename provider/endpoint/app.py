@@ -15,6 +15,7 @@ from urllib.parse import quote
 from provider.endpoint import protocol
 from provider.endpoint.jobs import JobRunner
 from provider.endpoint.lambda_api import LambdaCscApi
+from provider.endpoint.layers import CONTENT_PREFIX, LayerApi
 from provider.endpoint.moto_hook import install
 from provider.endpoint.signer_api import SignerApi
 from provider.endpoint.state import Caller, EndpointState
@@ -150,6 +151,7 @@ class EndpointApp:
         self.runner = JobRunner(state, job_delay)
         self.signer = SignerApi(state, self.runner)
         self.csc = LambdaCscApi(state)
+        self.layers = LayerApi()
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def close(self) -> None:
@@ -168,7 +170,26 @@ class EndpointApp:
                 return self._serve(
                     "lambda", self.csc.operations, LambdaCscApi.OPERATIONS, environ, start_response
                 )
+        if service in ("lambda", None) and "/layers" in path:
+            query = protocol.parse_query(environ.get("QUERY_STRING", ""))
+            if protocol.match("lambda", method, path, query, LayerApi.OPERATIONS):
+                handlers = self.layers.handlers(_base_url(environ))
+                return self._serve("lambda", handlers, LayerApi.OPERATIONS, environ, start_response)
+        if service is None and method == "GET" and path.startswith(CONTENT_PREFIX):
+            return self._layer_content(path, start_response)
         return self._to_moto(service, environ, start_response)
+
+    def _layer_content(self, path: str, start_response: StartResponse) -> Iterable[bytes]:
+        """A layer version's zip at the ``Content.Location`` GetLayerVersion gave (an S3
+        ``NoSuchKey`` error when it is gone, as a presigned URL's object would be)."""
+        with self.state.serial:
+            data = self.layers.content(path)
+        if data is None:
+            headers, payload = _aws_error_body(
+                "s3", "NoSuchKey", f"no layer version content at {path}"
+            )
+            return _respond(start_response, 404, headers, payload)
+        return _respond(start_response, 200, [("Content-Type", "application/zip")], data)
 
     def _serve(
         self,
@@ -299,6 +320,14 @@ class EndpointApp:
         op = f"{service or 'an unknown service'} operation {operation_name(environ, service, body)}"
         headers, payload = _aws_error_body(service, code, template.format(op=op))
         return _respond(start_response, status, headers, payload)
+
+
+def _base_url(environ: Environ) -> str:
+    """``scheme://host:port`` the client reached this server at."""
+    host = environ.get("HTTP_HOST") or (
+        f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
+    )
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
 
 
 def _replayed_body(environ: Environ) -> bytes:
