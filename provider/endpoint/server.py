@@ -3,6 +3,7 @@ SIGTERM, one ``listening on`` line on stderr once requests are accepted."""
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import sys
 import tempfile
@@ -14,7 +15,16 @@ from typing import TextIO
 from provider.endpoint.app import EndpointApp
 from provider.endpoint.state import EndpointState
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the server on this machine (``localhost``, any of
+    127.0.0.0/8, ``::1``); a name that may resolve elsewhere is not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def serve(
@@ -44,7 +54,7 @@ def serve(
             file=log,
             flush=True,
         )
-    if host not in LOOPBACK:
+    if not is_loopback(host):
         print(
             f"sam-ext serve: warning: listening on {host}, beyond this machine; requests "
             "are not authenticated (any caller can sign with these keys)",

@@ -71,6 +71,17 @@ def test_binding_beyond_loopback_warns(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_another_loopback_address_binds_without_the_warning(tmp_path: Path) -> None:
+    """127.0.0.2 is loopback too (it used to be warned about as beyond this machine)."""
+    server = start_server(tmp_path / "home", "--host", "127.0.0.2")
+    try:
+        assert server.url.startswith("http://127.0.0.2:")
+        assert clients_for(server.url)("signer").list_signing_profiles()["profiles"] == []
+        assert "warning" not in server.log()
+    finally:
+        assert server.stop() == 0
+
+
 def test_help_says_what_survives_a_restart() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sam_ext.cli", "serve", "--help"],
@@ -81,6 +92,7 @@ def test_help_says_what_survives_a_restart() -> None:
     )
     text = " ".join(result.stdout.split())
     assert "survive a restart" in text and "live as long as the process" in text
+    assert "profile permissions, tags" in text  # kept in --home, as the README says
     assert "--job-delay" in text
 
 
