@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -14,6 +15,7 @@ from typing import TextIO
 
 from provider.endpoint.app import EndpointApp
 from provider.endpoint.state import EndpointState
+from provider.errors import ValidationError
 
 
 def is_loopback(host: str) -> bool:
@@ -39,6 +41,13 @@ def serve(
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
+    try:
+        socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except OSError as exc:  # before anything is created or warned about
+        raise ValidationError(
+            f"--host: cannot listen on {host!r}: {exc.strerror or exc} (an address or name "
+            "of this machine, e.g. 127.0.0.1)"
+        ) from None
     temporary = None
     if home is None:
         temporary = tempfile.TemporaryDirectory(prefix="sam-ext-serve-")

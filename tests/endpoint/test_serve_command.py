@@ -82,6 +82,20 @@ def test_another_loopback_address_binds_without_the_warning(tmp_path: Path) -> N
         assert server.stop() == 0
 
 
+def test_an_unknown_host_is_refused_by_name_and_creates_nothing(tmp_path: Path) -> None:
+    """It used to warn about binding beyond this machine, then print werkzeug's bare
+    'Name or service not known'."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sam_ext.cli", "serve", "--host", "nosuchhost.invalid",
+         "--port", "0", "--home", str(tmp_path / "home")],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "--host" in result.stderr and "'nosuchhost.invalid'" in result.stderr
+    assert "warning" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "home").exists()
+
+
 def test_help_says_what_survives_a_restart() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sam_ext.cli", "serve", "--help"],
