@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from provider.endpoint import protocol
+from provider.endpoint import code_locations, protocol
+from provider.endpoint.code_locations import CONTENT_PREFIX, LayerApi
 from provider.endpoint.jobs import JobRunner
 from provider.endpoint.lambda_api import LambdaCscApi
-from provider.endpoint.layers import CONTENT_PREFIX, LayerApi
 from provider.endpoint.moto_hook import install
 from provider.endpoint.signer_api import SignerApi
 from provider.endpoint.state import Caller, EndpointState
@@ -162,6 +162,7 @@ class EndpointApp:
         service, _ = credential_scope(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         path = _path(environ)
+        code_locations.BASE_URL.set(_base_url(environ))
         if service == "signer":
             return self._serve("signer", self.signer.operations, None, environ, start_response)
         if service in ("lambda", None) and "code-signing-config" in path:
@@ -176,18 +177,17 @@ class EndpointApp:
                 handlers = self.layers.handlers(_base_url(environ))
                 return self._serve("lambda", handlers, LayerApi.OPERATIONS, environ, start_response)
         if service is None and method == "GET" and path.startswith(CONTENT_PREFIX):
-            return self._layer_content(path, start_response)
+            return self._code_content(path, start_response)
         return self._to_moto(service, environ, start_response)
 
-    def _layer_content(self, path: str, start_response: StartResponse) -> Iterable[bytes]:
-        """A layer version's zip at the ``Content.Location`` GetLayerVersion gave (an S3
-        ``NoSuchKey`` error when it is gone, as a presigned URL's object would be)."""
+    def _code_content(self, path: str, start_response: StartResponse) -> Iterable[bytes]:
+        """A layer version's or function's zip at the location GetLayerVersion or
+        GetFunction gave (an S3 ``NoSuchKey`` error when it is gone, as a presigned URL's
+        object would be)."""
         with self.state.serial:
-            data = self.layers.content(path)
+            data = code_locations.content(path)
         if data is None:
-            headers, payload = _aws_error_body(
-                "s3", "NoSuchKey", f"no layer version content at {path}"
-            )
+            headers, payload = _aws_error_body("s3", "NoSuchKey", f"no code at {path}")
             return _respond(start_response, 404, headers, payload)
         return _respond(start_response, 200, [("Content-Type", "application/zip")], data)
 

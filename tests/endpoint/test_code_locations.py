@@ -1,6 +1,7 @@
-"""GetLayerVersion and GetLayerVersionByArn through a real server: the layer's
-``Content.Location`` downloads its zip, as Lambda's presigned URL does (moto alone has no
-GetLayerVersionByArn and answers ``s3://``)."""
+"""Code locations through a real server: GetLayerVersion's and GetLayerVersionByArn's
+``Content.Location`` and GetFunction's ``Code.Location`` download the zip from this server,
+as Lambda's presigned URLs do (moto alone has no GetLayerVersionByArn, answers ``s3://`` for
+a layer and an ``amazonaws.com`` URL for a function)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import Clients, error_code, package_bytes, unique
+from .conftest import Clients, Server, error_code, package_bytes, unique
 
 
 def _download(url: str) -> bytes:
@@ -53,3 +54,26 @@ def test_a_missing_layer_version_is_not_found_by_arn_by_name_or_location(
         _download(location[:-1] + "9")
     assert caught.value.code == 404
     assert b"NoSuchKey" in caught.value.read()
+
+
+def test_a_functions_code_location_downloads_each_versions_code_from_this_server(
+    aws: Clients, role: str, server: Server
+) -> None:
+    lambda_ = aws("lambda")
+    name = unique("fn-")
+    first = package_bytes({"app.py": b"def handler(e, c):\n    return 1\n"})
+    second = package_bytes({"app.py": b"def handler(e, c):\n    return 2\n"})
+    lambda_.create_function(
+        FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=role,
+        Code={"ZipFile": first},
+    )  # fmt: skip
+    version = lambda_.publish_version(FunctionName=name)["Version"]
+    lambda_.update_function_code(FunctionName=name, ZipFile=second)
+
+    latest = lambda_.get_function(FunctionName=name)["Code"]
+    published = lambda_.get_function(FunctionName=name, Qualifier=version)["Code"]
+    for code in (latest, published):
+        assert code["RepositoryType"] == "S3"
+        assert code["Location"].startswith(server.url + "/")
+    assert _download(latest["Location"]) == second
+    assert _download(published["Location"]) == first
