@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from provider.endpoint import protocol
+from provider.endpoint import code_locations, protocol
+from provider.endpoint.code_locations import CONTENT_PREFIX, LayerApi
 from provider.endpoint.jobs import JobRunner
 from provider.endpoint.lambda_api import LambdaCscApi
 from provider.endpoint.moto_hook import install
@@ -150,6 +151,7 @@ class EndpointApp:
         self.runner = JobRunner(state, job_delay)
         self.signer = SignerApi(state, self.runner)
         self.csc = LambdaCscApi(state)
+        self.layers = LayerApi()
         self.moto = DomainDispatcherApplication(create_backend_app)
 
     def close(self) -> None:
@@ -160,6 +162,7 @@ class EndpointApp:
         service, _ = credential_scope(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         path = _path(environ)
+        code_locations.BASE_URL.set(_base_url(environ))
         if service == "signer":
             return self._serve("signer", self.signer.operations, None, environ, start_response)
         if service in ("lambda", None) and "code-signing-config" in path:
@@ -168,7 +171,25 @@ class EndpointApp:
                 return self._serve(
                     "lambda", self.csc.operations, LambdaCscApi.OPERATIONS, environ, start_response
                 )
+        if service in ("lambda", None) and "/layers" in path:
+            query = protocol.parse_query(environ.get("QUERY_STRING", ""))
+            if protocol.match("lambda", method, path, query, LayerApi.OPERATIONS):
+                handlers = self.layers.handlers(_base_url(environ))
+                return self._serve("lambda", handlers, LayerApi.OPERATIONS, environ, start_response)
+        if service is None and method == "GET" and path.startswith(CONTENT_PREFIX):
+            return self._code_content(path, start_response)
         return self._to_moto(service, environ, start_response)
+
+    def _code_content(self, path: str, start_response: StartResponse) -> Iterable[bytes]:
+        """A layer version's or function's zip at the location GetLayerVersion or
+        GetFunction gave (an S3 ``NoSuchKey`` error when it is gone, as a presigned URL's
+        object would be)."""
+        with self.state.serial:
+            data = code_locations.content(path)
+        if data is None:
+            headers, payload = _aws_error_body("s3", "NoSuchKey", f"no code at {path}")
+            return _respond(start_response, 404, headers, payload)
+        return _respond(start_response, 200, [("Content-Type", "application/zip")], data)
 
     def _serve(
         self,
@@ -299,6 +320,14 @@ class EndpointApp:
         op = f"{service or 'an unknown service'} operation {operation_name(environ, service, body)}"
         headers, payload = _aws_error_body(service, code, template.format(op=op))
         return _respond(start_response, status, headers, payload)
+
+
+def _base_url(environ: Environ) -> str:
+    """``scheme://host:port`` the client reached this server at."""
+    host = environ.get("HTTP_HOST") or (
+        f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '80')}"
+    )
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
 
 
 def _replayed_body(environ: Environ) -> bytes:

@@ -85,6 +85,7 @@ def sam_transform(
         return template
     import boto3
     from moto.cloudformation.exceptions import ValidationError
+    from samtranslator.metrics.metrics import Metrics
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
@@ -99,12 +100,16 @@ def sam_transform(
     # parameters and ARN partitions (it would ask boto3's environment otherwise).
     fragment = copy.deepcopy(template)
     to_py27_compatible_template(fragment, values)
+    # The translator's own metrics go to its dummy publisher; unpublished, they would be
+    # a warning on the server's stderr at each transform's garbage collection.
+    metrics = Metrics()
     translator = Translator(
         None,
         Parser(),
         boto_session=boto3.session.Session(
             region_name=region, aws_access_key_id="unused", aws_secret_access_key="unused"
         ),
+        metrics=metrics,
     )
     try:
         result = translator.translate(
@@ -115,6 +120,8 @@ def sam_transform(
         raise ValidationError(
             message=f"Transform {_SAM_TRANSFORM} failed with: {messages}"
         ) from None
+    finally:
+        metrics.publish()
     return undo_mark_unicode_str_in_template(result)  # type: ignore[no-any-return]
 
 
@@ -403,6 +410,20 @@ def _register_resources() -> None:
     parsing.get_name_type_map.cache_clear()
 
 
+def _layer_versions_deletable() -> None:
+    """A stack's ``AWS::Lambda::LayerVersion`` is deleted with the stack and by its
+    rollback, as CloudFormation deletes it (moto's layer version has no delete, so a
+    rolled-back stack would leave its layers behind)."""
+    from moto.awslambda.models import LayerVersion, lambda_backends
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        lambda_backends[self.account_id][self.region].delete_layer_version(
+            self.name, str(self.version)
+        )
+
+    LayerVersion.delete = delete  # type: ignore[attr-defined]
+
+
 def install(state: EndpointState, *, first: bool) -> None:
     """Wrap moto's CloudFormation (once per process) for the endpoint's ``state``."""
     global _state
@@ -410,3 +431,4 @@ def install(state: EndpointState, *, first: bool) -> None:
     if first:
         _wrap_cloudformation()
         _register_resources()
+        _layer_versions_deletable()

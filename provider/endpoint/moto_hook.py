@@ -17,7 +17,7 @@ import hashlib
 import sys
 from typing import Any
 
-from provider.endpoint import cloudformation, s3
+from provider.endpoint import cloudformation, code_locations, s3
 from provider.endpoint.cloudformation import as_stack_failure
 from provider.endpoint.lambda_api import csc_policy, moto_lambda
 from provider.endpoint.protocol import error_status
@@ -320,4 +320,5 @@ def install(state: EndpointState) -> None:
     _state = state
     if first:
         _wrap_lambda()
+        code_locations.install()
     cloudformation.install(state, first=first)

@@ -3,7 +3,9 @@ SIGTERM, one ``listening on`` line on stderr once requests are accepted."""
 
 from __future__ import annotations
 
+import ipaddress
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -13,8 +15,18 @@ from typing import TextIO
 
 from provider.endpoint.app import EndpointApp
 from provider.endpoint.state import EndpointState
+from provider.errors import ValidationError
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the server on this machine (``localhost``, any of
+    127.0.0.0/8, ``::1``); a name that may resolve elsewhere is not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def serve(
@@ -29,6 +41,13 @@ def serve(
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
+    try:
+        socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except OSError as exc:  # before anything is created or warned about
+        raise ValidationError(
+            f"--host: cannot listen on {host!r}: {exc.strerror or exc} (an address or name "
+            "of this machine, e.g. 127.0.0.1)"
+        ) from None
     temporary = None
     if home is None:
         temporary = tempfile.TemporaryDirectory(prefix="sam-ext-serve-")
@@ -44,7 +63,7 @@ def serve(
             file=log,
             flush=True,
         )
-    if host not in LOOPBACK:
+    if not is_loopback(host):
         print(
             f"sam-ext serve: warning: listening on {host}, beyond this machine; requests "
             "are not authenticated (any caller can sign with these keys)",

@@ -10,9 +10,10 @@ from provider.errors import CodesignError
 
 
 @click.command(
-    epilog="State: keys, profiles, signing records, revocations and code signing configs "
-    "are kept in --home and survive a restart with the same home; S3 objects, Lambda "
-    "functions, stacks and everything else moto serves live as long as the process. "
+    epilog="State: keys, profiles, signing records, revocations, profile permissions, tags "
+    "and code signing configs are kept in --home and survive a restart with the same "
+    "home; S3 objects, Lambda functions, stacks and everything else moto serves live "
+    "as long as the process. "
     "Jobs still InProgress at a stop are Failed at the next start; a job signed in an "
     "earlier run says its signed object is gone. Without --home, a fresh temporary home "
     "is used and removed at the end."
@@ -21,7 +22,8 @@ from provider.errors import CodesignError
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to bind; anything but loopback warns: requests are not authenticated.",
+    help="Address to bind; anything but loopback (localhost, 127.0.0.0/8, ::1) warns: "
+    "requests are not authenticated.",
 )
 @click.option(
     "--port",

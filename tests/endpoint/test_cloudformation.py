@@ -4,9 +4,18 @@ a function Lambda refuses failing its stack (rolled back) with Lambda's message.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from .conftest import Clients, unique
+from .conftest import (
+    Clients,
+    clients_for,
+    package_bytes,
+    start_server,
+    unique,
+    upload,
+    versioned_bucket,
+)
 
 
 def template(policy: str) -> str:
@@ -106,3 +115,109 @@ def test_an_enforce_stack_fails_on_the_function_and_rolls_back(aws: Clients) -> 
     assert not [
         f for f in aws("lambda").list_functions()["Functions"] if f["FunctionName"].startswith(name)
     ]
+
+
+def sam_template(policy: str, bucket: str, key: str, retention: str = "Retain") -> str:
+    """A SAM template: a layer (SAM's default retention policy keeps it when the stack goes,
+    as CloudFormation's ``Retain`` does), an Enforce/Warn config trusting a new profile, and
+    a function using the layer, with unsigned inline code."""
+    return json.dumps(
+        {
+            "Transform": "AWS::Serverless-2016-10-31",
+            "Resources": {
+                "Publisher": {
+                    "Type": "AWS::Signer::SigningProfile",
+                    "Properties": {"PlatformId": "AWSLambda-SHA384-ECDSA"},
+                },
+                "Config": {
+                    "Type": "AWS::Lambda::CodeSigningConfig",
+                    "Properties": {
+                        "AllowedPublishers": {
+                            "SigningProfileVersionArns": [
+                                {"Fn::GetAtt": ["Publisher", "ProfileVersionArn"]}
+                            ]
+                        },
+                        "CodeSigningPolicies": {"UntrustedArtifactOnDeployment": policy},
+                    },
+                },
+                "Shared": {
+                    "Type": "AWS::Serverless::LayerVersion",
+                    "Properties": {
+                        "ContentUri": f"s3://{bucket}/{key}",
+                        "RetentionPolicy": retention,
+                    },
+                },
+                "Fn": {
+                    "Type": "AWS::Serverless::Function",
+                    "Properties": {
+                        "Runtime": "python3.12",
+                        "Handler": "index.handler",
+                        "InlineCode": "def handler(e, c):\n    return 1\n",
+                        "Layers": [{"Ref": "Shared"}],
+                        "CodeSigningConfigArn": {"Ref": "Config"},
+                    },
+                },
+            },
+        }
+    )
+
+
+def _stack_layers(aws: Clients, stack: str) -> list[str]:
+    return [
+        layer["LayerName"]
+        for layer in aws("lambda").list_layers()["Layers"]
+        if layer["LayerName"].startswith(stack)
+    ]
+
+
+def test_a_stacks_layer_goes_with_its_rollback_or_deletion_unless_retained(
+    aws: Clients,
+) -> None:
+    """moto's layer versions had no delete: a stack's layer outlived the stack."""
+    cloudformation, s3 = aws("cloudformation"), aws("s3")
+    bucket = versioned_bucket(s3)
+    upload(s3, bucket, "layer.zip", package_bytes({"python/shared.py": b"X = 1\n"}))
+
+    for retention, left in (("Delete", 0), ("Retain", 1)):
+        failed = unique("rollback-")
+        cloudformation.create_stack(
+            StackName=failed,
+            TemplateBody=sam_template("Enforce", bucket, "layer.zip", retention),
+            Capabilities=["CAPABILITY_IAM"],
+        )
+        stack = cloudformation.describe_stacks(StackName=failed)["Stacks"][0]
+        assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+        assert len(_stack_layers(aws, failed)) == left, retention
+
+    kept = unique("deleted-")
+    cloudformation.create_stack(
+        StackName=kept,
+        TemplateBody=sam_template("Warn", bucket, "layer.zip", "Delete"),
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    assert cloudformation.describe_stacks(StackName=kept)["Stacks"][0]["StackStatus"] == (
+        "CREATE_COMPLETE"
+    )
+    assert len(_stack_layers(aws, kept)) == 1
+    cloudformation.delete_stack(StackName=kept)
+    assert _stack_layers(aws, kept) == []
+
+
+def test_the_sam_transform_prints_nothing_on_the_servers_stderr(tmp_path: Path) -> None:
+    """samtranslator's unpublished metrics used to warn on the server's stderr after each
+    transformed stack."""
+    running = start_server(tmp_path / "home")
+    try:
+        aws = clients_for(running.url)
+        s3 = aws("s3")
+        bucket = versioned_bucket(s3)
+        upload(s3, bucket, "layer.zip", package_bytes({"python/shared.py": b"X = 1\n"}))
+        for policy in ("Warn", "Enforce"):
+            aws("cloudformation").create_stack(
+                StackName=unique("quiet-"),
+                TemplateBody=sam_template(policy, bucket, "layer.zip"),
+                Capabilities=["CAPABILITY_IAM"],
+            )
+    finally:
+        assert running.stop() == 0
+    assert "metrics" not in running.log(), running.log()

@@ -71,6 +71,31 @@ def test_binding_beyond_loopback_warns(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_another_loopback_address_binds_without_the_warning(tmp_path: Path) -> None:
+    """127.0.0.2 is loopback too (it used to be warned about as beyond this machine)."""
+    server = start_server(tmp_path / "home", "--host", "127.0.0.2")
+    try:
+        assert server.url.startswith("http://127.0.0.2:")
+        assert clients_for(server.url)("signer").list_signing_profiles()["profiles"] == []
+        assert "warning" not in server.log()
+    finally:
+        assert server.stop() == 0
+
+
+def test_an_unknown_host_is_refused_by_name_and_creates_nothing(tmp_path: Path) -> None:
+    """It used to warn about binding beyond this machine, then print werkzeug's bare
+    'Name or service not known'."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sam_ext.cli", "serve", "--host", "nosuchhost.invalid",
+         "--port", "0", "--home", str(tmp_path / "home")],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "--host" in result.stderr and "'nosuchhost.invalid'" in result.stderr
+    assert "warning" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "home").exists()
+
+
 def test_help_says_what_survives_a_restart() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sam_ext.cli", "serve", "--help"],
@@ -81,6 +106,7 @@ def test_help_says_what_survives_a_restart() -> None:
     )
     text = " ".join(result.stdout.split())
     assert "survive a restart" in text and "live as long as the process" in text
+    assert "profile permissions, tags" in text  # kept in --home, as the README says
     assert "--job-delay" in text
 
 

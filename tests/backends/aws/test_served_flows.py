@@ -252,3 +252,28 @@ def test_sam_ext_package_and_deploy_create_the_stack_in_the_served_cloudformatio
     stacks = [s["StackName"] for s in served.cloudformation.describe_stacks()["Stacks"]]
     assert stack + "-x" not in stacks
     assert json.loads(json.dumps(stacks))  # the served CloudFormation answered the listing
+
+
+def test_sam_ext_layer_adopt_signs_a_served_layer_version_unchanged(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``layer adopt`` reads the source with GetLayerVersionByArn and downloads its
+    ``Content.Location``: both must work against the server as against AWS."""
+    profile = served.name("adopter")
+    served.backend.put_signing_profile(profile, now=NOW)
+    vendor = zip_bytes({"python/vendor.py": b"X = 1\n"})
+    source = served.lambda_.publish_layer_version(
+        LayerName=served.name("vendor"), Content={"ZipFile": vendor}
+    )["LayerVersionArn"]
+    status = sam_ext(
+        "layer", "adopt", "--layer-version-arn", source, "--profile-name", profile,
+        "--layer-name", served.name("adopted"), "--s3-bucket", served.bucket,
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    document = json.loads(out)
+    assert document["Source"] == source
+    assert document["ContentSha256Before"] == document["ContentSha256After"]
+    adopted = served.lambda_.get_layer_version_by_arn(Arn=document["LayerVersionArn"])
+    assert adopted["Content"]["CodeSha256"] == document["CodeSha256"]
+    assert [j["jobId"] for j in served.jobs_of(profile)] == [document["SigningJobId"]]
