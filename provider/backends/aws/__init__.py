@@ -14,13 +14,14 @@ from typing import Any
 
 from provider.arns import Location
 from provider.backends.aws.cloudformation import StackDeployer
-from provider.backends.aws.facts import object_facts
+from provider.backends.aws.facts import job_id_from_key, object_facts
 from provider.backends.aws.functions import AwsFunctions
 from provider.backends.aws.lambda_ import AwsLambda
 from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
 from provider.backends.aws.session import AwsClients, open_clients
 from provider.backends.aws.signer import DEFAULT_JOB_DELAY, DEFAULT_JOB_MAX_ATTEMPTS, AwsSigner
-from provider.errors import ValidationError
+from provider.errors import NotFoundError, ValidationError
+from provider.objects import parse_destination
 from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
 
 __all__ = ["AwsBackend", "AwsClients", "S3Object"]
@@ -97,6 +98,29 @@ class AwsBackend(AwsSigner, AwsLambda, AwsFunctions):
     ) -> ArtifactFacts:
         """What the checks need to know about the signed S3 object ``code``."""
         return self.object_facts(code, name=name)
+
+    def newest_signature(
+        self, destination: str, prefix: str
+    ) -> tuple[S3Object, ArtifactFacts] | None:
+        """The newest object a signing job wrote under ``destination`` + ``prefix`` (S3
+        ListObjectsV2, newest first; each key names its job), pinned to the version the job
+        wrote, and its facts (DescribeSigningJob, GetSigningProfile); objects of jobs that
+        did not succeed are passed over."""
+        bucket, directory = parse_destination(destination)
+        try:
+            keys = self.objects.newest_first(bucket, directory + prefix)
+        except NotFoundError:
+            return None  # no bucket yet (a preview before the program creates it)
+        for key in keys:
+            if job_id_from_key(key) is None:
+                continue
+            facts = self.object_facts(S3Object(bucket, key))
+            if not facts.signed or facts.signed_at is None:
+                continue
+            written = next(v for v in self.objects.versions(bucket, key) if not v.delete_marker)
+            version = None if written.version == "null" else written.version
+            return S3Object(bucket, key, version), facts
+        return None
 
     def evaluate_package(
         self,

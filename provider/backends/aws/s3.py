@@ -203,6 +203,15 @@ class ObjectStore:
         with aws_call("s3:DeleteObjectVersion", obj.uri):
             self.s3.delete_object(Bucket=obj.bucket, Key=obj.key, VersionId=obj.version)
 
+    def newest_first(self, bucket: str, prefix: str) -> list[str]:
+        """The keys under ``prefix`` (their current versions), newest first."""
+        found: list[tuple[Any, str]] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        with aws_call("s3:ListBucket", f"s3://{bucket}/{prefix}"):
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                found += [(e["LastModified"], e["Key"]) for e in page.get("Contents", [])]
+        return [key for _, key in sorted(found, key=lambda f: f[0], reverse=True)]
+
     def versions(self, bucket: str, key: str) -> list[ObjectVersion]:
         """Every version and delete marker of exactly ``key``, oldest first."""
         found: list[ObjectVersion] = []
