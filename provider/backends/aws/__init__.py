@@ -103,24 +103,34 @@ class AwsBackend(AwsSigner, AwsLambda, AwsFunctions):
         self, destination: str, prefix: str
     ) -> tuple[S3Object, ArtifactFacts] | None:
         """The newest object a signing job wrote under ``destination`` + ``prefix`` (S3
-        ListObjectsV2, newest first; each key names its job), pinned to the version the job
-        wrote, and its facts (DescribeSigningJob, GetSigningProfile); objects of jobs that
-        did not succeed are passed over."""
+        ListObjectsV2, newest first; each key names its job; among keys written in the
+        same second, the job that completed last), pinned to the version the job wrote,
+        and its facts (DescribeSigningJob, GetSigningProfile); objects of jobs that did
+        not succeed are passed over."""
         bucket, directory = parse_destination(destination)
         try:
             keys = self.objects.newest_first(bucket, directory + prefix)
         except NotFoundError:
             return None  # no bucket yet (a preview before the program creates it)
-        for key in keys:
+        best: tuple[datetime, S3Object, ArtifactFacts] | None = None
+        for modified, key in keys:
+            if best is not None and modified < best[0]:
+                break  # older than the newest signature found
             if job_id_from_key(key) is None:
                 continue
             facts = self.object_facts(S3Object(bucket, key))
             if not facts.signed or facts.signed_at is None:
                 continue
-            written = next(v for v in self.objects.versions(bucket, key) if not v.delete_marker)
-            version = None if written.version == "null" else written.version
-            return S3Object(bucket, key, version), facts
-        return None
+            if best is None or facts.signed_at > (best[2].signed_at or facts.signed_at):
+                best = (modified, S3Object(bucket, key), facts)
+        if best is None:
+            return None
+        _, found, facts = best
+        written = next(
+            v for v in self.objects.versions(found.bucket, found.key) if not v.delete_marker
+        )
+        version = None if written.version == "null" else written.version
+        return S3Object(found.bucket, found.key, version), facts
 
     def evaluate_package(
         self,
