@@ -254,6 +254,13 @@ class Backend(Protocol):
         """What Lambda's checks would read of ``code`` (a local .zip on local, a signed S3
         object on aws), for :mod:`provider.prediction`; the other kind is refused."""
 
+    def newest_signature(self, destination: str, prefix: str) -> tuple[Code, ArtifactFacts] | None:
+        """The newest signed object a signing job wrote into ``destination`` (a directory on
+        local, ``s3://bucket/prefix`` on aws) named ``prefix + jobId + ".zip"``, as a
+        function deploys it (aws: pinned to the version the job wrote), and what Lambda's
+        checks would read of it (its job's expiry and revocation, its profile's revocation);
+        ``None`` when there is none. A ``SignedPackage`` finds its current signature so."""
+
     # --- Lambda functions and layers ---------------------------------------------------
     def check_deployable(
         self,

@@ -25,10 +25,10 @@ from pulumi.dynamic import (
 from provider.archive import package_bytes, source_hash
 from provider.arns import Location
 from provider.backends.base import Backend
+from provider.backends.functions import Code
 from provider.backends.local import LocalBackend
 from provider.clock import format_instant
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
-from provider.inspect_package import facts_from_file
 from provider.objects import S3Object, parse_destination
 from provider.resources._base import (
     CodesignProvider,
@@ -161,31 +161,30 @@ def renew_window(value: Any) -> timedelta | None:
 
 
 def _request_prefix(inputs: dict[str, Any]) -> str:
-    """The signed objects' name prefix: on the local backend one per package resource
-    (from its URN and stack), so that ``check`` finds the package's current signature
-    next to it; on aws ``signed_``, as ``sam package`` names them."""
+    """The signed objects' name prefix: one per package resource (from its URN and stack),
+    ``signed_<seed>_``, so that ``check`` finds the package's current signature among
+    them (on aws the names still start ``signed_``, as ``sam package`` names them)."""
     seed = str(inputs.get("name_seed") or "")
-    return f"signed_{seed[:12]}_" if seed and not on_aws(inputs) else "signed_"
+    return f"signed_{seed[:12]}_" if seed else "signed_"
 
 
 def _current_signature(
     inputs: dict[str, Any], backend: Backend
-) -> tuple[Path, ArtifactFacts] | None:
-    """The newest signed object this package made, and its facts (local backend: the
-    signed objects carry their envelopes); ``None`` when none is found (or on aws, where
-    S3 holds them)."""
-    if not isinstance(backend, LocalBackend) or not inputs.get("name_seed"):
+) -> tuple[Code, ArtifactFacts] | None:
+    """The newest signed object this package made, as functions deploy it, and its facts
+    (the backend reads them: local, the signed objects' envelopes; aws, the job and the
+    profile); ``None`` when none is found."""
+    if not inputs.get("name_seed"):
         return None
-    folder = Path(_signing_destination(inputs, backend))
-    found = []
-    for path in folder.glob(f"{_request_prefix(inputs)}*.zip"):
-        try:
-            facts = facts_from_file(path, backend)
-        except CodesignError:
-            continue
-        if facts.signed and facts.signed_at is not None:
-            found.append((path, facts))
-    return max(found, key=lambda f: f[1].signed_at or datetime.min) if found else None
+    return backend.newest_signature(_signing_destination(inputs, backend), _request_prefix(inputs))
+
+
+def _locations(code: Code) -> dict[str, str]:
+    """The ``location`` and ``deploy_location`` outputs of a signed object: the path, or
+    ``s3://bucket/key`` and its pinned version."""
+    if isinstance(code, S3Object):
+        return {"location": S3Object(code.bucket, code.key).uri, "deploy_location": code.uri}
+    return {"location": str(code), "deploy_location": str(code)}
 
 
 def _resign_reason(facts: ArtifactFacts, now: datetime, window: timedelta | None) -> str | None:
@@ -295,7 +294,7 @@ class SignedPackageProvider(CodesignProvider):
         # Judged with or without olds: the engine checks a replacement again without them
         # (for new auto-names), and that check's inputs are what the preview shows.
         current = (
-            checked(lambda: _current_signature(inputs, backend), "source")
+            checked(lambda: _current_signature(inputs, backend), "destination")
             if not olds or not needs_job
             else None
         )
@@ -326,7 +325,7 @@ class SignedPackageProvider(CodesignProvider):
         if isinstance(current, tuple) and olds and not needs_job:
             # Known to previews of an in-place update too (its outputs are these inputs):
             # functions deployed from it then see the object they run, not an unknown.
-            inputs["location"] = inputs["deploy_location"] = str(current[0])
+            inputs.update(_locations(current[0]))
         if needs_job and isinstance(profile, dict) and not active:
             inputs["findings"].append(
                 finding(

@@ -4,7 +4,8 @@ On the local backend (the default), and on ``codesign:backend aws`` against a
 ``sam-ext serve`` process on loopback (AWS Signer, Lambda and S3 over the AWS wire
 protocol), with the real AWS CLI doing what an operator does out of band. The aws stack
 goes through what a user lives: a preview before anything exists, the first up, an up that
-changes nothing, a changed source, a revocation seen by refresh, a tampered object refused
+changes nothing, a changed source, a revocation seen by refresh (the next up signs again),
+``renew_before`` near the expiry (signed again), a tampered object refused
 by the preview, and destroy.
 """
 
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from endpoint.serving import REPO, Server, start_server
 from engine.conftest import StackFactory
 
 from provider.backends.local import LocalBackend
+from provider.clock import format_instant, parse_instant
 
 
 def test_the_aws_example_runs_unchanged_on_the_local_backend(
@@ -186,6 +189,32 @@ def test_the_aws_example_on_a_served_aws(
     state = _outputs(stack, "hello")
     assert state["deployed_code_standing"]["decision"] == "REJECT"
     assert any("since the deploy" in d and "compromised branch" in d for d in state["drift"])
+
+    # The next up signs the revoked package again and deploys the new signature; its
+    # preview says so and why.
+    planned = stack.preview()
+    assert planned.error is None, planned.error
+    [said] = planned.messages("info", "code")
+    assert "signed again" in said and "compromised branch" in said, said
+    assert "replace" in planned.ops("code") and planned.ops("hello") == ["update"]
+    resigned = stack.up()
+    assert resigned.error is None, resigned.error
+    assert resigned.outputs["code_job_id"] != changed.outputs["code_job_id"]
+    assert resigned.ops("hello") == ["update"]
+    assert _outputs(stack, "hello")["deployed_code_standing"]["decision"] == "ALLOW"
+
+    # renew_before: an up within it of the signature's expiry signs again.
+    expires = parse_instant(resigned.outputs["code_expires_at"], field="code_expires_at")
+    stack.set_config("renew_before", "30d")
+    stack.set_config("codesign:now", format_instant(expires - timedelta(days=10)))
+    planned = stack.preview()
+    [said] = planned.messages("info", "code")
+    assert "signed again" in said and "within renew_before 30d" in said, said
+    renewed = stack.up()
+    assert renewed.error is None, renewed.error
+    assert renewed.outputs["code_job_id"] != resigned.outputs["code_job_id"]
+    assert renewed.ops("hello") == ["update"]
+    stack.stack.remove_config("codesign:now")
 
     # The signed object overwritten in S3, then deployed by key: the preview refuses it.
     tampered = tmp_path / "tampered.zip"

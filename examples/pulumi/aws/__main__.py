@@ -4,9 +4,10 @@ Lambda and S3; ``codesign:bucket`` names a versioned bucket for the signed objec
 ``role`` the function's execution role).
 
 Config: ``source`` (the function's source directory; default ../../functions/hello),
-``role`` (an IAM role ARN; required on aws, recorded on local), ``code_key`` (deploy the
-object ``s3://<codesign:bucket>/<code_key>`` by key, unpinned, instead of the signed
-package's version: aws only).
+``role`` (an IAM role ARN; required on aws, recorded on local), ``renew_before`` (sign the
+function's package again when its signature expires within this, e.g. ``30d``),
+``code_key`` (deploy the object ``s3://<codesign:bucket>/<code_key>`` by key, unpinned,
+instead of the signed package's version: aws only).
 """
 
 from pathlib import Path
@@ -41,7 +42,12 @@ enforce = CodeSigningConfig(
         description="only code signed by the publisher profile may deploy",
     ),
 )
-code = SignedPackage("code", SignedPackageArgs(source=source, profile_name=publisher))
+code = SignedPackage(
+    "code",
+    SignedPackageArgs(
+        source=source, profile_name=publisher, renew_before=config.get("renew_before")
+    ),
+)
 shared = SignedPackage(
     "shared", SignedPackageArgs(source=str(here / "layer"), profile_name=publisher)
 )
@@ -72,6 +78,7 @@ pulumi.export("profile_name", publisher.profile_name)
 pulumi.export("code_signing_config_arn", enforce.arn)
 pulumi.export("code_job_id", code.job_id)
 pulumi.export("code_key", code.key)
+pulumi.export("code_expires_at", code.signature_expires_at)
 pulumi.export("layer_version_arn", layer.layer_version_arn)
 pulumi.export("layer_name", layer.layer_name)
 pulumi.export("function_name", function.function_name)

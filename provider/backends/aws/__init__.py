@@ -14,13 +14,14 @@ from typing import Any
 
 from provider.arns import Location
 from provider.backends.aws.cloudformation import StackDeployer
-from provider.backends.aws.facts import object_facts
+from provider.backends.aws.facts import job_id_from_key, object_facts
 from provider.backends.aws.functions import AwsFunctions
 from provider.backends.aws.lambda_ import AwsLambda
 from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
 from provider.backends.aws.session import AwsClients, open_clients
 from provider.backends.aws.signer import DEFAULT_JOB_DELAY, DEFAULT_JOB_MAX_ATTEMPTS, AwsSigner
-from provider.errors import ValidationError
+from provider.errors import NotFoundError, ValidationError
+from provider.objects import parse_destination
 from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
 
 __all__ = ["AwsBackend", "AwsClients", "S3Object"]
@@ -97,6 +98,39 @@ class AwsBackend(AwsSigner, AwsLambda, AwsFunctions):
     ) -> ArtifactFacts:
         """What the checks need to know about the signed S3 object ``code``."""
         return self.object_facts(code, name=name)
+
+    def newest_signature(
+        self, destination: str, prefix: str
+    ) -> tuple[S3Object, ArtifactFacts] | None:
+        """The newest object a signing job wrote under ``destination`` + ``prefix`` (S3
+        ListObjectsV2, newest first; each key names its job; among keys written in the
+        same second, the job that completed last), pinned to the version the job wrote,
+        and its facts (DescribeSigningJob, GetSigningProfile); objects of jobs that did
+        not succeed are passed over."""
+        bucket, directory = parse_destination(destination)
+        try:
+            keys = self.objects.newest_first(bucket, directory + prefix)
+        except NotFoundError:
+            return None  # no bucket yet (a preview before the program creates it)
+        best: tuple[datetime, S3Object, ArtifactFacts] | None = None
+        for modified, key in keys:
+            if best is not None and modified < best[0]:
+                break  # older than the newest signature found
+            if job_id_from_key(key) is None:
+                continue
+            facts = self.object_facts(S3Object(bucket, key))
+            if not facts.signed or facts.signed_at is None:
+                continue
+            if best is None or facts.signed_at > (best[2].signed_at or facts.signed_at):
+                best = (modified, S3Object(bucket, key), facts)
+        if best is None:
+            return None
+        _, found, facts = best
+        written = next(
+            v for v in self.objects.versions(found.bucket, found.key) if not v.delete_marker
+        )
+        version = None if written.version == "null" else written.version
+        return S3Object(found.bucket, found.key, version), facts
 
     def evaluate_package(
         self,

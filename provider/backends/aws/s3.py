@@ -14,6 +14,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -202,6 +203,16 @@ class ObjectStore:
             raise CodesignError(f"{obj.uri}: no version to delete")
         with aws_call("s3:DeleteObjectVersion", obj.uri):
             self.s3.delete_object(Bucket=obj.bucket, Key=obj.key, VersionId=obj.version)
+
+    def newest_first(self, bucket: str, prefix: str) -> list[tuple[datetime, str]]:
+        """``(LastModified, key)`` of the keys under ``prefix`` (their current versions),
+        newest first (LastModified has whole seconds: keys written in one second tie)."""
+        found: list[tuple[datetime, str]] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        with aws_call("s3:ListBucket", f"s3://{bucket}/{prefix}"):
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                found += [(e["LastModified"], e["Key"]) for e in page.get("Contents", [])]
+        return sorted(found, key=lambda f: f[0], reverse=True)
 
     def versions(self, bucket: str, key: str) -> list[ObjectVersion]:
         """Every version and delete marker of exactly ``key``, oldest first."""

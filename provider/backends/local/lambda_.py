@@ -20,6 +20,7 @@ from provider.backends.base import (
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant
 from provider.errors import (
+    CodesignError,
     ConflictError,
     NotFoundError,
     ValidationError,
@@ -172,3 +173,17 @@ class LocalLambda:
     ) -> Verdict:
         """The verdict Lambda would give the local .zip ``package`` under ``csc`` at ``at``."""
         return decide(self.package_facts(package, name=name), csc, at)
+
+    def newest_signature(self, destination: str, prefix: str) -> tuple[Path, ArtifactFacts] | None:
+        """The newest signed .zip named ``prefix*.zip`` in the directory ``destination``
+        (by its envelope's signing instant), and its facts; files that are not signed
+        packages are passed over."""
+        found: list[tuple[Path, ArtifactFacts]] = []
+        for path in Path(destination).glob(f"{prefix}*.zip"):
+            try:
+                facts = self.package_facts(path)
+            except CodesignError:
+                continue
+            if facts.signed and facts.signed_at is not None:
+                found.append((path, facts))
+        return max(found, key=lambda f: f[1].signed_at or datetime.min) if found else None
