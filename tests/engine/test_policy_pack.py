@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +192,60 @@ def test_a_pack_that_cannot_start_fails_the_preview_with_its_error(
     final = run.error.split("policy pack not started", 1)[-1]
     assert "exited before it served" in final, run.error
     assert cause in final, run.error
+
+
+#: A pack that never serves: it starts a child, records both pids, and blocks at import.
+SLEEPING_PACK = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+with open(os.environ["SLEEPING_PACK_PIDS"], "w") as out:
+    out.write(f"{os.getpid()} {child.pid}")
+time.sleep(600)
+"""
+
+
+def _gone(pid: int, within: float) -> bool:
+    """Whether process ``pid`` has ended (or is a zombie nobody reaps yet) within ``within`` s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.timeout(120)
+def test_a_pack_that_never_serves_fails_the_preview_after_the_start_timeout(
+    engine_stack: StackFactory, tmp_path: Path
+) -> None:
+    """It used to hold the preview forever (not even SIGTERM ended it)."""
+    pack = tmp_path / "sleeping-pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (pack / "__main__.py").write_text(SLEEPING_PACK)
+    pids = tmp_path / "pids"
+    stack = engine_stack(
+        "smoke",
+        config={"directory": str(tmp_path / "out")},
+        env={"CODESIGN_POLICY_PACK_START_TIMEOUT": "3", "SLEEPING_PACK_PIDS": str(pids)},
+    )
+
+    started = time.monotonic()
+    run = _preview(stack, policy_packs=[str(pack)])
+    took = time.monotonic() - started
+
+    assert run.error is not None, "a pack that never serves must fail the preview"
+    final = run.error.split("policy pack not started", 1)[-1]
+    assert f"the Python policy pack in {pack} did not start serving within 3s" in final, run.error
+    assert "CODESIGN_POLICY_PACK_START_TIMEOUT" in final, run.error
+    assert took < 60, f"the preview took {took:.0f} s"
+    # The pack and what it started were killed (its process group), not left behind.
+    pack_pid, child_pid = (int(pid) for pid in pids.read_text().split())
+    assert _gone(pack_pid, 10) and _gone(child_pid, 10)
 
 
 ENV_PACK = """
