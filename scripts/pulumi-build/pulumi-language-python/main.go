@@ -43,6 +43,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
@@ -101,10 +102,24 @@ func main() {
 		host.killPacks()
 		os.Exit(128 + int(sig.(syscall.Signal))) // as a shell reports a death by that signal
 	}()
+	go exitWithEngine(host)
 	// The engine reads the port from the first line of stdout.
 	fmt.Printf("%d\n", handle.Port)
 	if err := <-handle.Done; err != nil {
 		cmdutil.Exit(fmt.Errorf("language host RPC server stopped: %w", err))
+	}
+}
+
+// exitWithEngine ends the policy packs and this host once the engine that started it has
+// died without closing it (SIGKILLed, say): this host is then reparented, and would
+// otherwise serve, and keep its packs, forever.
+func exitWithEngine(host *pythonHost) {
+	engine := os.Getppid()
+	for range time.Tick(time.Second) {
+		if os.Getppid() != engine {
+			host.killPacks()
+			os.Exit(1)
+		}
 	}
 }
 
