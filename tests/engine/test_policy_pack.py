@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import time
@@ -257,11 +258,13 @@ def test_a_pack_that_never_serves_fails_the_preview_after_the_start_timeout(
 
 
 @pytest.mark.timeout(120)
-def test_a_pack_and_its_host_end_when_the_engine_dies(
-    engine_stack: StackFactory, tmp_path: Path, pulumi_cli: Path
+@pytest.mark.parametrize("stopped", ["engine-killed", "host-terminated"])
+def test_a_pack_and_its_host_end_when_the_engine_dies_or_the_host_is_stopped(
+    engine_stack: StackFactory, tmp_path: Path, pulumi_cli: Path, stopped: str
 ) -> None:
-    """A CLI killed outright (SIGKILL: no plugin is closed) while a pack starts leaves no
-    pack, no process the pack started, and no language host behind."""
+    """A CLI killed outright (SIGKILL: no plugin is closed), or the language host told to
+    stop (SIGTERM), while a pack starts leaves no pack, no process the pack started, and
+    no language host behind."""
     pack, pids = _sleeping_pack(tmp_path)
     stack = engine_stack(
         "smoke", config={"directory": str(tmp_path / "out")}, env={"SLEEPING_PACK_PIDS": str(pids)}
@@ -277,10 +280,13 @@ def test_a_pack_and_its_host_end_when_the_engine_dies(
         while not pids.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert pids.exists(), "the pack did not start"
+        pack_pid, child_pid, host_pid = (int(pid) for pid in pids.read_text().split())
+        if stopped == "host-terminated":
+            os.kill(host_pid, signal.SIGTERM)
+            assert _gone(pack_pid, 10) and _gone(child_pid, 10)
     finally:
         preview.kill()
         preview.wait()
-    pack_pid, child_pid, host_pid = (int(pid) for pid in pids.read_text().split())
     assert _gone(host_pid, 10), "the language host outlived the engine"
     assert _gone(pack_pid, 10) and _gone(child_pid, 10)
 
