@@ -258,6 +258,23 @@ def test_a_pack_that_never_serves_fails_the_preview_after_the_start_timeout(
 
 
 @pytest.mark.timeout(120)
+def test_a_bad_start_timeout_fails_the_preview_naming_it(
+    engine_stack: StackFactory, tmp_path: Path
+) -> None:
+    pack, _ = _sleeping_pack(tmp_path)
+    stack = engine_stack(
+        "smoke",
+        config={"directory": str(tmp_path / "out")},
+        env={"CODESIGN_POLICY_PACK_START_TIMEOUT": "soon"},
+    )
+
+    run = _preview(stack, policy_packs=[str(pack)])
+
+    assert run.error is not None
+    assert 'CODESIGN_POLICY_PACK_START_TIMEOUT="soon": expected a number of seconds' in run.error
+
+
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("stopped", ["engine-killed", "host-terminated"])
 def test_a_pack_and_its_host_end_when_the_engine_dies_or_the_host_is_stopped(
     engine_stack: StackFactory, tmp_path: Path, pulumi_cli: Path, stopped: str
