@@ -3,6 +3,7 @@ SIGTERM, one ``listening on`` line on stderr once requests are accepted."""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import signal
 import socket
@@ -29,6 +30,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` and listening, as werkzeug would bind it; a port
+    in use (or refused) is a :class:`ValidationError` naming it, where werkzeug itself
+    would print its own lines and exit 1."""
+    from werkzeug.serving import LISTEN_QUEUE, get_sockaddr, select_address_family
+
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(LISTEN_QUEUE)
+    except OSError as exc:
+        sock.close()
+        why = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            why += " (another program listens there; stop it, or pick another --port, 0 for any)"
+        raise ValidationError(f"--port: cannot listen on {host}:{port}: {why}") from None
+    return sock
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 4566,
@@ -48,6 +70,7 @@ def serve(
             f"--host: cannot listen on {host!r}: {exc.strerror or exc} (an address or name "
             "of this machine, e.g. 127.0.0.1)"
         ) from None
+    listening = listening_socket(host, port)  # before anything is created or warned about
     temporary = None
     if home is None:
         temporary = tempfile.TemporaryDirectory(prefix="sam-ext-serve-")
@@ -78,7 +101,10 @@ def serve(
             return None
 
     app = EndpointApp(state, job_delay=job_delay)
-    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    server = make_server(
+        host, port, app, threaded=True, request_handler=QuietHandler, fd=listening.fileno()
+    )
+    listening.close()  # the server holds its own duplicate of the socket
     server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadedWSGIServer
     stopping = threading.Event()
 

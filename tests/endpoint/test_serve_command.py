@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -93,6 +94,27 @@ def test_an_unknown_host_is_refused_by_name_and_creates_nothing(tmp_path: Path) 
     assert result.returncode == 2, result.stderr
     assert "--host" in result.stderr and "'nosuchhost.invalid'" in result.stderr
     assert "warning" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "home").exists()
+
+
+def test_a_port_in_use_is_refused_by_name_and_creates_nothing(tmp_path: Path) -> None:
+    """It used to print werkzeug's own lines ("Address already in use", "Port N is in use
+    by another program...") and exit 1."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "sam_ext.cli", "serve", "--port", str(port),
+             "--home", str(tmp_path / "home")],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    said = f"error: ValidationException: --port: cannot listen on 127.0.0.1:{port}: "
+    assert lines[0].startswith(said)
+    assert "in use" in lines[0] and "Traceback" not in result.stderr
     assert not (tmp_path / "home").exists()
 
 

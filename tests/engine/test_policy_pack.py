@@ -10,7 +10,11 @@ that cannot start, and a pack that shows what the host passed it.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import struct
+import subprocess
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,6 +195,117 @@ def test_a_pack_that_cannot_start_fails_the_preview_with_its_error(
     final = run.error.split("policy pack not started", 1)[-1]
     assert "exited before it served" in final, run.error
     assert cause in final, run.error
+
+
+#: A pack that never serves: it starts a child, records both pids, and blocks at import.
+SLEEPING_PACK = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+with open(os.environ["SLEEPING_PACK_PIDS"] + ".tmp", "w") as out:
+    out.write(f"{os.getpid()} {child.pid} {os.getppid()}")
+os.replace(os.environ["SLEEPING_PACK_PIDS"] + ".tmp", os.environ["SLEEPING_PACK_PIDS"])
+time.sleep(600)
+"""
+
+
+def _sleeping_pack(tmp_path: Path) -> tuple[Path, Path]:
+    """The pack's directory, and the file it writes its pid, its child's and its host's to."""
+    pack = tmp_path / "sleeping-pack"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n")
+    (pack / "__main__.py").write_text(SLEEPING_PACK)
+    return pack, tmp_path / "pids"
+
+
+def _gone(pid: int, within: float) -> bool:
+    """Whether process ``pid`` has ended (or is a zombie nobody reaps yet) within ``within`` s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.timeout(120)
+def test_a_pack_that_never_serves_fails_the_preview_after_the_start_timeout(
+    engine_stack: StackFactory, tmp_path: Path
+) -> None:
+    """It used to hold the preview forever (not even SIGTERM ended it)."""
+    pack, pids = _sleeping_pack(tmp_path)
+    stack = engine_stack(
+        "smoke",
+        config={"directory": str(tmp_path / "out")},
+        env={"CODESIGN_POLICY_PACK_START_TIMEOUT": "3", "SLEEPING_PACK_PIDS": str(pids)},
+    )
+
+    started = time.monotonic()
+    run = _preview(stack, policy_packs=[str(pack)])
+    took = time.monotonic() - started
+
+    assert run.error is not None, "a pack that never serves must fail the preview"
+    final = run.error.split("policy pack not started", 1)[-1]
+    assert f"the Python policy pack in {pack} did not start serving within 3s" in final, run.error
+    assert "CODESIGN_POLICY_PACK_START_TIMEOUT" in final, run.error
+    assert took < 60, f"the preview took {took:.0f} s"
+    # The pack and what it started were killed (its process group), not left behind.
+    pack_pid, child_pid, _ = (int(pid) for pid in pids.read_text().split())
+    assert _gone(pack_pid, 10) and _gone(child_pid, 10)
+
+
+@pytest.mark.timeout(120)
+def test_a_bad_start_timeout_fails_the_preview_naming_it(
+    engine_stack: StackFactory, tmp_path: Path
+) -> None:
+    pack, _ = _sleeping_pack(tmp_path)
+    stack = engine_stack(
+        "smoke",
+        config={"directory": str(tmp_path / "out")},
+        env={"CODESIGN_POLICY_PACK_START_TIMEOUT": "soon"},
+    )
+
+    run = _preview(stack, policy_packs=[str(pack)])
+
+    assert run.error is not None
+    assert 'CODESIGN_POLICY_PACK_START_TIMEOUT="soon": expected a number of seconds' in run.error
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("stopped", ["engine-killed", "host-terminated"])
+def test_a_pack_and_its_host_end_when_the_engine_dies_or_the_host_is_stopped(
+    engine_stack: StackFactory, tmp_path: Path, pulumi_cli: Path, stopped: str
+) -> None:
+    """A CLI killed outright (SIGKILL: no plugin is closed), or the language host told to
+    stop (SIGTERM), while a pack starts leaves no pack, no process the pack started, and
+    no language host behind."""
+    pack, pids = _sleeping_pack(tmp_path)
+    stack = engine_stack(
+        "smoke", config={"directory": str(tmp_path / "out")}, env={"SLEEPING_PACK_PIDS": str(pids)}
+    )
+    preview = subprocess.Popen(
+        [str(pulumi_cli / "pulumi"), "preview", "--non-interactive", "--stack", "test",
+         "--policy-pack", str(pack)],
+        cwd=stack.project_dir, env={**os.environ, **stack.env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not pids.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pids.exists(), "the pack did not start"
+        pack_pid, child_pid, host_pid = (int(pid) for pid in pids.read_text().split())
+        if stopped == "host-terminated":
+            os.kill(host_pid, signal.SIGTERM)
+            assert _gone(pack_pid, 10) and _gone(child_pid, 10)
+    finally:
+        preview.kill()
+        preview.wait()
+    assert _gone(host_pid, 10), "the language host outlived the engine"
+    assert _gone(pack_pid, 10) and _gone(child_pid, 10)
 
 
 ENV_PACK = """

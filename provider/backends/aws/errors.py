@@ -135,6 +135,13 @@ def one_line(text: object) -> str:
     return re.sub(r"\s+", " ", str(text)).strip()
 
 
+#: How AWS's own "not found" messages say it; such a message only repeats ours.
+_SAYS_MISSING = re.compile(
+    r"does not exist|doesn't exist|not found|cannot be found|could not be found|no such",
+    re.IGNORECASE,
+)
+
+
 def _caller_hint() -> str:
     profile = os.environ.get("AWS_PROFILE")
     return f" (AWS_PROFILE={profile})" if profile else ""
@@ -181,8 +188,10 @@ def translate(error: ClientError, action: str, resource: str) -> CodesignError:
             code=None,
         )
     if code in NOT_FOUND or (not code and status == 404):
+        # AWS's message ("The Code Signing Config arn:... does not exist") would say it twice.
+        why = "" if _SAYS_MISSING.search(message) else said
         return NotFoundError(
-            f"{resource} does not exist (or is not visible to this account and region){said}",
+            f"{resource} does not exist (or is not visible to this account and region){why}",
             code=code if code and not code.isdigit() else None,
         )
     if code in CONFLICT:

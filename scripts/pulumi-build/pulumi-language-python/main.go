@@ -38,9 +38,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/logging"
@@ -90,10 +93,33 @@ func main() {
 	if err != nil {
 		cmdutil.Exit(fmt.Errorf("could not start the language host's RPC server: %w", err))
 	}
+	// Told to stop (the engine's plugin close, a user's Ctrl-C or kill): end the policy packs
+	// too, which would otherwise outlive this host.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig := <-stop
+		host.killPacks()
+		os.Exit(128 + int(sig.(syscall.Signal))) // as a shell reports a death by that signal
+	}()
+	go exitWithEngine(host)
 	// The engine reads the port from the first line of stdout.
 	fmt.Printf("%d\n", handle.Port)
 	if err := <-handle.Done; err != nil {
 		cmdutil.Exit(fmt.Errorf("language host RPC server stopped: %w", err))
+	}
+}
+
+// exitWithEngine ends the policy packs and this host once the engine that started it has
+// died without closing it (SIGKILLed, say): this host is then reparented, and would
+// otherwise serve, and keep its packs, forever.
+func exitWithEngine(host *pythonHost) {
+	engine := os.Getppid()
+	for range time.Tick(time.Second) {
+		if os.Getppid() != engine {
+			host.killPacks()
+			os.Exit(1)
+		}
 	}
 }
 
@@ -124,6 +150,34 @@ type pythonHost struct {
 
 	mu            sync.Mutex
 	engineAddress string
+	packs         map[*exec.Cmd]struct{} // running policy packs, killed by Cancel and at exit
+}
+
+// track records a started policy pack; untrack forgets it once it has ended.
+func (h *pythonHost) track(cmd *exec.Cmd) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.packs == nil {
+		h.packs = map[*exec.Cmd]struct{}{}
+	}
+	h.packs[cmd] = struct{}{}
+}
+
+func (h *pythonHost) untrack(cmd *exec.Cmd) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.packs, cmd)
+}
+
+// killPacks kills every running policy pack's process group.
+func (h *pythonHost) killPacks() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for cmd := range h.packs {
+		if err := killGroup(cmd); err != nil {
+			logging.V(5).Infof("killing policy pack %s: %v", cmd.Dir, err)
+		}
+	}
 }
 
 func (h *pythonHost) engine() string {
@@ -163,8 +217,10 @@ func (h *pythonHost) GetRequiredPackages(
 	return &pulumirpc.GetRequiredPackagesResponse{}, nil
 }
 
-// Cancel has nothing to abort: a running program is ended by the engine closing its monitor.
+// Cancel ends running policy packs; a running program is ended by the engine closing its
+// monitor.
 func (h *pythonHost) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	h.killPacks()
 	return &emptypb.Empty{}, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,27 @@ import (
 // argument and serves the Analyzer protocol, printing its port first.
 const policyModule = "pulumi.policy"
 
+// startTimeoutEnv names the setting for how long a pack may take to print its port.
+const startTimeoutEnv = "CODESIGN_POLICY_PACK_START_TIMEOUT"
+
+// defaultStartTimeout bounds a pack's start when startTimeoutEnv is unset: a pack that never
+// serves (it blocks at import) would otherwise hold the preview forever.
+const defaultStartTimeout = 60 * time.Second
+
+// startTimeout is startTimeoutEnv's value (seconds, > 0), or defaultStartTimeout.
+func startTimeout() (time.Duration, error) {
+	value := strings.TrimSpace(os.Getenv(startTimeoutEnv))
+	if value == "" {
+		return defaultStartTimeout, nil
+	}
+	seconds, err := strconv.ParseFloat(value, 64)
+	if err != nil || seconds <= 0 || seconds > 86400 {
+		return 0, fmt.Errorf("%s=%q: expected a number of seconds, more than 0 (default %s)",
+			startTimeoutEnv, value, defaultStartTimeout)
+	}
+	return time.Duration(seconds * float64(time.Second)), nil
+}
+
 // RunPlugin runs a Python policy pack (kind analyzer) as Pulumi's own Python host does since
 // v3.221. Other plugin kinds (Python resource providers, tools) are not supported.
 func (h *pythonHost) RunPlugin(
@@ -37,6 +59,10 @@ func (h *pythonHost) RunPlugin(
 	packDir := req.GetInfo().GetProgramDirectory()
 	logging.V(5).Infof("RunPlugin: policy pack in %s with args %v", packDir, req.GetArgs())
 
+	timeout, err := startTimeout()
+	if err != nil {
+		return fmt.Errorf("policy pack %s: %w", packDir, err)
+	}
 	tc, err := resolveToolchain(req.GetInfo())
 	if err != nil {
 		return fmt.Errorf("policy pack %s: %w", packDir, err)
@@ -52,6 +78,10 @@ func (h *pythonHost) RunPlugin(
 	// Policy packs have always run in their own directory (pulumi-policy reads
 	// PulumiPolicy.yaml and imports the pack from there).
 	cmd.Dir = packDir
+	// Whatever ends this RunPlugin (the engine cancelling it, closing the plugin) ends the
+	// pack and anything it started, not only the Python process.
+	ownGroup(cmd)
+	cmd.Cancel = func() error { return killGroup(cmd) }
 
 	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
 	if err != nil {
@@ -80,7 +110,10 @@ func (h *pythonHost) RunPlugin(
 	}
 	cmd.Env = append(append(base, env...), req.GetEnv()...)
 	tail := &stderrTail{out: stderr, done: make(chan struct{})}
-	cmd.Stdout = &portWatch{proxy: proxy, out: packStdout, stderr: tail, packDir: packDir}
+	watch := &portWatch{
+		proxy: proxy, out: packStdout, stderr: tail, packDir: packDir, servedCh: make(chan struct{}),
+	}
+	cmd.Stdout = watch
 	cmd.Stderr = tail
 
 	logging.V(5).Infof("RunPlugin: launching %s %v", cmd.Path, cmd.Args[1:])
@@ -88,7 +121,13 @@ func (h *pythonHost) RunPlugin(
 		proxy.Abort(err)
 		return fmt.Errorf("could not start policy pack %s with %s: %w", packDir, cmd.Path, err)
 	}
+	h.track(cmd)
+	defer h.untrack(cmd)
+	go watch.bound(ctx, cmd, timeout)
 	if err := proxy.Attach(ctx, cmd); err != nil {
+		if failed := watch.timedOut(); failed != nil {
+			return failed
+		}
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
 			return server.Send(&pulumirpc.RunPluginResponse{
@@ -155,18 +194,55 @@ const stderrTailLines = 3
 // that goroutine: the rejection therefore happens before the proxy, which waits on the
 // command, sees the end of the output and rejects with its own generic error.
 type portWatch struct {
-	proxy   *sdk.PolicyProxy
-	out     io.Writer
-	stderr  *stderrTail
-	packDir string
-	served  bool
+	proxy    *sdk.PolicyProxy
+	out      io.Writer
+	stderr   *stderrTail
+	packDir  string
+	served   bool
+	servedCh chan struct{} // closed once the port is printed
+
+	mu      sync.Mutex
+	timeout error // set when bound gave up on the pack
 }
 
 func (w *portWatch) Write(p []byte) (int, error) {
-	if bytes.IndexByte(p, '\n') >= 0 {
+	if !w.served && bytes.IndexByte(p, '\n') >= 0 {
 		w.served = true // the first line is the port
+		close(w.servedCh)
 	}
 	return w.out.Write(p)
+}
+
+// bound kills cmd's process group, and fails the engine's calls to the pack with a message
+// naming it and the timeout, when the pack has not printed its port within timeout.
+func (w *portWatch) bound(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-w.servedCh:
+		return
+	case <-ctx.Done():
+		return // cmd.Cancel kills the pack
+	case <-timer.C:
+	}
+	err := fmt.Errorf("the Python policy pack in %s did not start serving within %s (%s); "+
+		"it was stopped. A pack must not block at import; set %s (seconds) for a slower start%s",
+		w.packDir, timeout, startTimeoutEnv, startTimeoutEnv, w.stderr.describe())
+	w.mu.Lock()
+	w.timeout = err
+	w.mu.Unlock()
+	// Rejected before the kill, so the engine hears this rather than "exited before it served".
+	w.proxy.Abort(err)
+	if kerr := killGroup(cmd); kerr != nil {
+		logging.V(5).Infof("RunPlugin: killing policy pack %s: %v", w.packDir, kerr)
+	}
+}
+
+// timedOut is bound's error, or nil when bound did not give up on the pack.
+func (w *portWatch) timedOut() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.timeout
 }
 
 func (w *portWatch) ReadFrom(r io.Reader) (int64, error) {

@@ -131,3 +131,24 @@ def test_other_service_errors_keep_the_code() -> None:
     assert isinstance(error, AwsServiceError)
     assert error.code == "InternalServiceErrorException"
     assert str(error).startswith("InternalServiceErrorException: signer:StartSigningJob")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "The code signing config arn:aws:lambda:us-east-1:1:code-signing-config:c-1 does not exist",
+        "Function not found: arn:aws:lambda:us-east-1:1:function:web",
+        "The specified bucket does not exist",
+        "The code signing configuration cannot be found.",
+    ],
+)
+def test_a_not_found_message_of_aws_is_not_repeated(said: str) -> None:
+    error = raised(client_error("ResourceNotFoundException", said, 404))
+    assert error.message == (
+        "signing profile 'app' does not exist (or is not visible to this account and region)"
+    )
+
+
+def test_a_not_found_message_with_more_to_say_is_kept() -> None:
+    error = raised(client_error("NotFoundException", "profile revoked by owner", 404))
+    assert error.message.endswith("region): profile revoked by owner")

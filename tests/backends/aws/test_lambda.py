@@ -126,3 +126,23 @@ def test_deleting_a_missing_config_is_not_found(world: AwsWorld) -> None:
     stub.add_client_error("delete_code_signing_config", "ResourceNotFoundException", "", 404)
     with pytest.raises(NotFoundError, match=f"code signing config {CSC_ARN} does not exist"):
         world.backend.delete_code_signing_config(CSC_ARN)
+
+
+def test_a_missing_config_is_said_once(world: AwsWorld) -> None:
+    """AWS's own message repeats "does not exist": the error says it once, on one line
+    (what ``sam-ext --backend aws verify --code-signing-config-arn`` printed twice)."""
+    stub = world.stub_lambda("get_code_signing_config")
+    stub.add_client_error(
+        "get_code_signing_config",
+        "ResourceNotFoundException",
+        f"The code signing config {CSC_ARN} does not exist.",
+        404,
+    )
+    with pytest.raises(NotFoundError) as caught:
+        world.backend.csc_policy_of(CSC_ARN)  # what verify --code-signing-config-arn asks
+    message = caught.value.message
+    assert message == (
+        f"code signing config {CSC_ARN} does not exist "
+        "(or is not visible to this account and region)"
+    )
+    assert str(caught.value) == f"ResourceNotFoundException: {message}"
