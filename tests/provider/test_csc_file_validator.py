@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import copy
 import json
-import string
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schema_strategies import json_values as json_values_of
+from schema_strategies import near
 
 from provider import csc_file, schemas
 from provider.backends.base import csc_policy
@@ -43,40 +44,13 @@ def _schema_accepts(document: Any) -> bool:
     return not list(schemas.validator("csc-file").iter_errors(document))
 
 
-json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-3, max_value=3),
-    st.floats(allow_nan=False, allow_infinity=False, width=32),
-    st.sampled_from(["Warn", "Enforce", "warn", "", ARN]),
-    st.text(max_size=12),
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
-    ),
-    max_leaves=6,
-)
+json_values = json_values_of(["Warn", "Enforce", "warn", "", ARN])
 
 
 def _near(text: str) -> st.SearchStrategy[str]:
-    """Strings close to a valid one: edits at the ends and in the middle, the tricky
-    characters of the patterns (newline before ``$``, non-ASCII digits), long ones."""
-    tricky = st.sampled_from(["\n", " ", "-", "_", ".", "٣", "Z", ":", "/", "x" * 257])
-    return st.one_of(
-        st.just(text),
-        st.builds(lambda t: text + t, tricky),
-        st.builds(lambda t: t + text, tricky),
-        st.builds(lambda i: text[:i], st.integers(0, max(0, len(text)))),
-        st.builds(
-            lambda i, c: text[:i] + c + text[i + 1 :],
-            st.integers(0, max(0, len(text) - 1)),
-            st.one_of(tricky, st.sampled_from(string.printable)),
-        ),
-        st.builds(lambda n: text * n, st.integers(0, 3)),
-        st.text(max_size=20),
-    )
+    """Near-valid strings with the tricky characters of the csc-file patterns (newline
+    before ``$``, non-ASCII digits), long ones."""
+    return near(text, ["\n", " ", "-", "_", ".", "٣", "Z", ":", "/", "x" * 257])
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
