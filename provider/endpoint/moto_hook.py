@@ -6,6 +6,11 @@ module wraps exactly those methods (written for, and refusing any moto but,
 :data:`PINNED_MOTO`) so a function with a code signing config is checked as Lambda checks
 it, by the project's one ``decide``; :mod:`.cloudformation` adds what moto's
 CloudFormation lacks for ``sam deploy``.
+
+As Lambda, a deployment's code is read once: the request's ``ZipFile``, or one read of the
+S3 object (the version named, else the latest). That buffer is judged and handed to moto
+as the request's ``ZipFile``, so what is deployed is what was judged even if the key is
+overwritten meanwhile (moto would read the key again, at its latest version).
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
-import hashlib
 import sys
 from typing import Any
 
@@ -49,29 +53,85 @@ def _as_lambda_error(exc: CodesignError) -> Exception:
     return _lambda_error(exc.code, exc.message)
 
 
-# --- the check ---------------------------------------------------------------------------------
+# --- the code a deployment carries, read once -------------------------------------------------
+#: The members of a FunctionCode (or a layer's Content) that name S3 bytes.
+_S3_MEMBERS = ("S3Bucket", "S3Key", "S3ObjectVersion")
+
+
+def _invalid(message: str) -> Exception:
+    return _lambda_error("InvalidParameterValueException", message)
+
+
 def _code_bytes(account: str, code: dict[str, Any]) -> bytes | None:
-    """The .zip a deployment carries (None for container images: no code signing)."""
+    """The .zip a deployment carries, read once: the request's ``ZipFile``, or one read of
+    the S3 object (the version named, else the latest); None when it names neither."""
     if "ZipFile" in code:
         raw = code["ZipFile"]
         try:
             return base64.b64decode(raw, validate=False)
         except (binascii.Error, TypeError, ValueError):
-            raise _lambda_error(
-                "InvalidParameterValueException", "Code.ZipFile: not base64-encoded .zip bytes"
-            ) from None
+            raise _invalid("Code.ZipFile: not base64-encoded .zip bytes") from None
     if "S3Bucket" in code and "S3Key" in code:
         data = s3.read_object(account, code["S3Bucket"], code["S3Key"], code.get("S3ObjectVersion"))
         if data is None:
-            raise _lambda_error(
-                "InvalidParameterValueException",
+            raise _invalid(
                 "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: "
-                f"s3://{code['S3Bucket']}/{code['S3Key']} does not exist",
+                f"s3://{code['S3Bucket']}/{code['S3Key']} does not exist"
+                + (f" (version {code['S3ObjectVersion']})" if code.get("S3ObjectVersion") else "")
             )
         return data
     return None
 
 
+def _function_zip(
+    account: str, code: dict[str, Any], package_type: str, *, updating: bool
+) -> bytes | None:
+    """The .zip a function deployment (CreateFunction's ``Code``, UpdateFunctionCode's
+    body) carries, read once; None for a container image (no code signing). The members
+    go together as Lambda requires."""
+    s3_members = [m for m in _S3_MEMBERS if m in code]
+    if package_type == "Image":
+        if updating and ("ImageUri" not in code or "ZipFile" in code or s3_members):
+            raise _invalid(
+                "Please provide ImageUri when updating a function with packageType Image."
+            )
+        return None
+    if "ImageUri" in code:
+        raise _invalid(
+            "Please don't provide ImageUri when updating a function with packageType Zip."
+            if updating
+            else "Please don't provide ImageUri when the intended function PackageType is Zip."
+        )
+    if "ZipFile" in code and s3_members:
+        raise _invalid(
+            "Please do not provide other FunctionCode parameters when providing a ZipFile."
+        )
+    data = _code_bytes(account, code)
+    if data is None:
+        raise _invalid("Please provide a source for function code.")
+    return data
+
+
+def _as_zipfile(code: dict[str, Any], data: bytes) -> dict[str, Any]:
+    """``code`` carrying exactly ``data``, the bytes read and judged: moto would read an S3
+    key again (its latest version, whatever ``S3ObjectVersion`` says), and the key may have
+    been overwritten since."""
+    kept = {k: v for k, v in code.items() if k not in (*_S3_MEMBERS, "ZipFile")}
+    return {**kept, "ZipFile": base64.b64encode(data).decode("ascii")}
+
+
+def _cfn_code(code: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation ``Code`` as the API takes it: its ``ZipFile`` is the source text of
+    one file, which CloudFormation zips as ``index`` (moto does so on create only)."""
+    if "ZipFile" not in code or not isinstance(code["ZipFile"], str):
+        return code
+    from moto.awslambda.models import LambdaFunction
+
+    zipped = LambdaFunction._create_zipfile_from_plaintext_code(code["ZipFile"])
+    return {**code, "ZipFile": base64.b64encode(zipped).decode("ascii")}
+
+
+# --- the check ---------------------------------------------------------------------------------
 def check_deployment(
     account: str,
     region: str,
@@ -132,18 +192,6 @@ def _record_warning(account: str, region: str, function: str, verdict: Verdict) 
     print(f"sam-ext serve: warning: {verdict.message}", file=sys.stderr, flush=True)
 
 
-def _pin(target: Any, data: bytes | None) -> None:
-    """moto reads an S3 object's latest version whatever ``S3ObjectVersion`` says; what
-    was checked is the version asked for, so that is what the function gets."""
-    if data is None:
-        return
-    digest = hashlib.sha256(data)
-    target.code_bytes = data
-    target.code_size = len(data)
-    target.code_sha_256 = base64.b64encode(digest.digest()).decode()
-    target.code_digest = digest.hexdigest()
-
-
 # --- wraps on moto's Lambda backend --------------------------------------------------------------
 def _wrap_lambda() -> None:
     from moto.awslambda.models import LambdaBackend, LambdaFunction, LayerVersion
@@ -155,7 +203,10 @@ def _wrap_lambda() -> None:
 
     def create(self: Any, spec: dict[str, Any]) -> Any:
         spec = {**spec, **(_CFN_EXTRA.get() or {})}
-        data = _code_bytes(self.account_id, spec.get("Code", {})) if spec.get("Code") else None
+        code = spec.get("Code") or {}
+        data = _function_zip(
+            self.account_id, code, spec.get("PackageType") or "Zip", updating=False
+        )
         check_deployment(
             self.account_id,
             self.region_name,
@@ -164,16 +215,15 @@ def _wrap_lambda() -> None:
             data,
             list(spec.get("Layers", [])),
         )
-        fn = create_function(self, spec)
-        if spec.get("Code", {}).get("S3ObjectVersion"):
-            _pin(self.get_function(spec["FunctionName"]), data)
-        return fn
+        if data is not None:
+            spec["Code"] = _as_zipfile(code, data)
+        return create_function(self, spec)
 
     def update_function_code(
         self: Any, function_name: str, qualifier: str, body: dict[str, Any]
     ) -> Any:
         fn = self.get_function(function_name, qualifier)
-        data = _code_bytes(self.account_id, body)
+        data = _function_zip(self.account_id, body, fn.package_type, updating=True)
         if not body.get("DryRun"):
             check_deployment(
                 self.account_id,
@@ -183,10 +233,9 @@ def _wrap_lambda() -> None:
                 data,
                 [],
             )
-        result = update_code(self, function_name, qualifier, body)
-        if body.get("S3ObjectVersion") and not body.get("DryRun"):
-            _pin(fn, data)
-        return result
+        if data is not None:
+            body = _as_zipfile(body, data)
+        return update_code(self, function_name, qualifier, body)
 
     def update_function_configuration(
         self: Any, function_name: str, qualifier: str, body: dict[str, Any]
@@ -204,12 +253,13 @@ def _wrap_lambda() -> None:
         return update_configuration(self, function_name, qualifier, body)
 
     def publish_layer_version(self: Any, spec: dict[str, Any]) -> Any:
-        # Layers have no code signing config; they are judged on the functions using them.
-        layer = publish_layer(self, spec)
-        content = spec.get("Content", {})
-        if content.get("S3ObjectVersion"):
-            _pin(layer, _code_bytes(self.account_id, content))
-        return layer
+        # Layers have no code signing config; they are judged on the functions using them,
+        # on the bytes published here (read once; a layer version never changes).
+        content = spec.get("Content") or {}
+        data = _code_bytes(self.account_id, content)
+        if data is not None:
+            spec = {**spec, "Content": _as_zipfile(content, data)}
+        return publish_layer(self, spec)
 
     LambdaBackend.create_function = create  # type: ignore[method-assign]
     LambdaBackend.update_function_code = update_function_code  # type: ignore[method-assign]
@@ -232,7 +282,11 @@ def _wrap_lambda() -> None:
         **kwargs: Any,
     ) -> Any:
         properties = cloudformation_json["Properties"]
-        extra = {k: properties[k] for k in ("CodeSigningConfigArn", "Layers") if k in properties}
+        extra = {
+            k: properties[k]
+            for k in ("CodeSigningConfigArn", "Layers", "PackageType")
+            if k in properties
+        }
         token = _CFN_EXTRA.set(extra)
         try:
             return as_stack_failure(
@@ -257,7 +311,8 @@ def _wrap_lambda() -> None:
         csc_arn = properties.get("CodeSigningConfigArn", original_resource.code_signing_config_arn)
 
         def run() -> Any:
-            data = _code_bytes(account_id, properties.get("Code", {}))
+            code = _cfn_code(properties.get("Code") or {})
+            data = _function_zip(account_id, code, original_resource.package_type, updating=True)
             check_deployment(
                 account_id,
                 region_name,
@@ -267,11 +322,14 @@ def _wrap_lambda() -> None:
                 list(properties.get("Layers", [])),
             )
             original_resource.code_signing_config_arn = csc_arn
+            deployed = (
+                properties if data is None else {**properties, "Code": _as_zipfile(code, data)}
+            )
             return original_cfn_update(
                 cls,
                 original_resource,
                 new_resource_name,
-                cloudformation_json,
+                {**cloudformation_json, "Properties": deployed},
                 account_id,
                 region_name,
             )

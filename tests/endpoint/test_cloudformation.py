@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .conftest import (
+    ACCOUNT,
     Clients,
     clients_for,
     package_bytes,
@@ -221,3 +222,86 @@ def test_the_sam_transform_prints_nothing_on_the_servers_stderr(tmp_path: Path) 
     finally:
         assert running.stop() == 0
     assert "metrics" not in running.log(), running.log()
+
+
+def test_a_stack_update_of_inline_code_deploys_it_zipped(aws: Clients) -> None:
+    """CloudFormation's ``Code.ZipFile`` is one file's source, zipped as ``index``, on
+    update as on create (moto decoded it as base64 on update)."""
+    import io
+    import urllib.request
+    import zipfile
+
+    cloudformation = aws("cloudformation")
+    role = aws("iam").create_role(RoleName=unique("role-"), AssumeRolePolicyDocument="{}")
+    stack = unique("inline-")
+
+    def body(source: str) -> str:
+        return json.dumps(
+            {
+                "Resources": {
+                    "Fn": {
+                        "Type": "AWS::Lambda::Function",
+                        "Properties": {
+                            "Runtime": "python3.12",
+                            "Handler": "index.handler",
+                            "Role": role["Role"]["Arn"],
+                            "Code": {"ZipFile": source},
+                        },
+                    }
+                }
+            }
+        )
+
+    cloudformation.create_stack(StackName=stack, TemplateBody=body("def handler(e, c): return 1"))
+    change_set = unique("change-")
+    cloudformation.create_change_set(
+        StackName=stack,
+        ChangeSetName=change_set,
+        ChangeSetType="UPDATE",
+        TemplateBody=body("def handler(e, c): return 2"),
+    )
+    cloudformation.execute_change_set(StackName=stack, ChangeSetName=change_set)
+    assert cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == (
+        "UPDATE_COMPLETE"
+    )
+    name = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId="Fn")[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
+    location = aws("lambda").get_function(FunctionName=name)["Code"]["Location"]
+    with urllib.request.urlopen(location, timeout=10) as response:
+        archive = zipfile.ZipFile(io.BytesIO(response.read()))
+    assert archive.read("index.py") == b"def handler(e, c): return 2"
+
+
+def test_a_stacks_image_function_is_an_image_function(aws: Clients) -> None:
+    """moto's CloudFormation drops ``PackageType``: an image function became a .zip one
+    (whose ``ImageUri`` Lambda refuses)."""
+    cloudformation = aws("cloudformation")
+    role = aws("iam").create_role(RoleName=unique("role-"), AssumeRolePolicyDocument="{}")
+    stack = unique("image-")
+    cloudformation.create_stack(
+        StackName=stack,
+        TemplateBody=json.dumps(
+            {
+                "Resources": {
+                    "Fn": {
+                        "Type": "AWS::Lambda::Function",
+                        "Properties": {
+                            "PackageType": "Image",
+                            "Role": role["Role"]["Arn"],
+                            "Code": {"ImageUri": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/a:1"},
+                        },
+                    }
+                }
+            }
+        ),
+    )
+    assert cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == (
+        "CREATE_COMPLETE"
+    )
+    name = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId="Fn")[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
+    function = aws("lambda").get_function(FunctionName=name)
+    assert function["Configuration"]["PackageType"] == "Image"
+    assert function["Code"]["RepositoryType"] == "ECR"

@@ -294,3 +294,72 @@ def test_a_layer_published_from_an_object_version_is_that_version(world: World) 
     world.lambda_.update_function_configuration(
         FunctionName=function["FunctionName"], Layers=[layer["LayerVersionArn"]]
     )
+
+
+def test_code_members_that_do_not_go_together_are_refused_as_lambda_refuses_them(
+    world: World,
+) -> None:
+    """ZipFile with S3 members, an image for a .zip function (and a .zip for an image
+    function), or no source at all: Lambda's InvalidParameterValueException, and nothing
+    changes."""
+    csc = world.csc("Enforce")
+    function = world.create(csc)
+    name = function["FunctionName"]
+    both = {"ZipFile": world.signed, "S3Bucket": world.bucket, "S3Key": world.signed_key}
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
+    refusals = [
+        (
+            lambda: world.create(csc, code=both),
+            "Please do not provide other FunctionCode parameters when providing a ZipFile.",
+        ),
+        (
+            lambda: world.lambda_.update_function_code(FunctionName=name, **both),
+            "Please do not provide other FunctionCode parameters when providing a ZipFile.",
+        ),
+        (
+            lambda: world.lambda_.update_function_code(FunctionName=name, ImageUri=image),
+            "Please don't provide ImageUri when updating a function with packageType Zip.",
+        ),
+        (
+            lambda: world.create(None, code={"S3Bucket": world.bucket}),
+            "Please provide a source for function code.",
+        ),
+    ]
+    for call, message in refusals:
+        assert error_code(call) == ("InvalidParameterValueException", message, 400)
+    configuration = world.lambda_.get_function(FunctionName=name)["Configuration"]
+    assert configuration["CodeSha256"] == function["CodeSha256"]
+    assert [f["FunctionName"] for f in world.lambda_.list_functions()["Functions"]].count(name) == 1
+
+    container = unique("image-")
+    world.lambda_.create_function(
+        FunctionName=container, Role=world.role, PackageType="Image", Code={"ImageUri": image}
+    )
+    code, message, status = error_code(
+        lambda: world.lambda_.update_function_code(FunctionName=container, ZipFile=world.signed)
+    )
+    assert (code, message, status) == (
+        "InvalidParameterValueException",
+        "Please provide ImageUri when updating a function with packageType Image.",
+        400,
+    )
+
+
+def test_update_function_code_deploys_the_object_version_named(world: World) -> None:
+    """moto reads an S3 key's latest version; Lambda deploys the version asked for."""
+    function = world.create(world.csc("Enforce"), code={"ZipFile": world.signed})
+    signed_version = world.s3.head_object(Bucket=world.bucket, Key=world.signed_key)["VersionId"]
+    world.s3.put_object(Bucket=world.bucket, Key=world.signed_key, Body=package_bytes())
+    updated = world.lambda_.update_function_code(
+        FunctionName=function["FunctionName"],
+        S3Bucket=world.bucket,
+        S3Key=world.signed_key,
+        S3ObjectVersion=signed_version,
+        Publish=True,
+    )
+    expected = base64.b64encode(hashlib.sha256(world.signed).digest()).decode()
+    for qualifier in ("$LATEST", updated["Version"]):
+        deployed = world.lambda_.get_function(
+            FunctionName=function["FunctionName"], Qualifier=qualifier
+        )
+        assert deployed["Configuration"]["CodeSha256"] == expected, qualifier

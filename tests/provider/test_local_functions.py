@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -206,3 +209,63 @@ def test_refresh_shows_a_signature_revoked_or_expired_since_the_deploy(
         "built from a leaked branch; the function keeps running, but its next deploy would "
         "fail the revocation check"
     ]
+
+
+#: Deployments the race below makes, at most (each takes milliseconds).
+RACE_ITERATIONS = 200
+
+
+def test_a_package_overwritten_while_it_deploys_is_deployed_as_judged(
+    ks, make_zip, csc_arn, tmp_path
+) -> None:
+    """One thread replaces the source file in a loop (the signed package, then an unsigned
+    one); CreateFunction and UpdateFunctionCode under an Enforce config deploy from it.
+    Some are refused, some accepted; every accepted one stores the bytes it judged."""
+    signed = ks.signed(make_zip()).read_bytes()
+    evil = make_zip({"app.py": b"def handler(e, c):\n    return 'EVIL'\n"}, name="evil.zip")
+    unsigned = evil.read_bytes()
+    source = tmp_path / "racing.zip"
+    source.write_bytes(signed)
+    stop = threading.Event()
+    writes = [0]
+
+    def overwrite() -> None:
+        spare = tmp_path / "racing.next"
+        while not stop.is_set() and writes[0] < 100 * RACE_ITERATIONS:
+            for data in (signed, unsigned):
+                spare.write_bytes(data)
+                os.replace(spare, source)  # as an editor or a build tool replaces a file
+                writes[0] += 1
+                time.sleep(0.0005)  # each package stays a moment, for the reader to see
+
+    deployed: list[dict] = []
+    refused = 0
+    writer = threading.Thread(target=overwrite, daemon=True)
+    writer.start()
+    try:
+        ks.backend.create_function(
+            "steady", ks.signed(make_zip(name="first.zip")), csc_arn=csc_arn, now=T0
+        )
+        for i in range(RACE_ITERATIONS):
+            try:
+                if i % 2:
+                    deployed.append(ks.backend.update_function_code("steady", source, now=T0))
+                else:
+                    deployed.append(
+                        ks.backend.create_function(f"fn{i}", source, csc_arn=csc_arn, now=T0)
+                    )
+            except DeploymentRejected:
+                refused += 1
+    finally:
+        stop.set()
+        writer.join(30)
+    assert writes[0] > 10 and deployed and refused, (writes[0], len(deployed), refused)
+    wrong = [
+        d["FunctionName"]
+        for d in deployed
+        if Path(d["CodeLocation"]).read_bytes() != signed
+        or d["CodeSha256"] != base64.b64encode(hashlib.sha256(signed).digest()).decode()
+    ]
+    assert not wrong, f"{len(wrong)} of {len(deployed)} accepted deployments store other bytes"
+    # The private copies of refused deployments are gone.
+    assert not list(ks.backend.store.objects_dir.glob(".incoming-*"))

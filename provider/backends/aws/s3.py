@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -31,7 +33,6 @@ __all__ = [
     "S3Object",
     "as_object",
     "check_bucket",
-    "file_sha256",
     "parse_destination",
 ]
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
 #: The metadata key holding an unsigned package's SHA-256 (``x-amz-meta-codesign-sha256``).
 DIGEST_METADATA = "codesign-sha256"
+#: A package larger than this is copied to a temporary file before its upload, not memory.
+_SPOOL_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -53,13 +56,24 @@ class ObjectVersion:
     delete_marker: bool = False
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, hex, read in blocks."""
-    hasher = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(block)
-    return hasher.hexdigest()
+@contextmanager
+def read_once(path: Path, field: str = "source") -> Iterator[tuple[IO[bytes], str]]:
+    """A private copy of a file (spooled: in memory while small), read once in blocks, and
+    its SHA-256, hex: what is uploaded is what was hashed, even if the file is replaced
+    meanwhile. A file that cannot be read is a :class:`ValidationError` naming ``field``."""
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as copy:
+        hasher = hashlib.sha256()
+        try:
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    hasher.update(block)
+                    copy.write(block)
+        except OSError as exc:
+            raise ValidationError(
+                f"{field}: {str(path)!r} cannot be read: {exc.strerror or exc}"
+            ) from None
+        copy.seek(0)
+        yield copy, hasher.hexdigest()
 
 
 class ObjectStore:
@@ -148,13 +162,19 @@ class ObjectStore:
         if not source.is_file():
             raise ValidationError(f"source: {str(source)!r} does not exist or is not a file")
         self.require_versioning(bucket)
-        digest = file_sha256(source)
+        with read_once(source) as (body, digest):
+            return self._put_copy(body, digest, bucket, prefix)
+
+    def _put_copy(
+        self, body: IO[bytes], digest: str, bucket: str, prefix: str
+    ) -> tuple[S3Object, bool]:
+        """:meth:`put_content_addressed` of a package read once (``body``, ``digest``)."""
         target = S3Object(bucket, f"{prefix}{digest}.zip")
         version = self._existing(target, digest)
         if version is not None:
             return S3Object(bucket, target.key, version), False
         checksum = base64.b64encode(bytes.fromhex(digest)).decode("ascii")
-        with source.open("rb") as body, aws_call("s3:PutObject", target.uri):
+        with aws_call("s3:PutObject", target.uri):
             response = self.s3.put_object(
                 Bucket=bucket,
                 Key=target.key,

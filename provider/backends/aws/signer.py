@@ -274,11 +274,14 @@ class AwsSigner:
         return error
 
     def _signed_version(self, signed: S3Object) -> str | None:
+        """The version the job wrote: the first of its key (the key names the job), not
+        the latest, which a later write may have replaced since."""
         try:
-            version = self.objects.head(signed).get("VersionId")
+            written = self.objects.versions(signed.bucket, signed.key)
         except CodesignError:
             return None  # reading it is optional; the prediction checks it again
-        return str(version) if version and version != "null" else None
+        first = next((v for v in written if not v.delete_marker), None)
+        return first.version if first and first.version != "null" else None
 
     def wait_for_signing_job(self, job_id: str) -> None:
         """Signer's ``successful_signing_job`` waiter (delay ``job_delay`` seconds, up to

@@ -1,11 +1,12 @@
 """A local function registry that accepts or rejects deployments exactly as Lambda does.
 
 Functions and layer versions take the same inputs as on AWS (:mod:`provider.backends.functions`)
-and record them, so one program runs on both backends; code is a local .zip, copied into
-the keystore (content-addressed) so later edits to the source do not change what is
+and record them, so one program runs on both backends; code is a local .zip, read once
+into the keystore (content-addressed) so later edits to the source do not change what is
 deployed. Every deployment (CreateFunction, UpdateFunctionCode, a layer change) is
-checked under the function's code signing config with :func:`provider.verdict.decide`;
-a rejection changes nothing.
+checked under the function's code signing config with :func:`provider.verdict.decide`,
+on that copy: the bytes judged are the bytes stored, even if the source is overwritten
+meanwhile; a rejection changes nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +56,16 @@ def _digests(path: Path) -> tuple[str, str]:
             sha384.update(block)
             sha256.update(block)
     return sha384.hexdigest(), code_sha256(sha256.digest())
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    """A package read once into the keystore's own copy: what is judged and what is stored
+    (the source changing meanwhile changes neither)."""
+
+    path: Path
+    digest: str
+    sha256: str
 
 
 def _local_code(code: Code, field: str = "code") -> Path:
@@ -104,20 +118,41 @@ class LocalFunctions(LocalLambda):
         return verdicts
 
     # --- layers -------------------------------------------------------------------------
-    def _store_object(self, source: Path) -> tuple[Path, str, str]:
-        """Copy deployed code into the keystore, content-addressed; returns the copy and
-        its SHA-384 and CodeSha256."""
+    @contextmanager
+    def _incoming(self, source: Path) -> Iterator[_Incoming]:
+        """``source`` read once, in blocks, into a private copy in the keystore, hashed as
+        it is read; the copy is gone after the block unless :meth:`_keep` kept it."""
         if not source.is_file():
             raise CodesignError(f"code package {str(source)!r} does not exist or is not a file")
-        digest, sha256 = _digests(source)
-        target = self.store.objects_dir / f"{digest}.zip"
-        if not target.exists():
-            temporary = target.with_name(f".{target.name}.tmp")
-            import shutil  # only here: start-up time of every command
+        sha384, sha256 = hashlib.sha384(), hashlib.sha256()
+        copy = self.store.objects_dir / f".incoming-{uuid.uuid4().hex}.zip"
+        try:
+            try:
+                with source.open("rb") as reader, copy.open("xb") as writer:
+                    for block in iter(lambda: reader.read(1 << 20), b""):
+                        sha384.update(block)
+                        sha256.update(block)
+                        writer.write(block)
+            except OSError as exc:
+                raise CodesignError(
+                    f"code package {str(source)!r} cannot be read: {exc.strerror or exc}"
+                ) from None
+            yield _Incoming(copy, sha384.hexdigest(), code_sha256(sha256.digest()))
+        finally:
+            copy.unlink(missing_ok=True)
 
-            shutil.copyfile(source, temporary)
-            temporary.replace(target)
-        return target, digest, sha256
+    def _keep(self, incoming: _Incoming) -> Path:
+        """Store a package's copy content-addressed (``objects/<sha384>.zip``)."""
+        target = self.store.objects_dir / f"{incoming.digest}.zip"
+        if not target.exists():
+            incoming.path.replace(target)
+        return target
+
+    def _store_object(self, source: Path) -> tuple[Path, str, str]:
+        """Copy code into the keystore, content-addressed; returns the copy and its SHA-384
+        and CodeSha256 (of the bytes copied, read once)."""
+        with self._incoming(source) as incoming:
+            return self._keep(incoming), incoming.digest, incoming.sha256
 
     def _layer_row(self, arn: str, *, live: bool = False) -> sqlite3.Row:
         """A layer version; with ``live``, one that may still be added to a function."""
@@ -336,8 +371,9 @@ class LocalFunctions(LocalLambda):
                 )
         if csc_arn is not None:
             self._csc_row(csc_arn)
-        verdicts = self._verify_deployment(name, package, layer_arns, csc_arn, now)
-        location, digest, sha256 = self._store_object(package)
+        with self._incoming(package) as incoming:  # judged and stored: the same bytes
+            verdicts = self._verify_deployment(name, incoming.path, layer_arns, csc_arn, now)
+            location, digest, sha256 = self._keep(incoming), incoming.digest, incoming.sha256
         with self.store.transaction() as db:
             code_verdict, warnings = self._record(db, name, "CreateFunction", now, verdicts)
             db.execute(
@@ -376,8 +412,9 @@ class LocalFunctions(LocalLambda):
         if architectures is not None:
             checked = FunctionSettings(architectures=architectures).architectures or ()
             configuration["Architectures"] = list(checked)
-        verdicts = self._verify_deployment(name, package, [], row["csc_arn"], now)
-        location, digest, sha256 = self._store_object(package)
+        with self._incoming(package) as incoming:  # judged and stored: the same bytes
+            verdicts = self._verify_deployment(name, incoming.path, [], row["csc_arn"], now)
+            location, digest, sha256 = self._keep(incoming), incoming.digest, incoming.sha256
         configuration["CodeSha256"] = sha256
         with self.store.transaction() as db:
             code_verdict, warnings = self._record(db, name, "UpdateFunctionCode", now, verdicts)

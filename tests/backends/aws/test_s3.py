@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -98,3 +102,46 @@ def test_an_object_overwritten_under_the_content_key_is_uploaded_again(
 def test_a_missing_source_names_it(s3: Any, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match=r"source: .*missing\.zip' does not exist"):
         ObjectStore(s3).put_content_addressed(tmp_path / "missing.zip", BUCKET, "")
+
+
+def test_a_source_replaced_while_it_uploads_is_uploaded_as_hashed(
+    s3: Any, package: Callable[..., Path], tmp_path: Path
+) -> None:
+    """One thread replaces the source in a loop between two packages while it is uploaded
+    content-addressed: every object holds the bytes its key (their SHA-256) names, and its
+    metadata says so (a later HEAD trusts the metadata to skip the upload)."""
+    first = package("one.zip").read_bytes()
+    second = package(
+        "two.zip", files={"app.py": b"def handler(e, c):\n    return 2\n"}
+    ).read_bytes()
+    source = tmp_path / "racing.zip"
+    source.write_bytes(first)
+    stop = threading.Event()
+
+    def replace() -> None:
+        spare = tmp_path / "racing.next"
+        while not stop.is_set():
+            for data in (first, second):
+                spare.write_bytes(data)
+                os.replace(spare, source)
+                time.sleep(0.0005)
+
+    store = ObjectStore(s3)
+    placed: list[S3Object] = []
+    writer = threading.Thread(target=replace, daemon=True)
+    writer.start()
+    try:
+        for _ in range(100):
+            # A fresh prefix each time: every call hashes and uploads.
+            placed.append(store.put_content_addressed(source, BUCKET, f"{len(placed)}/")[0])
+    finally:
+        stop.set()
+        writer.join(30)
+    digests = set()
+    for obj in placed:
+        got = s3.get_object(Bucket=BUCKET, Key=obj.key, VersionId=obj.version)
+        digest = obj.key.split("/")[1].removesuffix(".zip")
+        assert hashlib.sha256(got["Body"].read()).hexdigest() == digest, obj
+        assert got["Metadata"]["codesign-sha256"] == digest
+        digests.add(digest)
+    assert len(digests) == 2, "the source was not replaced while it was uploaded"

@@ -223,6 +223,33 @@ def test_a_package_is_uploaded_signed_waited_for_and_described(
     )
 
 
+def test_the_signed_version_is_the_one_the_job_wrote_not_a_later_write(
+    world: AwsWorld, package: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signer does not say which version it wrote; the key names the job, so its first
+    version is the job's. An object written over it meanwhile is not what is deployed."""
+    stub = world.stub_signer("start_signing_job", "describe_signing_job")
+    _signer_like_aws(world, stub)
+    _expect_job(stub, "Succeeded", "Succeeded")
+    key = f"app/signed_{JOB}.zip"
+    waited = world.backend.wait_for_signing_job
+
+    def overwritten_after(job_id: str) -> None:
+        waited(job_id)
+        world.s3.put_object(Bucket=BUCKET, Key=key, Body=b"written by someone else")
+
+    monkeypatch.setattr(world.backend, "wait_for_signing_job", overwritten_after)
+    job = world.backend.sign_package(
+        package(), f"s3://{BUCKET}/app", "publisher", now=NOW, prefix="signed_"
+    )
+    versions = world.s3.list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"]
+    assert len(versions) == 2
+    written = next(v for v in versions if not v["IsLatest"])
+    assert job["signedObject"]["version"] == written["VersionId"]
+    body = world.s3.get_object(Bucket=BUCKET, Key=key, VersionId=job["signedObject"]["version"])
+    assert body["Body"].read() != b"written by someone else"
+
+
 def test_a_retried_sign_reuses_the_upload_and_the_token(
     world: AwsWorld, package: Callable[..., Path]
 ) -> None:
