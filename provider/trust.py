@@ -32,7 +32,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from provider import schemas
 from provider.clock import format_instant, parse_instant
-from provider.envelope import canonical_json, ecdsa_sha384, load_public_key, public_key_b64
+from provider.envelope import (
+    canonical_b64decode,
+    canonical_json,
+    ecdsa_sha384,
+    load_public_key,
+    public_key_b64,
+    sign_low_s,
+)
 from provider.errors import ValidationError
 from provider.inspect_package import PublisherRecord, TrustRecords, facts_from_file
 from provider.verdict import ArtifactFacts
@@ -90,7 +97,7 @@ def sign_trust_document(
         "profiles": [dict(p) for p in profiles],
         "revokedSignatures": [dict(r) for r in revoked_signatures],
     }
-    signature = key.sign(canonical_json(payload), ecdsa_sha384())
+    signature = sign_low_s(key, canonical_json(payload))
     document = {**payload, "signature": base64.b64encode(signature).decode()}
     schemas.validate(document, "trust-file", what="trust file")
     return document
@@ -240,8 +247,9 @@ def load_trust_file(path: Path, anchors: Sequence[str]) -> TrustFile:
         )
     payload = {name: value for name, value in document.items() if name != "signature"}
     try:
-        key.verify(base64.b64decode(document["signature"]), canonical_json(payload), ecdsa_sha384())
-    except (InvalidSignature, binascii.Error, ValueError):
+        signature = canonical_b64decode(document["signature"])
+        key.verify(signature, canonical_json(payload), ecdsa_sha384())
+    except (InvalidSignature, ValueError):
         raise ValidationError(
             f"--trust-file {path}: its signature does not verify; the file was changed after "
             "it was exported (export it again from the keystore)"

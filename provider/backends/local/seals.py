@@ -23,7 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-_VERSION = 1
+#: 2 since signatures are accepted in low-S form only: a seal of version 1 may vouch for
+#: an object signed before, which must be verified in full again (and signed anew).
+_VERSION = 2
 _KEY_NAME = "record-mac.key"
 #: Older than this, a file's times cannot share a clock tick with a later change (Linux
 #: timestamps tick at most every 10 ms); coarse file systems get :data:`_COARSE_MARGIN_NS`.
