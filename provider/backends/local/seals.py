@@ -60,9 +60,12 @@ def wait_until_sealable(paths: list[Path]) -> None:
 
 def mac_key(keys_dir: Path) -> bytes:
     """The keystore's record key, made (randomly, 0600) on first use."""
+    from provider.backends.local.keys import read_private_file
+
     path = keys_dir / _KEY_NAME
+    what = "the keystore's record key"
     try:
-        return path.read_bytes()
+        return read_private_file(path, what)[0]  # never through a symbolic link
     except FileNotFoundError:
         pass
     temporary = path.with_name(f".{_KEY_NAME}.{os.getpid()}.tmp")
@@ -77,7 +80,7 @@ def mac_key(keys_dir: Path) -> bytes:
         pass
     finally:
         temporary.unlink()
-    return path.read_bytes()
+    return read_private_file(path, what)[0]
 
 
 def _mac(key: bytes, path: Path, identity: list[int], facts: dict[str, str], bound_to: str) -> str:
