@@ -47,7 +47,7 @@ NOW = parse_instant("2026-06-01T00:00:00Z", field="now")
 
 @dataclass(frozen=True)
 class Signed:
-    """One signed package: its source, its envelope and what verifies it."""
+    """One validly signed package: its source, the package, and its envelope."""
 
     source: Path
     package: Path
@@ -64,6 +64,8 @@ class Signed:
 
 @dataclass(frozen=True)
 class Keystore:
+    """A keystore with one profile, the packages it signed and a Warn policy allowing it."""
+
     backend: LocalBackend
     policy: CscPolicy
     #: Signed packages whose signatures cover every base64 padding case (none, "=", "==")
@@ -132,10 +134,12 @@ def _padding_bits(signed: Signed) -> bytes:
 
 
 def _in_signature(change: Callable[[str], str]) -> Callable[[Signed], bytes]:
+    """A variant that spells the signature string otherwise (in canonical JSON)."""
     return lambda signed: _with_signature(signed, change(signed.signature))
 
 
 def _in_json(change: Callable[[Signed], bytes]) -> Callable[[Signed], bytes]:
+    """A variant that writes the same JSON document in other bytes (a label only)."""
     return change
 
 

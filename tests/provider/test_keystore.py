@@ -198,6 +198,18 @@ def test_a_key_directory_that_is_a_symbolic_link_is_refused(ks, home, make_zip, 
         LocalBackend(home).sign_package(make_zip(), str(tmp_path / "out"), "publisher", now=T0)
 
 
+def test_a_new_profile_s_key_is_not_written_through_a_linked_directory(backend, home, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (home / "keys" / "team_b").symlink_to(elsewhere, target_is_directory=True)
+
+    with pytest.raises(KeystoreError, match="key directory is a symbolic link"):
+        backend.put_signing_profile("team_b", now=T0)
+
+    assert list(elsewhere.iterdir()) == []
+    assert backend.list_signing_profiles()["profiles"] == []
+
+
 def test_a_keys_directory_that_is_a_symbolic_link_is_refused(ks, home, tmp_path):
     moved = tmp_path / "keys-elsewhere"
     (home / "keys").rename(moved)
