@@ -418,14 +418,17 @@ def test_trust_max_age_refuses_an_older_trust_file_and_accepts_a_younger_one(
 
 @pytest.mark.parametrize("bad", ["seven", "7", "7 d", "1.5d", "-1d", "7D", "0h", "7d\n"])
 def test_a_bad_trust_max_age_is_bad_input_naming_the_option(
-    keystore: Any, elsewhere: Any, bad: str
+    elsewhere: Any, tmp_path: Path, bad: str
 ) -> None:
-    done = _verify_on_trust_file(keystore, elsewhere, "--trust-max-age", bad, expect=2)
+    # Said before any file is read (none of these exists).
+    verify = (
+        "verify", tmp_path / "app.zip", "--csc-file", tmp_path / "csc.json",
+        "--trust-file", tmp_path / "trust.json", "--trust-anchor", "SHA256:" + "0" * 64,
+    )  # fmt: skip
+    done = elsewhere(*verify, "--trust-max-age", bad, expect=2)
     assert done.stdout == ""
     assert done.stderr.startswith(f"error: ValidationException: --trust-max-age: {bad!r} ")
-    from_env = _verify_on_trust_file(
-        keystore, elsewhere, extra_env={"CODESIGN_TRUST_MAX_AGE": bad}, expect=2
-    )
+    from_env = elsewhere(*verify, extra_env={"CODESIGN_TRUST_MAX_AGE": bad}, expect=2)
     assert from_env.stderr.startswith(
         f"error: ValidationException: CODESIGN_TRUST_MAX_AGE: {bad!r} "
     )
