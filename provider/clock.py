@@ -62,3 +62,45 @@ def add_months(instant: datetime, months: int) -> datetime:
 def add_days(instant: datetime, days: int) -> datetime:
     """Add whole days."""
     return instant + timedelta(days=days)
+
+
+#: A duration as the CLI takes one: whole numbers of weeks, days, hours, minutes, seconds.
+_DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+
+
+def parse_duration(text: str, *, field: str) -> timedelta:
+    """A duration such as ``7d``, ``12h``, ``30m`` or ``1d12h`` (whole numbers, each with
+    ``w``, ``d``, ``h``, ``m`` or ``s``), longer than zero.
+
+    Raises :class:`ValidationError` naming ``field`` for anything else.
+    """
+    import re  # only when a duration is given: start-up time
+
+    parts = re.findall(r"([0-9]{1,6})([wdhms])", text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        raise ValidationError(
+            f"{field}: {text!r} is not a duration such as 7d, 12h or 30m (whole numbers, "
+            "each followed by w, d, h, m or s: weeks, days, hours, minutes, seconds)"
+        )
+    total = sum(
+        (timedelta(**{_DURATION_UNITS[unit]: int(number)}) for number, unit in parts),
+        timedelta(0),
+    )
+    if total <= timedelta(0):
+        raise ValidationError(f"{field}: {text!r} must be longer than zero")
+    return total
+
+
+def format_age(age: timedelta) -> str:
+    """A length of time for people, in at most its two largest units: ``4 days 23 hours``,
+    ``12 minutes``, ``1 hour`` (rounded down; a negative age is shown by its size)."""
+    remaining = int(abs(age).total_seconds())
+    counts: list[tuple[str, int]] = []
+    for name, size in (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1)):
+        count, remaining = divmod(remaining, size)
+        counts.append((name, count))
+    first = next((index for index, (_, count) in enumerate(counts) if count), None)
+    if first is None:
+        return "0 seconds"
+    shown = [pair for pair in counts[first : first + 2] if pair[1]]
+    return " ".join(f"{count} {name}{'' if count == 1 else 's'}" for name, count in shown)

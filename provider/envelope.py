@@ -2,7 +2,9 @@
 
 The signature covers the canonical JSON (sorted keys, no whitespace, UTF-8) of every
 envelope field except ``signature``; the envelope itself is stored in that same canonical
-form, so there is exactly one byte string per envelope.
+form, and the ``signature`` it carries is accepted in one form only (canonical base64 of
+canonical DER, low S), so there is exactly one byte string per envelope: any other is
+refused, even when its signature would verify.
 """
 
 from __future__ import annotations
@@ -26,6 +28,23 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 
+#: Base64 in its one canonical form (RFC 4648 section 3.5): the standard alphabet, whole
+#: 4-character groups, padding only as needed and with zero padding bits, and nothing
+#: after it: ``$(?!\n)`` is the end of the text in both JSON Schema's (ECMA-262) and
+#: Python's regular expressions (Python's ``$`` alone also matches before a final newline).
+CANONICAL_BASE64 = (
+    r"^(?:[A-Za-z0-9+/]{4})*"
+    r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)$(?!\n)"
+)
+#: The order n of the P-384 group. An ECDSA signature (r, s) verifies exactly when
+#: (r, n - s) does, so only the "low-S" one (s <= n / 2) is accepted, and made.
+P384_ORDER = int(
+    "ffffffffffffffffffffffffffffffffffffffffffffffff"
+    "c7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+    16,
+)
+_HALF_ORDER = P384_ORDER // 2
+
 #: The patterns of schemas/signature-envelope.schema.json (and the common definitions it
 #: refers to), verbatim; tests/provider/test_envelope_validator.py proves this module
 #: accepts and rejects exactly what the schema does, and that these strings are the
@@ -41,8 +60,8 @@ PATTERNS = {
     "signedAt": (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"),
     "signatureExpiresAt": (r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"),
     "digest": r"^[0-9a-f]{96}$",
-    "publicKey": r"^[A-Za-z0-9+/]+={0,2}$",
-    "signature": r"^[A-Za-z0-9+/]+={0,2}$",
+    "publicKey": CANONICAL_BASE64,
+    "signature": CANONICAL_BASE64,
 }
 #: Fields whose value must be exactly this (``formatVersion`` compares as a number).
 CONSTANTS: dict[str, Any] = {
@@ -128,6 +147,57 @@ def ecdsa_sha384() -> ec.ECDSA:
     return EcdsaSha384()
 
 
+def sign_low_s(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+    """The DER ECDSA P-384/SHA-384 signature of ``data`` in its low-S form (s <= n / 2):
+    the one form :func:`signature_bytes` accepts (OpenSSL returns either half)."""
+    from cryptography.hazmat.primitives.asymmetric.utils import (
+        decode_dss_signature,
+        encode_dss_signature,
+    )
+
+    der = private_key.sign(data, ecdsa_sha384())
+    r, s = decode_dss_signature(der)
+    return der if s <= _HALF_ORDER else encode_dss_signature(r, P384_ORDER - s)
+
+
+def canonical_b64decode(text: str) -> bytes:
+    """Decode base64 that is in its one canonical form (``base64.b64encode``'s output);
+    raises ``ValueError`` saying why for anything else: a character outside the standard
+    alphabet (a newline, a space, the URL-safe ``-`` and ``_``), missing or extra padding,
+    or non-zero padding bits, each of which decodes (leniently) to the same bytes."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError as exc:  # binascii.Error, or non-ASCII text
+        raise ValueError(f"not base64 ({exc})") from None
+    if base64.b64encode(raw).decode() != text:
+        raise ValueError("not canonical base64 (non-zero padding bits or extra padding)")
+    return raw
+
+
+def signature_bytes(text: str) -> bytes:
+    """An envelope's ``signature`` as DER, accepted in one byte form only: canonical base64
+    of canonical DER of a low-S (r, s). Raises ``ValueError`` saying which rule it breaks
+    (any of them is a rewritten signature: the code is unchanged, the bytes are not)."""
+    from cryptography.hazmat.primitives.asymmetric.utils import (
+        decode_dss_signature,
+        encode_dss_signature,
+    )
+
+    der = canonical_b64decode(text)
+    try:
+        r, s = decode_dss_signature(der)  # strict DER SEQUENCE {r, s}, nothing after it
+    except ValueError as exc:
+        raise ValueError(f"the signature is not DER of an ECDSA (r, s) ({exc})") from None
+    if encode_dss_signature(r, s) != der:
+        raise ValueError("the signature is not in canonical DER")
+    if s > _HALF_ORDER:
+        raise ValueError(
+            "the ECDSA signature is not in low-S form (s > n/2): (r, n - s) of a signature "
+            "verifies too, so only s <= n/2 is accepted; sign the package again"
+        )
+    return der
+
+
 def canonical_json(document: Any) -> bytes:
     """The one byte form of a JSON document that signatures are computed over."""
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -195,7 +265,7 @@ def seal(
         "signatureAlgorithm": "ECDSA-P384-SHA384",
         "publicKey": public_key_b64(private_key.public_key()),
     }
-    signature = private_key.sign(canonical_json(payload), ecdsa_sha384())
+    signature = sign_low_s(private_key, canonical_json(payload))
     return canonical_json({**payload, "signature": base64.b64encode(signature).decode()})
 
 
@@ -205,6 +275,10 @@ def open_envelope(raw: bytes) -> dict[str, Any]:
     Raises :class:`ValidationError` with the reason when the bytes are not a canonical,
     valid envelope whose signature verifies under its own public key. Whether that key is
     the profile version's is the caller's question (it needs the keystore).
+
+    A signed package has one byte form: the envelope must be its own canonical JSON and
+    its signature canonical base64 of canonical DER with a low S (:func:`signature_bytes`),
+    so no rewrite of the signature member that still verifies is accepted.
     """
     try:
         document = json.loads(raw.decode("utf-8"))
@@ -220,7 +294,8 @@ def open_envelope(raw: bytes) -> dict[str, Any]:
     payload = {key: value for key, value in document.items() if key != "signature"}
     try:
         key = load_public_key(document["publicKey"])
-        key.verify(base64.b64decode(document["signature"]), canonical_json(payload), ecdsa_sha384())
+        signature = signature_bytes(document["signature"])
+        key.verify(signature, canonical_json(payload), ecdsa_sha384())
     except (ValueError, binascii.Error) as exc:
         raise ValidationError(
             f"signature envelope has an unusable key or signature: {exc}"

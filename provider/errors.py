@@ -63,6 +63,13 @@ class KeystoreError(CodesignError):
     code = "KeystoreError"
 
 
+class StaleTrustFile(CodesignError):
+    """A trust file that verifies, refused because it was exported longer ago than the
+    verifier's bound (``--trust-max-age``): a refused input, not a malformed one."""
+
+    code = "StaleTrustFile"
+
+
 class DeploymentRejected(CodesignError):
     """A deployment was refused by code signing checks (as Lambda refuses it).
 

@@ -23,7 +23,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from provider import schemas
-from provider.clock import format_instant, parse_instant
-from provider.envelope import canonical_json, ecdsa_sha384, load_public_key, public_key_b64
-from provider.errors import ValidationError
+from provider.clock import format_age, format_instant, parse_duration, parse_instant
+from provider.envelope import (
+    canonical_b64decode,
+    canonical_json,
+    ecdsa_sha384,
+    load_public_key,
+    public_key_b64,
+    sign_low_s,
+)
+from provider.errors import StaleTrustFile, ValidationError
 from provider.inspect_package import PublisherRecord, TrustRecords, facts_from_file
 from provider.verdict import ArtifactFacts
 
@@ -42,6 +49,8 @@ FORMAT_VERSION = 1
 SIGNATURE_ALGORITHM = "ECDSA-P384-SHA384"
 #: Environment variable with pinned trust-key fingerprints (space separated).
 ANCHOR_ENV = "CODESIGN_TRUST_ANCHOR"
+#: Environment variable with the longest a trust file may have been exported ago (``7d``).
+MAX_AGE_ENV = "CODESIGN_TRUST_MAX_AGE"
 #: A trust file is a few KB per profile; anything this large is not one.
 _MAX_BYTES = 16 * 1024 * 1024
 _FINGERPRINT_RE = re.compile(r"^SHA256:[0-9a-f]{64}$")
@@ -90,7 +99,7 @@ def sign_trust_document(
         "profiles": [dict(p) for p in profiles],
         "revokedSignatures": [dict(r) for r in revoked_signatures],
     }
-    signature = key.sign(canonical_json(payload), ecdsa_sha384())
+    signature = sign_low_s(key, canonical_json(payload))
     document = {**payload, "signature": base64.b64encode(signature).decode()}
     schemas.validate(document, "trust-file", what="trust file")
     return document
@@ -156,6 +165,53 @@ class TrustFile:
     def facts_of(self, package: Path, *, name: str | None = None) -> ArtifactFacts:
         """What the checks need to know about a local package, on this file alone."""
         return self.annotate(facts_from_file(package, self, name=name))
+
+    def staleness(self, at: datetime) -> str:
+        """One line saying how old this file is at ``at`` (the instant verdicts are judged
+        at), and what that means: revocations made after its export are not known."""
+        age = at - self.exported_at
+        when = (
+            f"{format_age(age)} ago"
+            if age >= timedelta(0)
+            else f"{format_age(age)} after the instant judged at ({format_instant(at)})"
+        )
+        return (
+            f"trust file {self.path}: exported at {format_instant(self.exported_at)}, {when}; "
+            "revocations made after that are not known to these verdicts"
+        )
+
+    def check_age(self, max_age: MaxAge | None, at: datetime) -> None:
+        """Refuse this file (:class:`StaleTrustFile`) when it was exported longer than
+        ``max_age`` before ``at``."""
+        if max_age is None or at - self.exported_at <= max_age.bound:
+            return
+        raise StaleTrustFile(
+            f"--trust-file {self.path}: exported at {format_instant(self.exported_at)}, "
+            f"{format_age(at - self.exported_at)} before {format_instant(at)}, longer ago "
+            f"than {max_age.source} {max_age.text} allows; refusing it (export it again "
+            "from the keystore: revocations made since are not in it)"
+        )
+
+
+@dataclass(frozen=True)
+class MaxAge:
+    """The longest a trust file may have been exported ago, and where it was given."""
+
+    bound: timedelta
+    text: str
+    source: str
+
+
+def max_age_from(given: str | None) -> MaxAge | None:
+    """``--trust-max-age``'s bound, else ``$CODESIGN_TRUST_MAX_AGE``'s, else ``None`` (no
+    bound); a value that is not a duration is a :class:`ValidationError` naming where it
+    came from."""
+    if given is not None:
+        return MaxAge(parse_duration(given, field="--trust-max-age"), given, "--trust-max-age")
+    from_env = os.environ.get(MAX_AGE_ENV)
+    if not from_env:
+        return None
+    return MaxAge(parse_duration(from_env, field=MAX_AGE_ENV), from_env, MAX_AGE_ENV)
 
 
 @dataclass(frozen=True)
@@ -240,8 +296,9 @@ def load_trust_file(path: Path, anchors: Sequence[str]) -> TrustFile:
         )
     payload = {name: value for name, value in document.items() if name != "signature"}
     try:
-        key.verify(base64.b64decode(document["signature"]), canonical_json(payload), ecdsa_sha384())
-    except (InvalidSignature, binascii.Error, ValueError):
+        signature = canonical_b64decode(document["signature"])
+        key.verify(signature, canonical_json(payload), ecdsa_sha384())
+    except (InvalidSignature, ValueError):
         raise ValidationError(
             f"--trust-file {path}: its signature does not verify; the file was changed after "
             "it was exported (export it again from the keystore)"

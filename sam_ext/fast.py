@@ -129,7 +129,7 @@ def _run(plain: PlainVerify) -> int:
         code_signing_config_arn=plain.code_signing_config_arn,
         csc_file=plain.csc_file,
         at_text=plain.at_text,
-        load_trust=lambda: None,
+        load_trust=lambda at: None,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,13 +41,14 @@ def verify_package(
     code_signing_config_arn: str | None,
     csc_file: Path | None,
     at_text: str | None,
-    load_trust: Callable[[], TrustFile | None],
+    load_trust: Callable[[datetime], TrustFile | None],
 ) -> int:
     """Print PACKAGE's verdict under exactly one of ``code_signing_config_arn`` and
     ``csc_file``; returns the exit status (1 for REJECT). ``load_trust`` reads the
-    ``--trust-file`` options (after ``--at``, so a bad ``--at`` is said first)."""
+    ``--trust-file`` options, given the instant judged at (after ``--at``, so a bad
+    ``--at`` is said first)."""
     at = parse_instant(at_text, field="--at") if at_text else ctx.now
-    trust = load_trust()
+    trust = load_trust(at)
     policy = (
         load_csc_file(csc_file)
         if csc_file is not None

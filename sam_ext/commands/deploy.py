@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from provider.arns import check_stack_name
-from provider.clock import format_instant
 from sam_ext.commands.package import common_options, merged_options, package_template
 from sam_ext.context import CliContext
 from sam_ext.deploy_local import LocalDeployer
@@ -49,7 +48,12 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
     # --region/--profile of the command, over the global ones (before any backend opens).
     ctx.region = options.get("region") or ctx.region
     ctx.profile = options.get("profile") or ctx.profile
-    trust = load_trust_option(ctx, options.get("trust_file"), options.get("trust_anchor", ()))
+    trust = load_trust_option(
+        ctx,
+        options.get("trust_file"),
+        options.get("trust_anchor", ()),
+        options.get("trust_max_age"),
+    )
     if ctx.is_aws:
         from sam_ext.deploy_aws import deploy_on_aws  # loads boto3: only on aws
 
@@ -80,10 +84,4 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
                 # The registry's verdict names the function already ("function NAME: ...").
                 named = message.startswith(f"function {outcome.function_name}:")
                 warn(message if named else f"{outcome.function_name}: {message}")
-    if trust is not None:
-        say(
-            f"publishers judged on trust file {trust.path}, exported at "
-            f"{format_instant(trust.exported_at)}: revocations made later are not known to "
-            "these verdicts"
-        )
     say(f"stack {stack} deployed to the local function registry")

@@ -32,6 +32,7 @@ def verify(
     at_text: str | None,
     trust_file: Path | None,
     trust_anchor: tuple[str, ...],
+    trust_max_age: str | None,
 ) -> None:
     """Print the verdict Lambda would give PACKAGE under a code signing config.
 
@@ -40,7 +41,8 @@ def verify(
 
     With --trust-file (and its pinned --trust-anchor), the publishers' keys and
     revocations come from that trust file instead of the keystore: no keystore and no AWS
-    account needed; the verdict names the trust file's date.
+    account needed; the verdict names the trust file's date, and stderr its age.
+    --trust-max-age refuses a trust file older than that at --at (exit status 1).
 
     Exit status 0 for ALLOW and WARN (the warning goes to stderr), 1 for REJECT.
     """
@@ -52,7 +54,9 @@ def verify(
         code_signing_config_arn=code_signing_config_arn,
         csc_file=csc_file,
         at_text=at_text,
-        load_trust=lambda: load_trust_option(ctx, trust_file, trust_anchor),
+        load_trust=lambda at: load_trust_option(
+            ctx, trust_file, trust_anchor, trust_max_age, at=at
+        ),
     )
     if status:
         raise click.exceptions.Exit(status)

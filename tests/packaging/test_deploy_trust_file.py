@@ -13,11 +13,13 @@ from typing import Any
 SIGN_ALL = ("--signing-profiles", "HelloFunction=Publisher SharedLayer=Publisher")
 
 
-def _elsewhere(tools: Any, home: Path, *args: object, expect: int = 0) -> Any:
+def _elsewhere(
+    tools: Any, home: Path, *args: object, expect: int = 0, now: str | None = None
+) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODESIGN_")}
     env["CODESIGN_HOME"] = str(home)
     done = subprocess.run(
-        [str(tools.bin / "sam-ext"), "--now", tools.now_text, *map(str, args)],
+        [str(tools.bin / "sam-ext"), "--now", now or tools.now_text, *map(str, args)],
         capture_output=True,
         text=True,
         env=env,
@@ -72,3 +74,37 @@ def test_deploy_refuses_a_trust_file_on_aws_and_an_anchor_alone(
     assert "--trust-file: verifies local packages" in result.err
     result = sam_ext("deploy", "--trust-anchor", "SHA256:" + "0" * 64, status=2)
     assert "--trust-anchor" in result.err
+
+
+def test_deploy_refuses_a_trust_file_older_than_trust_max_age(
+    sam_ext: Any, app: Path, publisher: Any, tools: Any, tmp_path: Path
+) -> None:
+    sam_ext("package", *SIGN_ALL, *publisher.overrides, "--output-template-file", "packaged.yaml")
+    exported = json.loads(
+        sam_ext(
+            "profile", "export-trust", "--profile-name", publisher.name, "--output", "trust.json"
+        ).out
+    )
+    trust = app / "trust.json"
+    deploy = (
+        "deploy", "-t", app / "packaged.yaml", *publisher.overrides,
+        "--trust-file", trust, "--trust-anchor", exported["trustKeyFingerprint"],
+        "--trust-max-age", "1d",
+    )  # fmt: skip
+    assert exported["exportedAt"] == "2026-01-15T12:00:00.000Z"  # the fixtures' --now
+
+    home = tmp_path / "home"
+    refused = _elsewhere(tools, home, *deploy, now="2026-01-17T12:00:00Z", expect=1)
+    assert refused.stderr == (
+        f"error: StaleTrustFile: --trust-file {trust}: exported at 2026-01-15T12:00:00.000Z, "
+        "2 days before 2026-01-17T12:00:00.000Z, longer ago than --trust-max-age 1d allows; "
+        "refusing it (export it again from the keystore: revocations made since are not in it)\n"
+    )
+    assert not home.exists()  # refused before the registry was opened: nothing deployed
+
+    done = _elsewhere(tools, home, *deploy, now="2026-01-16T06:00:00Z")
+    assert done.stderr.startswith(
+        f"trust file {trust}: exported at 2026-01-15T12:00:00.000Z, 18 hours ago; revocations "
+        "made after that are not known to these verdicts\n"
+    )
+    assert "created app-HelloFunction (HelloFunction): ALLOW" in done.stderr

@@ -11,11 +11,24 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 from provider import schemas
 from provider.arns import PLATFORM_LAMBDA
 from provider.backends.local import LocalBackend
-from provider.envelope import canonical_json, open_envelope, public_key_b64, seal
+from provider.envelope import (
+    P384_ORDER,
+    canonical_b64decode,
+    canonical_json,
+    open_envelope,
+    public_key_b64,
+    seal,
+    sign_low_s,
+    signature_bytes,
+)
 from provider.errors import ValidationError
 from provider.package import assemble_signed, prepare_unsigned
 from provider.verdict import INTEGRITY_EXCEPTION, VERIFICATION_EXCEPTION, Decision
@@ -229,3 +242,82 @@ def test_ecdsa_sha384_signs_and_verifies_as_cryptographys_own_ecdsa_sha384():
         key.public_key().verify(key.sign(b"data", ours), b"datA", ours)
     with pytest.raises(InvalidSignature):  # a SHA-256 signature is not a SHA-384 one
         key.public_key().verify(key.sign(b"data", ec.ECDSA(hashes.SHA256())), b"data", ours)
+
+
+# --- one byte form: canonical base64, canonical DER, low S ----------------------------------
+
+
+def _s_of(envelope: bytes) -> int:
+    return decode_dss_signature(base64.b64decode(json.loads(envelope)["signature"]))[1]
+
+
+def test_signing_always_emits_low_s(key):
+    # OpenSSL returns the high-S half about half the time: 64 envelopes in a row with
+    # s <= n/2 happen by chance once in 2**64.
+    for index in range(64):
+        assert _s_of(_seal(key, job_id=f"job-{index}")) <= P384_ORDER // 2
+
+
+def test_a_high_s_signature_from_the_library_is_normalised(key):
+    """sign_low_s turns the (r, n - s) OpenSSL may return into (r, s), which verifies."""
+    data = b"payload"
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA384())))
+    high = encode_dss_signature(r, max(s, P384_ORDER - s))
+
+    class HighS:
+        def sign(self, payload: bytes, algorithm: object) -> bytes:
+            assert payload == data
+            return high
+
+    low = sign_low_s(HighS(), data)  # type: ignore[arg-type]
+
+    assert decode_dss_signature(low) == (r, min(s, P384_ORDER - s))
+    key.public_key().verify(low, data, ec.ECDSA(hashes.SHA384()))
+
+
+def test_a_high_s_envelope_verifies_cryptographically_but_is_refused(key):
+    document = json.loads(_seal(key))
+    r, s = decode_dss_signature(base64.b64decode(document["signature"]))
+    flipped = encode_dss_signature(r, P384_ORDER - s)
+    payload = canonical_json({k: v for k, v in document.items() if k != "signature"})
+    key.public_key().verify(flipped, payload, ec.ECDSA(hashes.SHA384()))  # it does verify
+    document["signature"] = base64.b64encode(flipped).decode()
+
+    with pytest.raises(ValidationError, match="low-S"):
+        open_envelope(canonical_json(document))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("QUJD\n", "not base64 .Only base64 data"),  # a trailing newline
+        ("QU JD", "not base64 .Only base64 data"),  # whitespace
+        ("QUJ-", "not base64 .Only base64 data"),  # URL-safe alphabet
+        ("QUJ\u0414", "not base64 .string argument should contain only ASCII"),
+        ("QUI", "not base64 .Incorrect padding"),  # missing padding
+        ("QUJDRA=", "not base64 .Incorrect padding"),
+        ("QUI==", "not base64 .Excess data after padding"),  # extra padding
+        ("QUJD=", "not canonical base64"),
+        ("QUJD====", "not canonical base64"),
+        ("QR==", "not canonical base64"),  # padding bits set: "QQ==" is the same byte
+        ("QUK=", "not canonical base64"),  # "QUI=" is the same bytes
+    ],
+)
+def test_only_canonical_base64_is_decoded(text, reason):
+    with pytest.raises(ValueError, match=reason):
+        canonical_b64decode(text)
+
+
+def test_canonical_base64_is_decoded():
+    for data in (b"A", b"AB", b"ABC", bytes(range(256))):
+        assert canonical_b64decode(base64.b64encode(data).decode()) == data
+
+
+def test_the_signature_must_be_canonical_der(key):
+    document = json.loads(_seal(key))
+    der = base64.b64decode(document["signature"])
+    r, s = decode_dss_signature(der)
+    for bad in (der + b"\x00", b"\x30\x81" + der[1:]):
+        with pytest.raises(ValueError, match="DER"):
+            signature_bytes(base64.b64encode(bad).decode())
+    assert signature_bytes(document["signature"]) == der == encode_dss_signature(r, s)

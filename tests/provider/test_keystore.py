@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from provider.backends.jobs import JobFilter, Pagination
 from provider.backends.local import LocalBackend
 from provider.errors import KeystoreError, ValidationError
 from provider.verdict import CscPolicy, Decision
@@ -151,6 +152,7 @@ def test_verification_needs_no_passphrase(home, make_zip, tmp_path, monkeypatch)
 def test_a_corrupt_index_is_a_keystore_error(home):
     home.mkdir(mode=0o700)
     (home / "index.sqlite3").write_bytes(b"this is not a sqlite database" * 100)
+    os.chmod(home / "index.sqlite3", 0o600)
 
     with pytest.raises(KeystoreError, match="corrupt"):
         LocalBackend(home)
@@ -159,3 +161,122 @@ def test_a_corrupt_index_is_a_keystore_error(home):
 def test_a_bad_region_names_the_field(home):
     with pytest.raises(ValidationError, match="region"):
         LocalBackend(home, region="mars-1")
+
+
+# --- key files are the keystore's own, and the index is private ---------------------------
+
+
+def _failed_job(ks, source: Path, token: str) -> dict:
+    """The job a refused signing left behind (its client token returns it)."""
+    return ks.sign(source, token=token)
+
+
+def test_a_key_file_that_is_a_symbolic_link_is_refused(ks, home, make_zip):
+    other = ks.add_profile("other")
+    key = _key_file(home, "publisher", ks.profile["profileVersion"])
+    key.unlink()
+    key.symlink_to(_key_file(home, "other", other["profileVersion"]))
+    source = make_zip()
+
+    with pytest.raises(KeystoreError, match="symbolic link") as refused:
+        ks.sign(source, token="t1")
+
+    assert str(key) in refused.value.message and "'publisher'" in refused.value.message
+    job = _failed_job(ks, source, "t1")
+    assert job["status"] == "Failed" and "symbolic link" in job["statusReason"]
+    assert "signedObject" not in job
+    assert not (ks.workdir / "signed").exists() or not list((ks.workdir / "signed").iterdir())
+
+
+def test_a_key_directory_that_is_a_symbolic_link_is_refused(ks, home, make_zip, tmp_path):
+    directory = home / "keys" / "publisher"
+    moved = tmp_path / "elsewhere"
+    directory.rename(moved)
+    directory.symlink_to(moved, target_is_directory=True)
+
+    with pytest.raises(KeystoreError, match="key directory of profile 'publisher' is a symbolic"):
+        LocalBackend(home).sign_package(make_zip(), str(tmp_path / "out"), "publisher", now=T0)
+
+
+def test_a_new_profile_s_key_is_not_written_through_a_linked_directory(backend, home, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (home / "keys" / "team_b").symlink_to(elsewhere, target_is_directory=True)
+
+    with pytest.raises(KeystoreError, match="key directory is a symbolic link"):
+        backend.put_signing_profile("team_b", now=T0)
+
+    assert list(elsewhere.iterdir()) == []
+    assert backend.list_signing_profiles()["profiles"] == []
+
+
+def test_a_keys_directory_that_is_a_symbolic_link_is_refused(ks, home, tmp_path):
+    moved = tmp_path / "keys-elsewhere"
+    (home / "keys").rename(moved)
+    (home / "keys").symlink_to(moved, target_is_directory=True)
+
+    with pytest.raises(KeystoreError, match="key directory is a symbolic link") as refused:
+        LocalBackend(home)
+
+    assert str(home / "keys") in refused.value.message
+
+
+def test_a_record_key_that_is_a_symbolic_link_is_refused(backend, home, tmp_path):
+    elsewhere = tmp_path / "record.key"
+    elsewhere.write_bytes(os.urandom(32))
+    (home / "keys" / "record-mac.key").symlink_to(elsewhere)
+
+    with pytest.raises(KeystoreError, match="record key is a symbolic link"):
+        backend.store.record_key()
+
+
+def test_a_key_swapped_for_another_profiles_key_fails_the_job_with_no_object(ks, home, make_zip):
+    """A copy of another profile's key (not a link) loads and signs; the job must still
+    fail, since its signature would not be the profile version's."""
+    other = ks.add_profile("other")
+    key = _key_file(home, "publisher", ks.profile["profileVersion"])
+    key.write_bytes(_key_file(home, "other", other["profileVersion"]).read_bytes())
+    source = make_zip()
+
+    with pytest.raises(KeystoreError, match="is not the key of profile version") as refused:
+        ks.sign(source, token="swap")
+
+    assert str(key) in refused.value.message
+    job = _failed_job(ks, source, "swap")
+    assert job["status"] == "Failed"
+    assert "is not the key of profile version" in job["statusReason"]
+    assert "signedObject" not in job
+    assert not (ks.workdir / "signed").exists() or not list((ks.workdir / "signed").iterdir())
+    listed = ks.backend.list_signing_jobs(JobFilter(), Pagination())["jobs"]
+    assert [j["status"] for j in listed] == ["Failed"]
+
+
+def test_a_new_index_and_its_log_are_private(backend, home):
+    backend.put_signing_profile("team_a", now=T0)
+
+    files = [p for p in home.iterdir() if p.name.startswith("index.sqlite3")]
+    assert home / "index.sqlite3" in files
+    assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [
+        ("index.sqlite3", 0o644),
+        ("index.sqlite3", 0o660),
+        ("index.sqlite3", 0o602),
+        ("index.sqlite3-wal", 0o644),
+        ("index.sqlite3-shm", 0o640),
+    ],
+)
+def test_an_index_other_users_can_read_or_write_is_refused(backend, home, name, mode):
+    backend.put_signing_profile("team_a", now=T0)
+    path = home / name
+    path.touch()
+    os.chmod(path, mode)
+
+    with pytest.raises(KeystoreError, match="accessible by other users") as refused:
+        LocalBackend(home)
+
+    assert f"{name} mode {mode:04o}" in refused.value.message
+    assert refused.value.message.endswith(f"fix it with: chmod 600 {path}")

@@ -30,8 +30,14 @@ def elsewhere(tmp_path: Path):
     env["CODESIGN_HOME"] = str(empty)
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "none")
 
-    def invoke(*args: object, expect: int = 0, anchor_env: str | None = None) -> Any:
+    def invoke(
+        *args: object,
+        expect: int = 0,
+        anchor_env: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> Any:
         extra = {} if anchor_env is None else {"CODESIGN_TRUST_ANCHOR": anchor_env}
+        extra.update(extra_env or {})
         done = subprocess.run(
             [str(SAM_EXT), *map(str, args)],
             capture_output=True,
@@ -343,3 +349,94 @@ def test_the_trust_key_is_made_once_and_signs_every_export(
     ).json
     assert first["trustKeyFingerprint"] == second["trustKeyFingerprint"]
     assert oct((home / "keys" / "trust-key.pem").stat().st_mode & 0o777) == "0o600"
+
+
+# --- the trust file's age: said on stderr, and bounded by --trust-max-age ----------------
+STALENESS = (
+    "trust file {trust}: exported at 2026-01-15T13:00:00.000Z, {age} ago; revocations made "
+    "after that are not known to these verdicts\n"
+)
+
+
+def _verify_on_trust_file(
+    keystore: Any, elsewhere: Any, *extra: object, expect: int = 0, **options: Any
+) -> Any:
+    return elsewhere(
+        "verify", keystore["packages"]["good"], "--csc-file", keystore["csc"],
+        "--trust-file", keystore["trust"], "--trust-anchor", keystore["anchor"], *extra,
+        expect=expect, **options,
+    )  # fmt: skip
+
+
+def test_a_verdict_on_a_trust_file_says_its_age_on_stderr(keystore: Any, elsewhere: Any) -> None:
+    done = _verify_on_trust_file(keystore, elsewhere, "--at", AT)
+
+    assert json.loads(done.stdout)["decision"] == "ALLOW"  # nothing else on stderr
+    assert done.stderr == STALENESS.format(trust=keystore["trust"], age="4 days 23 hours")
+    soon = _verify_on_trust_file(keystore, elsewhere, "--at", "2026-01-15T13:20:00Z")
+    assert soon.stderr == STALENESS.format(trust=keystore["trust"], age="20 minutes")
+
+
+def test_trust_max_age_refuses_an_older_trust_file_and_accepts_a_younger_one(
+    keystore: Any, elsewhere: Any
+) -> None:
+    trust = keystore["trust"]
+    accepted = _verify_on_trust_file(keystore, elsewhere, "--at", AT, "--trust-max-age", "5d")
+    assert json.loads(accepted.stdout)["decision"] == "ALLOW"
+    assert STALENESS.format(trust=trust, age="4 days 23 hours") in accepted.stderr
+
+    refused = _verify_on_trust_file(
+        keystore, elsewhere, "--at", AT, "--trust-max-age", "4d", expect=1
+    )
+    assert refused.stdout == ""
+    assert refused.stderr == (
+        f"error: StaleTrustFile: --trust-file {trust}: exported at 2026-01-15T13:00:00.000Z, "
+        "4 days 23 hours before 2026-01-20T12:00:00.000Z, longer ago than --trust-max-age 4d "
+        "allows; refusing it (export it again from the keystore: revocations made since are "
+        "not in it)\n"
+    )
+    # Counted to --now when there is no --at; from the environment when not given.
+    young = ("--now", "2026-01-15T14:00:00Z")
+    old = ("--now", "2026-01-16T14:00:00Z")
+    bound = {"CODESIGN_TRUST_MAX_AGE": "12h"}
+    elsewhere(
+        *young, "verify", keystore["packages"]["good"], "--csc-file", keystore["csc"],
+        "--trust-file", trust, "--trust-anchor", keystore["anchor"], extra_env=bound,
+    )  # fmt: skip
+    stale = elsewhere(
+        *old, "verify", keystore["packages"]["good"], "--csc-file", keystore["csc"],
+        "--trust-file", trust, "--trust-anchor", keystore["anchor"], extra_env=bound, expect=1,
+    )  # fmt: skip
+    assert "longer ago than CODESIGN_TRUST_MAX_AGE 12h allows" in stale.stderr
+    assert "1 day 1 hour before 2026-01-16T14:00:00.000Z" in stale.stderr
+    # The option wins over the environment variable.
+    _verify_on_trust_file(
+        keystore, elsewhere, "--at", AT, "--trust-max-age", "1w",
+        extra_env={"CODESIGN_TRUST_MAX_AGE": "1m"},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", ["seven", "7", "7 d", "1.5d", "-1d", "7D", "0h", "7d\n"])
+def test_a_bad_trust_max_age_is_bad_input_naming_the_option(
+    elsewhere: Any, tmp_path: Path, bad: str
+) -> None:
+    # Said before any file is read (none of these exists).
+    verify = (
+        "verify", tmp_path / "app.zip", "--csc-file", tmp_path / "csc.json",
+        "--trust-file", tmp_path / "trust.json", "--trust-anchor", "SHA256:" + "0" * 64,
+    )  # fmt: skip
+    done = elsewhere(*verify, "--trust-max-age", bad, expect=2)
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"error: ValidationException: --trust-max-age: {bad!r} ")
+    from_env = elsewhere(*verify, extra_env={"CODESIGN_TRUST_MAX_AGE": bad}, expect=2)
+    assert from_env.stderr.startswith(
+        f"error: ValidationException: CODESIGN_TRUST_MAX_AGE: {bad!r} "
+    )
+
+
+def test_trust_max_age_without_a_trust_file_is_a_usage_error(keystore: Any, elsewhere: Any) -> None:
+    done = elsewhere(
+        "verify", keystore["packages"]["good"], "--csc-file", keystore["csc"],
+        "--trust-max-age", "7d", expect=2,
+    )  # fmt: skip
+    assert "--trust-max-age: only means something with --trust-file" in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -13,6 +14,45 @@ from provider.errors import KeystoreError
 # cryptography is imported when a key is made or read: verifying needs neither.
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
+
+
+def refuse_symlink(path: Path, what: str) -> None:
+    """Refuse ``path`` (a key file or key directory, described by ``what``) when it is a
+    symbolic link: a key must be the keystore's own file, never a pointer to another
+    profile's or another keystore's (signing would succeed with the wrong key)."""
+    try:
+        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise KeystoreError(f"cannot read {what} ({path}): {exc.strerror}") from None
+    if is_link:
+        try:
+            target = f" -> {os.readlink(path)}"
+        except OSError:
+            target = ""
+        raise KeystoreError(
+            f"{what} is a symbolic link ({path}{target}); the keystore refuses linked key "
+            "files and key directories: put the file or directory itself there (restore it "
+            "from a backup)"
+        )
+
+
+def read_private_file(path: Path, what: str) -> tuple[bytes, int]:
+    """The bytes and permission bits of a key file, opened without following a symbolic
+    link (refused, naming ``path``); ``FileNotFoundError`` when it is missing."""
+    refuse_symlink(path, what)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # made a link since the check
+            refuse_symlink(path, what)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise KeystoreError(f"{what} is not a regular file ({path})")
+        return handle.read(), stat.S_IMODE(info.st_mode)
 
 
 def _passphrase() -> bytes | None:
@@ -41,6 +81,7 @@ def save(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    refuse_symlink(path.parent, "the key directory")
     temporary = path.with_suffix(f".tmp{os.getpid()}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -55,14 +96,15 @@ def save(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
 
 
 def load(path: Path, *, profile: str) -> ec.EllipticCurvePrivateKey:
-    """Read a private key, refusing one that other users can read."""
+    """Read a private key, refusing one that other users can read, and a key file or key
+    directory that is a symbolic link."""
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    refuse_symlink(path.parent, f"the key directory of profile {profile!r}")
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        pem = path.read_bytes()
+        pem, mode = read_private_file(path, f"the private key of profile {profile!r}")
     except FileNotFoundError:
         raise KeystoreError(f"the private key of profile {profile!r} is missing ({path})") from None
     except OSError as exc:

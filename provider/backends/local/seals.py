@@ -23,7 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-_VERSION = 1
+#: 2 since signatures are accepted in low-S form only: a seal of version 1 may vouch for
+#: an object signed before, which must be verified in full again (and signed anew).
+_VERSION = 2
 _KEY_NAME = "record-mac.key"
 #: Older than this, a file's times cannot share a clock tick with a later change (Linux
 #: timestamps tick at most every 10 ms); coarse file systems get :data:`_COARSE_MARGIN_NS`.
@@ -58,9 +60,12 @@ def wait_until_sealable(paths: list[Path]) -> None:
 
 def mac_key(keys_dir: Path) -> bytes:
     """The keystore's record key, made (randomly, 0600) on first use."""
+    from provider.backends.local.keys import read_private_file
+
     path = keys_dir / _KEY_NAME
+    what = "the keystore's record key"
     try:
-        return path.read_bytes()
+        return read_private_file(path, what)[0]  # never through a symbolic link
     except FileNotFoundError:
         pass
     temporary = path.with_name(f".{_KEY_NAME}.{os.getpid()}.tmp")
@@ -75,7 +80,7 @@ def mac_key(keys_dir: Path) -> bytes:
         pass
     finally:
         temporary.unlink()
-    return path.read_bytes()
+    return read_private_file(path, what)[0]
 
 
 def _mac(key: bytes, path: Path, identity: list[int], facts: dict[str, str], bound_to: str) -> str:

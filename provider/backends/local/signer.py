@@ -34,7 +34,13 @@ from provider.backends.local import keys, seals
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant, parse_instant
 from provider.envelope import public_key_b64, seal
-from provider.errors import CodesignError, ConflictError, NotFoundError, ValidationError
+from provider.errors import (
+    CodesignError,
+    ConflictError,
+    KeystoreError,
+    NotFoundError,
+    ValidationError,
+)
 from provider.inspect_package import PublisherRecord, facts_from_file, mapped
 from provider.package import PackageError, UnsignedArchive, prepare_unsigned, write_signed
 from provider.validity import ValidityPeriod
@@ -418,6 +424,15 @@ class LocalSigner:
         period = ValidityPeriod(profile["validity_value"], profile["validity_type"])
         expires_at = period.expiry_from(now)
         private_key = self.store.private_key(name, version)
+        if public_key_b64(private_key.public_key()) != profile["public_key"]:
+            # A key file replaced (a copy of another profile's key, a restore gone wrong):
+            # its signatures would be integrity failures. Nothing is signed or written.
+            raise KeystoreError(
+                f"the private key of profile {name!r} "
+                f"({self.store.key_path(name, version)}) is not the key of profile version "
+                f"{version}: its public key differs from the one recorded when the version "
+                "was made; the key file was replaced (restore it from a backup)"
+            )
         envelope = seal(
             private_key=private_key,
             profile_name=name,

@@ -3,8 +3,10 @@
 Layout of ``CODESIGN_HOME``::
 
     index.sqlite3            profiles, jobs, code signing configs, functions, layers
+                             (mode 0600, as its -wal and -shm files)
     keys/NAME/VERSION.pem    PKCS#8 private key, mode 0600 (encrypted with
-                             CODESIGN_PASSPHRASE when set) in 0700 directories
+                             CODESIGN_PASSPHRASE when set) in 0700 directories;
+                             never a symbolic link, nor are its directories
     objects/SHA384.zip       code deployed to the local function registry
 """
 
@@ -16,7 +18,7 @@ import stat
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -167,6 +169,28 @@ def _make_private_dir(path: Path) -> None:
         )
 
 
+def _private_index(index: Path) -> None:
+    """Create the index 0600 when it is new (SQLite gives its ``-wal`` and ``-shm`` files
+    the index's own mode); refuse an index, ``-wal`` or ``-shm`` that other users can read
+    or write (it holds the publishers' keys: whoever writes it adds a publisher)."""
+    with suppress(FileExistsError):
+        os.close(os.open(index, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    exposed: list[tuple[Path, int]] = []
+    for path in (index, *(index.with_name(index.name + end) for end in ("-wal", "-shm"))):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            exposed.append((path, mode))
+    if exposed:
+        modes = ", ".join(f"{path.name} mode {mode:04o}" for path, mode in exposed)
+        raise KeystoreError(
+            f"keystore index {str(index)!r} is accessible by other users ({modes}); fix it "
+            f"with: chmod 600 {' '.join(str(path) for path, _ in exposed)}"
+        )
+
+
 def _close_all(connections: list[sqlite3.Connection]) -> None:
     for db in connections:
         db.close()
@@ -193,10 +217,14 @@ class Keystore:
         self._record_key: bytes | None = None
         self._pid = os.getpid()
         weakref.finalize(self, _close_all, self._connections)
+        from provider.backends.local.keys import refuse_symlink  # keys imports this module
+
         try:
             _make_private_dir(home)
+            refuse_symlink(self.keys_dir, "the keystore's key directory")
             _make_private_dir(self.keys_dir)
             self.objects_dir.mkdir(exist_ok=True)
+            _private_index(self.index_path)
         except OSError as exc:
             raise KeystoreError(f"cannot use keystore {str(home)!r}: {exc.strerror}") from None
         try:
