@@ -19,7 +19,10 @@ The error shapes (what the catalogue in tests/endpoint/test_malformed_catalogue.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -322,7 +325,8 @@ def _query_operation(request: Request, model: ServiceModel) -> Refusal | None:
 def lambda_input(request: Request, model: ServiceModel) -> Refusal | None:
     """A Lambda request for moto parsed against its operation's input shape: a member
     that is not the model's (a string for ``Timeout``, a ``../../x`` name) is refused
-    before moto stores it. A path no operation has is left to moto (its 404)."""
+    before moto stores it, and so is code without one source (:func:`code_source`). A
+    path no operation has is left to moto (its 404)."""
     found = protocol.match("lambda", request.method, request.path, request.query)
     if found is None:
         return None
@@ -330,9 +334,69 @@ def lambda_input(request: Request, model: ServiceModel) -> Refusal | None:
     operation = model.operation_model(name)
     try:
         body = request.body()
-        protocol.parse_input(operation, labels, request.query, _headers(request.environ), body)
+        document = protocol.parse_input(
+            operation, labels, request.query, _headers(request.environ), body
+        )
+        problem = _lambda_rules(name, document)
     except protocol.ProtocolError as exc:
         return refusal(model, exc.code, exc.message, exc.status)
+    if problem:
+        return refusal(model, "InvalidParameterValueException", problem, 400)
+    return None
+
+
+def _lambda_rules(operation: str, document: dict[str, Any]) -> str | None:
+    """What Lambda refuses beyond the model's shapes, where moto would store a function
+    it cannot describe afterwards (a ``Code`` without a source fails every later
+    ``ListFunctions`` of the account)."""
+    if operation == "CreateFunction":
+        image = document.get("PackageType") == "Image"
+        problem = code_source(document.get("Code", {}), "Code", image=image)
+        if (
+            problem is None
+            and not image
+            and not (document.get("Runtime") and document.get("Handler"))
+        ):
+            problem = (
+                "Runtime and Handler are mandatory parameters for functions created with "
+                "deployment packages (a .zip)"
+            )
+        return problem
+    if operation == "UpdateFunctionCode":
+        return code_source(document, "", image=None)
+    if operation == "PublishLayerVersion":
+        return code_source(document.get("Content", {}), "Content", image=False)
+    return None
+
+
+def code_source(code: dict[str, Any], where: str, *, image: bool | None) -> str | None:
+    """Why ``code`` does not name exactly one source Lambda takes (``ZipFile``, or
+    ``S3Bucket`` and ``S3Key``, or for an image ``ImageUri``; ``image`` None: any of
+    them), or None. A ``ZipFile`` must be a .zip archive."""
+    at = f"{where}." if where else ""
+    if ("S3Bucket" in code) != ("S3Key" in code):
+        return f"{at}S3Bucket and {at}S3Key name the code's object together; one is missing"
+    sources = [k for k in ("ZipFile", "S3Bucket", "ImageUri") if k in code]
+    allowed = {None: ("ZipFile", "S3Bucket", "ImageUri"), True: ("ImageUri",)}.get(
+        image, ("ZipFile", "S3Bucket")
+    )
+    wrong = [k for k in sources if k not in allowed]
+    if wrong:
+        kind = "an Image package" if image else "a .zip package"
+        return f"{at}{wrong[0]} is not a source for {kind}"
+    if len(sources) != 1:
+        choices = " or ".join(at + k for k in allowed).replace(
+            f"{at}S3Bucket", f"{at}S3Bucket and {at}S3Key"
+        )
+        found = "none" if not sources else " and ".join(at + k for k in sources)
+        return f"the code needs exactly one source ({choices}); the request has {found}"
+    if "ZipFile" in code:
+        data = base64.b64decode(code["ZipFile"])
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            return (
+                f"Could not unzip uploaded file: {at}ZipFile is not a .zip archive. Please "
+                "check your file, then try to upload again."
+            )
     return None
 
 
