@@ -4,6 +4,7 @@ moto's own server application in this process."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import sys
@@ -160,6 +161,8 @@ class EndpointApp:
         self.csc = LambdaCscApi(state)
         self.layers = LayerApi()
         self.moto = DomainDispatcherApplication(create_backend_app)
+        #: moto's host -> backend lookup (a scan of every backend's URL patterns), kept.
+        self._backend_for_host = functools.lru_cache(maxsize=512)(self.moto.get_backend_for_host)
 
     def close(self) -> None:
         """Stop running jobs (those not finished fail at the next start)."""
@@ -184,7 +187,7 @@ class EndpointApp:
         path_info = str(environ.get("PATH_INFO", ""))
         if path_info.startswith(("/moto-api", "/latest/")) or path_info == "/favicon.ico":
             return "moto_api"
-        return self.moto.get_backend_for_host(  # type: ignore[no-any-return]
+        return self._backend_for_host(  # type: ignore[no-any-return]
             self.moto.infer_service_region_host(environ, path_info)
         )
 
