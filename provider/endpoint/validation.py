@@ -414,8 +414,8 @@ class JsonErrors(BaseHTTPRequestHandler):
             short, long = "Error", ""
         text = message or short
         self.log_error("code %d, message %s", code, text)
-        if self.request_version == "HTTP/0.9":  # an unreadable request line: answer 1.0
-            self.request_version = "HTTP/1.0"
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # an unreadable request line: a status line too
         self.send_response(code, short)
         self.send_header("Connection", "close")
         if code < 200 or code in (204, 205, 304):
@@ -427,5 +427,5 @@ class JsonErrors(BaseHTTPRequestHandler):
         self.send_header("x-amzn-ErrorType", error)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if self.command != "HEAD":
+        if getattr(self, "command", None) != "HEAD":
             self.wfile.write(body)
