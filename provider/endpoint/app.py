@@ -4,6 +4,7 @@ moto's own server application in this process."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import sys
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from provider.endpoint import code_locations, protocol
+from provider.endpoint import code_locations, protocol, validation
 from provider.endpoint.code_locations import CONTENT_PREFIX, LayerApi
 from provider.endpoint.jobs import JobRunner
 from provider.endpoint.lambda_api import LambdaCscApi
@@ -40,12 +41,18 @@ _STATUS_TEXT = {
 
 
 def credential_scope(environ: Environ) -> tuple[str | None, str | None]:
-    """``(service, region)`` of a SigV4-signed request (None, None when unsigned)."""
+    """``(service, region)`` of a SigV4-signed request, from its Authorization header or,
+    presigned, its ``X-Amz-Credential`` (None, None when unsigned)."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
     marker = "Credential="
-    if marker not in auth:
-        return None, None
-    scope = auth.split(marker, 1)[1].split(",", 1)[0].strip().split("/")
+    if marker in auth:
+        credential = auth.split(marker, 1)[1].split(",", 1)[0]
+    else:
+        presigned = protocol.parse_query(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
+        if not presigned:
+            return None, None
+        credential = presigned[0]
+    scope = credential.strip().split("/")
     if len(scope) != 5:
         return None, None
     return scope[3].lower(), scope[2]
@@ -128,7 +135,8 @@ def operation_name(environ: Environ, service: str | None, body: bytes) -> str:
         action = protocol.parse_query(body.decode("utf-8", "replace")).get("Action")
     if action:
         return action[0]
-    if service and protocol.service_model(service).protocol.startswith("rest"):
+    model = validation.model_of(service)
+    if service and model is not None and model.protocol.startswith("rest"):
         try:
             found = protocol.match(
                 service, environ.get("REQUEST_METHOD", "GET"), _path(environ), query
@@ -153,16 +161,52 @@ class EndpointApp:
         self.csc = LambdaCscApi(state)
         self.layers = LayerApi()
         self.moto = DomainDispatcherApplication(create_backend_app)
+        #: moto's host -> backend lookup (a scan of every backend's URL patterns), kept.
+        self._backend_for_host = functools.lru_cache(maxsize=512)(self.moto.get_backend_for_host)
 
     def close(self) -> None:
         """Stop running jobs (those not finished fail at the next start)."""
         self.runner.stop()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._route(environ, start_response)
+        except Exception as exc:  # a bug here: the service's 500, never werkzeug's page
+            traceback.print_exc(file=sys.stderr)
+            service, _ = credential_scope(environ)
+            refused = validation.refusal(
+                validation.model_of(service),
+                "InternalFailure",
+                f"sam-ext serve failed: {type(exc).__name__}: {exc}",
+                500,
+            )
+            return _respond(start_response, refused.status, refused.headers, refused.body)
+
+    def _moto_backend(self, environ: Environ) -> str | None:
+        """The moto backend moto's dispatcher would give the request (None: none)."""
+        path_info = str(environ.get("PATH_INFO", ""))
+        if path_info.startswith(("/moto-api", "/latest/")) or path_info == "/favicon.ico":
+            return "moto_api"
+        return self._backend_for_host(  # type: ignore[no-any-return]
+            self.moto.infer_service_region_host(environ, path_info)
+        )
+
+    def _route(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         service, _ = credential_scope(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         path = _path(environ)
         code_locations.BASE_URL.set(_base_url(environ))
+        request = validation.Request(
+            environ,
+            service,
+            method,
+            path,
+            protocol.parse_query(environ.get("QUERY_STRING", "")),
+            lambda: _read_body(environ),
+        )
+        refused = validation.check(request, lambda: self._moto_backend(environ))
+        if refused is not None:
+            return _respond(start_response, refused.status, refused.headers, refused.body)
         if service == "signer":
             return self._serve("signer", self.signer.operations, None, environ, start_response)
         if service in ("lambda", None) and "code-signing-config" in path:

@@ -9,6 +9,8 @@ output documents and errors the way the service does, so every AWS SDK parses th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import botocore.session
+import regex
 from botocore.model import OperationModel, ServiceModel
 
 from provider.clock import parse_instant
@@ -33,6 +36,37 @@ class ProtocolError(CodesignError):
     def __init__(self, message: str, *, code: str = "ValidationException", status: int = 400):
         super().__init__(message, code=code)
         self.status = status
+
+
+class ShapeMismatch(ProtocolError):
+    """A member of the wrong JSON type (a string for an integer, a string for a list):
+    the request body does not deserialise into the input shape."""
+
+
+#: The error a service answers when the request body is not the JSON it expects (not
+#: JSON, or a member of the wrong type): Lambda's own code, else the one AWS's JSON
+#: services share.
+_CONTENT_ERROR = {"lambda": "InvalidRequestContentException"}
+#: How much of a refused value a message shows.
+_SHOWN = 80
+
+
+def content_error(service: str) -> str:
+    """The error code ``service`` answers a body it cannot deserialise with."""
+    return _CONTENT_ERROR.get(service, "SerializationException")
+
+
+@cache
+def _pattern(expression: str) -> Any:
+    """A model's ``pattern``, compiled with ``regex`` (the models use Java's ``\\p{L}``
+    classes, which :mod:`re` lacks)."""
+    return regex.compile(expression)
+
+
+def pattern_matches(expression: str, value: str) -> bool:
+    """Whether ``value`` matches the whole of a model's ``pattern``, as the services
+    check it (so ``[a-z]+`` refuses ``../../x``)."""
+    return _pattern(expression).fullmatch(value) is not None
 
 
 @cache
@@ -103,21 +137,41 @@ def match(
 
 
 # --- input ---------------------------------------------------------------------------------
-def _constraint(value: Any, where: str, rule: str) -> ProtocolError:
-    shown = value if isinstance(value, (str, int, float, bool)) else type(value).__name__
-    return ProtocolError(
+def _constraint(
+    value: Any, where: str, rule: str, shape: Any = None, error: type[ProtocolError] = ProtocolError
+) -> ProtocolError:
+    if value is None:
+        shown: Any = "null"
+    elif shape is not None and shape.metadata.get("sensitive"):
+        shown = "***"
+    elif isinstance(value, (str, int, float, bool)):
+        shown = value
+        if isinstance(value, str) and len(value) > _SHOWN:
+            shown = value[:_SHOWN] + f"... ({len(value)} characters)"
+    else:
+        shown = type(value).__name__
+    return error(
         f"1 validation error detected: Value '{shown}' at '{where}' failed to satisfy "
         f"constraint: {rule}"
     )
 
 
-def _check(value: Any, shape: Any, where: str) -> Any:
-    """``value`` as the shape's type, or a ValidationException naming ``where``."""
+def _mismatch(value: Any, where: str, rule: str, shape: Any, code: str) -> ProtocolError:
+    error = _constraint(value, where, rule, shape, ShapeMismatch)
+    error.code = code
+    return error
+
+
+def _check(value: Any, shape: Any, where: str, mismatch: str = "ValidationException") -> Any:
+    """``value`` as the shape's type, or a ValidationException naming ``where`` (a value
+    of the wrong JSON type: a :class:`ShapeMismatch` with code ``mismatch``)."""
     kind = shape.type_name
     meta = shape.metadata
     if kind == "structure":
         if not isinstance(value, dict):
-            raise _constraint(value, where, "Member must be a structure (a JSON object)")
+            raise _mismatch(
+                value, where, "Member must be a structure (a JSON object)", shape, mismatch
+            )
         result: Document = {}
         for name in shape.required_members:
             if value.get(name) is None:
@@ -126,73 +180,102 @@ def _check(value: Any, shape: Any, where: str) -> Any:
                 )
         for name, member in shape.members.items():
             if name in value and value[name] is not None:
-                result[name] = _check(value[name], member, f"{where}.{name}" if where else name)
+                result[name] = _check(
+                    value[name], member, f"{where}.{name}" if where else name, mismatch
+                )
         return result
     if kind == "list":
         if not isinstance(value, list):
-            raise _constraint(value, where, "Member must be a list")
+            raise _mismatch(value, where, "Member must be a list", shape, mismatch)
         _length(value, meta, where)
-        return [_check(item, shape.member, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [
+            _check(item, shape.member, f"{where}[{i}]", mismatch) for i, item in enumerate(value)
+        ]
     if kind == "map":
         if not isinstance(value, dict):
-            raise _constraint(value, where, "Member must be a map (a JSON object)")
+            raise _mismatch(value, where, "Member must be a map (a JSON object)", shape, mismatch)
         _length(value, meta, where)
         return {
-            _check(k, shape.key, f"{where}.key"): _check(v, shape.value, f"{where}.{k}")
+            _check(k, shape.key, f"{where}.key", mismatch): _check(
+                v, shape.value, f"{where}.{k}", mismatch
+            )
             for k, v in value.items()
         }
     if kind == "string":
         if not isinstance(value, str):
-            raise _constraint(value, where, "Member must be a string")
-        _length(value, meta, where)
+            raise _mismatch(value, where, "Member must be a string", shape, mismatch)
+        _length(value, meta, where, shape)
         if shape.enum and value not in shape.enum:
-            raise _constraint(value, where, f"Member must satisfy enum value set: {shape.enum}")
-        pattern = meta.get("pattern")
-        if pattern and not re.search(pattern, value):
             raise _constraint(
-                value, where, f"Member must satisfy regular expression pattern: {pattern}"
+                value, where, f"Member must satisfy enum value set: {shape.enum}", shape
+            )
+        pattern = meta.get("pattern")
+        if pattern and not pattern_matches(pattern, value):
+            raise _constraint(
+                value, where, f"Member must satisfy regular expression pattern: {pattern}", shape
             )
         return value
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _constraint(value, where, "Member must be an integer")
-        if "min" in meta and value < meta["min"]:
-            raise _constraint(
-                value, where, f"Member must have value greater than or equal to {meta['min']}"
-            )
-        if "max" in meta and value > meta["max"]:
-            raise _constraint(
-                value, where, f"Member must have value less than or equal to {meta['max']}"
-            )
+            raise _mismatch(value, where, "Member must be an integer", shape, mismatch)
+        _range(value, meta, where)
+        return value
+    if kind in ("double", "float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _mismatch(value, where, "Member must be a number", shape, mismatch)
+        _range(value, meta, where)
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise _constraint(value, where, "Member must be a boolean")
+            raise _mismatch(value, where, "Member must be a boolean", shape, mismatch)
         return value
     if kind == "timestamp":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
+            try:
+                return datetime.fromtimestamp(value, UTC)
+            except (OverflowError, OSError, ValueError):
+                raise _constraint(value, where, "Member must be a timestamp") from None
         if isinstance(value, str):
             try:
                 return parse_instant(value, field=where)
             except CodesignError:
-                raise _constraint(value, where, "Member must be a timestamp") from None
-        raise _constraint(value, where, "Member must be a timestamp")
+                raise _mismatch(
+                    value, where, "Member must be a timestamp", shape, mismatch
+                ) from None
+        raise _mismatch(value, where, "Member must be a timestamp", shape, mismatch)
     if kind == "blob":
+        if isinstance(value, (bytes, bytearray)):  # a raw payload
+            return bytes(value)
         if not isinstance(value, str):
-            raise _constraint(value, where, "Member must be base64 text")
+            raise _mismatch(value, where, "Member must be base64 text", shape, mismatch)
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise _mismatch(value, where, "Member must be base64 text", shape, mismatch) from None
+        _length(value, meta, where, shape)
         return value
     return value
 
 
-def _length(value: Any, meta: dict[str, Any], where: str) -> None:
+def _range(value: float, meta: dict[str, Any], where: str) -> None:
+    if "min" in meta and value < meta["min"]:
+        raise _constraint(
+            value, where, f"Member must have value greater than or equal to {meta['min']}"
+        )
+    if "max" in meta and value > meta["max"]:
+        raise _constraint(
+            value, where, f"Member must have value less than or equal to {meta['max']}"
+        )
+
+
+def _length(value: Any, meta: dict[str, Any], where: str, shape: Any = None) -> None:
     if "min" in meta and len(value) < meta["min"]:
         raise _constraint(
-            value, where, f"Member must have length greater than or equal to {meta['min']}"
+            value, where, f"Member must have length greater than or equal to {meta['min']}", shape
         )
     if "max" in meta and len(value) > meta["max"]:
         raise _constraint(
-            value, where, f"Member must have length less than or equal to {meta['max']}"
+            value, where, f"Member must have length less than or equal to {meta['max']}", shape
         )
 
 
@@ -204,6 +287,11 @@ def _from_text(text: str, shape: Any, where: str) -> Any:
             return int(text)
         except ValueError:
             raise _constraint(text, where, "Member must be an integer") from None
+    if kind in ("double", "float"):
+        try:
+            return float(text)
+        except ValueError:
+            raise _constraint(text, where, "Member must be a number") from None
     if kind == "boolean":
         if text.lower() not in ("true", "false"):
             raise _constraint(text, where, "Member must be a boolean (true or false)")
@@ -223,10 +311,13 @@ def parse_input(
     headers: dict[str, str],
     body: bytes,
 ) -> Document:
-    """The operation's input document, checked against its input shape."""
+    """The operation's input document, checked against its input shape (types, lengths,
+    ranges, enums and patterns) before anything runs; the errors are the service's own
+    (a body that is not the JSON expected: :func:`content_error`)."""
     shape: Any = operation.input_shape
     if shape is None:
         return {}
+    content = content_error(operation.service_model.service_name)
     raw: Document = {}
     body_members = {}
     for name, member in shape.members.items():
@@ -246,21 +337,39 @@ def parse_input(
                 raw[name] = _from_text(headers[wire.lower()], member, name)
         else:
             body_members[name] = member
-    if body_members and body.strip():
+    payload = shape.serialization.get("payload")
+    if payload and shape.members[payload].type_name in ("blob", "string"):
+        if body:  # the body itself is the member (Invoke's Payload), not JSON
+            raw[payload] = body if shape.members[payload].type_name == "blob" else _text(body)
+    elif body_members and body.strip():
         try:
             document = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ProtocolError(
-                f"the request body is not valid JSON ({exc})", code="SerializationException"
+                f"Could not parse request body into json: the request body is not valid JSON "
+                f"({exc})",
+                code=content,
             ) from None
         if not isinstance(document, dict):
             raise ProtocolError(
-                "the request body must be a JSON object", code="SerializationException"
+                "Could not parse request body into json: the request body must be a JSON object",
+                code=content,
             )
-        for name in body_members:
-            if name in document:
-                raw[name] = document[name]
-    return _check(raw, shape, "")  # type: ignore[no-any-return]
+        if payload:  # a structure member is the whole body
+            raw[payload] = document
+        else:
+            for name in body_members:
+                if name in document:
+                    raw[name] = document[name]
+    mismatch = content if content != "SerializationException" else "ValidationException"
+    return _check(raw, shape, "", mismatch)  # type: ignore[no-any-return]
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("the request body is not UTF-8 text") from None
 
 
 # --- output ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from provider.endpoint.app import EndpointApp
 from provider.endpoint.state import EndpointState
+from provider.endpoint.validation import JsonErrors
 from provider.errors import ValidationError
 
 
@@ -94,8 +95,9 @@ def serve(
             flush=True,
         )
 
-    class QuietHandler(MotoRequestHandler):
-        """moto's request handler without a log line per request."""
+    class QuietHandler(JsonErrors, MotoRequestHandler):
+        """moto's request handler without a log line per request; its own refusals (an
+        unparseable request line or headers) are JSON, not HTML."""
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             return None

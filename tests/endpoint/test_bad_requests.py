@@ -360,7 +360,7 @@ CASES: dict[str, tuple[Callable[[Fixture], Any], str, str]] = {
     ),
     "malformed JSON to Lambda": (
         raw("POST", "/2020-04-22/code-signing-configs", "lambda", b'{"AllowedPublishers": '),
-        "SerializationException",
+        "InvalidRequestContentException",  # Lambda's code for a body it cannot parse
         "JSON",
     ),
 }
