@@ -17,7 +17,7 @@ import hashlib
 import sys
 from typing import Any
 
-from provider.endpoint import cloudformation, code_locations, s3
+from provider.endpoint import cloudformation, code_locations, s3, signed_code
 from provider.endpoint.cloudformation import as_stack_failure
 from provider.endpoint.lambda_api import csc_policy, moto_lambda
 from provider.endpoint.protocol import error_status
@@ -63,13 +63,28 @@ def _code_bytes(account: str, code: dict[str, Any]) -> bytes | None:
     if "S3Bucket" in code and "S3Key" in code:
         data = s3.read_object(account, code["S3Bucket"], code["S3Key"], code.get("S3ObjectVersion"))
         if data is None:
+            # Lambda's (and moto's) words for each case
+            missing = (
+                "NoSuchKey. S3 Error Message: The specified key does not exist."
+                if s3.has_bucket(account, code["S3Bucket"])
+                else "NoSuchBucket. S3 Error Message: The specified bucket does not exist"
+            )
             raise _lambda_error(
                 "InvalidParameterValueException",
-                "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: "
-                f"s3://{code['S3Bucket']}/{code['S3Key']} does not exist",
+                f"Error occurred while GetObject. S3 Error Code: {missing}",
             )
         return data
     return None
+
+
+def _layer_versions(backend: Any, arns: list[str]) -> list[Any]:
+    """moto's layer versions of ``arns``, or moto's own error naming them all."""
+    from moto.awslambda.exceptions import UnknownLayerVersionException
+
+    found = [backend.layers_versions_by_arn(arn) for arn in arns]
+    if not all(found):
+        raise UnknownLayerVersionException(arns)
+    return found
 
 
 def check_deployment(
@@ -92,11 +107,9 @@ def check_deployment(
     artifacts: list[tuple[str, bytes]] = []
     if code is not None:
         artifacts.append((f"function {function}", code))
-    backend = moto_lambda(account, region)
-    for arn in layers:
-        layer = backend.layers_versions_by_arn(arn)
-        if layer is None:
-            raise _lambda_error("ResourceNotFoundException", f"layer version {arn} does not exist")
+    for arn, layer in zip(
+        layers, _layer_versions(moto_lambda(account, region), layers), strict=True
+    ):
         artifacts.append((f"layer {arn}", layer.code_bytes))
     at = now()
     verdicts = [
@@ -132,6 +145,13 @@ def _record_warning(account: str, region: str, function: str, verdict: Verdict) 
     print(f"sam-ext serve: warning: {verdict.message}", file=sys.stderr, flush=True)
 
 
+def _signer(data: bytes | None, verdicts: list[Verdict]) -> dict[str, Any]:
+    """The signer fields of deployed code (see :mod:`.signed_code`)."""
+    if _state is None:
+        return {}
+    return signed_code.judged_fields(data, _state, [v.facts for v in verdicts])
+
+
 def _pin(target: Any, data: bytes | None) -> None:
     """moto reads an S3 object's latest version whatever ``S3ObjectVersion`` says; what
     was checked is the version asked for, so that is what the function gets."""
@@ -155,8 +175,9 @@ def _wrap_lambda() -> None:
 
     def create(self: Any, spec: dict[str, Any]) -> Any:
         spec = {**spec, **(_CFN_EXTRA.get() or {})}
+        _layer_versions(self, list(spec.get("Layers", [])))  # moto's first check
         data = _code_bytes(self.account_id, spec.get("Code", {})) if spec.get("Code") else None
-        check_deployment(
+        verdicts = check_deployment(
             self.account_id,
             self.region_name,
             str(spec.get("FunctionName")),
@@ -164,6 +185,9 @@ def _wrap_lambda() -> None:
             data,
             list(spec.get("Layers", [])),
         )
+        # The signer, as moto's function takes it (so a version published now has it too).
+        signer = _signer(data, verdicts)
+        spec.update({member: signer.get(member) for member, _ in signed_code.FIELDS})
         fn = create_function(self, spec)
         if spec.get("Code", {}).get("S3ObjectVersion"):
             _pin(self.get_function(spec["FunctionName"]), data)
@@ -174,17 +198,25 @@ def _wrap_lambda() -> None:
     ) -> Any:
         fn = self.get_function(function_name, qualifier)
         data = _code_bytes(self.account_id, body)
-        if not body.get("DryRun"):
-            check_deployment(
-                self.account_id,
-                self.region_name,
-                fn.function_name,
-                fn.code_signing_config_arn,
-                data,
-                [],
-            )
-        result = update_code(self, function_name, qualifier, body)
-        if body.get("S3ObjectVersion") and not body.get("DryRun"):
+        if body.get("DryRun"):
+            return update_code(self, function_name, qualifier, body)
+        verdicts = check_deployment(
+            self.account_id,
+            self.region_name,
+            fn.function_name,
+            fn.code_signing_config_arn,
+            data,
+            [],
+        )
+        earlier = signed_code.recorded(fn)
+        # Recorded first: a version published by this update copies the function.
+        signed_code.record(fn, _signer(data, verdicts))
+        try:
+            result = update_code(self, function_name, qualifier, body)
+        except BaseException:
+            signed_code.record(fn, earlier)
+            raise
+        if body.get("S3ObjectVersion"):
             _pin(fn, data)
         return result
 
@@ -209,6 +241,7 @@ def _wrap_lambda() -> None:
         content = spec.get("Content", {})
         if content.get("S3ObjectVersion"):
             _pin(layer, _code_bytes(self.account_id, content))
+        signed_code.record(layer, _signer(layer.code_bytes, []))
         return layer
 
     LambdaBackend.create_function = create  # type: ignore[method-assign]
@@ -258,7 +291,7 @@ def _wrap_lambda() -> None:
 
         def run() -> Any:
             data = _code_bytes(account_id, properties.get("Code", {}))
-            check_deployment(
+            verdicts = check_deployment(
                 account_id,
                 region_name,
                 original_resource.function_name,
@@ -267,6 +300,8 @@ def _wrap_lambda() -> None:
                 list(properties.get("Layers", [])),
             )
             original_resource.code_signing_config_arn = csc_arn
+            if data is not None:
+                signed_code.record(original_resource, _signer(data, verdicts))
             return original_cfn_update(
                 cls,
                 original_resource,
@@ -321,4 +356,5 @@ def install(state: EndpointState) -> None:
     if first:
         _wrap_lambda()
         code_locations.install()
+        signed_code.install()
     cloudformation.install(state, first=first)
