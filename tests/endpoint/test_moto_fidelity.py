@@ -68,7 +68,14 @@ def moto_tests() -> Path:
         check=False,
     )
     assert done.returncode == 0, f"fetching moto's tests failed: {done.stderr}"
-    return Path(done.stdout.strip())
+    tree = Path(done.stdout.strip())
+    import moto
+
+    from provider.endpoint.moto_hook import PINNED_MOTO
+
+    # moto's tests, moto_server and the endpoint's hook: one moto release
+    assert tree.name == moto.__version__ == PINNED_MOTO
+    return tree
 
 
 @pytest.fixture
