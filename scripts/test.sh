@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # The real AWS CLI and SAM CLI the endpoint tests drive (own virtualenvs; idempotent).
 bash scripts/install-clients.sh
+# moto's own Signer and Lambda tests, which the endpoint's fidelity test runs (a cache).
+bash scripts/fetch-moto-tests.sh >/dev/null
 PULUMI_BIN_DIR=$(bash scripts/install-pulumi.sh --print-bin-dir)
 export PATH="$PULUMI_BIN_DIR:$PATH"
 # pytest exits 5 when no test ran: that is a failure here too.

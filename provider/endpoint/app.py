@@ -26,6 +26,8 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 Handler = Callable[[Caller, dict[str, Any]], dict[str, Any]]
 DEFAULT_REGION = "us-east-1"
+#: moto's reset of all its state (moto's test harnesses post it between tests).
+RESET_PATH = "/moto-api/reset"
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
@@ -218,11 +220,23 @@ class EndpointApp:
         if service in ("lambda", None) and "/layers" in path:
             query = protocol.parse_query(environ.get("QUERY_STRING", ""))
             if protocol.match("lambda", method, path, query, LayerApi.OPERATIONS):
-                handlers = self.layers.handlers(_base_url(environ))
+                handlers = self.layers.handlers()
                 return self._serve("lambda", handlers, LayerApi.OPERATIONS, environ, start_response)
         if service is None and method == "GET" and path.startswith(CONTENT_PREFIX):
             return self._code_content(path, start_response)
+        if method == "POST" and path == RESET_PATH:
+            return self._reset(service, environ, start_response)
         return self._to_moto(service, environ, start_response)
+
+    def _reset(
+        self, service: str | None, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """moto's ``/moto-api/reset`` (what test harnesses call between tests), and the
+        endpoint's own records with it: profiles, keys, jobs, code signing configs."""
+        with self.state.serial:
+            self.runner.clear()
+            self.state.reset()
+            return self._to_moto(service, environ, start_response)
 
     def _code_content(self, path: str, start_response: StartResponse) -> Iterable[bytes]:
         """A layer version's or function's zip at the location GetLayerVersion or
@@ -336,8 +350,14 @@ class EndpointApp:
             "content-type", ""
         )
         if status.startswith("404") and "text/html" in content_type:
+            answer = b"".join(result)
             if hasattr(result, "close"):
                 result.close()
+            if not _unrouted(held.get("headers", []), answer):
+                # moto's own answer (its ResourceNotFoundException for an event source
+                # mapping, say, goes out with an HTML content type)
+                start_response(held["status"], held["headers"])
+                return [answer]
             body = _replayed_body(environ)
             return self._moto_error(
                 service,
@@ -364,6 +384,14 @@ class EndpointApp:
         op = f"{service or 'an unknown service'} operation {operation_name(environ, service, body)}"
         headers, payload = _aws_error_body(service, code, template.format(op=op))
         return _respond(start_response, status, headers, payload)
+
+
+def _unrouted(headers: list[tuple[str, str]], body: bytes) -> bool:
+    """Whether a 404 is werkzeug's page for a path no moto route takes (rather than a
+    moto handler's answer, which carries its error type or a JSON/XML body)."""
+    if any(name.lower() == "x-amzn-errortype" for name, _ in headers):
+        return False
+    return body.lstrip()[:15].lower() == b"<!doctype html>"
 
 
 def _base_url(environ: Environ) -> str:

@@ -3,8 +3,9 @@ and a function's ``Code.Location`` with presigned URLs that download the zip; mo
 ``s3://`` for layers (and has no GetLayerVersionByArn) and an ``amazonaws.com`` URL for
 functions, so nothing could download served code (``layer adopt`` needs it), and a client
 following the function's URL would leave the machine. Here GetLayerVersion and
-GetLayerVersionByArn are answered from moto's layer objects, GetFunction's location is
-rewritten, and both locations are served, on the address the client used."""
+GetLayerVersionByArn are answered from moto's layer objects, the locations moto gives
+(GetFunction's, and every layer version answer's, PublishLayerVersion's included) are
+rewritten, and both are served, on the address the client used."""
 
 from __future__ import annotations
 
@@ -56,29 +57,38 @@ class LayerApi:
 
     OPERATIONS = frozenset({"GetLayerVersion", "GetLayerVersionByArn"})
 
-    def handlers(self, base_url: str) -> dict[str, Callable[[Caller, Document], Document]]:
-        """The operations' handlers for a request that reached the server at ``base_url``
-        (the content location is on the address the client used)."""
+    def handlers(self) -> dict[str, Callable[[Caller, Document], Document]]:
+        """The operations' handlers (the content location is on the address the client
+        used: :data:`BASE_URL`)."""
 
         def by_name(caller: Caller, p: Document) -> Document:
             account, region, name = _split_layer(p["LayerName"], caller)
-            return self._document(account, region, name, int(p["VersionNumber"]), base_url)
+            return self._document(account, region, name, int(p["VersionNumber"]))
 
         def by_arn(caller: Caller, p: Document) -> Document:
             parts = p["Arn"].split(":")
             if len(parts) != 8 or not parts[7].isdigit():
                 raise NotFoundError(f"layer version {p['Arn']} does not exist")
-            return self._document(parts[4], parts[3], parts[6], int(parts[7]), base_url)
+            return self._document(parts[4], parts[3], parts[6], int(parts[7]))
 
         return {"GetLayerVersion": by_name, "GetLayerVersionByArn": by_arn}
 
     @staticmethod
-    def _document(account: str, region: str, name: str, version: int, base_url: str) -> Document:
-        found = _moto_layer_version(account, region, name, version)
-        document: Document = found.get_layer_version()
-        location = _location(base_url, "layer", account, region, name, str(version))
-        document["Content"] = {**document["Content"], "Location": location}
+    def _document(account: str, region: str, name: str, version: int) -> Document:
+        document: Document = _moto_layer_version(account, region, name, version).get_layer_version()
         return document
+
+
+def layer_content_location(layer: Any, content: Document) -> Document:
+    """A layer version's ``Content`` with its location on this server (moto answers
+    ``s3://``; unchanged outside a request)."""
+    base_url = BASE_URL.get()
+    if base_url is None:
+        return content
+    location = _location(
+        base_url, "layer", layer.account_id, layer.region, layer.name, str(layer.version)
+    )
+    return {**content, "Location": location}
 
 
 def function_code_location(function: Any, code: Document) -> Document:
@@ -115,10 +125,13 @@ def content(path: str) -> bytes | None:
 
 
 def install() -> None:
-    """GetFunction's ``Code.Location`` on this server (once per process)."""
-    from moto.awslambda.models import LambdaFunction
+    """GetFunction's ``Code.Location`` and every layer version answer's
+    ``Content.Location`` (PublishLayerVersion, GetLayerVersion, ...) on this server
+    (once per process)."""
+    from moto.awslambda.models import LambdaFunction, LayerVersion
 
     original = LambdaFunction.get_code
+    original_layer = LayerVersion.get_layer_version
 
     def get_code(self: Any) -> dict[str, Any]:
         answer = original(self)
@@ -126,4 +139,10 @@ def install() -> None:
             answer["Code"] = function_code_location(self, answer["Code"])
         return answer
 
+    def get_layer_version(self: Any) -> dict[str, Any]:
+        answer = original_layer(self)
+        answer["Content"] = layer_content_location(self, answer["Content"])
+        return answer
+
     LambdaFunction.get_code = get_code  # type: ignore[method-assign]
+    LayerVersion.get_layer_version = get_layer_version  # type: ignore[method-assign]

@@ -9,7 +9,8 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from pathlib import Path
 
 from provider.clock import format_instant
@@ -29,6 +30,7 @@ class JobRunner:
         self._due: list[tuple[float, str]] = []
         self._wake = threading.Condition()
         self._stopping = False
+        self._running: set[Future[None]] = set()
         self._thread = threading.Thread(target=self._schedule, name="job-scheduler", daemon=True)
         self._thread.start()
 
@@ -50,7 +52,9 @@ class JobRunner:
                     self._wake.wait(wait)
                     continue
                 heapq.heappop(self._due)
-                self._pool.submit(self._run_safely, job_id)
+                future = self._pool.submit(self._run_safely, job_id)
+                self._running.add(future)
+                future.add_done_callback(self._done)
 
     def stop(self) -> None:
         """Stop scheduling; jobs not yet run stay InProgress and fail at the next start."""
@@ -58,6 +62,18 @@ class JobRunner:
             self._stopping = True
             self._wake.notify()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def clear(self) -> None:
+        """Drop the jobs not yet run and wait for those running (before a reset, so no
+        job writes into the records being cleared)."""
+        with self._wake:
+            self._due.clear()
+            running = list(self._running)
+        wait_for(running)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._wake:  # (re-entrant: the scheduler may hold it)
+            self._running.discard(future)
 
     def _run_safely(self, job_id: str) -> None:
         try:

@@ -21,7 +21,7 @@ import contextvars
 import sys
 from typing import Any
 
-from provider.endpoint import cloudformation, code_locations, s3
+from provider.endpoint import cloudformation, code_locations, s3, signed_code
 from provider.endpoint.cloudformation import as_stack_failure
 from provider.endpoint.lambda_api import csc_policy, moto_lambda
 from provider.endpoint.protocol import error_status
@@ -74,11 +74,13 @@ def _code_bytes(account: str, code: dict[str, Any]) -> bytes | None:
     if "S3Bucket" in code and "S3Key" in code:
         data = s3.read_object(account, code["S3Bucket"], code["S3Key"], code.get("S3ObjectVersion"))
         if data is None:
-            raise _invalid(
-                "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: "
-                f"s3://{code['S3Bucket']}/{code['S3Key']} does not exist"
-                + (f" (version {code['S3ObjectVersion']})" if code.get("S3ObjectVersion") else "")
+            # Lambda's (and moto's) words for each case
+            missing = (
+                "NoSuchKey. S3 Error Message: The specified key does not exist."
+                if s3.has_bucket(account, code["S3Bucket"])
+                else "NoSuchBucket. S3 Error Message: The specified bucket does not exist"
             )
+            raise _invalid(f"Error occurred while GetObject. S3 Error Code: {missing}")
         return data
     return None
 
@@ -131,6 +133,16 @@ def _cfn_code(code: dict[str, Any]) -> dict[str, Any]:
     return {**code, "ZipFile": base64.b64encode(zipped).decode("ascii")}
 
 
+def _layer_versions(backend: Any, arns: list[str]) -> list[Any]:
+    """moto's layer versions of ``arns``, or moto's own error naming them all."""
+    from moto.awslambda.exceptions import UnknownLayerVersionException
+
+    found = [backend.layers_versions_by_arn(arn) for arn in arns]
+    if not all(found):
+        raise UnknownLayerVersionException(arns)
+    return found
+
+
 # --- the check ---------------------------------------------------------------------------------
 def check_deployment(
     account: str,
@@ -152,11 +164,9 @@ def check_deployment(
     artifacts: list[tuple[str, bytes]] = []
     if code is not None:
         artifacts.append((f"function {function}", code))
-    backend = moto_lambda(account, region)
-    for arn in layers:
-        layer = backend.layers_versions_by_arn(arn)
-        if layer is None:
-            raise _lambda_error("ResourceNotFoundException", f"layer version {arn} does not exist")
+    for arn, layer in zip(
+        layers, _layer_versions(moto_lambda(account, region), layers), strict=True
+    ):
         artifacts.append((f"layer {arn}", layer.code_bytes))
     at = now()
     verdicts = [
@@ -192,6 +202,13 @@ def _record_warning(account: str, region: str, function: str, verdict: Verdict) 
     print(f"sam-ext serve: warning: {verdict.message}", file=sys.stderr, flush=True)
 
 
+def _signer(data: bytes | None, verdicts: list[Verdict]) -> dict[str, Any]:
+    """The signer fields of deployed code (see :mod:`.signed_code`)."""
+    if _state is None:
+        return {}
+    return signed_code.judged_fields(data, _state, [v.facts for v in verdicts])
+
+
 # --- wraps on moto's Lambda backend --------------------------------------------------------------
 def _wrap_lambda() -> None:
     from moto.awslambda.models import LambdaBackend, LambdaFunction, LayerVersion
@@ -203,11 +220,12 @@ def _wrap_lambda() -> None:
 
     def create(self: Any, spec: dict[str, Any]) -> Any:
         spec = {**spec, **(_CFN_EXTRA.get() or {})}
+        _layer_versions(self, list(spec.get("Layers", [])))  # moto's first check
         code = spec.get("Code") or {}
         data = _function_zip(
             self.account_id, code, spec.get("PackageType") or "Zip", updating=False
         )
-        check_deployment(
+        verdicts = check_deployment(
             self.account_id,
             self.region_name,
             str(spec.get("FunctionName")),
@@ -217,6 +235,9 @@ def _wrap_lambda() -> None:
         )
         if data is not None:
             spec["Code"] = _as_zipfile(code, data)
+        # The signer, as moto's function takes it (so a version published now has it too).
+        signer = _signer(data, verdicts)
+        spec.update({member: signer.get(member) for member, _ in signed_code.FIELDS})
         return create_function(self, spec)
 
     def update_function_code(
@@ -224,18 +245,26 @@ def _wrap_lambda() -> None:
     ) -> Any:
         fn = self.get_function(function_name, qualifier)
         data = _function_zip(self.account_id, body, fn.package_type, updating=True)
-        if not body.get("DryRun"):
-            check_deployment(
-                self.account_id,
-                self.region_name,
-                fn.function_name,
-                fn.code_signing_config_arn,
-                data,
-                [],
-            )
         if data is not None:
             body = _as_zipfile(body, data)
-        return update_code(self, function_name, qualifier, body)
+        if body.get("DryRun"):
+            return update_code(self, function_name, qualifier, body)
+        verdicts = check_deployment(
+            self.account_id,
+            self.region_name,
+            fn.function_name,
+            fn.code_signing_config_arn,
+            data,
+            [],
+        )
+        earlier = signed_code.recorded(fn)
+        # Recorded first: a version published by this update copies the function.
+        signed_code.record(fn, _signer(data, verdicts))
+        try:
+            return update_code(self, function_name, qualifier, body)
+        except BaseException:
+            signed_code.record(fn, earlier)
+            raise
 
     def update_function_configuration(
         self: Any, function_name: str, qualifier: str, body: dict[str, Any]
@@ -259,7 +288,9 @@ def _wrap_lambda() -> None:
         data = _code_bytes(self.account_id, content)
         if data is not None:
             spec = {**spec, "Content": _as_zipfile(content, data)}
-        return publish_layer(self, spec)
+        layer = publish_layer(self, spec)
+        signed_code.record(layer, _signer(data, []))
+        return layer
 
     LambdaBackend.create_function = create  # type: ignore[method-assign]
     LambdaBackend.update_function_code = update_function_code  # type: ignore[method-assign]
@@ -313,7 +344,7 @@ def _wrap_lambda() -> None:
         def run() -> Any:
             code = _cfn_code(properties.get("Code") or {})
             data = _function_zip(account_id, code, original_resource.package_type, updating=True)
-            check_deployment(
+            verdicts = check_deployment(
                 account_id,
                 region_name,
                 original_resource.function_name,
@@ -322,6 +353,8 @@ def _wrap_lambda() -> None:
                 list(properties.get("Layers", [])),
             )
             original_resource.code_signing_config_arn = csc_arn
+            if data is not None:
+                signed_code.record(original_resource, _signer(data, verdicts))
             deployed = (
                 properties if data is None else {**properties, "Code": _as_zipfile(code, data)}
             )
@@ -379,4 +412,5 @@ def install(state: EndpointState) -> None:
     if first:
         _wrap_lambda()
         code_locations.install()
+        signed_code.install()
     cloudformation.install(state, first=first)

@@ -58,6 +58,17 @@ def read_object(account: str, bucket: str, key: str, version: str | None = None)
     return None if obj is None else bytes(obj.value)
 
 
+def has_bucket(account: str, bucket: str) -> bool:
+    """Whether the bucket exists."""
+    from moto.s3.exceptions import MissingBucket
+
+    try:
+        _backend(account).get_bucket(bucket)
+    except MissingBucket:
+        return False
+    return True
+
+
 def check_bucket(account: str, bucket: str, field: str) -> None:
     """Refuse a destination bucket that does not exist."""
     _bucket(account, bucket, field)

@@ -25,20 +25,71 @@ ACTIONS = (
     "signer:SignPayload",
 )
 
-LAMBDA_PLATFORM: Document = {
-    "platformId": PLATFORM_LAMBDA,
-    "displayName": "AWS Lambda",
-    "partner": "AWSLambda",
-    "target": "AWSLambda-SHA384-ECDSA",
-    "category": "AWSIoT",
-    "signingConfiguration": {
-        "encryptionAlgorithmOptions": {"allowedValues": ["ECDSA"], "defaultValue": "ECDSA"},
-        "hashAlgorithmOptions": {"allowedValues": ["SHA384"], "defaultValue": "SHA384"},
-    },
-    "signingImageFormat": {"supportedFormats": ["JSONDetached"], "defaultFormat": "JSONDetached"},
-    "maxSizeInMB": 250,
-    "revocationSupported": True,
-}
+
+def _platform(
+    platform_id: str,
+    display_name: str,
+    partner: str,
+    target: str,
+    algorithms: tuple[list[str], str],
+    image_format: str,
+    max_size_mb: int,
+    revocation: bool,
+) -> Document:
+    encryption, hash_algorithm = algorithms
+    return {
+        "platformId": platform_id,
+        "displayName": display_name,
+        "partner": partner,
+        "target": target,
+        "category": "AWS",
+        "signingConfiguration": {
+            "encryptionAlgorithmOptions": {
+                "allowedValues": encryption,
+                "defaultValue": encryption[0],
+            },
+            "hashAlgorithmOptions": {
+                "allowedValues": [hash_algorithm],
+                "defaultValue": hash_algorithm,
+            },
+        },
+        "signingImageFormat": {"supportedFormats": [image_format], "defaultFormat": image_format},
+        "maxSizeInMB": max_size_mb,
+        "revocationSupported": revocation,
+    }
+
+
+#: AWS Signer's platforms, as ListSigningPlatforms answers on AWS (the IoT and FreeRTOS
+#: entries as the AWS CLI's own example output shows them, display name's trailing space
+#: included; Lambda's as moto records it; Notation's id and display name from the Signer
+#: developer guide, its other fields unconfirmed, chosen like Lambda's). Profiles, jobs
+#: and Lambda's checks here are for :data:`PLATFORM_LAMBDA` only.
+PLATFORMS: tuple[Document, ...] = (
+    _platform(
+        "AWSIoTDeviceManagement-SHA256-ECDSA", "AWS IoT Device Management SHA256-ECDSA ",
+        "AWSIoTDeviceManagement", "SHA256-ECDSA", (["ECDSA"], "SHA256"), "JSONDetached",
+        2048, False,
+    ),
+    _platform(
+        PLATFORM_LAMBDA, "AWS Lambda", "AWSLambda", "SHA384-ECDSA", (["ECDSA"], "SHA384"),
+        "JSONDetached", 250, True,
+    ),
+    _platform(
+        "AmazonFreeRTOS-TI-CC3220SF", "Amazon FreeRTOS SHA1-RSA CC3220SF-Format",
+        "AmazonFreeRTOS", "SHA1-RSA-TISHA1", (["RSA"], "SHA1"), "JSONEmbedded", 16, False,
+    ),
+    _platform(
+        "AmazonFreeRTOS-Default", "Amazon FreeRTOS SHA256-ECDSA", "AmazonFreeRTOS",
+        "SHA256-ECDSA", (["ECDSA", "RSA"], "SHA256"), "JSONEmbedded", 16, False,
+    ),
+    _platform(
+        "Notation-OCI-SHA384-ECDSA", "Notation for container registries", "AWSSigner", "OCI",
+        (["ECDSA"], "SHA384"), "JSONDetached", 4, True,
+    ),
+)  # fmt: skip
+LAMBDA_PLATFORM: Document = next(p for p in PLATFORMS if p["platformId"] == PLATFORM_LAMBDA)
+#: PutSigningProfile's members kept beside the profile and returned by GetSigningProfile.
+PROFILE_SETTINGS = ("signingMaterial", "signingParameters", "overrides")
 
 
 class AccessDenied(CodesignError):
@@ -117,10 +168,17 @@ class SignerApi:
         document = self.state.backend(account, region).get_signing_profile(name)
         document["tags"] = self.state.tags(document["arn"])
         document["signingParameters"] = {}
+        document.update(self.state.profile_settings(document["arn"]))
         return document
 
     def put_signing_profile(self, caller: Caller, p: Document) -> Document:
         """PutSigningProfile."""
+        platform = p["platformId"]
+        if platform != PLATFORM_LAMBDA and any(x["platformId"] == platform for x in PLATFORMS):
+            raise ValidationError(
+                f"platformId: {platform!r} is an AWS Signer platform sam-ext serve lists but "
+                f"keeps no profiles for; its profiles sign Lambda code ({PLATFORM_LAMBDA})"
+            )
         validity = p.get("signatureValidityPeriod")
         period = None
         if validity is not None:
@@ -135,6 +193,9 @@ class SignerApi:
             now=now(),
         )
         self.state.set_tags(result["arn"], p.get("tags") or {})
+        settings = {k: p[k] for k in PROFILE_SETTINGS if p.get(k) is not None}
+        if settings:
+            self.state.set_profile_settings(result["arn"], settings)
         return result
 
     def get_signing_profile(self, caller: Caller, p: Document) -> Document:
@@ -152,13 +213,18 @@ class SignerApi:
         ]
         statuses = p.get("statuses")
         profiles = [
-            dict(d, tags=self.state.tags(d["arn"]))
+            dict(d, tags=self.state.tags(d["arn"]), **self._listed_settings(d["arn"]))
             for d in profiles
             if (not statuses or d["status"] in statuses)
             and (not p.get("platformId") or d["platformId"] == p["platformId"])
         ]
         page, token = _page(profiles, p)
         return {"profiles": page, **({"nextToken": token} if token else {})}
+
+    def _listed_settings(self, arn: str) -> Document:
+        """The settings ListSigningProfiles shows of a profile (its signingMaterial)."""
+        material = self.state.profile_settings(arn).get("signingMaterial")
+        return {} if material is None else {"signingMaterial": material}
 
     def cancel_signing_profile(self, caller: Caller, p: Document) -> Document:
         """CancelSigningProfile."""
@@ -484,19 +550,21 @@ class SignerApi:
 
     # --- platforms and tags ------------------------------------------------------------------
     def get_signing_platform(self, caller: Caller, p: Document) -> Document:
-        """GetSigningPlatform (the Lambda platform is the one served)."""
-        if p["platformId"] != PLATFORM_LAMBDA:
-            raise NotFoundError(
-                f"platformId: {p['platformId']!r} is not served here (only {PLATFORM_LAMBDA})"
-            )
-        return LAMBDA_PLATFORM
+        """GetSigningPlatform: any of AWS's platforms."""
+        for platform in PLATFORMS:
+            if platform["platformId"] == p["platformId"]:
+                return platform
+        raise NotFoundError(f"platformId: {p['platformId']!r} is not an AWS Signer platform")
 
     def list_signing_platforms(self, caller: Caller, p: Document) -> Document:
-        """ListSigningPlatforms."""
-        keep = all(
-            p.get(k) in (None, LAMBDA_PLATFORM[k]) for k in ("category", "partner", "target")
-        )
-        return {"platforms": [LAMBDA_PLATFORM] if keep else []}
+        """ListSigningPlatforms: AWS's platforms, filtered and paged."""
+        kept = [
+            platform
+            for platform in PLATFORMS
+            if all(p.get(k) in (None, platform[k]) for k in ("category", "partner", "target"))
+        ]
+        page, token = _page(kept, p)
+        return {"platforms": page, **({"nextToken": token} if token else {})}
 
     def _tagged_profile(self, caller: Caller, arn: str) -> str:
         prefix = f"arn:aws:signer:{caller.region}:{caller.account}:/signing-profiles/"

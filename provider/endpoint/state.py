@@ -52,6 +52,18 @@ _SCHEMA = (
         owner TEXT NOT NULL, region TEXT NOT NULL, profile_name TEXT NOT NULL,
         revision_id TEXT NOT NULL, PRIMARY KEY (owner, region, profile_name))""",
     """CREATE TABLE IF NOT EXISTS resource_tags (arn TEXT PRIMARY KEY, tags TEXT NOT NULL)""",
+    # What PutSigningProfile was given beyond the local backend's profile (signingMaterial,
+    # signingParameters, overrides), returned by GetSigningProfile as AWS returns it.
+    """CREATE TABLE IF NOT EXISTS profile_settings (
+        arn TEXT PRIMARY KEY, settings TEXT NOT NULL)""",
+)
+#: The endpoint's records that a reset forgets (served_runs stays: it numbers the runs).
+_RESET_TABLES = (
+    "served_jobs",
+    "profile_permissions",
+    "permission_revisions",
+    "resource_tags",
+    "profile_settings",
 )
 
 #: Why a job of an earlier run that never finished is Failed.
@@ -130,6 +142,36 @@ class EndpointState:
                         self.backend(account, region)
         with self._lock:
             return list(self._backends.values())
+
+    def reset(self) -> None:
+        """Forget every Signer profile (and its keys), signing job, code signing config,
+        profile permission, tag and setting of every account (moto's ``/moto-api/reset``).
+        Each keystore's records go in one transaction before its key files, so a failure
+        midway leaves unused keys, never a profile without its key. The caller holds
+        :attr:`serial` and has no signing job running."""
+        for backend in self.known_backends():
+            backend.erase()
+        with self.transaction() as db:
+            for table in _RESET_TABLES:
+                db.execute(f"DELETE FROM {table}")
+
+    # --- profile settings -----------------------------------------------------------------
+    def profile_settings(self, arn: str) -> dict[str, Any]:
+        """What PutSigningProfile was given for ``arn`` beyond the profile itself."""
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT settings FROM profile_settings WHERE arn = ?", (arn,)
+            ).fetchone()
+        return dict(json.loads(row["settings"])) if row else {}
+
+    def set_profile_settings(self, arn: str, settings: dict[str, Any]) -> None:
+        """Record ``settings`` (signingMaterial, signingParameters, overrides) of a profile."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO profile_settings (arn, settings) VALUES (?, ?) ON CONFLICT (arn) "
+                "DO UPDATE SET settings = excluded.settings",
+                (arn, json.dumps(settings, sort_keys=True)),
+            )
 
     # --- trust across accounts -------------------------------------------------------------
     def publisher(self, profile_version_arn: str) -> PublisherRecord | None:

@@ -138,15 +138,72 @@ def test_revocations_show_on_the_profile_and_the_job(aws: Clients) -> None:
     assert code == "ValidationException" and "Revoked" in message
 
 
-def test_platforms(aws: Clients) -> None:
+#: AWS Signer's platforms (the Signer developer guide lists these five).
+AWS_PLATFORMS = {
+    "AWSIoTDeviceManagement-SHA256-ECDSA",
+    "AmazonFreeRTOS-TI-CC3220SF",
+    "AmazonFreeRTOS-Default",
+    PLATFORM,
+    "Notation-OCI-SHA384-ECDSA",
+}
+
+
+def test_platforms_are_awss_and_profiles_are_for_lambdas(aws: Clients) -> None:
     signer = aws("signer")
-    platform = signer.get_signing_platform(platformId=PLATFORM)
-    assert platform["displayName"] == "AWS Lambda"
-    assert [p["platformId"] for p in signer.list_signing_platforms()["platforms"]] == [PLATFORM]
+    listed = signer.list_signing_platforms()["platforms"]
+    assert {p["platformId"] for p in listed} == AWS_PLATFORMS
+    for platform in listed:
+        got = signer.get_signing_platform(platformId=platform["platformId"])
+        assert {k: v for k, v in got.items() if k != "ResponseMetadata"} == platform
+    lambda_platform = signer.get_signing_platform(platformId=PLATFORM)
+    assert lambda_platform["displayName"] == "AWS Lambda"
+    assert lambda_platform["signingConfiguration"]["hashAlgorithmOptions"]["defaultValue"] == (
+        "SHA384"
+    )
+    assert [p["platformId"] for p in signer.list_signing_platforms(partner="AWSLambda")[
+        "platforms"
+    ]] == [PLATFORM]  # fmt: skip
+    first = signer.list_signing_platforms(maxResults=2)
+    rest = signer.list_signing_platforms(maxResults=10, nextToken=first["nextToken"])
+    assert [p["platformId"] for p in first["platforms"] + rest["platforms"]] == [
+        p["platformId"] for p in listed
+    ]
     assert (
-        error_code(lambda: signer.get_signing_platform(platformId="Notation-OCI-SHA384-ECDSA"))[0]
+        error_code(lambda: signer.get_signing_platform(platformId="pid"))[0]
         == "ResourceNotFoundException"
     )
+    # Another AWS platform is listed, and its profiles are refused by name.
+    code, message, _ = error_code(
+        lambda: signer.put_signing_profile(
+            profileName=unique("iot_"), platformId="AWSIoTDeviceManagement-SHA256-ECDSA"
+        )
+    )
+    assert code == "ValidationException"
+    assert "AWSIoTDeviceManagement-SHA256-ECDSA" in message and PLATFORM in message
+    code, message, _ = error_code(
+        lambda: signer.put_signing_profile(profileName=unique("p_"), platformId="pid")
+    )
+    assert code == "ValidationException" and "'pid'" in message
+
+
+def test_signing_material_and_parameters_given_are_returned(aws: Clients) -> None:
+    signer = aws("signer")
+    name, plain = unique("pub_"), unique("pub_")
+    material = {"certificateArn": f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/abc"}
+    signer.put_signing_profile(
+        profileName=name,
+        platformId=PLATFORM,
+        signingMaterial=material,
+        signingParameters={"purpose": "release"},
+    )
+    signer.put_signing_profile(profileName=plain, platformId=PLATFORM)
+    got = signer.get_signing_profile(profileName=name)
+    assert got["signingMaterial"] == material
+    assert got["signingParameters"] == {"purpose": "release"}
+    assert "signingMaterial" not in signer.get_signing_profile(profileName=plain)
+    listed = {p["profileName"]: p for p in signer.list_signing_profiles()["profiles"]}
+    assert listed[name]["signingMaterial"] == material
+    assert "signingMaterial" not in listed[plain]
 
 
 def _other_account(aws: Clients, account: str) -> Clients:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,16 @@ from provider.backends.local.store import (
 from provider.errors import ValidationError
 
 __all__ = ["LocalBackend"]
+#: The keystore's tables of records (:mod:`.store`), all emptied by :meth:`LocalBackend.erase`.
+_ERASED_TABLES = (
+    "profiles",
+    "jobs",
+    "code_signing_configs",
+    "layers",
+    "functions",
+    "deployments",
+    "metrics",
+)
 
 
 class LocalBackend(LocalSigner, LocalFunctions):
@@ -36,6 +47,21 @@ class LocalBackend(LocalSigner, LocalFunctions):
         self.store = Keystore(resolve_home(home))
         # ``account``: the endpoint keeps one keystore per caller account.
         self.location = Location(region, account or LOCAL_ACCOUNT)
+
+    def erase(self) -> None:
+        """Forget everything this keystore holds: profiles, jobs, code signing configs,
+        functions, layers and their records, then the profiles' private keys (the records
+        first, in one transaction: an interruption leaves unused key files, never a profile
+        without its key). The keystore's own record key stays."""
+        with self.store.transaction() as db:
+            for table in _ERASED_TABLES:
+                db.execute(f"DELETE FROM {table}")
+        for folder, files_too in ((self.store.keys_dir, False), (self.store.objects_dir, True)):
+            for child in folder.iterdir() if folder.is_dir() else ():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)  # keys/NAME/: one profile's key files
+                elif files_too:
+                    child.unlink()  # (a link itself, never what it points to)
 
     def adopt_layer(
         self,
