@@ -374,6 +374,11 @@ def code_source(code: dict[str, Any], where: str, *, image: bool | None) -> str 
     ``S3Bucket`` and ``S3Key``, or for an image ``ImageUri``; ``image`` None: any of
     them), or None. A ``ZipFile`` must be a .zip archive."""
     at = f"{where}." if where else ""
+    s3_members = [k for k in ("S3Bucket", "S3Key", "S3ObjectVersion") if k in code]
+    if "ZipFile" in code and s3_members:  # Lambda's words
+        return "Please do not provide other FunctionCode parameters when providing a ZipFile."
+    if ("S3Bucket" in code) != ("S3Key" in code) and not ({"ZipFile", "ImageUri"} & set(code)):
+        return "Please provide a source for function code."
     if ("S3Bucket" in code) != ("S3Key" in code):
         return f"{at}S3Bucket and {at}S3Key name the code's object together; one is missing"
     sources = [k for k in ("ZipFile", "S3Bucket", "ImageUri") if k in code]
@@ -388,7 +393,9 @@ def code_source(code: dict[str, Any], where: str, *, image: bool | None) -> str 
         choices = " or ".join(at + k for k in allowed).replace(
             f"{at}S3Bucket", f"{at}S3Bucket and {at}S3Key"
         )
-        found = "none" if not sources else " and ".join(at + k for k in sources)
+        if not sources:
+            return "Please provide a source for function code."
+        found = " and ".join(at + k for k in sources)
         return f"the code needs exactly one source ({choices}); the request has {found}"
     if "ZipFile" in code:
         data = base64.b64decode(code["ZipFile"])
