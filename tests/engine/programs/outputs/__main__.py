@@ -1,0 +1,37 @@
+"""The spelling most Pulumi programs use: outputs, not resources. The config lists
+``publisher.profile_version_arn``; the functions deploy ``package.location`` under
+``enforce.arn`` (or ``enforce``). What does a preview of a brand-new stack predict?
+
+Config: ``code`` (a source directory).
+"""
+
+import pulumi
+
+from provider import (
+    CodeSigningConfig,
+    CodeSigningConfigArgs,
+    LambdaFunction,
+    LambdaFunctionArgs,
+    SignedPackage,
+    SignedPackageArgs,
+    SigningProfile,
+)
+
+code = pulumi.Config().require("code")
+publisher = SigningProfile("publisher")
+outsider = SigningProfile("outsider")
+enforce = CodeSigningConfig(
+    "enforce",
+    CodeSigningConfigArgs(allowed_publishers=[publisher.profile_version_arn], policy="Enforce"),
+)
+mine = SignedPackage(
+    "mine-package", SignedPackageArgs(source=code, profile_name=publisher.profile_name)
+)
+theirs = SignedPackage("theirs-package", SignedPackageArgs(source=code, profile_name=outsider))
+LambdaFunction("mine", LambdaFunctionArgs(code=mine.location, code_signing_config=enforce.arn))
+LambdaFunction("theirs", LambdaFunctionArgs(code=theirs.location, code_signing_config=enforce))
+# Derived from an output (not the output itself): nothing says what it will be.
+LambdaFunction(
+    "derived",
+    LambdaFunctionArgs(code=mine.location.apply(lambda path: path), code_signing_config=enforce),
+)
