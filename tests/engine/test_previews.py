@@ -249,13 +249,14 @@ def test_outputs_of_the_program_predict_as_its_resources_do(
     their resources: a new stack is predicted from the graph, as with the resources."""
     code = tmp_path / "code"
     shutil.copytree(HELLO, code)
-    stack = engine_stack("outputs", config={"code": str(code)})
+    stack = engine_stack("outputs", config={"code": str(code), "layer_dir": str(LAYER)})
 
     preview = stack.preview()
 
     assert preview.error is not None, "a predicted rejection fails the preview"
     allowed = _only(preview, "info", "mine")
     assert "would be allowed" in allowed and "fresh signature" in allowed, allowed
+    assert "layer shared-" in allowed, "its layer, given as layer_version_arn, is judged too"
     rejected = _only(preview, "error", "theirs")
     assert "mismatch" in rejected and "::outsider" in rejected, rejected
     assert "CodeVerificationFailedException" in rejected
