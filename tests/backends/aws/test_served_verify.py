@@ -187,3 +187,54 @@ def test_bytes_with_no_readable_signature_are_unknown_never_unsigned_nor_allowed
     assert sorted(verdict["unknownChecks"]) == ["expiry", "integrity", "mismatch", "revocation"]
     assert "no signing job this account can see wrote these bytes" in verdict["message"]
     assert world.deploy(uri, "Enforce") == "CodeVerificationFailedException"
+
+
+def _forged(world: World, job_id: str) -> bytes:
+    """The signed object's code, signed anew with a key of our own, in the name of the
+    served profile version and of signing job ``job_id``."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from provider.arns import parse_profile_version_arn
+    from provider.envelope import seal
+    from provider.package import assemble_signed, prepare_unsigned
+
+    described = world.backend.describe_signing_job(world.job["jobId"])
+    arn = world.backend.location.profile_version_arn(
+        described["profileName"], described["profileVersion"]
+    )
+    unsigned = prepare_unsigned(_zip({"app.py": b"def handler(e, c):\n    return 'evil'\n"}))
+    now = utcnow()
+    envelope = seal(
+        private_key=ec.generate_private_key(ec.SECP384R1()),
+        profile_name=described["profileName"],
+        profile_version=described["profileVersion"],
+        profile_version_arn=arn,
+        job_id=job_id,
+        job_owner=parse_profile_version_arn(arn).account,
+        signed_at=now,
+        expires_at=now.replace(year=now.year + 1),
+        digest=unsigned.digest,
+    )
+    return assemble_signed(unsigned, envelope)
+
+
+def test_a_signature_made_with_another_key_is_never_passed(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An envelope in the name of the real job but signed with another key fails
+    integrity; one naming a job no one can read is UNKNOWN (its key unconfirmed)."""
+    named = world.put("forged/real-job.zip", _forged(world, world.job["jobId"]))
+    status, verdict, err = verify(capsys, world, named, "Warn")
+    assert (status, verdict["decision"]) == (1, "REJECT"), err
+    [failure] = verdict["failedChecks"]
+    assert (
+        failure["check"] == "integrity"
+        and "the signing key is not the key of" in (failure["message"])
+    )
+    assert world.deploy(named, "Warn") == "InvalidCodeSignatureException"
+
+    ghost = world.put("forged/no-job.zip", _forged(world, "00000000-0000-4000-8000-000000000000"))
+    status, verdict, err = verify(capsys, world, ghost, "Warn")
+    assert (status, verdict["decision"]) == (1, "UNKNOWN"), err
+    assert "integrity" in verdict["unknownChecks"] and "cannot be read" in verdict["message"]
+    assert world.deploy(ghost, "Warn") == "InvalidCodeSignatureException"
