@@ -170,15 +170,22 @@ def test_one_preview_reports_every_violation_and_config_lowers_them(
     assert "SignedPackage hello's signature expires at" in warned["signed"]
 
 
+@pytest.mark.parametrize("found_by", ["CODESIGN_HOME", "the user data directory"])
 def test_the_pack_finds_the_keystore_as_the_resources_do(
-    engine_stack: StackFactory, keystore: Path
+    engine_stack: StackFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, found_by: str
 ) -> None:
-    """With the keystore named by ``CODESIGN_HOME`` (no ``codesign:home``), the pack reads
-    its revocations as the resources do: every one of policy-effects' five rejections."""
+    """With the keystore named by ``CODESIGN_HOME``, or the default one (no
+    ``codesign:home`` either way), the pack reads its revocations as the resources do:
+    every one of policy-effects' five rejections."""
+    monkeypatch.delenv("CODESIGN_HOME", raising=False)
+    if found_by == "CODESIGN_HOME":
+        keystore = tmp_path / "named-keystore"
+        env = {"CODESIGN_HOME": str(keystore)}
+    else:  # platformdirs' user data directory, under XDG_DATA_HOME on Linux
+        keystore = tmp_path / "data" / "lambda-codesign"
+        env = {"XDG_DATA_HOME": str(tmp_path / "data")}
     stack = engine_stack(
-        "policy-effects",
-        config={"codesign:home": "", "policy": "Enforce"},
-        env={"CODESIGN_HOME": str(keystore)},
+        "policy-effects", config={"codesign:home": "", "policy": "Enforce"}, env=env
     )
 
     run = _preview(stack, policy_packs=[str(pack_path())])
