@@ -424,11 +424,14 @@ class SignedLayout:
 
     ``structure_error`` is set when the file says it is signed (marker or member) but the
     bytes outside the signed region are not exactly what signing would have written.
+    ``foreign`` is set when only a zip comment other than the marker says so: no sign of
+    this format, but a comment could hold another format's signature (AWS Signer's own).
     """
 
     envelope: bytes
     digest: str
     structure_error: str | None
+    foreign: bool = False
 
 
 def read_layout(data: Buffer) -> SignedLayout | None:
@@ -448,7 +451,9 @@ def read_layout(data: Buffer) -> SignedLayout | None:
         if directory.comment:
             # A comment is reserved for the marker: a damaged marker must not pass as
             # "unsigned", which Warn would deploy.
-            return SignedLayout(b"", "", "the zip comment is not the signature marker")
+            return SignedLayout(
+                b"", "", "the zip comment is not the signature marker", foreign=True
+            )
         return None
     if not records or names[-1] != SIGNATURE_MEMBER or names.count(SIGNATURE_MEMBER) != 1:
         return SignedLayout(b"", "", f"{SIGNATURE_MEMBER} is not the last and only signature entry")

@@ -251,22 +251,22 @@ def _known_code(facts: ArtifactFacts, config: ConfigView, at: datetime, checks: 
             checks.states[check] = "SKIPPED"
         return
     if Check.INTEGRITY in facts.unknown:
-        checks.unknown(Check.INTEGRITY, "the package's bytes cannot be read yet")
+        checks.unknown(Check.INTEGRITY, facts.undecided or "the package's bytes cannot be read yet")
     elif facts.signed and not facts.publisher_known and config.has_unknown_publisher:
         # An unknown publisher's key cannot vouch for the package if it turns out allowed.
         checks.unknown(Check.INTEGRITY, "the signer's key is unknown to this backend")
-    if not facts.signed:
+    if not facts.signed and Check.MISMATCH not in facts.unknown:
         checks.fail(mismatch_failure(facts, csc))
         checks.states[Check.EXPIRY] = checks.states[Check.REVOCATION] = "SKIPPED"
         return
     if Check.MISMATCH in facts.unknown:
-        checks.unknown(Check.MISMATCH, "the signer is not known yet")
+        checks.unknown(Check.MISMATCH, facts.undecided or "the signer is not known yet")
     else:
         _signer_mismatch(None, facts.profile_version_arn, config, checks)
         checks.passed_because.pop(Check.MISMATCH, None)  # said for predictions only
     for check in (Check.EXPIRY, Check.REVOCATION):
         if check in facts.unknown:
-            checks.unknown(check, "the signature's record is not known yet")
+            checks.unknown(check, facts.undecided or "the signature's record is not known yet")
         elif check is Check.EXPIRY:
             checks.fail(expiry_failure(facts, at))
         else:

@@ -6,7 +6,9 @@ backends, the Pulumi resources and the CLI call it; nothing else decides.
 Lambda's rules (DESIGN.md): an integrity failure is always rejected
 (``InvalidCodeSignatureException``); a mismatch (unsigned, or signer not allowed), an
 expired signature or a revoked one is rejected under ``Enforce``
-(``CodeVerificationFailedException``) and deployed with a warning under ``Warn``.
+(``CodeVerificationFailedException``) and deployed with a warning under ``Warn``. A check
+the facts cannot decide (:attr:`ArtifactFacts.unknown`) is ``UNKNOWN``, and so is the
+decision when that check could still change it: never "allowed" on a guess.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Decision(StrEnum):
     ALLOW = "ALLOW"
     WARN = "WARN"
     REJECT = "REJECT"
+    #: A check the facts cannot decide could still change the outcome (Lambda may refuse).
+    UNKNOWN = "UNKNOWN"
 
 
 POLICIES = ("Warn", "Enforce")
@@ -50,7 +54,9 @@ class ArtifactFacts:
     ``integrity_error`` is set when the package was signed but its bytes, envelope or
     signature do not verify, or the signing key is not the profile version's.
     ``malformed`` is set when the file is not a readable zip at all. Checks named in
-    ``unknown`` cannot be decided yet (a preview before the package exists).
+    ``unknown`` cannot be decided yet (a preview before the package exists), ``undecided``
+    says why, when the facts know. ``signed`` is ``False`` for bytes that carry no
+    signature, or none that can be read when ``unknown`` holds the mismatch check.
     """
 
     name: str = "code"
@@ -68,6 +74,8 @@ class ArtifactFacts:
     #: Set when a trust file vouched for the publisher: its export instant, the newest
     #: revocation state the verdict can know of.
     trust_as_of: datetime | None = None
+    #: Why the checks in ``unknown`` cannot be decided (said with them).
+    undecided: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,14 +127,23 @@ class Verdict:
 
     def _outcome(self) -> str:
         name = self.facts.name
+        unknown = [c.value for c, s in self.checks.items() if s == "UNKNOWN"]
+        undecided = ""
+        if unknown:
+            why = f" ({self.facts.undecided})" if self.facts.undecided else ""
+            undecided = f"undecided: {', '.join(unknown)}{why}"
         if self.decision is Decision.ALLOW:
-            unknown = [c.value for c, s in self.checks.items() if s == "UNKNOWN"]
-            if unknown:
-                return f"{name}: no check fails so far; unknown until deploy: {', '.join(unknown)}"
             return f"{name}: all code signing checks pass"
         reasons = "; ".join(f"{f.check.value}: {f.message}" for f in self.failed)
+        if self.decision is Decision.UNKNOWN:
+            found = f"; failed so far: {reasons}" if reasons else ""
+            return (
+                f"{name}: the verdict is UNKNOWN (Lambda may refuse the deploy under the "
+                f"{self.policy} policy); {undecided}{found}"
+            )
         if self.decision is Decision.WARN:
-            return f"{name}: deploys with a warning under the Warn policy ({reasons})"
+            also = f"; {undecided}" if undecided else ""
+            return f"{name}: deploys with a warning under the Warn policy ({reasons}){also}"
         return f"{name}: rejected with {self.exception} ({reasons})"
 
     def to_document(self) -> dict[str, Any]:
@@ -135,11 +152,13 @@ class Verdict:
             "decision": self.decision.value,
             "policy": self.policy,
             "evaluatedAt": format_instant(self.evaluated_at),
-            "signed": self.facts.signed,
             "checks": {check.value: state for check, state in self.checks.items()},
             "failedChecks": [failed.to_document() for failed in self.failed],
             "message": self.message,
         }
+        if self.facts.signed or Check.MISMATCH not in self.facts.unknown:
+            # Omitted for bytes that may carry a signature no one here can read.
+            document["signed"] = self.facts.signed
         optional = {
             "exception": self.exception,
             "codeSigningConfigArn": self.csc_arn,
@@ -282,6 +301,19 @@ def decide(facts: ArtifactFacts, csc: CscPolicy, at: datetime) -> Verdict:
     if Check.INTEGRITY in facts.unknown:
         checks[Check.INTEGRITY] = "UNKNOWN"
 
+    unknown = {check for check, state in checks.items() if state == "UNKNOWN"}
+    if unknown and not (failures and csc.policy == "Enforce"):
+        # What an unknown check would do if it failed: an integrity failure is rejected
+        # under any policy, any other under Enforce; under Warn it would warn.
+        worst = (
+            Decision.REJECT
+            if Check.INTEGRITY in unknown or csc.policy == "Enforce"
+            else Decision.WARN
+        )
+        if worst is not (Decision.WARN if failures else Decision.ALLOW):
+            return Verdict(
+                Decision.UNKNOWN, csc.policy, at, checks, tuple(failures), None, csc.arn, facts
+            )
     if not failures:
         return Verdict(Decision.ALLOW, csc.policy, at, checks, (), None, csc.arn, facts)
     if csc.policy == "Enforce":

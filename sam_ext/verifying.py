@@ -44,9 +44,9 @@ def verify_package(
     load_trust: Callable[[datetime], TrustFile | None],
 ) -> int:
     """Print PACKAGE's verdict under exactly one of ``code_signing_config_arn`` and
-    ``csc_file``; returns the exit status (1 for REJECT). ``load_trust`` reads the
-    ``--trust-file`` options, given the instant judged at (after ``--at``, so a bad
-    ``--at`` is said first)."""
+    ``csc_file``; returns the exit status (1 for REJECT, and for UNKNOWN: Lambda may
+    refuse what is not known to pass). ``load_trust`` reads the ``--trust-file`` options,
+    given the instant judged at (after ``--at``, so a bad ``--at`` is said first)."""
     at = parse_instant(at_text, field="--at") if at_text else ctx.now
     trust = load_trust(at)
     policy = (
@@ -67,5 +67,8 @@ def verify_package(
         warn(verdict.message)
     elif verdict.decision is Decision.REJECT:
         say(f"rejected: {verdict.message}")
+        return EXIT_FAILED
+    elif verdict.decision is Decision.UNKNOWN:
+        say(f"not known to deploy: {verdict.message}")
         return EXIT_FAILED
     return 0

@@ -2,9 +2,10 @@
 
 A ``LambdaFunction`` (or a layer of one) may deploy a .zip. Its facts come from the file
 (:func:`provider.inspect_package.facts_from_file`) with the trust records of the function's
-local keystore (``settings.home``), as the resource's own ``check`` reads them. Without a
-keystore to ask, what only it knows (the profile version's key, revocations) is left
-``UNKNOWN``, never assumed.
+local keystore, found exactly as the resource's own backend finds it
+(:func:`provider.resources._base.keystore_home`: ``settings.home``, else
+``$CODESIGN_HOME``, else the user data directory). Without a keystore to ask, what only it
+knows (the profile version's key, revocations) is left ``UNKNOWN``, never assumed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from provider.errors import CodesignError
 from provider.inspect_package import PublisherRecord, TrustRecords, facts_from_file
+from provider.resources._base import keystore_home
 from provider.resources.judging import FileReader
 from provider.verdict import ArtifactFacts, Check
 
@@ -30,10 +32,10 @@ class _NoTrustRecords:
 
 
 def _keystore(settings: Any) -> TrustRecords | None:
-    if not isinstance(settings, dict) or settings.get("backend", "local") != "local":
+    if not isinstance(settings, dict) or (settings.get("backend") or "local") != "local":
         return None
-    home = settings.get("home")
-    if not isinstance(home, str) or not Path(home).is_dir():
+    home = keystore_home(settings)
+    if not home.is_dir():
         return None  # opening a keystore that is not there would create one
     from provider.backends.local import LocalBackend
 

@@ -19,7 +19,7 @@ policy's level, so the verdict's halves are separate policies:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -369,6 +369,45 @@ def policies() -> list[Any]:
     ]
 
 
+#: The ``--policy-pack-config`` key that sets every policy's level (the engine's own).
+ALL_POLICIES = "all"
+
+
+def unknown_policies_message(configured: Iterable[str], known: Sequence[str]) -> str | None:
+    """Why a ``--policy-pack-config`` naming policies this pack does not have is refused
+    (each unknown name, and the known ones), or ``None`` when every name is known."""
+    unknown = sorted(set(configured) - set(known) - {ALL_POLICIES})
+    if not unknown:
+        return None
+    which = "a policy" if len(unknown) == 1 else "policies"
+    return (
+        f"policy pack {PACK_NAME}: the policy pack config names {which} this pack does not "
+        f"have: {', '.join(unknown)} (a misspelt name would leave its level unchanged); "
+        f"its policies are: {', '.join(known)} (or {ALL_POLICIES!r} for every one)"
+    )
+
+
+def _refuse_unknown_policies(known: Sequence[str]) -> None:
+    """Make the pack's ``Configure`` (where the engine hands it the config, every key of
+    the config file included) refuse names it does not know: the engine then fails the
+    preview with the message. pulumi-policy itself accepts any name silently."""
+    import grpc  # type: ignore[import-untyped]
+    from pulumi_policy import policy as sdk
+
+    servicer = sdk._PolicyAnalyzerServicer
+    configure: Callable[..., Any] = servicer.Configure
+
+    def checked(self: Any, request: Any, context: Any) -> Any:
+        message = unknown_policies_message(request.policyConfig, known)
+        if message is not None:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+        return configure(self, request, context)
+
+    setattr(servicer, "Configure", checked)  # noqa: B010 (a method, replaced)
+
+
 def serve() -> None:
     """Serve the pack to the engine (blocks; pulumi-policy prints the port first)."""
-    PolicyPack(name=PACK_NAME, policies=policies())
+    pack = policies()
+    _refuse_unknown_policies([policy.name for policy in pack])
+    PolicyPack(name=PACK_NAME, policies=pack)

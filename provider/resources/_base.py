@@ -10,7 +10,7 @@ import hashlib
 import string
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from pulumi.runtime import rpc
 from provider import schemas
 from provider.backends.base import Backend
 from provider.backends.factory import open_backend
+from provider.backends.local.store import resolve_home
 from provider.clock import parse_instant, utcnow
 from provider.errors import CodesignError
 
@@ -93,12 +94,19 @@ def on_aws(props: dict[str, Any]) -> bool:
     return (props.get("settings") or {}).get("backend") == "aws"
 
 
+def keystore_home(settings: Mapping[str, Any]) -> Path:
+    """The local keystore directory a resource's ``settings`` name: ``home``, else
+    ``$CODESIGN_HOME``, else the user data directory. What :func:`backend_of` opens, and
+    where the policy pack reads the same keystore's trust records."""
+    return resolve_home(settings.get("home") or None)
+
+
 def backend_of(props: dict[str, Any]) -> Backend:
     """Open the backend named by a resource's ``settings`` input."""
     settings = props.get("settings") or {}
-    return open_backend(
-        settings.get("backend") or "local", home=settings.get("home"), region=settings.get("region")
-    )
+    name = settings.get("backend") or "local"
+    home = str(keystore_home(settings)) if name == "local" else None
+    return open_backend(name, home=home, region=settings.get("region"))
 
 
 def now_of(props: dict[str, Any]) -> datetime:

@@ -24,6 +24,7 @@ from provider.resources._base import (
     reported,
     settings_input,
 )
+from provider.resources.origins import mark, traced
 from provider.resources.signing_profile import SigningProfile
 
 _FIELDS = ("allowed_publishers", "policy", "description")
@@ -57,12 +58,14 @@ def _outputs(document: dict[str, Any]) -> dict[str, Any]:
 
 def _publisher_inputs(publishers: Any) -> tuple[Any, Any]:
     """``allowed_publishers`` (ARNs) and ``publisher_refs`` (program side): each
-    :class:`SigningProfile` gives its version ARN and, for previews, its URN and name."""
+    :class:`SigningProfile` (or its own ``profile_version_arn`` output) gives its version
+    ARN and, for previews, its URN and name."""
     if not isinstance(publishers, (list, tuple)):
         return publishers, None
     arns: list[Any] = []
     refs: list[dict[str, Any]] = []
-    for publisher in publishers:
+    for given in publishers:
+        publisher = traced(given, SigningProfile, ("profile_version_arn",)) or given
         if isinstance(publisher, SigningProfile):
             arns.append(publisher.profile_version_arn)
             refs.append({"ref": publisher.urn, "profile_name": publisher.profile_name})
@@ -174,3 +177,5 @@ class CodeSigningConfig(Resource, module="codesign", name="CodeSigningConfig"):
             "last_modified": None,
         }
         super().__init__(CodeSigningConfigProvider(), name, props, opts)
+        # Passed on as its ARN output, the config is still known to previews as itself.
+        mark(self, "arn")

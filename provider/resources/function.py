@@ -41,8 +41,9 @@ from provider.resources._base import (
     settings_input,
 )
 from provider.resources.code_signing_config import CodeSigningConfig
+from provider.resources.origins import traced
 from provider.resources.report import watch
-from provider.resources.signed_package import SignedPackage, package_ref
+from provider.resources.signed_package import SignedPackage, package_ref, signed_package_of
 from provider.verdict import decide
 
 if TYPE_CHECKING:
@@ -554,6 +555,7 @@ def csc_inputs(csc: CodeSigningConfig | pulumi.Input[str] | None) -> dict[str, A
     """The code signing config inputs of a function: from a :class:`CodeSigningConfig`
     its ARN, policy and publishers (with the program's references to its profiles), or
     an ARN alone."""
+    csc = traced(csc, CodeSigningConfig, ("arn",)) or csc
     if isinstance(csc, CodeSigningConfig):
         return {
             "code_signing_config_arn": csc.arn,
@@ -572,6 +574,7 @@ def csc_inputs(csc: CodeSigningConfig | pulumi.Input[str] | None) -> dict[str, A
 def _layer_input(layer: Any) -> Any:
     from provider.resources.layer import LayerVersion
 
+    layer = traced(layer, LayerVersion, ("layer_version_arn",)) or layer
     if isinstance(layer, LayerVersion):
         return {
             "arn": layer.layer_version_arn,
@@ -607,15 +610,18 @@ def code_inputs(args: LambdaFunctionArgs | LayerVersionArgs) -> dict[str, Any]:
 
 def code_input(code: Any) -> tuple[Any, Any]:
     """The ``code`` and ``code_package`` inputs (program side): a :class:`SignedPackage`
-    gives its signed object (on aws with its version) and who signs it; a path is made
-    absolute (the provider host runs elsewhere); an ``s3://`` location is kept."""
+    gives its signed object (on aws with its version) and who signs it; its own
+    ``location`` or ``deploy_location`` output is that object, and says who signs it too;
+    a path is made absolute (the provider host runs elsewhere); an ``s3://`` location is
+    kept."""
     if isinstance(code, SignedPackage):
         return code.deploy_location, package_ref(code)
     if code is None:
         return None, None
+    package = signed_package_of(code)
     return pulumi.Output.from_input(code).apply(
         lambda p: p if str(p).startswith("s3:") else str(Path(p).resolve())
-    ), None
+    ), (package_ref(package) if package is not None else None)
 
 
 class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):

@@ -30,7 +30,8 @@ from provider.resources.function import (
     default_lambda_name,
     deployable_code,
 )
-from provider.resources.signed_package import SignedPackage
+from provider.resources.origins import mark
+from provider.resources.signed_package import SignedPackage, signed_package_of
 
 #: A new version is published when any of these changes (layer versions are immutable).
 _REPLACING = (
@@ -190,6 +191,6 @@ class LayerVersion(Resource, module="codesign", name="LayerVersion"):
         #: The :class:`SignedPackage` the content comes from, if any (functions using the
         #: layer tell their previews who signs it, value by value: a whole output that
         #: holds one unknown value is unknown as a whole).
-        self.package: SignedPackage | None = (
-            args.code if isinstance(args.code, SignedPackage) else None
-        )
+        self.package: SignedPackage | None = signed_package_of(args.code)
+        # Passed on as its version ARN output, the layer is still known to previews.
+        mark(self, "layer_version_arn")

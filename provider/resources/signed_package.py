@@ -42,6 +42,7 @@ from provider.resources._base import (
     reported,
     settings_input,
 )
+from provider.resources.origins import mark, traced
 from provider.resources.report import finding, watch
 from provider.resources.signing_profile import SigningProfile
 from provider.validity import ValidityPeriod
@@ -497,6 +498,7 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
         settings = settings_input(args.backend, args.home, args.region)
         bucket = pulumi.Config("codesign").get("bucket")
         profile = args.profile_name
+        profile = traced(profile, SigningProfile, ("profile_name",)) or profile
         props = {
             "source": pulumi.Output.from_input(args.source).apply(_absolute),
             "profile_name": profile.profile_name
@@ -533,6 +535,16 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
         }
         super().__init__(SignedPackageProvider(), name, props, opts)
         watch(self, self.findings)
+        # Passed on as these outputs, the package is still known to previews as itself.
+        mark(self, "location", "deploy_location")
+
+
+def signed_package_of(code: Any) -> SignedPackage | None:
+    """The :class:`SignedPackage` that ``code`` is: the package itself, or its own
+    ``location`` or ``deploy_location`` output (not one derived from it)."""
+    if isinstance(code, SignedPackage):
+        return code
+    return traced(code, SignedPackage, ("location", "deploy_location"))
 
 
 def package_ref(package: SignedPackage) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from provider.resources._base import (
     reported,
     settings_input,
 )
+from provider.resources.origins import mark
 from provider.validity import ValidityPeriod
 
 _REPLACING = ("profile_name", "platform_id", "signature_validity_period")
@@ -271,6 +272,8 @@ class SigningProfile(Resource, module="codesign", name="SigningProfile"):
             "auto_named": None,
         }
         super().__init__(SigningProfileProvider(), name, props, opts)
+        # Passed on as these outputs, the profile is still known to previews as itself.
+        mark(self, "profile_version_arn", "profile_name")
 
 
 __all__ = ["ProfileRevocation", "SigningProfile", "SigningProfileArgs", "format_instant"]

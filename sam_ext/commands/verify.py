@@ -44,7 +44,12 @@ def verify(
     account needed; the verdict names the trust file's date, and stderr its age.
     --trust-max-age refuses a trust file older than that at --at (exit status 1).
 
-    Exit status 0 for ALLOW and WARN (the warning goes to stderr), 1 for REJECT.
+    On the aws backend the object is judged by its bytes: a signature in this project's
+    format (as sam-ext serve signs) is verified, other bytes are matched to a signing job's
+    signed object; bytes neither decides are UNKNOWN (never "not signed").
+
+    Exit status 0 for ALLOW and WARN (the warning goes to stderr), 1 for REJECT and for
+    UNKNOWN (Lambda may refuse it).
     """
     if (code_signing_config_arn is None) == (csc_file is None):
         raise click.UsageError("give exactly one of --code-signing-config-arn and --csc-file")

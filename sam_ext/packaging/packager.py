@@ -425,7 +425,12 @@ class Packager:
         if artifact.profile is None:
             # Named by content: another compressor's bytes do not move the object.
             placed = self.destination.place_unsigned(unsigned.entry.path, unsigned.entry.content)
-            return self._with_verdict(Packaged(artifact, placed, digest, cached=unsigned.cached))
+            # Zipped here from a directory, it carries no signature; a .zip given as the
+            # code is judged by the backend (on aws it may carry one this project cannot read).
+            known = ArtifactFacts(signed=False) if artifact.source.is_dir() else None
+            return self._with_verdict(
+                Packaged(artifact, placed, digest, cached=unsigned.cached, facts=known)
+            )
         key = cache.signed_key(
             unsigned.entry.content,
             artifact.profile.profile_name,

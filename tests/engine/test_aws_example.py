@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -216,20 +217,17 @@ def test_the_aws_example_on_a_served_aws(
     assert renewed.ops("hello") == ["update"]
     stack.stack.remove_config("codesign:now")
 
-    # The signed object overwritten in S3, then deployed by key: the preview refuses it.
+    # The signed object tampered with in S3 (one byte of its code changed), then deployed
+    # by key: judged by its bytes, the preview refuses it (an integrity failure).
     tampered = tmp_path / "tampered.zip"
-    with zipfile.ZipFile(tampered, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return 'evil'\n")
-    aws(
-        "s3api",
-        "put-object",
-        "--bucket",
-        "codesign-engine",
-        "--key",
-        changed.outputs["code_key"],
-        "--body",
-        str(tampered),
-    )
+    key = changed.outputs["code_key"]
+    aws("s3api", "get-object", "--bucket", "codesign-engine", "--key", key, str(tampered))
+    data = bytearray(tampered.read_bytes())
+    member = zipfile.ZipFile(tampered).infolist()[0]
+    name_len, extra_len = struct.unpack_from("<HH", data, member.header_offset + 26)
+    data[member.header_offset + 30 + name_len + extra_len] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    aws("s3api", "put-object", "--bucket", "codesign-engine", "--key", key, "--body", str(tampered))
     stack.set_config("code_key", changed.outputs["code_key"])
     refused = stack.preview()
     assert refused.error is not None

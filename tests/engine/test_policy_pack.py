@@ -170,6 +170,63 @@ def test_one_preview_reports_every_violation_and_config_lowers_them(
     assert "SignedPackage hello's signature expires at" in warned["signed"]
 
 
+@pytest.mark.parametrize("found_by", ["CODESIGN_HOME", "the user data directory"])
+def test_the_pack_finds_the_keystore_as_the_resources_do(
+    engine_stack: StackFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, found_by: str
+) -> None:
+    """With the keystore named by ``CODESIGN_HOME``, or the default one (no
+    ``codesign:home`` either way), the pack reads its revocations as the resources do:
+    every one of policy-effects' five rejections."""
+    monkeypatch.delenv("CODESIGN_HOME", raising=False)
+    if found_by == "CODESIGN_HOME":
+        keystore = tmp_path / "named-keystore"
+        env = {"CODESIGN_HOME": str(keystore)}
+    else:  # platformdirs' user data directory, under XDG_DATA_HOME on Linux
+        keystore = tmp_path / "data" / "lambda-codesign"
+        env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    stack = engine_stack(
+        "policy-effects", config={"codesign:home": "", "policy": "Enforce"}, env=env
+    )
+
+    run = _preview(stack, policy_packs=[str(pack_path())])
+
+    assert run.error is not None and PROGRAM_REJECTS in run.error, run.error
+    assert (keystore / "policy-effects" / "manifest.json").is_file()
+    rejected = {name: message for _, _, name, message in run.of("lambda-code-signing-verdict")}
+    assert sorted(rejected) == [
+        "expired", "revoked", "signature-revoked", "unsigned", "untrusted",
+    ], run.violations  # fmt: skip
+    assert "revocation: " in rejected["revoked"] and "revocation: " in rejected["signature-revoked"]
+
+
+def test_a_config_naming_a_policy_the_pack_lacks_fails_the_preview(
+    engine_stack: StackFactory, tmp_path: Path
+) -> None:
+    """A misspelt policy raised to mandatory is refused, naming it and the pack's policies."""
+    config = tmp_path / "pack-config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "all": "advisory",
+                "lambda-code-signing-verdit": "mandatory",
+                "signature-expiry-window": {"days": 10},
+            }
+        )
+    )
+    stack = engine_stack("smoke", config={"directory": str(tmp_path / "out")})
+
+    run = _preview(stack, policy_packs=[str(pack_path())], policy_pack_configs=[str(config)])
+
+    assert run.error is not None, "an unknown policy name must fail the preview"
+    assert "this pack does not have: lambda-code-signing-verdit" in run.error, run.error
+    assert "its policies are: lambda-code-signing-required, " in run.error, run.error
+    assert "Traceback" not in run.error
+    # The known names alone are accepted.
+    config.write_text(json.dumps({"all": "advisory", "signature-expiry-window": {"days": 10}}))
+    accepted = _preview(stack, policy_packs=[str(pack_path())], policy_pack_configs=[str(config)])
+    assert accepted.error is None, accepted.error
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     ("main", "cause"),

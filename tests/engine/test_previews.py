@@ -131,9 +131,7 @@ def _sources(tmp_path: Path, *names: str) -> dict[str, str]:
     sources = {}
     for name in names:
         shutil.copytree(HELLO, tmp_path / name)
-        (tmp_path / name / "app.py").write_text(
-            (HELLO / "app.py").read_text() + f"\n# {name}\n"
-        )
+        (tmp_path / name / "app.py").write_text((HELLO / "app.py").read_text() + f"\n# {name}\n")
         sources[name] = str(tmp_path / name)
     return sources
 
@@ -141,8 +139,11 @@ def _sources(tmp_path: Path, *names: str) -> dict[str, str]:
 def _only(result: EngineResult, severity: str, name: str) -> str:
     """The one message of a severity on a resource (else fail, showing what was said)."""
     found = result.messages(severity, name)
-    said = [f"{(d.urn or '').rsplit('::', 1)[-1]}: {d.message}" for d in result.diagnostics
-            if d.severity in ("info", "warning", "error")]
+    said = [
+        f"{(d.urn or '').rsplit('::', 1)[-1]}: {d.message}"
+        for d in result.diagnostics
+        if d.severity in ("info", "warning", "error")
+    ]
     assert len(found) == 1, (severity, name, said)
     return found[0]
 
@@ -166,8 +167,11 @@ def test_deployed_code_standing_refresh_and_signing_again(
     retiring = backend.get_signing_profile(up.outputs["retiring_profile"])
     now = utcnow()
     backend.revoke_signing_profile(
-        retiring["profileName"], retiring["profileVersion"], "key retired",
-        now - timedelta(hours=1), now=now,
+        retiring["profileName"],
+        retiring["profileVersion"],
+        "key retired",
+        now - timedelta(hours=1),
+        now=now,
     )
     refreshed = stack.refresh()
     assert refreshed.error is None, refreshed.error
@@ -220,8 +224,9 @@ def test_deployed_code_standing_refresh_and_signing_again(
 
     # A signature revoked outside Pulumi, by a profile that can still sign: the next up
     # signs again, and says so in its preview.
-    backend.revoke_signature(fixed.outputs["expiring_job"], "built from a bad branch",
-                             now=now + timedelta(days=2))
+    backend.revoke_signature(
+        fixed.outputs["expiring_job"], "built from a bad branch", now=now + timedelta(days=2)
+    )
     revoked_preview = stack.preview()
     assert revoked_preview.error is None, revoked_preview.error
     resign = _only(revoked_preview, "info", "expiring-package")
@@ -234,3 +239,28 @@ def test_deployed_code_standing_refresh_and_signing_again(
     assert clean.error is None, clean.error
     said = [m for m in clean.messages("warning") + clean.messages("error") if "code signing" in m]
     assert said == [], said
+
+
+def test_outputs_of_the_program_predict_as_its_resources_do(
+    engine_stack: StackFactory, tmp_path: Path
+) -> None:
+    """``allowed_publishers=[profile.profile_version_arn]``, ``code=package.location`` and
+    ``code_signing_config=config.arn`` (the spelling pulumi-aws programs use) are traced to
+    their resources: a new stack is predicted from the graph, as with the resources."""
+    code = tmp_path / "code"
+    shutil.copytree(HELLO, code)
+    stack = engine_stack("outputs", config={"code": str(code), "layer_dir": str(LAYER)})
+
+    preview = stack.preview()
+
+    assert preview.error is not None, "a predicted rejection fails the preview"
+    allowed = _only(preview, "info", "mine")
+    assert "would be allowed" in allowed and "fresh signature" in allowed, allowed
+    assert "layer shared-" in allowed, "its layer, given as layer_version_arn, is judged too"
+    rejected = _only(preview, "error", "theirs")
+    assert "mismatch" in rejected and "::outsider" in rejected, rejected
+    assert "CodeVerificationFailedException" in rejected
+    # An output derived with apply is not the package's: nothing is claimed of it.
+    derived = _only(preview, "warning", "derived")
+    assert "UNKNOWN until deploy" in derived, derived
+    assert "1 deploy(s) in this update would be rejected" in (preview.error or "")

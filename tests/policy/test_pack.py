@@ -493,3 +493,14 @@ def test_this_projects_function_on_the_aws_backend_is_joined_by_its_s3_object() 
     # stack signed: undecided, never "allowed".
     assert decision(judged["function own-latest"]) == "UNKNOWN"
     assert decision(judged["function own-elsewhere"]) == "UNKNOWN"
+
+
+def test_a_config_naming_an_unknown_policy_is_refused_naming_it_and_the_known_ones() -> None:
+    known = [policy.name for policy in policies.policies()]
+    said = policies.unknown_policies_message(
+        ["all", "lambda-code-signing-verdit", policies.VERDICT, "Signature-Expiry-Window"], known
+    )
+    assert said is not None
+    assert "does not have: Signature-Expiry-Window, lambda-code-signing-verdit" in said
+    assert f"its policies are: {', '.join(known)}" in said
+    assert policies.unknown_policies_message(["all", *known], known) is None

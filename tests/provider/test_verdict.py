@@ -180,15 +180,56 @@ def test_every_failed_check_is_reported():
     assert "compromised" in verdict.message
 
 
-def test_unknown_checks_do_not_fail_and_are_listed():
-    facts = replace(GOOD, unknown=frozenset({Check.INTEGRITY, Check.EXPIRY}))
+def test_unknown_checks_do_not_fail_and_leave_the_decision_unknown():
+    facts = replace(
+        GOOD, unknown=frozenset({Check.INTEGRITY, Check.EXPIRY}), undecided="no record yet"
+    )
 
     verdict = decide(facts, _csc("Enforce"), T0)
 
-    assert verdict.decision is Decision.ALLOW
+    # Never "allowed" on a guess: Lambda may refuse what is not known to pass.
+    assert verdict.decision is Decision.UNKNOWN and verdict.exception is None
     assert verdict.checks[Check.INTEGRITY] == verdict.checks[Check.EXPIRY] == "UNKNOWN"
-    assert sorted(_valid(verdict)["unknownChecks"]) == ["expiry", "integrity"]
-    assert "unknown until deploy" in verdict.message
+    document = _valid(verdict)
+    assert sorted(document["unknownChecks"]) == ["expiry", "integrity"]
+    assert document["decision"] == "UNKNOWN"
+    assert "UNKNOWN" in verdict.message and "undecided: integrity, expiry (no record yet)" in (
+        verdict.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "unknown", "failing", "decision"),
+    [
+        # Under Warn an unknown check other than integrity can only warn: a known warning stays.
+        ("Warn", {Check.REVOCATION}, True, Decision.WARN),
+        ("Warn", {Check.REVOCATION}, False, Decision.UNKNOWN),
+        # An unknown integrity check could reject under any policy.
+        ("Warn", {Check.INTEGRITY}, True, Decision.UNKNOWN),
+        ("Enforce", {Check.REVOCATION}, False, Decision.UNKNOWN),
+    ],
+)
+def test_an_unknown_check_decides_only_what_it_cannot_change(
+    policy: str, unknown: set[Check], failing: bool, decision: Decision
+) -> None:
+    facts = replace(GOOD, unknown=frozenset(unknown))
+    if failing:
+        facts = replace(facts, profile_version_arn=OTHER)
+
+    verdict = decide(facts, _csc(policy), T0)
+
+    assert verdict.decision is decision
+    _valid(verdict)
+
+
+def test_bytes_that_may_carry_an_unreadable_signature_are_not_called_unsigned():
+    facts = ArtifactFacts(name="code", signed=False, unknown=frozenset(Check))
+
+    verdict = decide(facts, _csc("Warn"), T0)
+
+    assert verdict.decision is Decision.UNKNOWN and not verdict.failed
+    document = _valid(verdict)
+    assert "signed" not in document and "not signed" not in verdict.message
 
 
 def test_a_known_failure_is_still_reported_next_to_unknown_checks():

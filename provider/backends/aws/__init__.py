@@ -89,14 +89,16 @@ class AwsBackend(AwsSigner, AwsLambda, AwsFunctions):
     def object_facts(
         self, package: Path | str | S3Object, *, name: str | None = None, job_id: str | None = None
     ) -> ArtifactFacts:
-        """What the checks need to know about a signed S3 object (see :mod:`.facts`)."""
+        """What the checks need to know about an S3 object, judged by its bytes (see
+        :mod:`.facts`); ``job_id``: the signing job to match bytes in no readable format
+        with first (else the one the key names)."""
         obj = as_object(package)
         return object_facts(self.clients, self.objects, obj, name=name or obj.uri, job_id=job_id)
 
     def package_facts(
         self, code: Path | str | S3Object, *, name: str | None = None
     ) -> ArtifactFacts:
-        """What the checks need to know about the signed S3 object ``code``."""
+        """What the checks need to know about the S3 object ``code`` (by its bytes)."""
         return self.object_facts(code, name=name)
 
     def newest_signature(
@@ -141,9 +143,9 @@ class AwsBackend(AwsSigner, AwsLambda, AwsFunctions):
         name: str | None = None,
         job_id: str | None = None,
     ) -> Verdict:
-        """The verdict Lambda would give the signed S3 object ``package``
-        (``s3://bucket/key[?versionId=V]``) under ``csc`` at ``at``. The job that signed
-        it is read from its key (``...<jobId>.zip``) unless ``job_id`` is given."""
+        """The verdict Lambda would give the S3 object ``package``
+        (``s3://bucket/key[?versionId=V]``) under ``csc`` at ``at``, judged by its bytes
+        (see :mod:`.facts`): ``UNKNOWN`` when they decide too little."""
         return decide(self.object_facts(package, name=name, job_id=job_id), csc, at)
 
     def adopt_layer(

@@ -31,6 +31,7 @@ __all__ = [
     "ObjectStore",
     "ObjectVersion",
     "S3Object",
+    "StoredObject",
     "as_object",
     "check_bucket",
     "parse_destination",
@@ -74,6 +75,17 @@ def read_once(path: Path, field: str = "source") -> Iterator[tuple[IO[bytes], st
             ) from None
         copy.seek(0)
         yield copy, hasher.hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One version of an object, read whole (GetObject): its bytes and what S3 says of them."""
+
+    #: The object, with the version that was read (``None`` for an unversioned bucket).
+    obj: S3Object
+    data: bytes
+    etag: str
+    last_modified: Any
 
 
 class ObjectStore:
@@ -125,6 +137,22 @@ class ObjectStore:
             params["VersionId"] = obj.version
         with aws_call("s3:GetObject", obj.uri):
             return dict(self.s3.head_object(**params))
+
+    def read(self, obj: S3Object) -> StoredObject:
+        """GetObject (the given version, else the latest), its bytes read whole."""
+        params: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key}
+        if obj.version:
+            params["VersionId"] = obj.version
+        with aws_call("s3:GetObject", obj.uri):
+            response = self.s3.get_object(**params)
+            data = response["Body"].read()
+        version = response.get("VersionId")
+        return StoredObject(
+            S3Object(obj.bucket, obj.key, version if version and version != "null" else None),
+            data,
+            str(response.get("ETag")),
+            response.get("LastModified"),
+        )
 
     def code_sha256(self, obj: S3Object) -> str:
         """Lambda's ``CodeSha256`` of an object (the base64 SHA-256 of its bytes, read)."""
@@ -236,33 +264,39 @@ class ObjectStore:
 
     def versions(self, bucket: str, key: str) -> list[ObjectVersion]:
         """Every version and delete marker of exactly ``key``, oldest first."""
-        found: list[ObjectVersion] = []
-        paginator = self.s3.get_paginator("list_object_versions")
-        with aws_call("s3:ListBucketVersions", f"s3://{bucket}/{key}"):
-            for page in paginator.paginate(Bucket=bucket, Prefix=key):
-                for entry in page.get("Versions", []):
-                    if entry.get("Key") == key:
-                        found.append(
-                            ObjectVersion(
-                                str(entry.get("VersionId")),
-                                str(entry.get("ETag")),
-                                entry.get("LastModified"),
-                                bool(entry.get("IsLatest")),
-                            )
-                        )
-                for marker in page.get("DeleteMarkers", []):
-                    if marker.get("Key") == key:
-                        found.append(
-                            ObjectVersion(
-                                str(marker.get("VersionId")),
-                                "",
-                                marker.get("LastModified"),
-                                bool(marker.get("IsLatest")),
-                                delete_marker=True,
-                            )
-                        )
+        found = self.versions_under(bucket, key).get(key)
         if not found:
             raise NotFoundError(f"s3://{bucket}/{key} does not exist")
+        return found
+
+    def versions_under(self, bucket: str, prefix: str) -> dict[str, list[ObjectVersion]]:
+        """Every version and delete marker of each key under ``prefix`` (one listing),
+        oldest first per key."""
+        found: dict[str, list[ObjectVersion]] = {}
+        paginator = self.s3.get_paginator("list_object_versions")
+        with aws_call("s3:ListBucketVersions", f"s3://{bucket}/{prefix}"):
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for entry in page.get("Versions", []):
+                    found.setdefault(str(entry.get("Key")), []).append(
+                        ObjectVersion(
+                            str(entry.get("VersionId")),
+                            str(entry.get("ETag")),
+                            entry.get("LastModified"),
+                            bool(entry.get("IsLatest")),
+                        )
+                    )
+                for marker in page.get("DeleteMarkers", []):
+                    found.setdefault(str(marker.get("Key")), []).append(
+                        ObjectVersion(
+                            str(marker.get("VersionId")),
+                            "",
+                            marker.get("LastModified"),
+                            bool(marker.get("IsLatest")),
+                            delete_marker=True,
+                        )
+                    )
         # Same-second writes keep the listing's order (newest first), hence the reverse.
-        found.reverse()
-        return sorted(found, key=lambda v: v.last_modified)
+        return {
+            key: sorted(reversed(versions), key=lambda v: v.last_modified)
+            for key, versions in found.items()
+        }

@@ -430,7 +430,7 @@ def test_previews_on_aws_judge_what_lambda_would(
     assert new_stack.failures == []
     assert new_stack.inputs["predicted_verdict"]["decision"] == "ALLOW"
 
-    # A signed object overwritten after signing, deployed by key (no version pinned).
+    # A signed object overwritten after signing (not a zip now), deployed by key (unpinned).
     arn = cli_world.put_profile("publisher")["profileVersionArn"]
     csc = csc_state(arn)
     code = signed(cli_world, source)
@@ -446,12 +446,13 @@ def test_previews_on_aws_judge_what_lambda_would(
     assert tampered.failures == []
     assert tampered.inputs["code_ref"] == f"s3://{BUCKET}/{code['key']}"
     verdict = tampered.inputs["predicted_verdict"]
+    # Judged by its bytes: no longer a zip, which Lambda refuses whatever signed what.
     assert verdict["decision"] == "REJECT"
-    assert verdict["exception"] == "InvalidCodeSignatureException"
+    assert verdict["exception"] == "InvalidParameterValueException"
     [error] = tampered.inputs["findings"]
     assert error["level"] == "error"
     assert f"function {tampered.inputs['function_name']}" in error["message"]
-    assert "overwritten after signing" in error["message"]
+    assert "integrity: the package is not a readable .zip archive" in error["message"]
 
     # What check refuses on aws, each on its input.
     for overrides, field, said in (
