@@ -118,13 +118,13 @@ def test_sign_predict_deploy_resign_and_revoke_over_http(served: Served) -> None
     )
     assert function["CodeSigningConfigArn"] == csc
 
-    # The same source again: the same job (the token is the content's); no second job.
+    # The same source again: a new job (no token given), as on the local backend.
     again = backend.sign_package(source, destination, profile, now=NOW, prefix="signed_")
-    assert again["jobId"] == job["jobId"] and len(served.jobs_of(profile)) == 1
+    assert again["jobId"] != job["jobId"] and len(served.jobs_of(profile)) == 2
 
     changed = served.package("v2.zip", {"app.py": b"def handler(e, c):\n    return 2\n"})
     second = backend.sign_package(changed, destination, profile, now=NOW, prefix="signed_")
-    assert second["jobId"] != job["jobId"] and len(served.jobs_of(profile)) == 2
+    assert second["jobId"] != job["jobId"] and len(served.jobs_of(profile)) == 3
     updated = backend.update_function_code(
         "web" + served.tag, S3Object.from_location(second["signedObject"]), now=NOW
     )
@@ -277,3 +277,37 @@ def test_sam_ext_layer_adopt_signs_a_served_layer_version_unchanged(
     adopted = served.lambda_.get_layer_version_by_arn(Arn=document["LayerVersionArn"])
     assert adopted["Content"]["CodeSha256"] == document["CodeSha256"]
     assert [j["jobId"] for j in served.jobs_of(profile)] == [document["SigningJobId"]]
+
+
+def test_sam_ext_sign_after_a_revocation_starts_a_new_job_unless_given_the_token(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sign`` says "Start a signing job": a second sign of the same file is a new job
+    (a new, unrevoked signature), as on the local backend; only a repeated
+    ``--client-request-token`` returns the job it started, revoked or not."""
+    profile = served.name("signer")
+    served.backend.put_signing_profile(profile, now=NOW)
+    source = str(served.package("app.zip"))
+    destination = f"s3://{served.bucket}/cli/"
+
+    def sign(*extra: str) -> dict[str, Any]:
+        status = sam_ext("sign", "--profile-name", profile, "--source", source,
+                         "--destination", destination, *extra)  # fmt: skip
+        out, err = capsys.readouterr()
+        assert status == 0, err
+        return dict(json.loads(out))
+
+    first = sign("--client-request-token", "release-1")
+    assert sam_ext("signature", "revoke", "--job-id", first["jobId"], "--reason", "leaked") == 0
+    capsys.readouterr()
+
+    again = sign()
+    assert again["jobId"] != first["jobId"]
+    assert again["status"] == "Succeeded" and "revocationRecord" not in again
+    assert again["signedObject"]["key"] != first["signedObject"]["key"]
+    third = sign()
+    assert third["jobId"] not in (first["jobId"], again["jobId"])
+
+    repeated = sign("--client-request-token", "release-1")
+    assert repeated["jobId"] == first["jobId"] and repeated["revocationRecord"]["reason"] == "leaked"
+    assert len(served.jobs_of(profile)) == 3
