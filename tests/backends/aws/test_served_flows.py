@@ -309,5 +309,57 @@ def test_sam_ext_sign_after_a_revocation_starts_a_new_job_unless_given_the_token
     assert third["jobId"] not in (first["jobId"], again["jobId"])
 
     repeated = sign("--client-request-token", "release-1")
-    assert repeated["jobId"] == first["jobId"] and repeated["revocationRecord"]["reason"] == "leaked"
+    assert (
+        repeated["jobId"] == first["jobId"] and repeated["revocationRecord"]["reason"] == "leaked"
+    )
     assert len(served.jobs_of(profile)) == 3
+
+
+EXAMPLE_NESTED = EXAMPLE_APP.parent / "nested"
+
+
+def test_sam_ext_deploys_a_nested_application_through_the_served_cloudformation(
+    served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child templates' TemplateURLs (this server's path-style URLs) are read from the
+    served S3: every level is created, each function under the parent's config. (Before:
+    NoSuchBucket, and the stack left REVIEW_IN_PROGRESS.)"""
+    app = served.tmp_path / "nested"
+    shutil.copytree(EXAMPLE_NESTED, app)
+    monkeypatch.chdir(app)
+    profile = served.name("publisher")
+    arn = served.backend.put_signing_profile(profile, now=NOW)["profileVersionArn"]
+    stack = "nested-" + served.tag
+    status = sam_ext(
+        "deploy", "--stack-name", stack, "--s3-bucket", served.bucket, "--s3-prefix", "nested",
+        "--signing-profiles", f"ApiFunction={profile} Orders={profile}",
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert err.splitlines()[-1] == f"stack {stack} deployed (CREATE_COMPLETE)"
+    stacks = {
+        s["StackName"]: s["StackStatus"]
+        for s in served.cloudformation.describe_stacks()["Stacks"]
+        if s["StackName"].startswith(stack)
+    }
+    assert len(stacks) == 3 and set(stacks.values()) == {"CREATE_COMPLETE"}, stacks
+
+    def functions(name: str) -> dict[str, str]:
+        resources = served.cloudformation.describe_stack_resources(StackName=name)
+        return {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in resources["StackResources"]
+            if r["ResourceType"] in ("AWS::Lambda::Function", "AWS::Lambda::CodeSigningConfig")
+        }
+
+    top = functions(stack)
+    (orders,) = [s for s in stacks if "-Orders-" in s and "-Billing-" not in s]
+    (billing,) = [s for s in stacks if "-Billing-" in s]
+    for name, function in [
+        (stack, top["ApiFunction"]),
+        (orders, functions(orders)["OrdersFunction"]),
+        (billing, functions(billing)["BillingFunction"]),
+    ]:
+        attached = served.lambda_.get_function_code_signing_config(FunctionName=function)
+        assert attached["CodeSigningConfigArn"] == top["EnforceConfig"], name
