@@ -25,6 +25,7 @@ from provider.backends.functions import FunctionSettings
 from provider.errors import CodesignError, SigningJobFailed
 from provider.verdict import Decision
 from sam_ext.cli import main
+from sam_ext.template import load_template
 
 from .conftest import NOW, REGION
 
@@ -363,3 +364,99 @@ def test_sam_ext_deploys_a_nested_application_through_the_served_cloudformation(
     ]:
         attached = served.lambda_.get_function_code_signing_config(FunctionName=function)
         assert attached["CodeSigningConfigArn"] == top["EnforceConfig"], name
+
+
+def _stacks_named(served: Served, prefix: str) -> dict[str, str]:
+    return {
+        s["StackName"]: s["StackStatus"]
+        for s in served.cloudformation.describe_stacks()["Stacks"]
+        if s["StackName"].startswith(prefix)
+    }
+
+
+def test_sam_ext_deploy_of_a_packaged_template_refuses_a_predicted_rejection_first(
+    served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``deploy --template-file PACKAGED`` judges the code in S3 as packaging does: a
+    signature revoked since packaging (of a function and of its layer) is refused, exit 1,
+    naming each, before CloudFormation (before: the stack was created and rolled back)."""
+    app = served.tmp_path / "revoked-app"
+    shutil.copytree(EXAMPLE_APP, app)
+    monkeypatch.chdir(app)
+    profile = served.name("publisher")
+    arn = served.backend.put_signing_profile(profile, now=NOW)["profileVersionArn"]
+    status = sam_ext(
+        "package", "--s3-bucket", served.bucket, "--s3-prefix", "revoked",
+        "--signing-profiles", f"HelloFunction={profile} SharedLayer={profile}",
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+        "--output-template-file", "packaged.yaml",
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    capsys.readouterr()
+    packaged = load_template(app / "packaged.yaml")["Resources"]
+    for logical_id, uri in [
+        ("HelloFunction", packaged["HelloFunction"]["Properties"]["CodeUri"]),
+        ("SharedLayer", packaged["SharedLayer"]["Properties"]["ContentUri"]),
+    ]:
+        job = str(uri).rsplit("signed_", 1)[1].removesuffix(".zip")
+        served.signer.revoke_signature(jobId=job, reason=f"{logical_id} built from a leak")
+
+    stack = "revoked-" + served.tag
+    status = sam_ext(
+        "deploy", "--template-file", "packaged.yaml", "--stack-name", stack,
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+    )  # fmt: skip
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 1, lines
+    last = lines[-1]
+    assert last.startswith(
+        f"error: CodeVerificationFailedException: stack {stack}: not deployed, Lambda would "
+        "reject the code: HelloFunction: rejected with CodeVerificationFailedException "
+        "(revocation: "
+    ), last
+    assert "; HelloFunction layer SharedLayer: rejected with CodeVerificationFailedException " in (
+        last
+    )
+    assert "GoodbyeFunction" not in last  # unsigned under Warn: a warning, not a refusal
+    assert any(
+        line.startswith("warning: GoodbyeFunction: deploys with a warning") for line in lines
+    )
+    assert _stacks_named(served, stack) == {}  # nothing created, not even a change set
+
+
+def test_sam_ext_deploy_of_a_packaged_nested_template_judges_every_level(
+    served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nested templates are read back from S3 and the parent's config followed down:
+    code signed by a profile the config does not list is refused at the second level."""
+    app = served.tmp_path / "nested-mismatch"
+    shutil.copytree(EXAMPLE_NESTED, app)
+    monkeypatch.chdir(app)
+    profile, other = served.name("publisher"), served.name("outsider")
+    arn = served.backend.put_signing_profile(profile, now=NOW)["profileVersionArn"]
+    served.backend.put_signing_profile(other, now=NOW)
+    status = sam_ext(
+        "package", "--s3-bucket", served.bucket, "--s3-prefix", "nested-mismatch",
+        "--signing-profiles", f"ApiFunction={profile} Orders={profile} Orders/Billing={other}",
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+        "--output-template-file", "packaged.yaml",
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    capsys.readouterr()
+    stack = "nested-mismatch-" + served.tag
+    status = sam_ext(
+        "deploy", "-t", "packaged.yaml", "--stack-name", stack,
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+    )  # fmt: skip
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert status == 1, last
+    rejected = [
+        part.split(": rejected")[0]
+        for part in last.split("Lambda would reject the code: ", 1)[1].split("; ")
+    ]
+    assert rejected == [
+        "Orders/Billing/BillingFunction",
+        "Orders/Billing/BillingFunction layer BillingLayer",
+    ], last
+    assert "mismatch: " in last
+    assert _stacks_named(served, stack) == {}
