@@ -12,6 +12,11 @@ from typing import Any
 from provider.errors import ValidationError
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+#: S3's own hosts: path style (``s3.amazonaws.com``, ``s3.REGION.amazonaws.com``,
+#: ``s3-REGION.amazonaws.com``, dual-stack) or virtual-hosted (``BUCKET.s3...``).
+_S3_HOST_RE = re.compile(
+    r"^(?:(?P<bucket>.+)\.)?s3(?:[.-](?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?$"
+)
 
 
 def check_bucket(bucket: str, field: str = "bucket") -> str:
@@ -67,6 +72,32 @@ class S3Object:
         if not isinstance(location, dict) or "bucketName" not in location or "key" not in location:
             raise ValidationError(f"{field}: {location!r} is not an S3 object location")
         return cls(location["bucketName"], location["key"], location.get("version"))
+
+    @classmethod
+    def from_url(cls, url: str, field: str = "TemplateURL") -> S3Object:
+        """From an HTTP(S) URL of an object, as CloudFormation reads a ``TemplateURL``: on
+        S3's own hosts path-style (``s3.REGION.amazonaws.com/BUCKET/KEY``) or
+        virtual-hosted (``BUCKET.s3.REGION.amazonaws.com/KEY``); on any other host (an
+        endpoint such as ``sam-ext serve``, LocalStack, moto) path-style
+        (``http://127.0.0.1:PORT/BUCKET/KEY``), as clients given an endpoint URL build
+        them. A ``versionId`` query names the version."""
+        from urllib.parse import parse_qs, unquote, urlsplit
+
+        parts = urlsplit(str(url))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError(f"{field}: {url!r} is not an HTTPS URL of an S3 object")
+        path = unquote(parts.path).lstrip("/")
+        virtual = _S3_HOST_RE.match(parts.hostname.lower())
+        if virtual is not None and virtual.group("bucket"):
+            bucket, key = virtual.group("bucket"), path
+        else:
+            bucket, _, key = path.partition("/")
+        if not bucket or not key or key.endswith("/"):
+            raise ValidationError(f"{field}: {url!r} names no S3 object (BUCKET/KEY)")
+        check_bucket(bucket, field)
+        versions = parse_qs(parts.query).get("versionId")
+        version = versions[0] if versions else None
+        return cls(bucket, key, version)
 
     def lambda_code(self) -> dict[str, str]:
         """Lambda's ``Code``/``Content`` parameters for this object."""

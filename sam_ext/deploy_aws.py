@@ -13,11 +13,10 @@ import click
 
 from provider.arns import check_stack_name
 from provider.errors import CodesignError, DeploymentRejected, ValidationError
-from provider.verdict import Decision
+from provider.verdict import Decision, Verdict
 from sam_ext.deploy_options import DeploySettings
 from sam_ext.output import say, warn
 from sam_ext.packaging.nested import has_local_template
-from sam_ext.packaging.packager import Packaged
 from sam_ext.packaging.resources import has_local_code
 from sam_ext.parameters import parameter_values, parse_overrides
 from sam_ext.template import Template, dump_template, load_template
@@ -27,13 +26,13 @@ if TYPE_CHECKING:
     from sam_ext.context import CliContext
 
 
-def _refuse_rejected(stack: str, results: list[Packaged]) -> None:
-    """Stop before CloudFormation when a function's code would be rejected by Lambda
-    (its stack would only roll back); say the Warn-policy findings."""
-    rejected = [p.verdict for p in results if p.verdict and p.verdict.decision is Decision.REJECT]
-    for packaged in results:
-        if packaged.verdict is not None and packaged.verdict.decision is Decision.WARN:
-            warn(f"{packaged.artifact.path}: {packaged.verdict.message}")
+def _refuse_rejected(stack: str, verdicts: list[Verdict]) -> None:
+    """Stop before CloudFormation when a function's code (or a layer of it) would be
+    rejected by Lambda (its stack would only roll back); say the Warn-policy findings."""
+    rejected = [v for v in verdicts if v.decision is Decision.REJECT]
+    for verdict in verdicts:
+        if verdict.decision is Decision.WARN:
+            warn(verdict.message)
     if rejected:
         remedies = " ".join(dict.fromkeys(f.remedy for v in rejected for f in v.failed))
         raise DeploymentRejected(
@@ -45,14 +44,30 @@ def _refuse_rejected(stack: str, results: list[Packaged]) -> None:
         )
 
 
+def _judge_packaged(ctx: CliContext, template: Template, options: dict[str, Any]) -> list[Verdict]:
+    """The verdicts of a packaged template's code in S3 (every level), as packaging
+    would have predicted them; what cannot be known before deploy is said."""
+    from sam_ext.packaged_verdicts import TemplateJudge
+
+    backend = ctx.aws_backend
+    parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
+    judged = TemplateJudge(backend, ctx.now, backend.objects.read_template).judge(
+        template, parameters
+    )
+    for note in judged.unknown:
+        say(note)
+    return judged.verdicts
+
+
 def _template(ctx: CliContext, options: dict[str, Any], stack: str) -> Template:
     """The template to deploy: packaged now (``--signing-profiles`` or ``--s3-bucket``),
-    or as given when its code is already in S3."""
+    or as given when its code is already in S3; either way, refused before CloudFormation
+    when Lambda would reject any function's code or layer."""
     from sam_ext.commands.package import package_template
 
     if options.get("signing_profiles") or options.get("s3_bucket"):
         packaged = package_template(ctx, options)
-        _refuse_rejected(stack, packaged.results)
+        _refuse_rejected(stack, [p.verdict for p in packaged.results if p.verdict is not None])
         return packaged.template
     template = load_template(Path(options["template_file"]))
     local = [
@@ -65,6 +80,7 @@ def _template(ctx: CliContext, options: dict[str, Any], stack: str) -> Template:
             f"--s3-bucket: required with --backend aws to upload the local code or templates of "
             f"{', '.join(local)} (or deploy a template made by sam-ext package --backend aws)"
         )
+    _refuse_rejected(stack, _judge_packaged(ctx, template, options))
     return template
 
 

@@ -254,6 +254,10 @@ class Backend(Protocol):
         """What Lambda's checks would read of ``code`` (a local .zip on local, a signed S3
         object on aws), for :mod:`provider.prediction`; the other kind is refused."""
 
+    def code_exists(self, code: Code) -> bool:
+        """Whether ``code`` is still there (a local file; an S3 object, in the version it
+        names): a ``SignedPackage`` whose signed object was deleted out of band is gone."""
+
     def newest_signature(self, destination: str, prefix: str) -> tuple[Code, ArtifactFacts] | None:
         """The newest signed object a signing job wrote into ``destination`` (a directory on
         local, ``s3://bucket/prefix`` on aws) named ``prefix + jobId + ".zip"``, as a

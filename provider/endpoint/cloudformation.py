@@ -1,9 +1,10 @@
 """What moto's CloudFormation lacks for ``sam deploy`` against ``sam-ext serve``: the
 ``AWS::Serverless-2016-10-31`` transform (aws-sam-translator, as CloudFormation applies
 it), ``AWS::Lambda::CodeSigningConfig`` and ``AWS::Signer::SigningProfile`` as resource
-types (kept by the local backend), template URLs on this server, and a stack that fails
-and rolls back, with the resource's error as its event reason, instead of an HTTP 500
-when a resource (a function Lambda refuses) cannot be created. Written for the moto
+types (kept by the local backend), template URLs (of stacks and nested stacks) read from
+the served S3 whatever their host form, a failed nested stack failing its parent, and a
+stack that fails and rolls back, with the resource's error as its event reason, instead of
+an HTTP 500 when a resource (a function Lambda refuses) cannot be created. Written for the moto
 release :data:`provider.endpoint.moto_hook.PINNED_MOTO`.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from provider.endpoint.lambda_api import csc_backend
 from provider.endpoint.state import EndpointState, now
 from provider.errors import CodesignError
+from provider.objects import S3Object
 
 _SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _state: EndpointState | None = None
@@ -125,16 +127,32 @@ def sam_transform(
     return undo_mark_unicode_str_in_template(result)  # type: ignore[no-any-return]
 
 
-def _path_style(template_url: str) -> str:
-    """A template URL on this server (``http://127.0.0.1:PORT/bucket/key``, as SAM CLI
-    builds it from its endpoint) in the path style moto parses (it knows ``localhost``)."""
-    from urllib.parse import urlparse
+def template_body(template_url: str, account_id: str, partition: str) -> str:
+    """The template a ``TemplateURL`` names, read from the served S3: a URL of S3's own
+    hosts (path-style or virtual-hosted, as ``sam package`` writes it for AWS) or of this
+    server (path-style, as SAM CLI and sam-ext write it given the endpoint), in the version
+    its ``versionId`` names (see :meth:`S3Object.from_url`). A URL naming no object here is
+    CloudFormation's ValidationError, naming the URL."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.s3.exceptions import MissingBucket
+    from moto.s3.models import FakeKey, s3_backends
 
-    parts = urlparse(template_url)
-    host = parts.hostname or ""
-    if host.replace(".", "").isdigit() or host.startswith("[") or ":" in host:
-        return parts._replace(netloc=f"localhost:{parts.port or 80}").geturl()
-    return template_url
+    try:
+        obj = S3Object.from_url(template_url)
+    except CodesignError as exc:
+        raise ValidationError(message=f"TemplateURL must be a supported URL: {exc}") from None
+    try:
+        found = s3_backends[account_id][partition].get_object(
+            obj.bucket, obj.key, version_id=obj.version
+        )
+    except MissingBucket:
+        found = None
+    if not isinstance(found, FakeKey):
+        raise ValidationError(
+            message="TemplateURL must reference a valid S3 object to which you have access: "
+            f"{template_url} (no object {obj.uri} in this server's S3)"
+        )
+    return found.value.decode("utf-8")
 
 
 def _wrap_cloudformation() -> None:
@@ -180,12 +198,57 @@ def _wrap_cloudformation() -> None:
             _fail(self.stacks[change_set.stack_id], failure, change_set.change_set_type)
 
     def template_from_s3(self: Any, template_url: str) -> str:
-        return original_from_s3(self, _path_style(template_url))
+        return template_body(template_url, self.current_account, self.partition)
 
-    original_from_s3 = responses.CloudFormationResponse._get_stack_from_s3_url
     responses.CloudFormationResponse._get_stack_from_s3_url = (  # type: ignore[method-assign]
         template_from_s3
     )
+    # A nested stack's TemplateURL (AWS::CloudFormation::Stack) is read through this name.
+    models.get_stack_from_s3_url = template_body  # type: ignore[attr-defined]
+    original_nested_create = models.Stack.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_nested(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        """A nested stack (``AWS::CloudFormation::Stack``) that failed and rolled back
+        fails its resource in the parent, as CloudFormation's "Embedded stack ... was not
+        successfully created"; the failed child is deleted, as the parent's rollback
+        deletes it (moto would report the parent created)."""
+        logical_id = kwargs.get("LogicalId")
+        child = as_stack_failure(
+            lambda: original_nested_create(
+                cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+            ),
+            logical_id,
+            "AWS::CloudFormation::Stack",
+        )
+        if child.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            return child
+        failed = next(
+            (
+                e.resource_status_reason
+                for e in reversed(child.events)
+                if e.resource_status == "ROLLBACK_IN_PROGRESS"
+            ),
+            None,
+        )
+        backend = models.cloudformation_backends[account_id][region_name]
+        backend.delete_stack(child.stack_id)
+        raise StackResourceFailed(
+            CodesignError(f"embedded stack {child.stack_id} failed"),
+            f"Embedded stack {child.stack_id} was not successfully created: "
+            + (failed or f"it ended {child.status}"),
+            logical_id,
+            "AWS::CloudFormation::Stack",
+        )
+
+    models.Stack.create_from_cloudformation_json = classmethod(create_nested)  # type: ignore[method-assign,assignment]
     models.Stack._parse_template = stack_parse  # type: ignore[method-assign]
     models.ChangeSet._parse_template = change_set_parse  # type: ignore[method-assign]
     models.CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]

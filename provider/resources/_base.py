@@ -11,14 +11,14 @@ import string
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pulumi
 from jsonschema.exceptions import ValidationError as SchemaViolation
-from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ReadResult, ResourceProvider
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
@@ -27,7 +27,7 @@ from provider.backends.base import Backend
 from provider.backends.factory import open_backend
 from provider.backends.local.store import resolve_home
 from provider.clock import parse_instant, utcnow
-from provider.errors import CodesignError
+from provider.errors import CodesignError, NotFoundError
 
 #: The wire form of an input that is not known yet (during a preview). Dynamic providers
 #: receive it deserialised as a :class:`pulumi.output.Unknown` instance.
@@ -156,6 +156,19 @@ def reported() -> Iterator[None]:
         yield
     except CodesignError as exc:
         raise CodesignStepError(str(exc)) from None
+
+
+def gone() -> ReadResult:
+    """What ``read`` returns for a resource that no longer exists (deleted out of band):
+    no id, so ``pulumi refresh`` drops it from state and the next ``pulumi up`` creates it
+    again, Pulumi's convention for every provider."""
+    return ReadResult(None, {})
+
+
+def missing_is_deleted() -> AbstractContextManager[None]:
+    """Around a ``delete``: a resource already gone is deleted (Pulumi's convention), so
+    ``pulumi destroy`` of something removed out of band succeeds."""
+    return suppress(NotFoundError)
 
 
 class CodesignStepError(Exception):

@@ -16,10 +16,13 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from provider.errors import NotFoundError
 from provider.resources._base import (
     CodesignProvider,
     backend_of,
     check_inputs,
+    gone,
+    missing_is_deleted,
     now_of,
     reported,
     settings_input,
@@ -118,9 +121,13 @@ class CodeSigningConfigProvider(CodesignProvider):
         return UpdateResult({**news, **_outputs(document)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """GetCodeSigningConfig: refresh picks up changes made outside Pulumi."""
+        """GetCodeSigningConfig: refresh picks up changes made outside Pulumi (a config
+        deleted outside it is dropped from state)."""
         with reported():
-            config = backend_of(props).get_code_signing_config(id_)["CodeSigningConfig"]
+            try:
+                config = backend_of(props).get_code_signing_config(id_)["CodeSigningConfig"]
+            except NotFoundError:
+                return gone()
         allowed = config["AllowedPublishers"]["SigningProfileVersionArns"]
         refreshed = {
             **props,
@@ -137,8 +144,9 @@ class CodeSigningConfigProvider(CodesignProvider):
         return ReadResult(id_, refreshed)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        """DeleteCodeSigningConfig (refused with a clear message while in use)."""
-        with reported():
+        """DeleteCodeSigningConfig (refused with a clear message while in use; one
+        already gone is deleted)."""
+        with reported(), missing_is_deleted():
             backend_of(props).delete_code_signing_config(id_)
 
 

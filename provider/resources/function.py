@@ -24,17 +24,19 @@ from pulumi.dynamic import (
 from provider.backends.base import Backend, Document
 from provider.backends.functions import FunctionSettings, code_identity
 from provider.backends.functions import code_of as code_input_of
-from provider.errors import CodesignError
+from provider.errors import CodesignError, NotFoundError
 from provider.objects import S3Object
 from provider.prediction import UNKNOWN, Code, ConfigView, Prediction, Publisher, combined
-from provider.resources import judging
+from provider.resources import engine_log, judging
 from provider.resources._base import (
     CodesignProvider,
     auto_name,
     backend_of,
     check_inputs,
     checked,
+    gone,
     is_unknown,
+    missing_is_deleted,
     name_seed,
     now_of,
     reported,
@@ -430,11 +432,17 @@ class LambdaFunctionProvider(CodesignProvider):
         """GetFunction and GetFunctionCodeSigningConfig, and the standing of the deployed
         code now: ``drift`` says what changed out of band (a config detached or replaced,
         other code, a signature revoked or expired since). What is read back replaces what
-        was deployed, so the next ``pulumi up`` puts the program's back."""
+        was deployed, so the next ``pulumi up`` puts the program's back. A function
+        deleted out of band is dropped from state (the next ``up`` creates it again).
+        Deployed code whose standing is not ALLOW is said as a warning on the function,
+        naming the check and the fix, as a preview says it."""
         with reported():
             backend = backend_of(props)
             now = now_of(props)
-            function = backend.get_function(id_)
+            try:
+                function = backend.get_function(id_)
+            except NotFoundError:
+                return gone()
             recorded = judging.location_of(props.get("deployed_code"))
             drift = backend.function_drift(
                 id_,
@@ -457,13 +465,17 @@ class LambdaFunctionProvider(CodesignProvider):
             # Not the code that was deployed: the next up deploys the program's again.
             refreshed["code_id"] = None
             refreshed["deployed_code"] = None
+        # A refresh runs no program to report findings: said from here, on the function.
+        for item in outs["findings"]:
+            if item.get("level") == "warning":
+                engine_log.warn(f"{item['message']} (found by refresh)")
         # Returned as inputs too: the engine diffs a refresh on inputs, and a new standing
         # of the deployed code (a revocation, an expiry since) must show as a change.
         return ReadResult(id_, refreshed, refreshed)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        """DeleteFunction."""
-        with reported():
+        """DeleteFunction (a function already gone is deleted)."""
+        with reported(), missing_is_deleted():
             backend_of(props).delete_function(id_)
 
 

@@ -12,13 +12,15 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from provider.archive import package_bytes
 from provider.backends.functions import LayerSettings
-from provider.errors import CodesignError
+from provider.errors import CodesignError, NotFoundError
 from provider.resources._base import (
     CodesignProvider,
     backend_of,
     check_inputs,
     checked,
+    gone,
     is_unknown,
+    missing_is_deleted,
     name_seed,
     now_of,
     reported,
@@ -129,9 +131,12 @@ class LayerVersionProvider(CodesignProvider):
         return CreateResult(published["LayerVersionArn"], outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """GetLayerVersionByArn."""
+        """GetLayerVersionByArn (a version deleted out of band is dropped from state)."""
         with reported():
-            layer = backend_of(props).get_layer_version(id_)
+            try:
+                layer = backend_of(props).get_layer_version(id_)
+            except NotFoundError:
+                return gone()
         return ReadResult(
             id_,
             {**props, "layer_version_arn": layer["LayerVersionArn"], "version": layer["Version"]},
@@ -139,8 +144,8 @@ class LayerVersionProvider(CodesignProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """DeleteLayerVersion: as on Lambda, functions that use the version keep their copy,
-        and its number is never reused."""
-        with reported():
+        and its number is never reused (a version already gone is deleted)."""
+        with reported(), missing_is_deleted():
             backend_of(props).delete_layer_version(id_)
 
 

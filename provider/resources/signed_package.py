@@ -28,13 +28,14 @@ from provider.backends.base import Backend
 from provider.backends.functions import Code
 from provider.backends.local import LocalBackend
 from provider.clock import format_instant
-from provider.errors import CodesignError, SigningJobFailed, ValidationError
+from provider.errors import CodesignError, NotFoundError, SigningJobFailed, ValidationError
 from provider.objects import S3Object, parse_destination
 from provider.resources._base import (
     CodesignProvider,
     backend_of,
     check_inputs,
     checked,
+    gone,
     is_unknown,
     name_seed,
     now_of,
@@ -413,11 +414,22 @@ class SignedPackageProvider(CodesignProvider):
         return UpdateResult({**olds, **news, **_outputs(job, backend, olds)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """DescribeSigningJob: refresh picks up revocations made outside Pulumi."""
+        """DescribeSigningJob: refresh picks up revocations made outside Pulumi. A package
+        whose job or signed object is gone (deleted out of band) is dropped from state:
+        the next ``pulumi up`` signs it again, and updates what is deployed from it."""
         with reported():
             backend = backend_of(props)
-            job = backend.describe_signing_job(id_)
-        return ReadResult(id_, {**props, **_outputs(job, backend, props)})
+            try:
+                job = backend.describe_signing_job(id_)
+            except NotFoundError:
+                return gone()
+            outs = _outputs(job, backend, props)
+            signed = str(outs["deploy_location"])
+            if not backend.code_exists(
+                S3Object.parse(signed) if signed.startswith("s3:/") else Path(signed)
+            ):
+                return gone()
+        return ReadResult(id_, {**props, **outs})
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Nothing to undo: a signing job cannot be deleted, and its signed object stays

@@ -12,14 +12,16 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Re
 
 from provider.arns import PLATFORM_LAMBDA
 from provider.clock import format_instant, parse_instant
-from provider.errors import ValidationError
+from provider.errors import NotFoundError, ValidationError
 from provider.resources._base import (
     CodesignProvider,
     auto_name,
     backend_of,
     check_inputs,
     checked,
+    gone,
     is_unknown,
+    missing_is_deleted,
     name_seed,
     now_of,
     reported,
@@ -158,14 +160,19 @@ class SigningProfileProvider(CodesignProvider):
         return UpdateResult({**news, **_outputs(profile)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Refresh status and revocation from the backend."""
+        """Refresh status and revocation from the backend (a profile the backend no
+        longer has is dropped from state)."""
         with reported():
-            profile = backend_of(props).get_signing_profile(props["profile_name"])
+            try:
+                profile = backend_of(props).get_signing_profile(props["profile_name"])
+            except NotFoundError:
+                return gone()
         return ReadResult(id_, {**props, **_outputs(profile)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """CancelSigningProfile: it signs no more; signatures it made stay valid."""
-        with reported():
+        """CancelSigningProfile: it signs no more; signatures it made stay valid (a profile
+        already gone is deleted)."""
+        with reported(), missing_is_deleted():
             backend_of(props).cancel_signing_profile(props["profile_name"], now=now_of(props))
 
 

@@ -29,7 +29,11 @@ pass_context = click.make_pass_decorator(CliContext)
 @click.option(
     "--prefix", default="", help="Prefix of the signed object's name (before the job id)."
 )
-@click.option("--client-request-token", help="Idempotency token: a repeat returns the same job.")
+@click.option(
+    "--client-request-token",
+    help="Idempotency token: a repeat returns the job the token first started (even if its "
+    "signature was revoked since). Without one, every sign starts a new job.",
+)
 @pass_context
 def sign(
     ctx: CliContext,
@@ -41,6 +45,9 @@ def sign(
     client_request_token: str | None,
 ) -> None:
     """Start a signing job, wait for it, and print the described job.
+
+    Every call starts a new job (a new signature), on both backends, unless
+    --client-request-token repeats a token: then the job it started is returned.
 
     The signed package is written to DESTINATION/PREFIX + jobId + .zip: a file (local
     backend) or an S3 object whose version is in signedObject (aws backend).

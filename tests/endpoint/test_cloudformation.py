@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import (
     ACCOUNT,
     Clients,
+    Server,
     clients_for,
+    error_code,
     package_bytes,
     start_server,
     unique,
@@ -305,3 +309,148 @@ def test_a_stacks_image_function_is_an_image_function(aws: Clients) -> None:
     function = aws("lambda").get_function(FunctionName=name)
     assert function["Configuration"]["PackageType"] == "Image"
     assert function["Code"]["RepositoryType"] == "ECR"
+
+
+def _child_template(which: str, csc: bool = False, bucket: str = "", role: str = "") -> str:
+    """A nested template: an output saying which version it is; with ``csc``, a function
+    with unsigned code from ``bucket`` under the config its parent passes."""
+    resources: dict[str, Any] = {"Marker": {"Type": "AWS::SNS::Topic"}}
+    parameters: dict[str, Any] = {}
+    if csc:
+        parameters["Csc"] = {"Type": "String"}
+        resources["Fn"] = {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "app.handler",
+                "Role": role,
+                "Code": {"S3Bucket": bucket, "S3Key": "app.zip"},
+                "CodeSigningConfigArn": {"Ref": "Csc"},
+            },
+        }
+    return json.dumps(
+        {
+            "Parameters": parameters,
+            "Resources": resources,
+            "Outputs": {"Which": {"Value": which}},
+        }
+    )
+
+
+def _parent_template(template_url: str, csc: str | None = None) -> str:
+    resources: dict[str, Any] = {
+        "Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": template_url}}
+    }
+    if csc is not None:
+        resources["Config"] = {
+            "Type": "AWS::Lambda::CodeSigningConfig",
+            "Properties": {
+                "AllowedPublishers": {"SigningProfileVersionArns": [csc]},
+                "CodeSigningPolicies": {"UntrustedArtifactOnDeployment": "Enforce"},
+            },
+        }
+        resources["Child"]["Properties"]["Parameters"] = {
+            "Csc": {"Fn::GetAtt": ["Config", "CodeSigningConfigArn"]}
+        }
+    return json.dumps({"Resources": resources})
+
+
+def _children(cloudformation: Any, parent: str) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in cloudformation.describe_stacks()["Stacks"]
+        if s["StackName"].startswith(f"{parent}-Child-")
+    ]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "served",  # what sam-ext and SAM CLI write given the endpoint (NoSuchBucket before)
+        "s3-path-style",  # https://s3.REGION.amazonaws.com/BUCKET/KEY
+        "s3-virtual-host",  # https://BUCKET.s3.REGION.amazonaws.com/KEY
+    ],
+)
+def test_a_nested_stack_reads_its_template_url_from_the_served_s3_in_its_version(
+    aws: Clients, server: Server, form: str
+) -> None:
+    cloudformation, s3 = aws("cloudformation"), aws("s3")
+    bucket = versioned_bucket(s3)
+    first = upload(s3, bucket, "nested/child.template", _child_template("v1").encode())
+    upload(s3, bucket, "nested/child.template", _child_template("v2").encode())
+    path = f"{bucket}/nested/child.template?versionId={first}"
+    url = {
+        "served": f"{server.url}/{path}",
+        "s3-path-style": f"https://s3.us-east-1.amazonaws.com/{path}",
+        "s3-virtual-host": (
+            f"https://{bucket}.s3.us-east-1.amazonaws.com/nested/child.template?versionId={first}"
+        ),
+    }[form]
+    name = unique("nested-")
+    cloudformation.create_stack(StackName=name, TemplateBody=_parent_template(url))
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    (child,) = _children(cloudformation, name)
+    assert child["StackStatus"] == "CREATE_COMPLETE"
+    assert outputs(child) == {"Which": "v1"}  # the version the URL names, not the latest
+
+    cloudformation.delete_stack(StackName=name)
+    assert _children(cloudformation, name) == []
+
+
+def test_a_nested_stack_lambda_refuses_fails_its_parent_which_rolls_back(
+    aws: Clients, server: Server, role: str
+) -> None:
+    """moto reported the parent CREATE_COMPLETE over a rolled-back child."""
+    cloudformation, s3 = aws("cloudformation"), aws("s3")
+    bucket = versioned_bucket(s3)
+    upload(s3, bucket, "app.zip", package_bytes())
+    profile = aws("signer").put_signing_profile(
+        profileName=unique("nested_"), platformId="AWSLambda-SHA384-ECDSA"
+    )["profileVersionArn"]
+    upload(s3, bucket, "child.template", _child_template("v1", True, bucket, role).encode())
+    configs_before = aws("lambda").list_code_signing_configs()["CodeSigningConfigs"]
+    name = unique("refused-")
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=_parent_template(f"{server.url}/{bucket}/child.template", profile),
+    )
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    (failed,) = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "Child"
+    reason = failed["ResourceStatusReason"]
+    assert reason.startswith("Embedded stack arn:aws:cloudformation:us-east-1:")
+    assert reason.endswith(
+        "was not successfully created: The following resource(s) failed to create: [Fn]."
+    )
+    # The parent's rollback removed the child stack and the config.
+    assert _children(cloudformation, name) == []
+    assert aws("lambda").list_code_signing_configs()["CodeSigningConfigs"] == configs_before
+
+
+def test_a_template_url_naming_no_object_fails_the_stack_naming_it(
+    aws: Clients, server: Server
+) -> None:
+    cloudformation, s3 = aws("cloudformation"), aws("s3")
+    bucket = versioned_bucket(s3)
+    missing = f"{server.url}/{bucket}/nothing.template"
+    code, message, status = error_code(
+        lambda: cloudformation.create_stack(StackName=unique("gone-"), TemplateURL=missing)
+    )
+    assert (code, status) == ("ValidationError", 400)
+    assert f"TemplateURL must reference a valid S3 object to which you have access: {missing}" in (
+        message
+    )
+    name = unique("nested-gone-")
+    cloudformation.create_stack(StackName=name, TemplateBody=_parent_template(missing))
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    (failed,) = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "Child"
+    assert failed["ResourceStatusReason"].startswith(
+        f"ValidationError: TemplateURL must reference a valid S3 object to which you have "
+        f"access: {missing}"
+    )

@@ -5,8 +5,9 @@ On the local backend (the default), and on ``codesign:backend aws`` against a
 protocol), with the real AWS CLI doing what an operator does out of band. The aws stack
 goes through what a user lives: a preview before anything exists, the first up, an up that
 changes nothing, a changed source, a revocation seen by refresh (the next up signs again),
-``renew_before`` near the expiry (signed again), a tampered object refused
-by the preview, and destroy.
+``renew_before`` near the expiry (signed again), resources deleted out of band (refresh
+drops them, up creates them again), a tampered object refused by the preview, and destroy
+(of a function already deleted, too).
 """
 
 from __future__ import annotations
@@ -187,6 +188,11 @@ def test_the_aws_example_on_a_served_aws(
     )
     refreshed = stack.refresh()
     assert refreshed.error is None, refreshed.error
+    # Said on the function: what its next deploy would meet, the check and the fix.
+    [warning] = refreshed.messages("warning", "hello")
+    assert warning.startswith(f"code signing: the deployed code of function {name}"), warning
+    assert "revocation" in warning and "compromised branch" in warning
+    assert "to fix: " in warning and warning in refreshed.stdout
     state = _outputs(stack, "hello")
     assert state["deployed_code_standing"]["decision"] == "REJECT"
     assert any("since the deploy" in d and "compromised branch" in d for d in state["drift"])
@@ -217,6 +223,27 @@ def test_the_aws_example_on_a_served_aws(
     assert renewed.ops("hello") == ["update"]
     stack.stack.remove_config("codesign:now")
 
+    # Deleted out of band with the AWS CLI: refresh drops them from state (it failed on
+    # "does not exist"), and the next up creates them again.
+    aws("lambda", "delete-function", "--function-name", name)
+    aws(
+        "lambda", "delete-layer-version", "--layer-name", up.outputs["layer_name"],
+        "--version-number", renewed.outputs["layer_version_arn"].rsplit(":", 1)[1],
+    )  # fmt: skip
+    aws(
+        "lambda", "delete-code-signing-config", "--code-signing-config-arn",
+        renewed.outputs["code_signing_config_arn"],
+    )  # fmt: skip
+    dropped = stack.refresh()
+    assert dropped.error is None, dropped.error
+    kinds = {r["type"].rsplit(":", 1)[-1] for r in stack.state()["resources"]}
+    assert not kinds & {"LambdaFunction", "LayerVersion", "CodeSigningConfig"}, kinds
+    recreated = stack.up()
+    assert recreated.error is None, recreated.error
+    assert recreated.ops("hello") == ["create"] and recreated.ops("enforce") == ["create"]
+    attached = aws("lambda", "get-function-code-signing-config", "--function-name", name)
+    assert attached["CodeSigningConfigArn"] == recreated.outputs["code_signing_config_arn"]
+
     # The signed object tampered with in S3 (one byte of its code changed), then deployed
     # by key: judged by its bytes, the preview refuses it (an integrity failure).
     tampered = tmp_path / "tampered.zip"
@@ -234,6 +261,8 @@ def test_the_aws_example_on_a_served_aws(
     [error] = refused.messages("error", "hello")
     assert f"function {name}" in error and "integrity" in error, error
 
+    # Gone before the destroy: deleting what is already gone succeeds.
+    aws("lambda", "delete-function", "--function-name", name)
     destroyed = stack.destroy()
     assert destroyed.error is None, destroyed.error
     assert aws("lambda", "list-functions")["Functions"] == []

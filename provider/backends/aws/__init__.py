@@ -95,6 +95,14 @@ class AwsBackend(AwsSigner, AwsLambda, AwsFunctions):
         obj = as_object(package)
         return object_facts(self.clients, self.objects, obj, name=name or obj.uri, job_id=job_id)
 
+    def code_exists(self, code: Path | str | S3Object) -> bool:
+        """Whether the S3 object ``code`` exists, in the version it names (HeadObject)."""
+        try:
+            self.objects.head(as_object(code))
+        except NotFoundError:
+            return False
+        return True
+
     def package_facts(
         self, code: Path | str | S3Object, *, name: str | None = None
     ) -> ArtifactFacts:

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 DIGEST_METADATA = "codesign-sha256"
 #: A package larger than this is copied to a temporary file before its upload, not memory.
 _SPOOL_BYTES = 16 << 20
+#: CloudFormation's limit for a template read from S3 (``TemplateURL``): 1 MB.
+MAX_TEMPLATE_URL_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,23 @@ class ObjectStore:
             )
         version = response.get("VersionId")
         return S3Object(bucket, key, version if version and version != "null" else None)
+
+    def read_template(self, obj: S3Object) -> bytes:
+        """A CloudFormation template's bytes (GetObject), refused past CloudFormation's
+        limit for a template in S3 (:data:`MAX_TEMPLATE_URL_BYTES`)."""
+        params: dict[str, Any] = {"Bucket": obj.bucket, "Key": obj.key}
+        if obj.version:
+            params["VersionId"] = obj.version
+        with aws_call("s3:GetObject", obj.uri):
+            body = self.s3.get_object(**params)["Body"]
+            data: bytes = body.read(MAX_TEMPLATE_URL_BYTES + 1)
+            body.close()
+        if len(data) > MAX_TEMPLATE_URL_BYTES:
+            raise ValidationError(
+                f"{obj.uri}: more than {MAX_TEMPLATE_URL_BYTES} bytes, CloudFormation's limit "
+                "for a template in S3"
+            )
+        return data
 
     def https_url(self, obj: S3Object) -> str:
         """The path-style HTTPS URL of an object on this client's endpoint (what

@@ -6,8 +6,8 @@ Instants (``now``) are used for input checks only: on AWS, Signer's clock stamps
 
 from __future__ import annotations
 
-import hashlib
 import re
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,11 +45,12 @@ DEFAULT_JOB_DELAY = 5
 DEFAULT_JOB_MAX_ATTEMPTS = 120
 
 
-def content_token(*parts: object) -> str:
-    """A client request token derived from what defines a signing job: the same source
-    version, profile and destination give the same token, so a retried deploy gets the
-    same job back instead of starting a second one."""
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+def fresh_token() -> str:
+    """A client request token for one StartSigningJob call: a new job each time, as on the
+    local backend (botocore's retries of that call send the same token, so a retried
+    request still starts one job). A caller wanting a repeat to return the same job passes
+    its own token."""
+    return str(uuid.uuid4())
 
 
 def _profile_resource(name: str, owner: str | None = None) -> str:
@@ -199,8 +200,9 @@ class AwsSigner:
         """Upload ``source`` (content-addressed), start a signing job, wait, describe.
 
         ``destination`` is ``s3://bucket[/dir]``: the unsigned package goes to
-        ``dir/<sha256>.zip``, the signed one to ``dir/<prefix><jobId>.zip``. The token
-        defaults to one derived from the content, profile and destination. A job that ends
+        ``dir/<sha256>.zip``, the signed one to ``dir/<prefix><jobId>.zip``. Without
+        ``client_request_token`` a new job is started (a repeat of a token returns its
+        job, whatever that job's signature has become since: revoked, say). A job that ends
         ``Failed`` is returned, its ``statusReason`` saying why; one still running after
         the wait raises :class:`SigningJobFailed` naming it.
         """
@@ -209,9 +211,7 @@ class AwsSigner:
             check_account(profile_owner)
         bucket, directory = parse_destination(destination)
         unsigned, uploaded = self.objects.put_content_addressed(Path(source), bucket, directory)
-        token = client_request_token or content_token(
-            unsigned.uri, profile_name, profile_owner or "", bucket, directory + prefix
-        )
+        token = client_request_token or fresh_token()
         try:
             job_id = self._start_job(
                 unsigned, bucket, directory + prefix, profile_name, profile_owner, token

@@ -168,6 +168,11 @@ class LocalLambda:
             facts = self.trust_file.annotate(facts)
         return facts
 
+    def code_exists(self, code: Path | str | S3Object) -> bool:
+        """Whether the local file ``code`` exists (an S3 object is not the local
+        backend's: never)."""
+        return not isinstance(code, S3Object) and Path(code).is_file()
+
     def evaluate_package(
         self, package: Path | str, csc: CscPolicy, *, at: datetime, name: str | None = None
     ) -> Verdict:

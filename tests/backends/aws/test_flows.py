@@ -72,20 +72,21 @@ def test_a_signed_package_from_source_to_a_function_under_enforce(
     code = world.s3.get_object(Bucket=BUCKET, Key=signed.key, VersionId=signed.version)
     assert function["CodeSize"] == code["ContentLength"]
 
-    # The same source again: no upload, no second job (the token is the content's).
+    # The same source again: no upload, but a new job (no token given: a new signature).
     versions_before = world.s3.list_object_versions(Bucket=BUCKET)["Versions"]
     again = world.backend.sign_package(
         source, f"s3://{BUCKET}/web", "publisher", now=NOW, prefix="signed_"
     )
-    assert again["jobId"] == job["jobId"] and fake.started == 1
-    assert len(world.s3.list_object_versions(Bucket=BUCKET)["Versions"]) == len(versions_before)
+    assert again["jobId"] != job["jobId"] and fake.started == 2
+    # Only the new signed object was written.
+    assert len(world.s3.list_object_versions(Bucket=BUCKET)["Versions"]) == len(versions_before) + 1
 
     # Changed source: a new job, deployed as new code.
     changed = package("v2.zip", {"app.py": b"def handler(e, c):\n    return 2\n"})
     second = world.backend.sign_package(
         changed, f"s3://{BUCKET}/web", "publisher", now=NOW, prefix="signed_"
     )
-    assert second["jobId"] != job["jobId"] and fake.started == 2
+    assert second["jobId"] != job["jobId"] and fake.started == 3
     updated = world.backend.update_function_code(
         "web", S3Object.from_location(second["signedObject"]), now=NOW
     )
@@ -147,12 +148,18 @@ def test_many_packages_are_signed_concurrently_with_progress_on_stderr(
     assert len(done) == 6 and all("/6] signed Fn" in line for line in done)
     assert f"-> s3://{BUCKET}/app/signed_" in done[0]
 
-    # A second run of the same packages starts no job and uploads nothing.
-    versions = len(world.s3.list_object_versions(Bucket=BUCKET)["Versions"])
+    # A second run of the same packages uploads no source again (content-addressed) but
+    # signs each anew: a new job per package, as `sam-ext sign` and the local backend do.
+    def unsigned_versions() -> int:
+        listing = world.s3.list_object_versions(Bucket=BUCKET, Prefix="app/")["Versions"]
+        return sum("/signed_" not in v["Key"] for v in listing)
+
+    before = unsigned_versions()
     rerun = batch.sign_all(world.backend, requests, f"s3://{BUCKET}/app", now=NOW, progress=None)
-    assert [o.job["jobId"] for o in rerun if o.job] == [j["jobId"] for j in jobs]
-    assert fake.started == 6
-    assert len(world.s3.list_object_versions(Bucket=BUCKET)["Versions"]) == versions
+    assert all(o.ok for o in rerun)
+    assert not {o.job["jobId"] for o in rerun if o.job} & {j["jobId"] for j in jobs}
+    assert fake.started == 12
+    assert unsigned_versions() == before == 6
 
 
 def test_one_failure_in_a_batch_does_not_stop_the_others(

@@ -488,3 +488,70 @@ def test_the_signed_object_verifies_under_a_policy_allowing_its_profile(
     obj = S3Object(outs["bucket"], outs["key"], outs["object_version"])
     verdict = cli_world.backend.evaluate_package(obj, CscPolicy((arn,), "Enforce"), at=NOW)
     assert verdict.decision is Decision.ALLOW
+
+
+def test_resources_deleted_out_of_band_are_gone_on_read_and_deleted_on_delete_on_aws(
+    cli_world: AwsWorld,
+    source: Path,
+    library: Path,
+    role: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Pulumi's convention on the aws backend too: ``read`` of a resource AWS no longer has
+    gives no id (refresh drops it), ``delete`` of one already gone succeeds. And a refresh
+    after a revocation says so (on stderr here; under the engine, on the function)."""
+    from provider.resources.code_signing_config import CodeSigningConfigProvider
+    from provider.resources.signing_profile import SigningProfileProvider
+
+    cli_world.fake_signer()
+    cli_world.fake_code_signing()
+    arn = cli_world.put_profile("publisher")["profileVersionArn"]
+    csc = csc_state(arn)
+    code = signed(cli_world, source)
+    layer_package = signed(cli_world, library)
+    layers = LayerVersionProvider()
+    layer_checked = layers.check({}, layer_inputs(versioned(layer_package)))
+    layer = {**layer_checked.inputs, **(layers.create(layer_checked.inputs).outs or {})}
+    functions = LambdaFunctionProvider()
+    checked = functions.check({}, function_inputs(versioned(code), csc, role=role))
+    created = {**checked.inputs, **(functions.create(checked.inputs).outs or {})}
+    name = created["function_name"]
+    capsys.readouterr()
+
+    cli_world.backend.revoke_signature(code["job_id"], "key leaked", now=NOW)
+    assert functions.read(name, created).id == name
+    [warning] = [line for line in capsys.readouterr().err.splitlines() if "warning:" in line]
+    assert f"the deployed code of function {name}" in warning and "key leaked" in warning
+    assert "revocation" in warning and "to fix: " in warning
+
+    # Deleted out of band, as `aws lambda delete-function` etc. would.
+    cli_world.lambda_.delete_function(FunctionName=name)
+    cli_world.lambda_.delete_layer_version(
+        LayerName=layer["layer_name"], VersionNumber=int(layer["version"])
+    )
+    cli_world.lambda_.delete_code_signing_config(CodeSigningConfigArn=csc["arn"])
+    cli_world.s3.delete_object(
+        Bucket=BUCKET, Key=layer_package["key"], VersionId=layer_package["object_version"]
+    )
+    profiles = SigningProfileProvider()
+    cases: list[tuple[Any, str, dict[str, Any]]] = [
+        (functions, name, created),
+        (layers, layer["layer_version_arn"], layer),
+        (CodeSigningConfigProvider(), csc["arn"], csc),
+        (SignedPackageProvider(), layer_package["job_id"], layer_package),
+        (profiles, "never_made", {"profile_name": "never_made", "settings": SETTINGS}),
+    ]
+    # moto answers a missing profile with a KeyError: Signer's own answer, stubbed.
+    stub = cli_world.stub_signer("get_signing_profile", "cancel_signing_profile")
+    for operation in ("get_signing_profile", "cancel_signing_profile"):
+        stub.add_client_error(
+            operation, "ResourceNotFoundException", "profile never_made not found", 404
+        )
+    for provider, id_, props in cases:
+        result = provider.read(id_, props)
+        assert (result.id, result.outs) == (None, {}), (type(provider).__name__, id_)
+        provider.delete(id_, props)  # already gone: deleted, no error
+    stub.assert_no_pending_responses()
+    stub.deactivate()
+    # The package whose object stays is still there.
+    assert SignedPackageProvider().read(code["job_id"], code).id == code["job_id"]

@@ -45,6 +45,40 @@ def test_bad_object_uris_name_the_field(text: str, message: str) -> None:
         S3Object.parse(text)
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # What sam-ext and SAM CLI write given an endpoint (sam-ext serve, LocalStack).
+        (
+            "http://127.0.0.1:4566/b-1/t/x.template?versionId=v1",
+            S3Object("b-1", "t/x.template", "v1"),
+        ),
+        ("http://localhost:4566/b-1/x.template", S3Object("b-1", "x.template")),
+        # S3's own hosts: path style (regional, legacy dash, global) and virtual-hosted.
+        ("https://s3.us-east-1.amazonaws.com/b-1/a/b.template", S3Object("b-1", "a/b.template")),
+        ("https://s3-eu-west-1.amazonaws.com/b-1/k", S3Object("b-1", "k")),
+        ("https://s3.amazonaws.com/b-1/k?versionId=V", S3Object("b-1", "k", "V")),
+        ("https://b-1.s3.amazonaws.com/k", S3Object("b-1", "k")),
+        (
+            "https://my.dotted.bucket.s3.eu-west-1.amazonaws.com/k%20x",
+            S3Object("my.dotted.bucket", "k x"),
+        ),
+        ("https://s3.dualstack.us-east-1.amazonaws.com/b-1/k", S3Object("b-1", "k")),
+    ],
+)
+def test_template_urls_name_their_object(url: str, expected: S3Object) -> None:
+    assert S3Object.from_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["s3://b-1/k", "ftp://host/b-1/k", "https://s3.amazonaws.com/b-1/", "http://127.0.0.1:1/b-1"],
+)
+def test_a_url_naming_no_object_is_refused_naming_it(url: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(f"TemplateURL: {url!r}")):
+        S3Object.from_url(url)
+
+
 def test_a_local_path_is_refused_with_the_s3_form_to_use() -> None:
     with pytest.raises(ValidationError, match=r"is a local file; .*\(s3://BUCKET/KEY"):
         as_object(Path("build/app.zip"))

@@ -25,6 +25,7 @@ from provider.backends.functions import FunctionSettings
 from provider.errors import CodesignError, SigningJobFailed
 from provider.verdict import Decision
 from sam_ext.cli import main
+from sam_ext.template import load_template
 
 from .conftest import NOW, REGION
 
@@ -118,13 +119,13 @@ def test_sign_predict_deploy_resign_and_revoke_over_http(served: Served) -> None
     )
     assert function["CodeSigningConfigArn"] == csc
 
-    # The same source again: the same job (the token is the content's); no second job.
+    # The same source again: a new job (no token given), as on the local backend.
     again = backend.sign_package(source, destination, profile, now=NOW, prefix="signed_")
-    assert again["jobId"] == job["jobId"] and len(served.jobs_of(profile)) == 1
+    assert again["jobId"] != job["jobId"] and len(served.jobs_of(profile)) == 2
 
     changed = served.package("v2.zip", {"app.py": b"def handler(e, c):\n    return 2\n"})
     second = backend.sign_package(changed, destination, profile, now=NOW, prefix="signed_")
-    assert second["jobId"] != job["jobId"] and len(served.jobs_of(profile)) == 2
+    assert second["jobId"] != job["jobId"] and len(served.jobs_of(profile)) == 3
     updated = backend.update_function_code(
         "web" + served.tag, S3Object.from_location(second["signedObject"]), now=NOW
     )
@@ -277,3 +278,185 @@ def test_sam_ext_layer_adopt_signs_a_served_layer_version_unchanged(
     adopted = served.lambda_.get_layer_version_by_arn(Arn=document["LayerVersionArn"])
     assert adopted["Content"]["CodeSha256"] == document["CodeSha256"]
     assert [j["jobId"] for j in served.jobs_of(profile)] == [document["SigningJobId"]]
+
+
+def test_sam_ext_sign_after_a_revocation_starts_a_new_job_unless_given_the_token(
+    served: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sign`` says "Start a signing job": a second sign of the same file is a new job
+    (a new, unrevoked signature), as on the local backend; only a repeated
+    ``--client-request-token`` returns the job it started, revoked or not."""
+    profile = served.name("signer")
+    served.backend.put_signing_profile(profile, now=NOW)
+    source = str(served.package("app.zip"))
+    destination = f"s3://{served.bucket}/cli/"
+
+    def sign(*extra: str) -> dict[str, Any]:
+        status = sam_ext("sign", "--profile-name", profile, "--source", source,
+                         "--destination", destination, *extra)  # fmt: skip
+        out, err = capsys.readouterr()
+        assert status == 0, err
+        return dict(json.loads(out))
+
+    first = sign("--client-request-token", "release-1")
+    assert sam_ext("signature", "revoke", "--job-id", first["jobId"], "--reason", "leaked") == 0
+    capsys.readouterr()
+
+    again = sign()
+    assert again["jobId"] != first["jobId"]
+    assert again["status"] == "Succeeded" and "revocationRecord" not in again
+    assert again["signedObject"]["key"] != first["signedObject"]["key"]
+    third = sign()
+    assert third["jobId"] not in (first["jobId"], again["jobId"])
+
+    repeated = sign("--client-request-token", "release-1")
+    assert (
+        repeated["jobId"] == first["jobId"] and repeated["revocationRecord"]["reason"] == "leaked"
+    )
+    assert len(served.jobs_of(profile)) == 3
+
+
+EXAMPLE_NESTED = EXAMPLE_APP.parent / "nested"
+
+
+def test_sam_ext_deploys_a_nested_application_through_the_served_cloudformation(
+    served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child templates' TemplateURLs (this server's path-style URLs) are read from the
+    served S3: every level is created, each function under the parent's config. (Before:
+    NoSuchBucket, and the stack left REVIEW_IN_PROGRESS.)"""
+    app = served.tmp_path / "nested"
+    shutil.copytree(EXAMPLE_NESTED, app)
+    monkeypatch.chdir(app)
+    profile = served.name("publisher")
+    arn = served.backend.put_signing_profile(profile, now=NOW)["profileVersionArn"]
+    stack = "nested-" + served.tag
+    status = sam_ext(
+        "deploy", "--stack-name", stack, "--s3-bucket", served.bucket, "--s3-prefix", "nested",
+        "--signing-profiles", f"ApiFunction={profile} Orders={profile}",
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert err.splitlines()[-1] == f"stack {stack} deployed (CREATE_COMPLETE)"
+    stacks = {
+        s["StackName"]: s["StackStatus"]
+        for s in served.cloudformation.describe_stacks()["Stacks"]
+        if s["StackName"].startswith(stack)
+    }
+    assert len(stacks) == 3 and set(stacks.values()) == {"CREATE_COMPLETE"}, stacks
+
+    def functions(name: str) -> dict[str, str]:
+        resources = served.cloudformation.describe_stack_resources(StackName=name)
+        return {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in resources["StackResources"]
+            if r["ResourceType"] in ("AWS::Lambda::Function", "AWS::Lambda::CodeSigningConfig")
+        }
+
+    top = functions(stack)
+    (orders,) = [s for s in stacks if "-Orders-" in s and "-Billing-" not in s]
+    (billing,) = [s for s in stacks if "-Billing-" in s]
+    for name, function in [
+        (stack, top["ApiFunction"]),
+        (orders, functions(orders)["OrdersFunction"]),
+        (billing, functions(billing)["BillingFunction"]),
+    ]:
+        attached = served.lambda_.get_function_code_signing_config(FunctionName=function)
+        assert attached["CodeSigningConfigArn"] == top["EnforceConfig"], name
+
+
+def _stacks_named(served: Served, prefix: str) -> dict[str, str]:
+    return {
+        s["StackName"]: s["StackStatus"]
+        for s in served.cloudformation.describe_stacks()["Stacks"]
+        if s["StackName"].startswith(prefix)
+    }
+
+
+def test_sam_ext_deploy_of_a_packaged_template_refuses_a_predicted_rejection_first(
+    served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``deploy --template-file PACKAGED`` judges the code in S3 as packaging does: a
+    signature revoked since packaging (of a function and of its layer) is refused, exit 1,
+    naming each, before CloudFormation (before: the stack was created and rolled back)."""
+    app = served.tmp_path / "revoked-app"
+    shutil.copytree(EXAMPLE_APP, app)
+    monkeypatch.chdir(app)
+    profile = served.name("publisher")
+    arn = served.backend.put_signing_profile(profile, now=NOW)["profileVersionArn"]
+    status = sam_ext(
+        "package", "--s3-bucket", served.bucket, "--s3-prefix", "revoked",
+        "--signing-profiles", f"HelloFunction={profile} SharedLayer={profile}",
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+        "--output-template-file", "packaged.yaml",
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    capsys.readouterr()
+    packaged = load_template(app / "packaged.yaml")["Resources"]
+    for logical_id, uri in [
+        ("HelloFunction", packaged["HelloFunction"]["Properties"]["CodeUri"]),
+        ("SharedLayer", packaged["SharedLayer"]["Properties"]["ContentUri"]),
+    ]:
+        job = str(uri).rsplit("signed_", 1)[1].removesuffix(".zip")
+        served.signer.revoke_signature(jobId=job, reason=f"{logical_id} built from a leak")
+
+    stack = "revoked-" + served.tag
+    status = sam_ext(
+        "deploy", "--template-file", "packaged.yaml", "--stack-name", stack,
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+    )  # fmt: skip
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 1, lines
+    last = lines[-1]
+    assert last.startswith(
+        f"error: CodeVerificationFailedException: stack {stack}: not deployed, Lambda would "
+        "reject the code: HelloFunction: rejected with CodeVerificationFailedException "
+        "(revocation: "
+    ), last
+    assert "; HelloFunction layer SharedLayer: rejected with CodeVerificationFailedException " in (
+        last
+    )
+    assert "GoodbyeFunction" not in last  # unsigned under Warn: a warning, not a refusal
+    assert any(
+        line.startswith("warning: GoodbyeFunction: deploys with a warning") for line in lines
+    )
+    assert _stacks_named(served, stack) == {}  # nothing created, not even a change set
+
+
+def test_sam_ext_deploy_of_a_packaged_nested_template_judges_every_level(
+    served: Served, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The nested templates are read back from S3 and the parent's config followed down:
+    code signed by a profile the config does not list is refused at the second level."""
+    app = served.tmp_path / "nested-mismatch"
+    shutil.copytree(EXAMPLE_NESTED, app)
+    monkeypatch.chdir(app)
+    profile, other = served.name("publisher"), served.name("outsider")
+    arn = served.backend.put_signing_profile(profile, now=NOW)["profileVersionArn"]
+    served.backend.put_signing_profile(other, now=NOW)
+    status = sam_ext(
+        "package", "--s3-bucket", served.bucket, "--s3-prefix", "nested-mismatch",
+        "--signing-profiles", f"ApiFunction={profile} Orders={profile} Orders/Billing={other}",
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+        "--output-template-file", "packaged.yaml",
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    capsys.readouterr()
+    stack = "nested-mismatch-" + served.tag
+    status = sam_ext(
+        "deploy", "-t", "packaged.yaml", "--stack-name", stack,
+        "--parameter-overrides", f"TrustedProfileVersionArn={arn}",
+    )  # fmt: skip
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert status == 1, last
+    rejected = [
+        part.split(": rejected")[0]
+        for part in last.split("Lambda would reject the code: ", 1)[1].split("; ")
+    ]
+    assert rejected == [
+        "Orders/Billing/BillingFunction",
+        "Orders/Billing/BillingFunction layer BillingLayer",
+    ], last
+    assert "mismatch: " in last
+    assert _stacks_named(served, stack) == {}

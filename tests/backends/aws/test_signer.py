@@ -4,6 +4,7 @@ model)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,6 @@ from botocore.stub import ANY
 
 from provider import schemas
 from provider.backends.aws.errors import AccessDeniedError
-from provider.backends.aws.signer import content_token
 from provider.errors import NotFoundError, SigningJobFailed, ValidationError
 from provider.validity import ValidityPeriod
 
@@ -214,13 +214,8 @@ def test_a_package_is_uploaded_signed_waited_for_and_described(
     (start,) = stub.requests("StartSigningJob")
     source = start["source"]["s3"]
     assert source["key"].startswith("app/") and source["version"]
-    assert start["clientRequestToken"] == content_token(
-        f"s3://{BUCKET}/{source['key']}?versionId={source['version']}",
-        "publisher",
-        "",
-        BUCKET,
-        "app/signed_",
-    )
+    # No token given: a fresh one (a new job), as the local backend starts a new job.
+    assert uuid.UUID(start["clientRequestToken"]).version == 4
 
 
 def test_the_signed_version_is_the_one_the_job_wrote_not_a_later_write(
@@ -250,28 +245,32 @@ def test_the_signed_version_is_the_one_the_job_wrote_not_a_later_write(
     assert body["Body"].read() != b"written by someone else"
 
 
-def test_a_retried_sign_reuses_the_upload_and_the_token(
+def test_a_second_sign_reuses_the_upload_and_starts_a_new_job_unless_given_a_token(
     world: AwsWorld, package: Callable[..., Path]
 ) -> None:
     stub = world.stub_signer("start_signing_job", "describe_signing_job")
     _signer_like_aws(world, stub)
-    _expect_job(stub, "Succeeded", "Succeeded")
+    for _ in range(3):
+        _expect_job(stub, "Succeeded", "Succeeded")
+    destination = f"s3://{BUCKET}/app"
+    world.backend.sign_package(package(), destination, "publisher", now=NOW, prefix="signed_")
+    world.backend.sign_package(package(), destination, "publisher", now=NOW, prefix="signed_")
     world.backend.sign_package(
-        package(), f"s3://{BUCKET}/app", "publisher", now=NOW, prefix="signed_"
+        package(),
+        destination,
+        "publisher",
+        now=NOW,
+        prefix="signed_",
+        client_request_token="release-1",
     )
-    # Signer answers a repeated token with the same job (and writes nothing new).
-    stub.add_response("start_signing_job", {"jobId": JOB, "jobOwner": ACCOUNT}, _start_params())
-    for _ in range(2):
-        stub.add_response("describe_signing_job", job_response(JOB, "Succeeded"), {"jobId": JOB})
-    world.signer.meta.events.unregister("after-call.signer.StartSigningJob")
-    again = world.backend.sign_package(
-        package(), f"s3://{BUCKET}/app", "publisher", now=NOW, prefix="signed_"
-    )
-    first, second = stub.requests("StartSigningJob")
-    assert first == second
+    first, second, given = stub.requests("StartSigningJob")
+    # The unsigned upload is content-addressed: one version, used by every job.
+    assert first["source"] == second["source"] == given["source"]
     unsigned = first["source"]["s3"]["key"]
     assert len(world.s3.list_object_versions(Bucket=BUCKET, Prefix=unsigned)["Versions"]) == 1
-    assert again["jobId"] == JOB
+    # Each call without a token is a new job; a given token is sent as it is.
+    assert first["clientRequestToken"] != second["clientRequestToken"]
+    assert given["clientRequestToken"] == "release-1"
 
 
 def test_a_failed_job_is_returned_with_signers_reason(
