@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 
 def _refuse_rejected(stack: str, verdicts: list[Verdict]) -> None:
     """Stop before CloudFormation when a function's code (or a layer of it) would be
-    rejected by Lambda (its stack would only roll back); say the Warn-policy findings."""
+    rejected by Lambda (its stack would only roll back); say the Warn-policy findings and
+    what is not known before deploy (UNKNOWN: Lambda may still refuse it)."""
     rejected = [v for v in verdicts if v.decision is Decision.REJECT]
     for verdict in verdicts:
-        if verdict.decision is Decision.WARN:
+        if verdict.decision in (Decision.WARN, Decision.UNKNOWN):
             warn(verdict.message)
     if rejected:
         remedies = " ".join(dict.fromkeys(f.remedy for v in rejected for f in v.failed))
