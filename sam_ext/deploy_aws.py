@@ -33,7 +33,10 @@ def _refuse_rejected(stack: str, results: list[Packaged]) -> None:
     rejected = [p.verdict for p in results if p.verdict and p.verdict.decision is Decision.REJECT]
     for packaged in results:
         if packaged.verdict is not None and packaged.verdict.decision is Decision.WARN:
-            warn(f"{packaged.artifact.path}: {packaged.verdict.message}")
+            # The verdict names the resource already ("HelloFunction: deploys with ...").
+            message = packaged.verdict.message
+            named = message.startswith(f"{packaged.artifact.path}: ")
+            warn(message if named else f"{packaged.artifact.path}: {message}")
     if rejected:
         remedies = " ".join(dict.fromkeys(f.remedy for v in rejected for f in v.failed))
         raise DeploymentRejected(

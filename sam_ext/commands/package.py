@@ -211,6 +211,19 @@ def common_options(function: Any) -> Any:
     return function
 
 
+def _output_target(target: Path) -> Path:
+    """``--output-template-file``, checked before anything is packaged: its directory
+    must exist (a mistyped path is not created)."""
+    if target.is_dir():
+        raise ValidationError(f"--output-template-file: {str(target)!r} is a directory")
+    if not target.parent.is_dir():
+        raise ValidationError(
+            f"--output-template-file: the directory {str(target.parent)!r} does not exist "
+            f"(create it first, or write {target.name!r} elsewhere)"
+        )
+    return target
+
+
 @click.command(cls=SamCommand)
 @common_options
 @click.option(
@@ -223,14 +236,20 @@ def package(
 ) -> None:
     """Package (and sign) the code of a SAM template's functions and layers."""
     options = merged_options("package", config_file, config_env, given)
+    output = options.get("output_template_file")
+    target = None if not output else _output_target(Path(output))  # before any work
     packaged = package_template(ctx, options)
     text = dump_template(packaged.template, as_json=use_json)
-    output = options.get("output_template_file")
-    if output:
-        target = Path(output)
+    if target is not None:
         temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(target)
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            temporary.replace(target)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise ValidationError(
+                f"--output-template-file: cannot write {str(target)!r}: {exc.strerror}"
+            ) from None
         say(f"packaged template written to {target}")
     else:
         click.echo(text, nl=False)
