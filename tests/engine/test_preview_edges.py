@@ -73,5 +73,6 @@ def test_one_failure_has_one_remedy_at_every_level(engine_stack: StackFactory) -
             continue
         [remedy] = verdict["remedies"]
         # The warning said on the function during `pulumi up` gives the same advice.
-        said = " ".join([*up.messages("warning", name), *(f["message"] for f in outputs["findings"])])
+        findings = [f["message"] for f in outputs["findings"]]
+        said = " ".join([*up.messages("warning", name), *findings])
         assert remedy in said, (name, remedy, said)
