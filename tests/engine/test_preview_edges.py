@@ -51,8 +51,8 @@ def test_a_policy_change_previews_as_one_change_with_short_outputs(
     assert "code_signing_config_arn" not in shown.stdout, shown.stdout
     assert _section(shown.stdout, "Outputs:") == [
         "  ~ verdicts: {",
-        "        trusted  : \"ALLOW\"",
-        "      ~ untrusted: \"WARN (mismatch)\" => \"REJECT (mismatch)\"",
+        '        trusted  : "ALLOW"',
+        '      ~ untrusted: "WARN (mismatch)" => "REJECT (mismatch)"',
         "    }",
     ], shown.stdout
 
