@@ -95,6 +95,18 @@ def _summary(packaged_template: PackagedTemplate) -> str:
     return "\n".join(lines)
 
 
+def default_jobs(ctx: CliContext) -> int:
+    """Packages handled at once without ``--jobs``: on AWS, where each waits for its
+    signing job, :data:`provider.backends.batch.DEFAULT_JOBS` (chosen from Signer's rate
+    quotas); locally, where zipping and signing use this machine's cores, two per core up
+    to 8."""
+    if ctx.is_aws:
+        from provider.backends.batch import DEFAULT_JOBS
+
+        return DEFAULT_JOBS
+    return min(8, (os.cpu_count() or 2) * 2)
+
+
 def artifact_destination(
     ctx: CliContext, options: dict[str, Any], artifact_dir: Path
 ) -> ArtifactDestination:
@@ -130,7 +142,7 @@ def package_template(ctx: CliContext, options: dict[str, Any]) -> PackagedTempla
         artifact_dir,
         now=ctx.now,
         progress=say,
-        jobs=options.get("jobs") or min(8, (os.cpu_count() or 2) * 2),
+        jobs=options.get("jobs") or default_jobs(ctx),
         destination=destination,
     )
     parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
@@ -197,7 +209,12 @@ def common_options(function: Any) -> Any:
                 help="Where packages go (local backend) and the package cache lives (both "
                 "backends); default .sam-ext/artifacts next to the template.",
             ),
-            click.option("--jobs", type=click.IntRange(1, 64), help="Packages signed in parallel."),
+            click.option(
+                "--jobs",
+                type=click.IntRange(1, 64),
+                help="Packages signed in parallel (default: 50 with --backend aws, whose "
+                "jobs wait on Signer; else two per core, at most 8).",
+            ),
             click.option("--config-file", help="samconfig file (default samconfig.toml)."),
             click.option(
                 "--config-env",
