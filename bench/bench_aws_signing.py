@@ -1,99 +1,171 @@
-"""(c) Signing 50 packages on the aws backend against a stubbed Signer whose jobs take
-about 2 s each (one InProgress poll, 2 s apart), bounded concurrency versus one job at a
-time (what SAM CLI does). S3 is moto, in process; Signer's jobs are the stateful fake of
-tests/backends/aws (every request validated against Signer's API model).
+"""(c) ``sam-ext --backend aws package`` of N functions against ``sam-ext serve --job-delay
+2`` (its own process: Signer jobs that stay InProgress 2 s, S3 and the rest served), each
+run a whole ``sam-ext`` process with its default ``--jobs``, against the same command for
+one function. Every run is cold: a fresh S3 prefix and artifact directory, so every
+package is uploaded and signed. ``--compare-jobs 4 1`` adds runs with those ``--jobs``
+(4: the default before; 1: one at a time, as SAM CLI signs).
 
-Run: .venv/bin/python bench/bench_aws_signing.py [--packages 50] [--jobs 50]
+Run: .venv/bin/python bench/bench_aws_signing.py [--packages 50] [--repeats 3]
+     [--compare-jobs 4 1]
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
+import statistics
 import sys
 import tempfile
-import time
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(ROOT / "tests" / "backends" / "aws"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-    os.environ.pop(name, None)
-os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                  AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+for name in list(os.environ):
+    if name.startswith("AWS_"):
+        os.environ.pop(name)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+)
 
-from common import machine, table  # noqa: E402
-from conftest import BUCKET, NOW, FakeSigner, make_clients, session  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3  # noqa: E402
+from common import Sample, load, machine, run_process, table  # noqa: E402
+from endpoint.serving import start_server  # noqa: E402
 
-from provider.backends import batch  # noqa: E402
-from provider.backends.aws import AwsBackend  # noqa: E402
+from provider.backends.batch import DEFAULT_JOBS  # noqa: E402
 
-JOB_SECONDS = 2.0
 RESULTS = Path(__file__).parent / "results"
+SAM_EXT = Path(sys.executable).parent / "sam-ext"
+JOB_DELAY = 2.0
+PROFILE = "bench_c"
 
 
-def _zip(index: int) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", f"def handler(e, c):\n    return {index}\n")
-    return buffer.getvalue()
+def _app(root: Path, functions: int) -> Path:
+    """A SAM template of ``functions`` small functions; returns its path."""
+    lines = ["Transform: AWS::Serverless-2016-10-31", "Resources:"]
+    for index in range(functions):
+        name = f"Function{index:02d}"
+        (root / name).mkdir(parents=True)
+        (root / name / "app.py").write_text(f"def handler(event, context):\n    return {index}\n")
+        lines += [
+            f"  {name}:",
+            "    Type: AWS::Serverless::Function",
+            "    Properties:",
+            f"      CodeUri: {name}/",
+            "      Handler: app.handler",
+            "      Runtime: python3.12",
+        ]
+    (root / "template.yaml").write_text("\n".join(lines) + "\n")
+    return root / "template.yaml"
 
 
-def _run(packages: list[Path], jobs: int, prefix: str) -> float:
-    with mock_aws():
-        s3 = session().client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        clients = make_clients(retry_mode="adaptive", max_attempts=10)
-        backend = AwsBackend(clients=clients, job_delay=JOB_SECONDS, job_max_attempts=5)
-        backend.put_signing_profile("bench", now=NOW)
-        FakeSigner(clients.signer, clients.s3, in_progress_polls=1)
-        requests = [batch.SignRequest(f"Function{i:02d}", path, "bench")
-                    for i, path in enumerate(packages)]
-        start = time.perf_counter()
-        outcomes = batch.sign_all(backend, requests, f"s3://{BUCKET}/{prefix}", now=NOW,
-                                  jobs=jobs, progress=None)
-        elapsed = time.perf_counter() - start
-        batch.raise_for_failures(outcomes)
-        return elapsed
+class Bench:
+    """Cold ``sam-ext --backend aws package`` runs against one server and bucket."""
+
+    def __init__(self, url: str, work: Path) -> None:
+        self.env = {**os.environ, "AWS_ENDPOINT_URL": url}
+        self.work = work
+        self.runs = 0
+        s3 = boto3.client("s3", endpoint_url=url)
+        s3.create_bucket(Bucket="bench-c")
+        s3.put_bucket_versioning(Bucket="bench-c", VersioningConfiguration={"Status": "Enabled"})
+        signer = boto3.client("signer", endpoint_url=url)
+        signer.put_signing_profile(profileName=PROFILE, platformId="AWSLambda-SHA384-ECDSA")
+
+    def package(self, template: Path, functions: int, jobs: int | None = None) -> Sample:
+        """One cold run: a new prefix and artifact directory (nothing cached)."""
+        self.runs += 1
+        profiles = " ".join(f"Function{i:02d}={PROFILE}" for i in range(functions))
+        command = [
+            str(SAM_EXT), "--backend", "aws", "package", "-t", str(template),
+            "--s3-bucket", "bench-c", "--s3-prefix", f"run{self.runs}",
+            "--artifact-dir", str(self.work / f"artifacts{self.runs}"),
+            "--signing-profiles", profiles,
+            "--output-template-file", str(self.work / f"packaged{self.runs}.yaml"),
+        ]  # fmt: skip
+        if jobs is not None:
+            command += ["--jobs", str(jobs)]
+        sample = run_process(command, self.env)
+        packaged = (self.work / f"packaged{self.runs}.yaml").read_text()
+        assert packaged.count("/signed_") == functions, packaged
+        return sample
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=50)
-    parser.add_argument("--jobs", type=int, default=50)
-    args = parser.parse_args()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--compare-jobs", type=int, nargs="*", default=[])
+    options = parser.parse_args()
+    n = options.packages
+    started_under = load()
     with tempfile.TemporaryDirectory() as scratch:
-        packages = []
-        for index in range(args.packages):
-            path = Path(scratch) / f"p{index}.zip"
-            path.write_bytes(_zip(index))
-            packages.append(path)
-        one_job = _run(packages[:1], 1, "one")
-        bounded = _run(packages, args.jobs, "bounded")
-        default = _run(packages, batch.DEFAULT_JOBS, "default")
-        sequential = _run(packages, 1, "sequential")
-    rows = [("mode", "seconds", "x one job")]
-    for label, seconds in (("1 package", one_job),
-                           (f"{args.packages} packages, {args.jobs} at a time", bounded),
-                           (f"{args.packages} packages, {batch.DEFAULT_JOBS} at a time "
-                            "(default)", default),
-                           (f"{args.packages} packages, one at a time (SAM CLI)", sequential)):
-        rows.append((label, f"{seconds:.2f}", f"{seconds / one_job:.2f}"))
-    print(f"(c) aws backend signing, Signer jobs of ~{JOB_SECONDS:.0f} s; {machine()}")
+        work = Path(scratch)
+        one_app, many_app = _app(work / "one", 1), _app(work / "many", n)
+        server = start_server(work / "home", "--job-delay", str(JOB_DELAY))
+        try:
+            bench = Bench(server.url, work)
+            bench.package(one_app, 1)  # warm-up: the server's first requests, .pyc files
+            one: list[Sample] = []
+            many: list[Sample] = []
+            for _ in range(options.repeats):  # in turn: a drift of the load hits both
+                one.append(bench.package(one_app, 1))
+                many.append(bench.package(many_app, n))
+            compared = {jobs: bench.package(many_app, n, jobs) for jobs in options.compare_jobs}
+        finally:
+            server.stop()
+    ended_under = load()
+    one_wall = statistics.median(s.wall for s in one)
+    many_wall = statistics.median(s.wall for s in many)
+    ratio = statistics.median(m.wall / o.wall for m, o in zip(many, one, strict=True))
+    rows = [
+        ("sam-ext --backend aws package", "wall s (median)", "cpu s", "x one package"),
+        ("1 function", f"{one_wall:.2f}", f"{statistics.median(s.cpu for s in one):.2f}", "1.00"),
+        (
+            f"{n} functions, default --jobs ({min(DEFAULT_JOBS, n)} at a time)",
+            f"{many_wall:.2f}",
+            f"{statistics.median(s.cpu for s in many):.2f}",
+            f"{ratio:.2f}",
+        ),
+    ]
+    for jobs, sample in compared.items():
+        rows.append(
+            (
+                f"{n} functions, --jobs {jobs} (one run)",
+                f"{sample.wall:.2f}",
+                f"{sample.cpu:.2f}",
+                f"{sample.wall / one_wall:.2f}",
+            )
+        )
+    print(f"(c) sam-ext serve --job-delay {JOB_DELAY:g}; {machine()}")
+    print(f"start: {started_under}; end: {ended_under}")
     print(table(rows))
-    print(f"target: {args.packages} packages <= 1.5x one job -> {bounded / one_job:.2f}x")
+    print(f"target: {n} packages <= 2x one package -> {ratio:.2f}x (median of pair ratios)")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "aws_signing.json").write_text(json.dumps({
-        "one_job": one_job, "bounded": bounded, "bounded_jobs": args.jobs,
-        "default": default, "default_jobs": batch.DEFAULT_JOBS, "sequential": sequential,
-        "packages": args.packages}, indent=2))
+    (RESULTS / "aws_signing.json").write_text(
+        json.dumps(
+            {
+                "job_delay": JOB_DELAY,
+                "packages": n,
+                "default_jobs": min(DEFAULT_JOBS, n),
+                "machine": machine(),
+                "load": {"start": started_under, "end": ended_under},
+                "one": [[s.wall, s.cpu] for s in one],
+                "many": [[s.wall, s.cpu] for s in many],
+                "one_wall": one_wall,
+                "many_wall": many_wall,
+                "ratio": ratio,
+                "compared": {str(j): [s.wall, s.cpu] for j, s in compared.items()},
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ COMMANDS = {
     "package": "sam_ext.commands.package:package",
     "deploy": "sam_ext.commands.deploy:deploy",
     "layer": "sam_ext.commands.layer:layer",
+    "function": "sam_ext.commands.registry:function",
+    "metric": "sam_ext.commands.registry:metric",
     "policy-pack": "sam_ext.commands.policy_pack:policy_pack",
     "serve": "sam_ext.commands.serve:serve",
 }

@@ -2,7 +2,8 @@
 
 Works with either backend (anything with :meth:`sign_package`). On AWS each package is
 uploaded, signed and waited for in its own thread; the pool bounds how many jobs run at
-once, so a large template neither floods Signer's rate limits nor the connection pool.
+once (:data:`DEFAULT_JOBS`), so a large template neither floods Signer's rate limits nor
+the connection pool.
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ from provider.backends.base import Document
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.objects import location_text
 
-#: Jobs in flight when the caller does not say.
-DEFAULT_JOBS = 4
+#: Packages signed at once on AWS when the caller does not say. Signer's quotas are
+#: request rates, per API action, per second (per account and Region, adjustable; beyond
+#: them it answers ``ThrottlingException``), not a number of jobs in flight; and a job
+#: in flight waits on Signer, not on this machine. So the bound comes from the rate its
+#: waiting costs: each job in flight polls DescribeSigningJob once per waiter delay
+#: (``DEFAULT_JOB_DELAY``, 5 s, as SAM CLI polls), and 50 jobs make 10 polls a second.
+#: Bursts above the account's rate (50 StartSigningJob calls at once) are the retry
+#: mode's to absorb: botocore's adaptive mode backs off and paces the shared client
+#: (:data:`provider.backends.aws.session.DEFAULT_RETRY_MODE`).
+DEFAULT_JOBS = 50
 MAX_JOBS = 64
 
 

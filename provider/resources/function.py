@@ -175,7 +175,12 @@ def _prediction_output(predictions: Sequence[Prediction]) -> dict[str, Any] | No
     every artifact's prediction."""
     if not predictions:
         return None
-    documents = [p.to_document() for p in predictions]
+    # Each artifact's remedies are the ones said for it here and in its finding (what a
+    # Pulumi user does), not the API-level ones: one failure, one piece of advice.
+    documents = [
+        {**p.to_document(), "remedies": list(dict.fromkeys(map(judging.pulumi_remedy, p.failed)))}
+        for p in predictions
+    ]
     first = documents[0]
     return {
         "decision": combined(p.decision for p in predictions),
@@ -186,9 +191,7 @@ def _prediction_output(predictions: Sequence[Prediction]) -> dict[str, Any] | No
             for i, d in enumerate(documents)
             for c in d["failed_checks"]
         ],
-        "remedies": list(
-            dict.fromkeys(judging.pulumi_remedy(f) for p in predictions for f in p.failed)
-        ),
+        "remedies": list(dict.fromkeys(r for d in documents for r in d["remedies"])),
         "unknown_until_deploy": sorted({c for d in documents for c in d["unknown_until_deploy"]}),
         "artifacts": documents,
     }
@@ -570,7 +573,10 @@ def csc_inputs(csc: CodeSigningConfig | pulumi.Input[str] | None) -> dict[str, A
     csc = traced(csc, CodeSigningConfig, ("arn",)) or csc
     if isinstance(csc, CodeSigningConfig):
         return {
-            "code_signing_config_arn": csc.arn,
+            # Its id, which is its ARN: an in-place update keeps the id known in a preview,
+            # where the arn output is unknown until the update runs (the function would
+            # then show a change of its config in every preview of a config change).
+            "code_signing_config_arn": csc.id,
             "code_signing_policy": csc.policy,
             "allowed_publishers": csc.allowed_publishers,
             "publisher_refs": csc.publisher_refs,

@@ -95,6 +95,18 @@ def _summary(packaged_template: PackagedTemplate) -> str:
     return "\n".join(lines)
 
 
+def default_jobs(ctx: CliContext) -> int:
+    """Packages handled at once without ``--jobs``: on AWS, where each waits for its
+    signing job, :data:`provider.backends.batch.DEFAULT_JOBS` (chosen from Signer's rate
+    quotas); locally, where zipping and signing use this machine's cores, two per core up
+    to 8."""
+    if ctx.is_aws:
+        from provider.backends.batch import DEFAULT_JOBS
+
+        return DEFAULT_JOBS
+    return min(8, (os.cpu_count() or 2) * 2)
+
+
 def artifact_destination(
     ctx: CliContext, options: dict[str, Any], artifact_dir: Path
 ) -> ArtifactDestination:
@@ -130,7 +142,7 @@ def package_template(ctx: CliContext, options: dict[str, Any]) -> PackagedTempla
         artifact_dir,
         now=ctx.now,
         progress=say,
-        jobs=options.get("jobs") or min(8, (os.cpu_count() or 2) * 2),
+        jobs=options.get("jobs") or default_jobs(ctx),
         destination=destination,
     )
     parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
@@ -197,7 +209,12 @@ def common_options(function: Any) -> Any:
                 help="Where packages go (local backend) and the package cache lives (both "
                 "backends); default .sam-ext/artifacts next to the template.",
             ),
-            click.option("--jobs", type=click.IntRange(1, 64), help="Packages signed in parallel."),
+            click.option(
+                "--jobs",
+                type=click.IntRange(1, 64),
+                help="Packages signed in parallel (default: 50 with --backend aws, whose "
+                "jobs wait on Signer; else two per core, at most 8).",
+            ),
             click.option("--config-file", help="samconfig file (default samconfig.toml)."),
             click.option(
                 "--config-env",
@@ -209,6 +226,19 @@ def common_options(function: Any) -> Any:
     ):
         function = option(function)
     return function
+
+
+def _output_target(target: Path) -> Path:
+    """``--output-template-file``, checked before anything is packaged: its directory
+    must exist (a mistyped path is not created)."""
+    if target.is_dir():
+        raise ValidationError(f"--output-template-file: {str(target)!r} is a directory")
+    if not target.parent.is_dir():
+        raise ValidationError(
+            f"--output-template-file: the directory {str(target.parent)!r} does not exist "
+            f"(create it first, or write {target.name!r} elsewhere)"
+        )
+    return target
 
 
 @click.command(cls=SamCommand)
@@ -223,14 +253,20 @@ def package(
 ) -> None:
     """Package (and sign) the code of a SAM template's functions and layers."""
     options = merged_options("package", config_file, config_env, given)
+    output = options.get("output_template_file")
+    target = None if not output else _output_target(Path(output))  # before any work
     packaged = package_template(ctx, options)
     text = dump_template(packaged.template, as_json=use_json)
-    output = options.get("output_template_file")
-    if output:
-        target = Path(output)
+    if target is not None:
         temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(target)
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            temporary.replace(target)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise ValidationError(
+                f"--output-template-file: cannot write {str(target)!r}: {exc.strerror}"
+            ) from None
         say(f"packaged template written to {target}")
     else:
         click.echo(text, nl=False)

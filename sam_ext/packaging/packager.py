@@ -169,6 +169,10 @@ class Packager:
         #: Signed objects to seal once the run is over: (cache key, path, facts).
         self._to_seal: list[tuple[str, Path, dict[str, str]]] = []
         self._seal_lock = threading.Lock()
+        #: One lock per signed-object cache key: artifacts of one content and signer (a
+        #: function and a layer sharing a directory) are signed once and share the object.
+        self._signing: dict[str, threading.Lock] = {}
+        self._signing_lock = threading.Lock()
 
     # --- plan ---------------------------------------------------------------------------
     def plan(
@@ -394,7 +398,8 @@ class Packager:
     def _remember_to_seal(self, key: str, path: Placed, facts: dict[str, str]) -> None:
         if isinstance(path, Path) and isinstance(self.backend, SealsObjects):
             with self._seal_lock:
-                self._to_seal.append((key, path, facts))
+                if all(known != key for known, _, _ in self._to_seal):
+                    self._to_seal.append((key, path, facts))
 
     def _unsigned(self, artifact: Artifact, cache: PackageCache) -> _Unsigned:
         key = fingerprint(artifact.source)
@@ -437,6 +442,20 @@ class Packager:
             artifact.profile.profile_owner,
             self.destination.cache_scope,
         )
+        with self._signing_lock:
+            once = self._signing.setdefault(key, threading.Lock())
+        # The same key is the same signed object, whichever resource asks: the first signs
+        # it, the others wait and reuse it as the cache would on the next run (one job, one
+        # client request token: the token is derived from the key).
+        with once:
+            return self._signed_one(artifact, unsigned, cache, key)
+
+    def _signed_one(
+        self, artifact: Artifact, unsigned: _Unsigned, cache: PackageCache, key: str
+    ) -> Packaged:
+        """The signed object of ``key`` for ``artifact``: reused from the cache, or signed."""
+        assert artifact.profile is not None
+        digest = unsigned.entry.digest
         reusable = self._reusable(cache.signed_for(key), artifact, key)
         if reusable is not None:
             return self._with_verdict(reusable)

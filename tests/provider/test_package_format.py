@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from provider.backends.jobs import JobFilter, Pagination
+from provider.errors import ValidationError
 from provider.package import MARKER, SIGNATURE_MEMBER
 from provider.verdict import INTEGRITY_EXCEPTION, MALFORMED_EXCEPTION, Decision
 
@@ -174,8 +176,12 @@ def test_signing_a_zero_byte_file_fails_with_a_reason(ks, tmp_path):
     _failed(ks.sign(source), "not a zip")
 
 
-def test_signing_a_missing_file_fails_with_a_reason(ks, tmp_path):
-    _failed(ks.sign(tmp_path / "absent.zip"), "absent.zip")
+def test_signing_a_missing_file_is_bad_input_and_records_no_job(ks, tmp_path):
+    # A missing input is bad input, as on the aws backend (issue 20): no failed job.
+    for source in (tmp_path / "absent.zip", tmp_path):
+        with pytest.raises(ValidationError, match=f"source: '{source}' does not exist"):
+            ks.sign(source)
+    assert ks.backend.list_signing_jobs(JobFilter(), Pagination())["jobs"] == []
 
 
 def test_signing_a_zip_with_a_corrupt_member_fails(ks, make_zip):

@@ -21,6 +21,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
+#: Lines echoed around the registry block, to read its output apart.
+REGISTRY_START, REGISTRY_END = "--- registry", "--- end of registry"
 
 
 def sh_block(after_heading: str, index: int = 0) -> str:
@@ -62,6 +64,9 @@ def test_the_readme_cli_blocks_work_as_written(checkout: Path) -> None:
             "(",
             sh_block("### Packaging SAM applications", 1),  # examples/sam/nested
             ")",
+            f"echo '{REGISTRY_START}'",
+            sh_block("### The local function registry"),
+            f"echo '{REGISTRY_END}'",
             sh_block("### Signing jobs, trust files, third-party layers"),
             sh_block("### Signing jobs, trust files, third-party layers", 1),
         ]
@@ -82,9 +87,16 @@ def test_the_readme_cli_blocks_work_as_written(checkout: Path) -> None:
     assert failures.splitlines() == [
         '1: sam-ext verify app.zip --code-signing-config-arn "$CSC"'
     ], done.stderr
-    verdicts = re.findall(r'"decision": "(\w+)"', done.stdout)
+    before, rest = done.stdout.split(REGISTRY_START + "\n")
+    registry, after = rest.split(REGISTRY_END + "\n")
+    verdicts = re.findall(r'"decision": "(\w+)"', before + after)
     assert verdicts == ["ALLOW", "REJECT", "ALLOW"]  # the last one on the trust file alone
     assert '"trustFileExportedAt"' in done.stdout
+    # The registry after the example app's deploy: GoodbyeFunction deployed unsigned
+    # under its Warn config, once.
+    assert '"FunctionName": "app-HelloFunction"' in registry
+    assert registry.count('"FunctionName": "app-GoodbyeFunction"') == 2  # list, get
+    assert '"Label": "SignatureValidationErrors"' in registry and '"Sum": 1,' in registry
     assert "stack app deployed to the local function registry" in done.stderr
     deepest = "created nested-Orders-Billing-BillingFunction (Orders/Billing/BillingFunction)"
     assert f"{deepest}: ALLOW" in done.stderr

@@ -37,9 +37,24 @@ csc = CodeSigningConfig(
         description="trusted, shortlived and retired publishers",
     ),
 )
+
+
+def one_line(verdict: dict | None) -> str:
+    """A predicted verdict in a few words: the decision and the checks that fail (the
+    findings on each function say the rest: why, Lambda's exception, the remedy)."""
+    if not verdict:
+        return "no code signing config"
+    checks = [a["checks"] for a in verdict["artifacts"]]
+    failed = sorted({name for c in checks for name, state in c.items() if state == "FAILED"})
+    return verdict["decision"] + (f" ({', '.join(failed)})" if failed else "")
+
+
+verdicts = {}
 for kind in included:
     function = LambdaFunction(
         kind.replace("_", "-"),
         LambdaFunctionArgs(code=fixtures["packages"][kind], code_signing_config=csc),
     )
-    pulumi.export(f"{kind}_predicted_verdict", function.predicted_verdict)
+    verdicts[kind] = function.predicted_verdict.apply(one_line)
+# One line per function; each function's predicted_verdict output has the details.
+pulumi.export("verdicts", verdicts)

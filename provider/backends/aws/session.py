@@ -4,7 +4,8 @@ Everything about *where* and *as whom* comes from boto3's own resolution, so the
 behaves like the AWS CLI: the standard credential chain, ``AWS_PROFILE``, the region from
 ``AWS_REGION``/``AWS_DEFAULT_REGION`` or the profile's config, and ``AWS_ENDPOINT_URL``
 (and ``AWS_ENDPOINT_URL_<SERVICE>``, which botocore reads itself) for LocalStack or a
-moto server. Throttling and transient errors are retried by botocore's retry modes.
+moto server. Throttling and transient errors are retried by botocore's retry modes
+(adaptive by default: see :data:`DEFAULT_RETRY_MODE`).
 """
 
 from __future__ import annotations
@@ -27,18 +28,29 @@ if TYPE_CHECKING:
     from mypy_boto3_signer import SignerClient
 
 RETRY_MODES = ("standard", "adaptive", "legacy")
+#: The retry mode when neither the caller nor ``AWS_RETRY_MODE`` says otherwise.
+#: botocore's ``adaptive`` mode is its ``standard`` mode (retries with exponential backoff
+#: and jitter, throttling errors included) plus a client-side rate limiter: after a
+#: throttling answer (``ThrottlingException``, ``TooManyRequestsException``, ...) every
+#: request of that client waits for a token, at a rate cut at once and raised again as
+#: requests succeed. Signer's quotas are request rates per second, so many packages signed
+#: at once (all threads share one client) slow down to what the account is allowed
+#: instead of retrying into the limit; without throttling nothing waits.
+DEFAULT_RETRY_MODE = "adaptive"
 #: Attempts per call (the first one included) when neither the caller nor
 #: ``AWS_MAX_ATTEMPTS`` says otherwise: more than botocore's 3, since a deploy of many
 #: packages meets Signer's rate limits.
 DEFAULT_MAX_ATTEMPTS = 8
+#: Pooled connections per client: one per package signed at once, at most.
+MAX_POOL_CONNECTIONS = 64
 _USER_AGENT = "lambda-codesign/0.1"
 
 
 def retry_config(mode: str | None = None, max_attempts: int | None = None) -> Config:
     """botocore's client config: the retry mode and attempts (argument, else
-    ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS``, else standard mode), and enough pooled
-    connections for concurrent signing."""
-    chosen_mode = mode or os.environ.get("AWS_RETRY_MODE") or "standard"
+    ``AWS_RETRY_MODE``/``AWS_MAX_ATTEMPTS``, else :data:`DEFAULT_RETRY_MODE` and
+    :data:`DEFAULT_MAX_ATTEMPTS`), and enough pooled connections for concurrent signing."""
+    chosen_mode = mode or os.environ.get("AWS_RETRY_MODE") or DEFAULT_RETRY_MODE
     if chosen_mode not in RETRY_MODES:
         raise ValidationError(
             f"AWS_RETRY_MODE: {chosen_mode!r} is not one of {', '.join(RETRY_MODES)}"
@@ -56,7 +68,7 @@ def retry_config(mode: str | None = None, max_attempts: int | None = None) -> Co
     retries: Any = {"mode": chosen_mode, "total_max_attempts": max_attempts}
     return Config(
         retries=retries,
-        max_pool_connections=32,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
         user_agent_extra=_USER_AGENT,
     )
 

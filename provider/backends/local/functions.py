@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from provider.backends.functions import (
     refresh_drift,
 )
 from provider.backends.local.lambda_ import LocalLambda
-from provider.clock import format_instant
+from provider.clock import format_instant, parse_instant
 from provider.errors import (
     CodesignError,
     ConflictError,
@@ -523,6 +523,51 @@ class LocalFunctions(LocalLambda):
         self._function_row(name)
         with self.store.transaction() as db:
             db.execute("UPDATE functions SET csc_arn = NULL WHERE name = ?", (name,))
+
+    def get_metric_statistics(
+        self,
+        metric_name: str,
+        *,
+        function_name: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        period: int | None = None,
+    ) -> Document:
+        """GetMetricStatistics (namespace ``AWS/Lambda``) over the registry's metrics: the
+        data points of ``metric_name`` (of one function, else of all) from ``start``
+        (inclusive) to ``end`` (exclusive), summed per ``period`` seconds counted from
+        ``start`` (else from the first point; no period: one sum over the whole range).
+        As CloudWatch, periods with no data point are left out."""
+        if function_name is not None:
+            check_function_name(function_name)
+        if period is not None and period < 1:
+            raise ValidationError(f"Period: {period} must be at least 1 second")
+        if start is not None and end is not None and start >= end:
+            raise ValidationError("StartTime: must be earlier than EndTime")
+        query = "SELECT at FROM metrics WHERE name = ?"
+        params: list[str] = [metric_name]
+        if function_name is not None:
+            query += " AND function_name = ?"
+            params.append(function_name)
+        with self.store.read() as db:
+            recorded = [parse_instant(r["at"], field="at") for r in db.execute(query, params)]
+        points = sorted(
+            t for t in recorded if (start is None or t >= start) and (end is None or t < end)
+        )
+        sums: dict[datetime, int] = {}
+        if points:
+            origin = start or points[0]
+            for t in points:
+                index = 0 if period is None else int((t - origin).total_seconds() // period)
+                bucket = origin + timedelta(seconds=index * (period or 0))
+                sums[bucket] = sums.get(bucket, 0) + 1
+        return {
+            "Label": metric_name,
+            "Datapoints": [
+                {"Timestamp": format_instant(t), "SampleCount": n, "Sum": n, "Unit": "Count"}
+                for t, n in sorted(sums.items())
+            ],
+        }
 
     def metric_count(self, name: str, function: str | None = None) -> int:
         """How many data points a metric (e.g. ``SignatureValidationErrors``) has."""

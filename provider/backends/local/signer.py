@@ -285,6 +285,9 @@ class LocalSigner:
         job when the caller announced one already (``sam-ext serve`` answers
         StartSigningJob before the job runs); a fresh one otherwise.
         """
+        if not Path(source).is_file():
+            # Bad input, as on the aws backend: no job is recorded for a file not there.
+            raise ValidationError(f"source: {str(source)!r} does not exist or is not a file")
         job, _ = self._start(
             source,
             None,
@@ -348,32 +351,35 @@ class LocalSigner:
                 f"profileName: signing profile {profile_name!r} is {row['status']}; canceled "
                 "or revoked profiles start no signing jobs"
             )
-        if client_request_token is not None:
-            with self.store.read() as db:
+        job_id = job_id or new_job_id()
+        existing = None
+        # Not synced on its own: the job's end (a durable commit) syncs it too, and a job
+        # lost with the power would have been failed as orphaned anyway. The token is
+        # looked up in the same write transaction as the insert, so two callers with one
+        # token (threads or processes) get one job.
+        with self.store.transaction(durable=False) as db:
+            if client_request_token is not None:
                 existing = db.execute(
                     "SELECT job_id FROM jobs WHERE client_token = ?", (client_request_token,)
                 ).fetchone()
-            if existing is not None:
-                return self.describe_signing_job(existing["job_id"]), False
-        job_id = job_id or new_job_id()
-        # Not synced on its own: the job's end (a durable commit) syncs it too, and a job
-        # lost with the power would have been failed as orphaned anyway.
-        with self.store.transaction(durable=False) as db:
-            db.execute(
-                "INSERT INTO jobs (job_id, client_token, profile_name, profile_version, "
-                "platform_id, status, created_at, source_path, pid) "
-                "VALUES (?, ?, ?, ?, ?, 'InProgress', ?, ?, ?)",
-                (
-                    job_id,
-                    client_request_token,
-                    profile_name,
-                    row["version"],
-                    row["platform_id"],
-                    format_instant(now),
-                    str(source),
-                    os.getpid(),
-                ),
-            )
+            if existing is None:
+                db.execute(
+                    "INSERT INTO jobs (job_id, client_token, profile_name, profile_version, "
+                    "platform_id, status, created_at, source_path, pid) "
+                    "VALUES (?, ?, ?, ?, ?, 'InProgress', ?, ?, ?)",
+                    (
+                        job_id,
+                        client_request_token,
+                        profile_name,
+                        row["version"],
+                        row["platform_id"],
+                        format_instant(now),
+                        str(source),
+                        os.getpid(),
+                    ),
+                )
+        if existing is not None:
+            return self.describe_signing_job(existing["job_id"]), False
         try:
             if unsigned is None:
                 signed_path, expires_at = self._run_job(

@@ -524,10 +524,12 @@ def cli_world(world: AwsWorld, monkeypatch: pytest.MonkeyPatch) -> AwsWorld:
 
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore's retries without their sleeps (the attempts still happen)."""
-    from botocore.retries import standard
+    """botocore's retries without their sleeps (the attempts still happen): no backoff
+    between attempts, and no wait for the adaptive mode's send tokens."""
+    from botocore.retries import bucket, standard
 
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+    monkeypatch.setattr(bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)
 
 
 def inject_errors(client: Any, operation: str, responses: list[tuple[int, bytes, dict[str, str]]]):

@@ -73,19 +73,20 @@ def test_an_unknown_aws_profile_names_the_variable(monkeypatch: pytest.MonkeyPat
         AwsBackend()
 
 
-def test_retry_mode_and_attempts_default_to_standard_and_honour_the_environment(
+def test_retry_mode_and_attempts_default_to_adaptive_and_honour_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert retry_config().retries == {
-        "mode": "standard",
+        "mode": "adaptive",
         "total_max_attempts": DEFAULT_MAX_ATTEMPTS,
     }
-    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    assert open_clients().signer.meta.config.retries["mode"] == "adaptive"
+    monkeypatch.setenv("AWS_RETRY_MODE", "standard")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "12")
-    assert retry_config().retries == {"mode": "adaptive", "total_max_attempts": 12}
-    assert retry_config("standard", 2).retries == {"mode": "standard", "total_max_attempts": 2}
+    assert retry_config().retries == {"mode": "standard", "total_max_attempts": 12}
+    assert retry_config("legacy", 2).retries == {"mode": "legacy", "total_max_attempts": 2}
     client = open_clients().signer
-    assert client.meta.config.retries["mode"] == "adaptive"
+    assert client.meta.config.retries["mode"] == "standard"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
-"""Throttling and transient errors are retried by botocore (standard mode) on the wire;
-what still fails after the last attempt is one clear message. The errors are real HTTP
-responses injected before moto answers, so botocore's retry handler sees them."""
+"""Throttling and transient errors are retried by botocore (adaptive mode by default) on
+the wire; what still fails after the last attempt is one clear message. The errors are
+real HTTP responses injected before moto answers, so botocore's retry handler sees them."""
 
 from __future__ import annotations
 
