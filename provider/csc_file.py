@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from provider import verdict
+
 #: The common definitions' patterns (schemas/common.schema.json), verbatim; matched with
 #: ``re.search``, as jsonschema matches ``pattern``.
 PATTERNS = {
@@ -28,7 +30,7 @@ PATTERNS = {
     "instant": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$",
 }
 #: The ``policy`` enum.
-POLICIES = ("Warn", "Enforce")
+POLICIES = verdict.POLICIES
 #: ``SigningProfileVersionArns``' item bounds, and ``Description``'s length bound.
 ARNS_ITEMS = (1, 20)
 DESCRIPTION_MAX = 256

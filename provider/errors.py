@@ -30,9 +30,16 @@ class CodesignError(Exception):
 
 
 class ValidationError(CodesignError):
-    """An input broke a documented rule (name pattern, length, enum, bound)."""
+    """An input broke a documented rule (name pattern, length, enum, bound).
+
+    ``field`` names the input at fault, where the raiser knows it (the message then starts
+    ``field: ...``)."""
 
     code = "ValidationException"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.field = field
 
 
 class NotFoundError(CodesignError):

@@ -7,14 +7,17 @@ test all call :func:`predict` with what they know, in plain data:
   :class:`~provider.verdict.ArtifactFacts` (read from a package that exists already),
   :class:`PendingSignature` (a package this update signs with a new signing job, by a
   profile named or declared in the program), or ``None`` (nothing known yet);
-- the code signing config, as a :class:`ConfigView`: its policy and its publishers, any of
+- the code signing config, as a :class:`KnownConfig`: its policy and its publishers, any of
   which may be unknown (a config or a profile created by the same update);
 - the instant the deploy would happen.
 
-Each of Lambda's four checks comes out ``PASSED``, ``FAILED``, ``SKIPPED`` or ``UNKNOWN``;
-an ``UNKNOWN`` check says what leaves it undecided (:attr:`Prediction.undecided`). The
-decision is ``ALLOW``, ``WARN`` or ``REJECT`` when every way the unknowns can turn out leads
-to it, and ``UNKNOWN`` otherwise: a prediction never says "allowed" on a guess.
+What is known becomes facts and a :class:`~provider.verdict.Membership` (whether the signer
+is among the allowed publishers, or unknown), and :mod:`provider.verdict` decides over them
+with the same rules :func:`~provider.verdict.decide` runs: each of Lambda's four checks comes
+out ``PASSED``, ``FAILED``, ``SKIPPED`` or ``UNKNOWN``; an ``UNKNOWN`` check says what leaves
+it undecided (:attr:`Prediction.undecided`). The decision is ``ALLOW``, ``WARN`` or
+``REJECT`` when every way the unknowns can turn out leads to it, and ``UNKNOWN`` otherwise:
+a prediction never says "allowed" on a guess.
 
 What the graph lets one know (DESIGN.md, "When Lambda judges code"):
 
@@ -35,28 +38,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import product
 from typing import Any
 
 from provider.verdict import (
-    INTEGRITY_EXCEPTION,
-    MALFORMED_EXCEPTION,
     POLICIES,
-    VERIFICATION_EXCEPTION,
+    SEVERITY,
     ArtifactFacts,
     Check,
+    CheckState,
     CscPolicy,
+    Decision,
     FailedCheck,
-    expiry_failure,
-    integrity_failure,
-    mismatch_failure,
-    revocation_failure,
+    Membership,
+    check_outcomes,
+    decision_of,
+    exception_of,
+    possible_decisions,
 )
-
-#: The decision when the unknowns leave more than one possible.
-UNKNOWN = "UNKNOWN"
-#: Decisions from the mildest to the worst (how several artifacts of one deploy combine).
-_SEVERITY = ("ALLOW", "WARN", UNKNOWN, "REJECT")
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class Publisher:
 
 
 @dataclass(frozen=True)
-class ConfigView:
+class KnownConfig:
     """A code signing config as a preview knows it.
 
     ``policy`` is ``Warn``/``Enforce`` or ``None`` (unknown); ``publishers`` the allowed
@@ -88,6 +86,13 @@ class ConfigView:
     policy: str | None
     publishers: tuple[Publisher, ...] | None
     arn: str | None = None
+
+    @classmethod
+    def of(cls, csc: CscPolicy) -> KnownConfig:
+        """A config that exists: everything about it is known."""
+        return cls(
+            csc.policy, tuple(Publisher(a) for a in csc.allowed_profile_version_arns), csc.arn
+        )
 
     @property
     def known_arns(self) -> tuple[str, ...]:
@@ -117,7 +122,7 @@ class PendingSignature:
 
 
 #: What a prediction can know of the code: facts, a pending signature, or nothing.
-Code = ArtifactFacts | PendingSignature | None
+KnownCode = ArtifactFacts | PendingSignature | None
 
 _FRESH = "a fresh signature made by this update's signing job"
 
@@ -132,10 +137,10 @@ class Prediction:
     """
 
     name: str
-    decision: str
-    possible: tuple[str, ...]
+    decision: Decision
+    possible: tuple[Decision, ...]
     policy: str | None
-    checks: dict[Check, str]
+    checks: dict[Check, CheckState]
     failed: tuple[FailedCheck, ...]
     undecided: dict[Check, str] = field(default_factory=dict)
     passed_because: dict[Check, str] = field(default_factory=dict)
@@ -161,16 +166,16 @@ class Prediction:
         config = (
             f"code signing config {self.csc_arn}" if self.csc_arn else "its code signing config"
         )
-        if self.decision == "REJECT":
+        if self.decision is Decision.REJECT:
             return (
                 f"{self.name}: the deploy would be rejected by {config} "
                 f"({self.policy or 'policy unknown'}) with {self.exception}: {self.reasons}"
             )
-        if self.decision == "WARN":
+        if self.decision is Decision.WARN:
             return (
                 f"{self.name}: the deploy would go ahead with a warning under Warn: {self.reasons}"
             )
-        if self.decision == "ALLOW":
+        if self.decision is Decision.ALLOW:
             grouped: dict[str, list[str]] = {}
             for check, reason in self.passed_because.items():
                 grouped.setdefault(reason, []).append(check.value)
@@ -187,11 +192,11 @@ class Prediction:
         """Plain data (a Pulumi output): decision, checks, failures, remedies, unknowns."""
         return {
             "name": self.name,
-            "decision": self.decision,
-            "possible": list(self.possible),
+            "decision": self.decision.value,
+            "possible": [d.value for d in self.possible],
             "policy": self.policy,
             "exception": self.exception,
-            "checks": {c.value: s for c, s in self.checks.items()},
+            "checks": {c.value: s.value for c, s in self.checks.items()},
             "failed_checks": [f"{f.check.value}: {f.message}" for f in self.failed],
             "remedies": sorted({f.remedy for f in self.failed}),
             "unknown_until_deploy": [c.value for c in self.undecided],
@@ -200,144 +205,68 @@ class Prediction:
         }
 
 
-@dataclass
-class _Checks:
-    states: dict[Check, str] = field(default_factory=lambda: {c: "PASSED" for c in Check})
-    failed: list[FailedCheck] = field(default_factory=list)
-    undecided: dict[Check, str] = field(default_factory=dict)
-    passed_because: dict[Check, str] = field(default_factory=dict)
-
-    def fail(self, failure: FailedCheck | None) -> None:
-        if failure is not None:
-            self.states[failure.check] = "FAILED"
-            self.failed.append(failure)
-
-    def unknown(self, check: Check, why: str) -> None:
-        self.states[check] = "UNKNOWN"
-        self.undecided[check] = why
-
-
-def _signer_mismatch(ref: str | None, arn: str | None, config: ConfigView, checks: _Checks) -> None:
-    """The mismatch check of signed code whose signer is ``ref``/``arn``."""
+def _membership(ref: str | None, arn: str | None, config: KnownConfig) -> Membership:
+    """Whether the signer ``ref``/``arn`` is among ``config``'s allowed publishers, as far
+    as the graph knows."""
     if config.publishers is None:
-        checks.unknown(Check.MISMATCH, "the config's allowed publishers are not known yet")
-        return
+        return Membership(None, "the config's allowed publishers are not known yet")
     if config.lists(ref) or (arn is not None and arn in config.known_arns):
-        checks.passed_because[Check.MISMATCH] = "signed by a profile the config lists"
-        return
+        return Membership(True)
     if arn is None and ref is None:
-        checks.unknown(Check.MISMATCH, "the signing profile is not known yet")
-        return
+        return Membership(None, "the signing profile is not known yet")
     if config.has_unknown_publisher:
-        checks.unknown(Check.MISMATCH, "some allowed publisher is not known yet")
-        return
-    signer = arn or f"the profile {ref} (a profile version this update creates)"
-    checks.fail(
-        FailedCheck(
-            Check.MISMATCH,
-            f"signed by {signer}, which is not among the code signing config's allowed publishers",
-            "Sign with an allowed profile version, or add this profile version ARN to the "
-            "code signing config's AllowedPublishers.",
-        )
+        return Membership(None, "some allowed publisher is not known yet")
+    return Membership(
+        False, signer=arn or f"the profile {ref} (a profile version this update creates)"
     )
 
 
-def _known_code(facts: ArtifactFacts, config: ConfigView, at: datetime, checks: _Checks) -> None:
-    csc = CscPolicy(config.known_arns, config.policy or "Warn", config.arn)
-    integrity = None if Check.INTEGRITY in facts.unknown else integrity_failure(facts, csc)
-    if integrity is not None:
-        checks.fail(integrity)
-        for check in (Check.MISMATCH, Check.EXPIRY, Check.REVOCATION):
-            checks.states[check] = "SKIPPED"
-        return
-    if Check.INTEGRITY in facts.unknown:
-        checks.unknown(Check.INTEGRITY, facts.undecided or "the package's bytes cannot be read yet")
-    elif facts.signed and not facts.publisher_known and config.has_unknown_publisher:
-        # An unknown publisher's key cannot vouch for the package if it turns out allowed.
-        checks.unknown(Check.INTEGRITY, "the signer's key is unknown to this backend")
-    if not facts.signed and Check.MISMATCH not in facts.unknown:
-        checks.fail(mismatch_failure(facts, csc))
-        checks.states[Check.EXPIRY] = checks.states[Check.REVOCATION] = "SKIPPED"
-        return
-    if Check.MISMATCH in facts.unknown:
-        checks.unknown(Check.MISMATCH, facts.undecided or "the signer is not known yet")
-    else:
-        _signer_mismatch(None, facts.profile_version_arn, config, checks)
-        checks.passed_because.pop(Check.MISMATCH, None)  # said for predictions only
-    for check in (Check.EXPIRY, Check.REVOCATION):
-        if check in facts.unknown:
-            checks.unknown(check, facts.undecided or "the signature's record is not known yet")
-        elif check is Check.EXPIRY:
-            checks.fail(expiry_failure(facts, at))
-        else:
-            checks.fail(revocation_failure(facts))
-
-
-def _checks_of(code: Code, config: ConfigView, at: datetime) -> _Checks:
-    checks = _Checks()
+def _facts_of(name: str, code: KnownCode, config: KnownConfig) -> tuple[ArtifactFacts, Membership]:
+    """The code as facts the checks run over, and its signer's membership of the config."""
     if code is None:
-        for check in Check:
-            checks.unknown(check, "the code is not known until deploy")
-    elif isinstance(code, PendingSignature):
-        for check in (Check.INTEGRITY, Check.EXPIRY, Check.REVOCATION):
-            checks.passed_because[check] = _FRESH
-        _signer_mismatch(code.profile_ref, code.profile_version_arn, config, checks)
-    else:
-        _known_code(code, config, at, checks)
-    return checks
+        nothing = "the code is not known until deploy"
+        return ArtifactFacts(name, unknown=frozenset(Check), undecided=nothing), Membership(None)
+    if isinstance(code, PendingSignature):
+        # The job that makes it writes the package and signs it now, and only an active
+        # profile starts one: nothing to fail integrity, expiry or revocation.
+        fresh = ArtifactFacts(name, signed=True, profile_version_arn=code.profile_version_arn)
+        return fresh, _membership(code.profile_ref, code.profile_version_arn, config)
+    return code, _membership(None, code.profile_version_arn, config)
 
 
-def _outcome(policy: str, integrity_fails: bool, other_fails: bool) -> str:
-    if integrity_fails:
-        return "REJECT"
-    if other_fails:
-        return "REJECT" if policy == "Enforce" else "WARN"
-    return "ALLOW"
-
-
-def predict(name: str, code: Code, config: ConfigView, at: datetime) -> Prediction:
+def predict(name: str, code: KnownCode, config: KnownConfig, at: datetime) -> Prediction:
     """Predict what Lambda does with a deploy of ``code`` (called ``name`` in messages)
     under ``config`` at instant ``at``, deciding only what the known values decide."""
-    checks = _checks_of(code, config, at)
-    states = checks.states
-    integrity = {"FAILED": (True,), "UNKNOWN": (False, True)}.get(states[Check.INTEGRITY], (False,))
-    others = [states[c] for c in (Check.MISMATCH, Check.EXPIRY, Check.REVOCATION)]
-    other = (True,) if "FAILED" in others else (False, True) if "UNKNOWN" in others else (False,)
+    facts, membership = _facts_of(name, code, config)
+    outcomes = check_outcomes(facts, membership, at)
+    states = {check: o.state for check, o in outcomes.items()}
     policies = (config.policy,) if config.policy in POLICIES else POLICIES
-    possible = tuple(
-        d
-        for d in _SEVERITY
-        if d in {_outcome(p, i, o) for p, i, o in product(policies, integrity, other)}
-    )
-    decision = possible[0] if len(possible) == 1 else UNKNOWN
-    exception = None
-    if decision == "REJECT":
-        integrity_failed = states[Check.INTEGRITY] == "FAILED"
-        malformed = isinstance(code, ArtifactFacts) and code.malformed
-        exception = (
-            (MALFORMED_EXCEPTION if malformed else INTEGRITY_EXCEPTION)
-            if integrity_failed
-            else VERIFICATION_EXCEPTION
-        )
+    possible = possible_decisions(states, policies)
+    decision = decision_of(possible)
+    passed_because: dict[Check, str] = {}
+    if isinstance(code, PendingSignature):  # what the graph, not the bytes, decided
+        for check in (Check.INTEGRITY, Check.EXPIRY, Check.REVOCATION):
+            passed_because[check] = _FRESH
+        passed_because[Check.MISMATCH] = "signed by a profile the config lists"
     return Prediction(
         name=name,
         decision=decision,
         possible=possible,
         policy=config.policy if config.policy in POLICIES else None,
-        checks=dict(states),
-        failed=tuple(checks.failed),
-        undecided=dict(checks.undecided),
-        passed_because={c: w for c, w in checks.passed_because.items() if states[c] == "PASSED"},
-        exception=exception,
+        checks=states,
+        failed=tuple(o.failure for o in outcomes.values() if o.failure is not None),
+        undecided={c: o.undecided for c, o in outcomes.items() if o.undecided is not None},
+        passed_because={c: w for c, w in passed_because.items() if states[c] is CheckState.PASSED},
+        exception=exception_of(decision, states, bool(facts.malformed)),
         csc_arn=config.arn,
     )
 
 
-def combined(decisions: Iterable[str]) -> str:
+def combined(decisions: Iterable[str]) -> Decision:
     """The decision of a deploy of several artifacts (code and layers): the worst one,
     ``UNKNOWN`` ranking below ``REJECT`` (a known rejection decides) and above ``WARN``."""
-    worst = "ALLOW"
+    worst = Decision.ALLOW
     for decision in decisions:
-        if _SEVERITY.index(decision) > _SEVERITY.index(worst):
-            worst = decision
+        if SEVERITY.index(Decision(decision)) > SEVERITY.index(worst):
+            worst = Decision(decision)
     return worst

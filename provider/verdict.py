@@ -9,14 +9,22 @@ expired signature or a revoked one is rejected under ``Enforce``
 (``CodeVerificationFailedException``) and deployed with a warning under ``Warn``. A check
 the facts cannot decide (:attr:`ArtifactFacts.unknown`) is ``UNKNOWN``, and so is the
 decision when that check could still change it: never "allowed" on a guess.
+
+Each check is a rule here (:func:`integrity_rule`, :func:`mismatch_rule`,
+:func:`expiry_rule`, :func:`revocation_rule`) over facts that may be unknown;
+:func:`check_outcomes` runs them with the skip rules, :func:`possible_decisions` and
+:func:`exception_of` turn the outcomes into Lambda's answer. :func:`decide` runs them over
+what is read from a package; :mod:`provider.prediction` runs the same functions over what a
+preview knows, unknowns included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from itertools import product
 from typing import Any
 
 from provider.clock import format_instant
@@ -31,6 +39,18 @@ class Check(StrEnum):
     REVOCATION = "revocation"
 
 
+class CheckState(StrEnum):
+    """How one check came out."""
+
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    #: Not run: integrity failed (the envelope's claims are not trusted), or the code is
+    #: unsigned (no signature to expire or revoke).
+    SKIPPED = "SKIPPED"
+    #: The facts cannot decide it (yet).
+    UNKNOWN = "UNKNOWN"
+
+
 class Decision(StrEnum):
     """What happens to the deployment."""
 
@@ -41,7 +61,39 @@ class Decision(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
-POLICIES = ("Warn", "Enforce")
+#: Decisions from the mildest to the worst (how several artifacts of one deploy combine):
+#: ``UNKNOWN`` ranks below ``REJECT`` (a known rejection decides) and above ``WARN``.
+SEVERITY = (Decision.ALLOW, Decision.WARN, Decision.UNKNOWN, Decision.REJECT)
+
+
+class Policy(StrEnum):
+    """A code signing config's ``UntrustedArtifactOnDeployment``: what Lambda does with
+    code that fails a check other than integrity."""
+
+    WARN = "Warn"
+    ENFORCE = "Enforce"
+
+
+#: Lambda's ``UntrustedArtifactOnDeployment`` when a config leaves it out: the one place
+#: this default is said.
+DEFAULT_UNTRUSTED_ARTIFACT_POLICY = Policy.WARN
+#: The policies, as AWS spells them.
+POLICIES: tuple[str, ...] = tuple(Policy)
+
+
+class Reason(StrEnum):
+    """Why a check failed (what a remedy is chosen by)."""
+
+    MALFORMED = "malformed"
+    CHANGED = "changed"
+    UNVERIFIED_KEY = "unverified key"
+    NOT_SIGNED = "not signed"
+    NOT_ALLOWED = "not allowed"
+    EXPIRED = "expired"
+    SIGNATURE_REVOKED = "signature revoked"
+    PROFILE_REVOKED = "profile revoked"
+
+
 INTEGRITY_EXCEPTION = "InvalidCodeSignatureException"
 VERIFICATION_EXCEPTION = "CodeVerificationFailedException"
 MALFORMED_EXCEPTION = "InvalidParameterValueException"
@@ -83,7 +135,7 @@ class CscPolicy:
     """The parts of a code signing config that decide a verdict."""
 
     allowed_profile_version_arns: tuple[str, ...]
-    policy: str = "Warn"
+    policy: str = DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value
     arn: str | None = None
 
 
@@ -94,6 +146,7 @@ class FailedCheck:
     check: Check
     message: str
     remedy: str
+    reason: Reason
 
     def to_document(self) -> dict[str, str]:
         """The verdict schema's ``failedChecks`` item."""
@@ -107,7 +160,7 @@ class Verdict:
     decision: Decision
     policy: str
     evaluated_at: datetime
-    checks: dict[Check, str]
+    checks: dict[Check, CheckState]
     failed: tuple[FailedCheck, ...]
     exception: str | None = None
     csc_arn: str | None = None
@@ -127,7 +180,7 @@ class Verdict:
 
     def _outcome(self) -> str:
         name = self.facts.name
-        unknown = [c.value for c, s in self.checks.items() if s == "UNKNOWN"]
+        unknown = [c.value for c, s in self.checks.items() if s == CheckState.UNKNOWN]
         undecided = ""
         if unknown:
             why = f" ({self.facts.undecided})" if self.facts.undecided else ""
@@ -152,7 +205,7 @@ class Verdict:
             "decision": self.decision.value,
             "policy": self.policy,
             "evaluatedAt": format_instant(self.evaluated_at),
-            "checks": {check.value: state for check, state in self.checks.items()},
+            "checks": {check.value: state.value for check, state in self.checks.items()},
             "failedChecks": [failed.to_document() for failed in self.failed],
             "message": self.message,
         }
@@ -172,81 +225,130 @@ class Verdict:
             ),
         }
         document.update({key: value for key, value in optional.items() if value is not None})
-        unknown = [c.value for c, s in self.checks.items() if s == "UNKNOWN"]
+        unknown = [c.value for c, s in self.checks.items() if s == CheckState.UNKNOWN]
         if unknown:
             document["unknownChecks"] = unknown
         return document
 
 
-def integrity_failure(facts: ArtifactFacts, csc: CscPolicy) -> FailedCheck | None:
+@dataclass(frozen=True)
+class Membership:
+    """Whether the signer is among the code signing config's allowed publishers: ``True``,
+    ``False``, or ``None`` while unknown (``undecided`` says why). ``signer`` is how a
+    mismatch names the signer (by default its profile version ARN)."""
+
+    listed: bool | None
+    undecided: str | None = None
+    signer: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check's outcome: its state, the failure when it failed, and what leaves it
+    undecided when it is unknown."""
+
+    state: CheckState
+    failure: FailedCheck | None = None
+    undecided: str | None = None
+
+
+_PASSED = CheckOutcome(CheckState.PASSED)
+_SKIPPED = CheckOutcome(CheckState.SKIPPED)
+
+
+def _failed(check: Check, reason: Reason, message: str, remedy: str) -> CheckOutcome:
+    return CheckOutcome(CheckState.FAILED, FailedCheck(check, message, remedy, reason))
+
+
+def _unknown(why: str) -> CheckOutcome:
+    return CheckOutcome(CheckState.UNKNOWN, undecided=why)
+
+
+def integrity_rule(facts: ArtifactFacts, membership: Membership) -> CheckOutcome:
     """The integrity check: a malformed, changed or unverifiable package fails it."""
+    if Check.INTEGRITY in facts.unknown:
+        return _unknown(facts.undecided or "the package's bytes cannot be read yet")
     if facts.malformed:
-        return FailedCheck(
+        return _failed(
             Check.INTEGRITY,
+            Reason.MALFORMED,
             f"the package is not a readable .zip archive: {facts.malformed}",
             "Upload the .zip that the signing job wrote, unmodified.",
         )
     if facts.integrity_error:
-        return FailedCheck(
+        return _failed(
             Check.INTEGRITY,
+            Reason.CHANGED,
             f"the package was changed after signing or its signature is invalid: "
             f"{facts.integrity_error}",
             "Rebuild the package from source and sign it again; never modify a signed package.",
         )
-    if (
-        facts.signed
-        and not facts.publisher_known
-        and facts.profile_version_arn in csc.allowed_profile_version_arns
-    ):
+    if facts.signed and not facts.publisher_known:
         # An unknown publisher cannot vouch for its key: harmless when it is not allowed
         # anyway (a mismatch), but an allowed ARN whose key cannot be checked is not trusted.
-        return FailedCheck(
-            Check.INTEGRITY,
-            f"the signing key of {facts.profile_version_arn} cannot be verified: that "
-            "profile version is unknown to this backend",
-            "Sign with a profile of this backend (or its account), or check the ARN.",
-        )
-    return None
+        if membership.listed is None:
+            return _unknown("the signer's key is unknown to this backend")
+        if membership.listed:
+            return _failed(
+                Check.INTEGRITY,
+                Reason.UNVERIFIED_KEY,
+                f"the signing key of {facts.profile_version_arn} cannot be verified: that "
+                "profile version is unknown to this backend",
+                "Sign with a profile of this backend (or its account), or check the ARN.",
+            )
+    return _PASSED
 
 
-def mismatch_failure(facts: ArtifactFacts, csc: CscPolicy) -> FailedCheck | None:
+def mismatch_rule(facts: ArtifactFacts, membership: Membership) -> CheckOutcome:
     """The mismatch check: unsigned code, or a signer the config does not list, fails it."""
+    if Check.MISMATCH in facts.unknown:
+        return _unknown(facts.undecided or "the signer is not known yet")
     if not facts.signed:
-        return FailedCheck(
+        return _failed(
             Check.MISMATCH,
+            Reason.NOT_SIGNED,
             "the package is not signed",
             "Sign it with one of the code signing config's allowed profiles "
             "(sam-ext sign --profile-name NAME ...).",
         )
-    if facts.profile_version_arn not in csc.allowed_profile_version_arns:
-        return FailedCheck(
-            Check.MISMATCH,
-            f"signed by {facts.profile_version_arn}, which is not among the code signing "
-            "config's allowed publishers",
-            "Sign with an allowed profile version, or add this profile version ARN to the "
-            "code signing config's AllowedPublishers.",
-        )
-    return None
+    if membership.listed is None:
+        return _unknown(membership.undecided or "the signer is not known yet")
+    if membership.listed:
+        return _PASSED
+    signer = membership.signer or facts.profile_version_arn
+    return _failed(
+        Check.MISMATCH,
+        Reason.NOT_ALLOWED,
+        f"signed by {signer}, which is not among the code signing config's allowed publishers",
+        "Sign with an allowed profile version, or add this profile version ARN to the "
+        "code signing config's AllowedPublishers.",
+    )
 
 
-def expiry_failure(facts: ArtifactFacts, at: datetime) -> FailedCheck | None:
+def expiry_rule(facts: ArtifactFacts, at: datetime) -> CheckOutcome:
     """The expiry check at instant ``at``."""
+    if Check.EXPIRY in facts.unknown:
+        return _unknown(facts.undecided or "the signature's record is not known yet")
     # A signature is valid on [signedAt, signatureExpiresAt): at the expiry instant it
     # has expired.
     if facts.expires_at is not None and at >= facts.expires_at:
-        return FailedCheck(
+        return _failed(
             Check.EXPIRY,
+            Reason.EXPIRED,
             f"the signature expired at {format_instant(facts.expires_at)}",
             "Sign the package again; a new signature gets a fresh validity period.",
         )
-    return None
+    return _PASSED
 
 
-def revocation_failure(facts: ArtifactFacts) -> FailedCheck | None:
+def revocation_rule(facts: ArtifactFacts) -> CheckOutcome:
     """The revocation check: a revoked signature, or a profile revocation covering it."""
+    if Check.REVOCATION in facts.unknown:
+        return _unknown(facts.undecided or "the signature's record is not known yet")
     if facts.signature_revoked_reason is not None:
-        return FailedCheck(
+        return _failed(
             Check.REVOCATION,
+            Reason.SIGNATURE_REVOKED,
             f"the signature (job {facts.job_id}) was revoked: {facts.signature_revoked_reason}",
             "Sign the package again with a new signing job.",
         )
@@ -254,77 +356,100 @@ def revocation_failure(facts: ArtifactFacts) -> FailedCheck | None:
     # Signatures made at or after the effective time are untrusted: AWS says "after";
     # the instant itself is treated as revoked, the safer reading.
     if revoked_from is not None and facts.signed_at is not None and facts.signed_at >= revoked_from:
-        return FailedCheck(
+        return _failed(
             Check.REVOCATION,
+            Reason.PROFILE_REVOKED,
             f"profile version {facts.profile_version_arn} is revoked for signatures made "
             f"from {format_instant(revoked_from)}; this one was made at "
             f"{format_instant(facts.signed_at)}",
             "Sign with a profile that is not revoked and allow it in the code signing config.",
         )
-    return None
+    return _PASSED
+
+
+def check_outcomes(
+    facts: ArtifactFacts, membership: Membership, at: datetime
+) -> dict[Check, CheckOutcome]:
+    """Every check of ``facts`` (signed by a publisher the config lists or not, as
+    ``membership`` says) at ``at``, in Lambda's order, with the skip rules."""
+    integrity = integrity_rule(facts, membership)
+    if integrity.state is CheckState.FAILED:
+        # The envelope's claims are not trustworthy once integrity fails.
+        return {
+            Check.INTEGRITY: integrity,
+            Check.MISMATCH: _SKIPPED,
+            Check.EXPIRY: _SKIPPED,
+            Check.REVOCATION: _SKIPPED,
+        }
+    outcomes = {Check.INTEGRITY: integrity, Check.MISMATCH: mismatch_rule(facts, membership)}
+    if not facts.signed and Check.MISMATCH not in facts.unknown:
+        # Unsigned code fails the mismatch check; it has no signature to expire or revoke.
+        outcomes[Check.EXPIRY] = outcomes[Check.REVOCATION] = _SKIPPED
+    else:
+        outcomes[Check.EXPIRY] = expiry_rule(facts, at)
+        outcomes[Check.REVOCATION] = revocation_rule(facts)
+    return outcomes
+
+
+def outcome(policy: str, integrity_fails: bool, other_fails: bool) -> Decision:
+    """What Lambda does: an integrity failure is rejected under any policy; any other
+    failure is rejected under ``Enforce`` and deployed with a warning under ``Warn``."""
+    if integrity_fails:
+        return Decision.REJECT
+    if other_fails:
+        return Decision.REJECT if policy == Policy.ENFORCE else Decision.WARN
+    return Decision.ALLOW
+
+
+def possible_decisions(
+    states: Mapping[Check, CheckState], policies: Iterable[str]
+) -> tuple[Decision, ...]:
+    """The decisions that the ways the ``UNKNOWN`` checks (and the ``policies`` still
+    possible) can turn out lead to, mildest first."""
+    integrity_state = states[Check.INTEGRITY]
+    integrity = (
+        (True,)
+        if integrity_state is CheckState.FAILED
+        else (False, True)
+        if integrity_state is CheckState.UNKNOWN
+        else (False,)
+    )
+    others = [states[c] for c in (Check.MISMATCH, Check.EXPIRY, Check.REVOCATION)]
+    other = (
+        (True,)
+        if CheckState.FAILED in others
+        else (False, True)
+        if CheckState.UNKNOWN in others
+        else (False,)
+    )
+    found = {outcome(p, i, o) for p, i, o in product(policies, integrity, other)}
+    return tuple(d for d in SEVERITY if d in found)
+
+
+def decision_of(possible: tuple[Decision, ...]) -> Decision:
+    """The decision when the possible ones are ``possible``: the one, else ``UNKNOWN``
+    (never "allowed" on a guess)."""
+    return possible[0] if len(possible) == 1 else Decision.UNKNOWN
+
+
+def exception_of(
+    decision: Decision, states: Mapping[Check, CheckState], malformed: bool
+) -> str | None:
+    """The exception Lambda raises for ``decision``: an integrity failure's (or, for a
+    file that is no .zip, the malformed parameter's), else the verification failure's."""
+    if decision is not Decision.REJECT:
+        return None
+    if states[Check.INTEGRITY] is CheckState.FAILED:
+        return MALFORMED_EXCEPTION if malformed else INTEGRITY_EXCEPTION
+    return VERIFICATION_EXCEPTION
 
 
 def decide(facts: ArtifactFacts, csc: CscPolicy, at: datetime) -> Verdict:
     """Decide what Lambda does with ``facts`` under ``csc`` at instant ``at``."""
-    checks: dict[Check, str] = {check: "PASSED" for check in Check}
-    failures: list[FailedCheck] = []
-
-    integrity = None if Check.INTEGRITY in facts.unknown else integrity_failure(facts, csc)
-    if integrity is not None:
-        failures.append(integrity)
-        checks[Check.INTEGRITY] = "FAILED"
-        # The envelope's claims are not trustworthy once integrity fails.
-        for check in (Check.MISMATCH, Check.EXPIRY, Check.REVOCATION):
-            checks[check] = "SKIPPED"
-        exception = MALFORMED_EXCEPTION if facts.malformed else INTEGRITY_EXCEPTION
-        return Verdict(
-            Decision.REJECT, csc.policy, at, checks, tuple(failures), exception, csc.arn, facts
-        )
-
-    if not facts.signed and Check.MISMATCH not in facts.unknown:
-        checks[Check.EXPIRY] = checks[Check.REVOCATION] = "SKIPPED"
-    evaluations: dict[Check, Callable[[], FailedCheck | None]] = {
-        Check.MISMATCH: lambda: mismatch_failure(facts, csc),
-        Check.EXPIRY: lambda: expiry_failure(facts, at),
-        Check.REVOCATION: lambda: revocation_failure(facts),
-    }
-    for check, evaluate in evaluations.items():
-        if check in facts.unknown:
-            checks[check] = "UNKNOWN"
-            continue
-        if checks[check] == "SKIPPED":
-            continue
-        failed = evaluate()
-        if failed is not None:
-            failures.append(failed)
-            checks[check] = "FAILED"
-    if Check.INTEGRITY in facts.unknown:
-        checks[Check.INTEGRITY] = "UNKNOWN"
-
-    unknown = {check for check, state in checks.items() if state == "UNKNOWN"}
-    if unknown and not (failures and csc.policy == "Enforce"):
-        # What an unknown check would do if it failed: an integrity failure is rejected
-        # under any policy, any other under Enforce; under Warn it would warn.
-        worst = (
-            Decision.REJECT
-            if Check.INTEGRITY in unknown or csc.policy == "Enforce"
-            else Decision.WARN
-        )
-        if worst is not (Decision.WARN if failures else Decision.ALLOW):
-            return Verdict(
-                Decision.UNKNOWN, csc.policy, at, checks, tuple(failures), None, csc.arn, facts
-            )
-    if not failures:
-        return Verdict(Decision.ALLOW, csc.policy, at, checks, (), None, csc.arn, facts)
-    if csc.policy == "Enforce":
-        return Verdict(
-            Decision.REJECT,
-            csc.policy,
-            at,
-            checks,
-            tuple(failures),
-            VERIFICATION_EXCEPTION,
-            csc.arn,
-            facts,
-        )
-    return Verdict(Decision.WARN, csc.policy, at, checks, tuple(failures), None, csc.arn, facts)
+    listed = facts.profile_version_arn in csc.allowed_profile_version_arns
+    outcomes = check_outcomes(facts, Membership(listed), at)
+    states = {check: o.state for check, o in outcomes.items()}
+    failures = tuple(o.failure for o in outcomes.values() if o.failure is not None)
+    decision = decision_of(possible_decisions(states, (csc.policy,)))
+    exception = exception_of(decision, states, bool(facts.malformed))
+    return Verdict(decision, csc.policy, at, states, failures, exception, csc.arn, facts)

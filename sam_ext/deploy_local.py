@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provider.errors import DeploymentRejected, NotFoundError, ValidationError
-from provider.verdict import Decision, Verdict
+from provider.statuses import ArtifactKind
+from provider.verdict import DEFAULT_UNTRUSTED_ARTIFACT_POLICY, Decision, Verdict
 from sam_ext.packaging.csc import resolve_csc, resolve_csc_value
 from sam_ext.packaging.destination import LOCAL_BUCKET
 from sam_ext.packaging.nested import child_parameters, join_path, local_template
@@ -171,7 +172,7 @@ class LocalDeployer:
                 join_path(path, logical_id),
                 template_dir,
             )
-            (functions if entry.kind == "function" else layers)[logical_id] = code
+            (functions if entry.kind is ArtifactKind.FUNCTION else layers)[logical_id] = code
         stack = _Stack(self, path, template, template_dir, parameters, functions, layers)
         stacks = [stack]
         for logical_id, resource in template["Resources"].items():
@@ -272,7 +273,7 @@ class LocalDeployer:
             properties = substitute(resource.get("Properties") or {}, parameters)
             allowed = (properties.get("AllowedPublishers") or {}).get("SigningProfileVersionArns")
             policy = (properties.get("CodeSigningPolicies") or {}).get(
-                "UntrustedArtifactOnDeployment", "Warn"
+                "UntrustedArtifactOnDeployment", DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value
             )
             description = (
                 properties.get("Description")

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from provider.errors import CodesignError
 from provider.objects import S3Object
+from provider.statuses import ArtifactKind
 from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
 from sam_ext.packaging.csc import resolve_csc, resolve_csc_value
 from sam_ext.packaging.nested import NESTED, child_parameters, join_path
@@ -105,7 +106,7 @@ class TemplateJudge:
         resources = template.get("Resources") or {}
         for logical_id, resource in resources.items():
             entry = packageable(resource["Type"])
-            if entry is None or entry.kind != "function":
+            if entry is None or entry.kind is not ArtifactKind.FUNCTION:
                 continue
             name = join_path(path, logical_id)
             csc = resolve_csc(template, resource, self.backend, parameters)

@@ -19,7 +19,7 @@ from provider.backends.jobs import JobFilter, Pagination
 from provider.clock import format_instant
 from provider.errors import ValidationError
 from provider.validity import ValidityPeriod
-from provider.verdict import ArtifactFacts, CscPolicy, Verdict
+from provider.verdict import DEFAULT_UNTRUSTED_ARTIFACT_POLICY, ArtifactFacts, CscPolicy, Verdict
 
 Document = dict[str, Any]
 
@@ -82,9 +82,7 @@ def csc_update_request(
         list(allowed)
         if allowed is not None
         else current["AllowedPublishers"]["SigningProfileVersionArns"],
-        policy
-        if policy is not None
-        else current.get("CodeSigningPolicies", {}).get("UntrustedArtifactOnDeployment", "Warn"),
+        policy if policy is not None else policy_of_config(current).policy,
         description if description is not None else current.get("Description", ""),
     )
 
@@ -116,7 +114,8 @@ def csc_policy(document: Document) -> CscPolicy:
 def policy_of_config(config: Document, arn: str | None = None) -> CscPolicy:
     """The verdict inputs of a CodeSigningConfig object (or a Create request); the policy
     defaults to ``Warn`` as Lambda's does."""
-    policy = config.get("CodeSigningPolicies", {}).get("UntrustedArtifactOnDeployment", "Warn")
+    policies = config.get("CodeSigningPolicies", {})
+    policy = policies.get("UntrustedArtifactOnDeployment", DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value)
     return CscPolicy(
         tuple(config["AllowedPublishers"]["SigningProfileVersionArns"]),
         policy,

@@ -20,6 +20,7 @@ from typing import Protocol
 from provider.backends.base import Document
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.objects import location_text
+from provider.statuses import JobStatus
 
 #: Packages signed at once on AWS when the caller does not say. Signer's quotas are
 #: request rates, per API action, per second (per account and Region, adjustable; beyond
@@ -120,7 +121,7 @@ def sign_all(
                 now=now,
                 prefix=prefix,
             )
-            if job.get("status") != "Succeeded":
+            if job.get("status") != JobStatus.SUCCEEDED:
                 outcome = SignOutcome(
                     request,
                     error=SigningJobFailed(

@@ -13,8 +13,8 @@ from datetime import datetime
 
 from provider.arns import check_account, check_platform
 from provider.errors import ValidationError
+from provider.statuses import JobStatus
 
-JOB_STATUSES = ("InProgress", "Failed", "Succeeded")
 #: ListSigningJobs' ``maxResults`` bounds.
 MAX_PAGE_SIZE = 25
 
@@ -32,10 +32,8 @@ class JobFilter:
     job_invoker: str | None = None
 
     def __post_init__(self) -> None:
-        if self.status is not None and self.status not in JOB_STATUSES:
-            raise ValidationError(
-                f"status: {self.status!r} is not one of {', '.join(JOB_STATUSES)}"
-            )
+        if self.status is not None and self.status not in tuple(JobStatus):
+            raise ValidationError(f"status: {self.status!r} is not one of {', '.join(JobStatus)}")
         if self.platform_id is not None:
             check_platform(self.platform_id)
         if self.requested_by is not None and not 1 <= len(self.requested_by) <= 2048:

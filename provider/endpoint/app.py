@@ -20,7 +20,7 @@ from provider.endpoint.lambda_api import LambdaCscApi
 from provider.endpoint.moto_hook import install
 from provider.endpoint.signer_api import SignerApi
 from provider.endpoint.state import Caller, EndpointState
-from provider.errors import CodesignError
+from provider.errors import CodesignError, KeystoreError
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -88,6 +88,12 @@ def _respond(
     headers = [*headers, ("Content-Length", str(len(body)))]
     start_response(f"{status} {_STATUS_TEXT.get(status, 'Status')}", headers)
     return [body]
+
+
+def server_fault_status(exc: CodesignError) -> int | None:
+    """500 when the server's own keystore failed (not the request); else ``None``: the
+    status the error's code has in the service's model (:func:`protocol.error_status`)."""
+    return 500 if isinstance(exc, KeystoreError) else None
 
 
 def _error_response(
@@ -296,8 +302,9 @@ class EndpointApp:
         except protocol.ProtocolError as exc:
             return _error_response(start_response, service, exc.code, exc.message, exc.status)
         except CodesignError as exc:
-            status_code = 500 if exc.code == "KeystoreError" else None
-            return _error_response(start_response, service, exc.code, exc.message, status_code)
+            return _error_response(
+                start_response, service, exc.code, exc.message, server_fault_status(exc)
+            )
         except Exception as exc:  # a bug here: said plainly to the client, traced in the log
             traceback.print_exc(file=sys.stderr)
             return _error_response(

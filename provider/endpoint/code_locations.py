@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote
 from provider.endpoint.lambda_api import moto_lambda
 from provider.endpoint.state import Caller
 from provider.errors import NotFoundError
+from provider.statuses import ArtifactKind
 
 Document = dict[str, Any]
 #: ``PREFIX/layer/ACCOUNT/REGION/NAME/VERSION`` and ``PREFIX/function/ACCOUNT/REGION/NAME/
@@ -26,7 +27,9 @@ CONTENT_PREFIX = "/_sam-ext/code/"
 BASE_URL: ContextVar[str | None] = ContextVar("sam_ext_serve_base_url", default=None)
 
 
-def _location(base_url: str, kind: str, account: str, region: str, name: str, version: str) -> str:
+def _location(
+    base_url: str, kind: ArtifactKind, account: str, region: str, name: str, version: str
+) -> str:
     return f"{base_url}{CONTENT_PREFIX}{kind}/{account}/{region}/{quote(name, safe='')}/" + quote(
         version, safe=""
     )
@@ -86,7 +89,7 @@ def layer_content_location(layer: Any, content: Document) -> Document:
     if base_url is None:
         return content
     location = _location(
-        base_url, "layer", layer.account_id, layer.region, layer.name, str(layer.version)
+        base_url, ArtifactKind.LAYER, layer.account_id, layer.region, layer.name, str(layer.version)
     )
     return {**content, "Location": location}
 
@@ -98,8 +101,8 @@ def function_code_location(function: Any, code: Document) -> Document:
     if base_url is None or code.get("RepositoryType") != "S3":
         return code
     location = _location(
-        base_url, "function", function.account_id, function.region, function.function_name,
-        str(function.version),
+        base_url, ArtifactKind.FUNCTION, function.account_id, function.region,
+        function.function_name, str(function.version),
     )  # fmt: skip
     return {**code, "Location": location}
 
@@ -114,9 +117,9 @@ def content(path: str) -> bytes | None:
         return None
     kind, account, region, name, version = parts[0], parts[1], parts[2], *map(unquote, parts[3:])
     try:
-        if kind == "layer" and version.isdigit():
+        if kind == ArtifactKind.LAYER and version.isdigit():
             return bytes(_moto_layer_version(account, region, name, int(version)).code_bytes)
-        if kind == "function":
+        if kind == ArtifactKind.FUNCTION:
             found = moto_lambda(account, region).get_function(name, version)
             return bytes(found.code_bytes)
     except (NotFoundError, UnknownFunctionException, AttributeError):

@@ -17,6 +17,7 @@ from provider.clock import format_instant
 from provider.endpoint import s3
 from provider.endpoint.state import EndpointState, now
 from provider.errors import CodesignError
+from provider.statuses import JobStatus
 
 
 class JobRunner:
@@ -80,13 +81,13 @@ class JobRunner:
             self.run(job_id)
         except Exception as exc:  # a job never stays InProgress because of a bug here
             print(f"sam-ext serve: signing job {job_id} failed: {exc!r}", file=sys.stderr)
-            self._finish(job_id, "Failed", reason=f"the signing job could not run: {exc}")
+            self._finish(job_id, JobStatus.FAILED, reason=f"the signing job could not run: {exc}")
 
     def run(self, job_id: str) -> None:
         """Sign the job's source and write ``prefix + jobId + .zip`` to its destination."""
         with self.state.transaction() as db:
             row = db.execute("SELECT * FROM served_jobs WHERE job_id = ?", (job_id,)).fetchone()
-        if row is None or row["status"] != "InProgress":
+        if row is None or row["status"] != JobStatus.IN_PROGRESS:
             return
         source = json.loads(row["source"])["s3"]
         destination = json.loads(row["destination"])["s3"]
@@ -96,7 +97,7 @@ class JobRunner:
         if data is None:
             self._finish(
                 job_id,
-                "Failed",
+                JobStatus.FAILED,
                 reason=(
                     f"the source s3://{source['bucketName']}/{source['key']} version "
                     f"{source['version']} no longer exists"
@@ -118,17 +119,17 @@ class JobRunner:
                     job_id=job_id,
                 )
             except CodesignError as exc:
-                self._finish(job_id, "Failed", reason=exc.message)
+                self._finish(job_id, JobStatus.FAILED, reason=exc.message)
                 return
-            if result["status"] != "Succeeded":
-                self._finish(job_id, "Failed", reason=result.get("statusReason"))
+            if result["status"] != JobStatus.SUCCEEDED:
+                self._finish(job_id, JobStatus.FAILED, reason=result.get("statusReason"))
                 return
             signed = Path(result["signedObject"]["path"]).read_bytes()
         key = f"{destination.get('prefix', '')}{job_id}.zip"
         s3.write_object(row["invoker"], destination["bucketName"], key, signed)
         self._finish(
             job_id,
-            "Succeeded",
+            JobStatus.SUCCEEDED,
             bucket=destination["bucketName"],
             key=key,
             expires=result["signatureExpiresAt"],
@@ -137,7 +138,7 @@ class JobRunner:
     def _finish(
         self,
         job_id: str,
-        status: str,
+        status: JobStatus,
         *,
         reason: str | None = None,
         bucket: str | None = None,
@@ -148,6 +149,15 @@ class JobRunner:
             db.execute(
                 "UPDATE served_jobs SET status = ?, status_reason = ?, completed_at = ?, "
                 "signed_bucket = ?, signed_key = ?, signature_expires_at = ? "
-                "WHERE job_id = ? AND status = 'InProgress'",
-                (status, reason, format_instant(now()), bucket, key, expires, job_id),
+                "WHERE job_id = ? AND status = ?",
+                (
+                    status,
+                    reason,
+                    format_instant(now()),
+                    bucket,
+                    key,
+                    expires,
+                    job_id,
+                    JobStatus.IN_PROGRESS,
+                ),
             )

@@ -13,6 +13,7 @@ from provider.endpoint import s3
 from provider.endpoint.jobs import JobRunner
 from provider.endpoint.state import Caller, EndpointState, now
 from provider.errors import CodesignError, ConflictError, NotFoundError, ValidationError
+from provider.statuses import JobStatus, ProfileStatus
 from provider.validity import ValidityPeriod
 
 Document = dict[str, Any]
@@ -249,7 +250,7 @@ class SignerApi:
         if existing is not None:
             return existing
         profile = self.state.backend(owner, caller.region).get_signing_profile(name)
-        if profile["status"] != "Active":
+        if profile["status"] != ProfileStatus.ACTIVE:
             raise ValidationError(
                 f"profileName: signing profile {name!r} is {profile['status']}; canceled or "
                 "revoked profiles start no signing jobs"
@@ -285,7 +286,7 @@ class SignerApi:
                 "INSERT INTO served_jobs (job_id, owner, region, invoker, client_token, "
                 "profile_name, profile_version, platform_id, source, destination, status, "
                 "created_at, run) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'InProgress', ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     owner,
@@ -305,6 +306,7 @@ class SignerApi:
                             }
                         }
                     ),
+                    JobStatus.IN_PROGRESS,
                     format_instant(now()),
                     self.state.run,
                 ),
@@ -434,7 +436,7 @@ class SignerApi:
             self._owner(
                 caller, row["owner"], row["profile_name"], "signer:RevokeSignature", "jobOwner"
             )
-        if row["status"] != "Succeeded":
+        if row["status"] != JobStatus.SUCCEEDED:
             raise ValidationError(
                 f"jobId: job {p['jobId']} is {row['status']}; only a signature can be revoked"
             )

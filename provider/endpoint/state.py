@@ -28,6 +28,7 @@ from provider.backends.local.store import Keystore
 from provider.clock import format_instant, utcnow
 from provider.errors import ValidationError
 from provider.inspect_package import PublisherRecord
+from provider.statuses import JobStatus
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS served_runs (
@@ -100,14 +101,21 @@ class EndpointState:
             # (A server still running on this home keeps its own.)
             for row in db.execute(
                 "SELECT DISTINCT j.run, r.pid FROM served_jobs j JOIN served_runs r "
-                "ON r.run = j.run WHERE j.status = 'InProgress'"
+                "ON r.run = j.run WHERE j.status = ?",
+                (JobStatus.IN_PROGRESS,),
             ).fetchall():
                 # (an earlier run with this process's pid is a recycled pid: not alive)
                 if row["pid"] == os.getpid() or not pid_alive(row["pid"]):
                     db.execute(
-                        "UPDATE served_jobs SET status = 'Failed', status_reason = ?, "
-                        "completed_at = ? WHERE status = 'InProgress' AND run = ?",
-                        (INTERRUPTED, format_instant(utcnow()), row["run"]),
+                        "UPDATE served_jobs SET status = ?, status_reason = ?, "
+                        "completed_at = ? WHERE status = ? AND run = ?",
+                        (
+                            JobStatus.FAILED,
+                            INTERRUPTED,
+                            format_instant(utcnow()),
+                            JobStatus.IN_PROGRESS,
+                            row["run"],
+                        ),
                     )
             cursor = db.execute(
                 "INSERT INTO served_runs (pid, started_at) VALUES (?, ?)",
@@ -218,8 +226,8 @@ class EndpointState:
         )
         with self.transaction() as db:
             jobs = db.execute(
-                "SELECT COUNT(*) AS n FROM served_jobs WHERE run < ? AND status = 'Succeeded'",
-                (self.run,),
+                "SELECT COUNT(*) AS n FROM served_jobs WHERE run < ? AND status = ?",
+                (self.run, JobStatus.SUCCEEDED),
             ).fetchone()["n"]
         return {"profiles": profiles, "earlier_signed_objects": int(jobs)}
 

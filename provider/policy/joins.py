@@ -18,7 +18,7 @@ wire-shaped dicts) and an instant.
   depend on, else the one whose ``bucket``/``key``, and ``object_version`` when both are
   known, equal the code's), package -> signer (its ``profile_version_arn``, else the
   profile its ``profile_name`` depends on). They become the prediction's
-  :class:`~provider.prediction.ConfigView` (a profile the config depends on is a
+  :class:`~provider.prediction.KnownConfig` (a profile the config depends on is a
   :class:`~provider.prediction.Publisher` with that profile's URN as its ref),
   :class:`~provider.prediction.PendingSignature` (a package still to be signed) or
   :class:`~provider.verdict.ArtifactFacts` (a signature made).
@@ -51,8 +51,14 @@ from provider.policy.shapes import (
     profile_view,
 )
 from provider.policy.wire import Unknown
-from provider.prediction import Code, PendingSignature, Prediction, Publisher, predict
-from provider.prediction import ConfigView as ConfigPrediction
+from provider.prediction import (
+    KnownCode,
+    KnownConfig,
+    PendingSignature,
+    Prediction,
+    Publisher,
+    predict,
+)
 from provider.resources import judging
 from provider.validity import ValidityPeriod
 from provider.verdict import ArtifactFacts, Check
@@ -277,7 +283,7 @@ def _same_bytes(package: PackageView, code: object) -> tuple[str | None, bool]:
 
 def _package_code(
     package: PackageView, stack: Stack, name: str, *, same_object: bool, code: object
-) -> Code:
+) -> KnownCode:
     if not _signature_made(package):
         return pending_signature(package, stack)
     facts = signature_facts(package, stack, name)
@@ -289,7 +295,9 @@ def _package_code(
     return replace(facts, unknown=facts.unknown | {Check.INTEGRITY}) if undecidable else facts
 
 
-def _expiry(code: Code, package: PackageView | None, stack: Stack, at: datetime) -> datetime | None:
+def _expiry(
+    code: KnownCode, package: PackageView | None, stack: Stack, at: datetime
+) -> datetime | None:
     if isinstance(code, ArtifactFacts):
         return code.expires_at
     if isinstance(code, PendingSignature):
@@ -311,7 +319,7 @@ def _stack_reader(function: FunctionView, stack: Stack) -> judging.FileReader:
     recorded decides integrity; any other file is read itself."""
     read_file = file_reader((function.own_inputs or {}).get("settings"))
 
-    def read(path: Path, name: str) -> Code:
+    def read(path: Path, name: str) -> KnownCode:
         own = read_file(path, name)
         if isinstance(own, ArtifactFacts) and (own.integrity_error or own.malformed):
             return own
@@ -342,10 +350,10 @@ def own_predictions(function: FunctionView, stack: Stack, at: datetime) -> list[
         return []
     read = _stack_reader(function, stack)
     label = function.label
-    subjects: list[tuple[str, Code, bool, object, Sequence[str]]] = [
+    subjects: list[tuple[str, KnownCode, bool, object, Sequence[str]]] = [
         (
             label,
-            judging.code_of(inputs.get("code"), inputs.get("code_package"), None, label, read),
+            judging.known_code(inputs.get("code"), inputs.get("code_package"), None, label, read),
             function.deploys_code,
             function.code,
             function.code_dependencies,
@@ -387,7 +395,7 @@ def own_predictions(function: FunctionView, stack: Stack, at: datetime) -> list[
 # -- pulumi-aws and aws-native: joined across the stack ---------------------------------------
 
 
-def prediction_config(config: ConfigView, stack: Stack) -> ConfigPrediction:
+def prediction_config(config: ConfigView, stack: Stack) -> KnownConfig:
     """A config resource as the prediction takes it: each profile its publishers depend
     on is a publisher named by its URN (known before its version ARN exists)."""
     policy = config.policy if isinstance(config.policy, str) else None
@@ -396,8 +404,8 @@ def prediction_config(config: ConfigView, stack: Stack) -> ConfigPrediction:
     by_arn = {p.profile_version_arn: p for p in profiles if isinstance(p.profile_version_arn, str)}
     if isinstance(config.publishers, Unknown):
         if not profiles:
-            return ConfigPrediction(policy, None, arn)
-        return ConfigPrediction(policy, tuple(_publisher(p) for p in profiles), arn)
+            return KnownConfig(policy, None, arn)
+        return KnownConfig(policy, tuple(_publisher(p) for p in profiles), arn)
     publishers: list[Publisher] = []
     unknown_entries = 0
     for entry in config.publishers:
@@ -411,7 +419,7 @@ def prediction_config(config: ConfigView, stack: Stack) -> ConfigPrediction:
     unaccounted = [p for p in profiles if p.profile_version_arn not in listed]
     publishers.extend(_publisher(p) for p in unaccounted[:unknown_entries])
     publishers.extend(Publisher() for _ in range(unknown_entries - len(unaccounted)))
-    return ConfigPrediction(policy, tuple(publishers), arn)
+    return KnownConfig(policy, tuple(publishers), arn)
 
 
 def _publisher(profile: ProfileView) -> Publisher:
@@ -421,7 +429,7 @@ def _publisher(profile: ProfileView) -> Publisher:
 
 def _joined_view(
     function: FunctionView, stack: Stack
-) -> tuple[ConfigPrediction, ConfigView | None] | None:
+) -> tuple[KnownConfig, ConfigView | None] | None:
     config = config_for(function, stack)
     if config is not None:
         return prediction_config(config, stack), config
@@ -429,7 +437,7 @@ def _joined_view(
     if arn is None:
         return None
     # A config ARN unknown until deploy, or a config this stack does not declare.
-    return ConfigPrediction(None, None, arn if isinstance(arn, str) else None), None
+    return KnownConfig(None, None, arn if isinstance(arn, str) else None), None
 
 
 def _layers_of(function: FunctionView, stack: Stack) -> list[LayerView]:
@@ -464,7 +472,7 @@ def joined_predictions(function: FunctionView, stack: Stack, at: datetime) -> li
     judged = []
     for name, where, dependencies in subjects:
         package, same = package_for(where, dependencies, stack)
-        code: Code = (
+        code: KnownCode = (
             _package_code(package, stack, name, same_object=same, code=where)
             if package is not None
             else None  # S3 code no package of the stack made, inline code, or unknown

@@ -48,6 +48,7 @@ from provider.policy.shapes import (
 from provider.policy.wire import Unknown, plain
 from provider.resources import judging
 from provider.validity import ValidityPeriod
+from provider.verdict import Decision, Policy
 
 PACK_NAME = "lambda-codesign"
 REQUIRED = "lambda-code-signing-required"
@@ -125,7 +126,7 @@ def _validate_required(args: ResourceValidationArgs, report: ReportViolation) ->
 def enforce_violation(resource: Resource) -> str | None:
     """Why a code signing config does not enforce, or ``None``."""
     config = config_view(resource)
-    if config is None or not isinstance(config.policy, str) or config.policy == "Enforce":
+    if config is None or not isinstance(config.policy, str) or config.policy == Policy.ENFORCE:
         return None
     return (
         f"code signing config {resource.name} uses UntrustedArtifactOnDeployment="
@@ -203,7 +204,7 @@ def verdict_message(judged: Judged) -> str:
         remedies = judging.remedies([prediction])  # what a Pulumi user of this project does
     else:
         remedies = " ".join(dict.fromkeys(f.remedy for f in prediction.failed))
-    if prediction.decision == "REJECT":
+    if prediction.decision is Decision.REJECT:
         outcome = f"would be rejected by {judged.config_name} with {prediction.exception}"
     else:
         outcome = f"would deploy with a warning under {judged.config_name}"
@@ -218,14 +219,14 @@ def verdict_message(judged: Judged) -> str:
 
 def rejected(judged: Judged) -> bool:
     """Whether a deploy this update makes would be rejected (a failure)."""
-    return judged.prediction.decision == "REJECT" and judged.deploying
+    return judged.prediction.decision is Decision.REJECT and judged.deploying
 
 
 def warned(judged: Judged) -> bool:
     """Whether a deploy would go ahead with a warning, or deployed code not redeployed
     would be rejected at its next deploy (its standing: never a failure)."""
     decision = judged.prediction.decision
-    return decision == "WARN" or (decision == "REJECT" and not judged.deploying)
+    return decision is Decision.WARN or (decision is Decision.REJECT and not judged.deploying)
 
 
 def function_rejections(resource: Resource, at: datetime) -> list[str]:

@@ -32,8 +32,9 @@ from provider.errors import CodesignError
 from provider.objects import S3Object as PlainS3Object
 from provider.policy.wire import UNKNOWN_VALUE, Unknown, is_unknown, normalized, text
 from provider.policy.wire import field as at_path
-from provider.prediction import ConfigView as ConfigPrediction
+from provider.prediction import KnownConfig
 from provider.resources import judging
+from provider.verdict import DEFAULT_UNTRUSTED_ARTIFACT_POLICY
 
 _DYNAMIC = "pulumi-python:dynamic/codesign:"
 LAMBDA_FUNCTION = _DYNAMIC + "LambdaFunction"
@@ -109,7 +110,8 @@ class Inline:
     what: str
 
 
-Code = S3Object | LocalFile | Inline | Unknown | None
+#: How a function or layer gives its code in the program (as the pack sees it).
+CodeSource = S3Object | LocalFile | Inline | Unknown | None
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ class FunctionView:
     resource: Resource
     image: bool
     csc_arn: Text
-    code: Code
+    code: CodeSource
     layers: tuple[Text, ...] | Unknown
     #: URNs its code signing config input and its code inputs depend on.
     csc_dependencies: tuple[str, ...]
@@ -130,7 +132,7 @@ class FunctionView:
     #: :mod:`provider.resources.judging` as the resource's own ``check`` reads them.
     own_inputs: Mapping[str, Any] | None = None
     #: The config those inputs describe (``None``: none, or not this project's function).
-    own_config: ConfigPrediction | None = None
+    own_config: KnownConfig | None = None
     #: ``settings.now`` of this project's resources (stack config ``codesign:now``).
     now: str | None = None
     #: Whether this update deploys its code, and its layers. Only this project's
@@ -189,7 +191,7 @@ class LayerView:
 
     resource: Resource
     arn: Text
-    code: Code
+    code: CodeSource
     code_dependencies: tuple[str, ...]
 
 
@@ -219,7 +221,7 @@ def _s3(bucket: Any, key: Any, version: Any) -> S3Object:
     return S3Object(text(bucket), text(key), text(version))
 
 
-def _own_code(props: Mapping[str, Any]) -> Code:
+def _own_code(props: Mapping[str, Any]) -> CodeSource:
     """This project's ``LambdaFunction``/``LayerVersion`` code: a local .zip (local), or an S3
     object (aws backend: ``s3://bucket/key?versionId=V``, or ``s3_bucket``/``s3_key``)."""
     if any(props.get(k) is not None for k in ("s3_bucket", "s3_key")):
@@ -257,14 +259,14 @@ def function_view(resource: Resource) -> FunctionView | None:
                 "code", "code_package", "s3_bucket", "s3_key", "s3_object_version"
             ),
             own_inputs=inputs,
-            own_config=judging.config_view(inputs, None),
+            own_config=judging.known_config(inputs, None),
             now=_now_of(props),
             deploys_code=deploys[0],
             deploys_layers=deploys[1],
         )
     if resource.type == AWS_FUNCTION:
         image = props.get("packageType") == "Image" or bool(text(props.get("imageUri")))
-        code: Code
+        code: CodeSource
         if any(props.get(k) is not None for k in ("s3Bucket", "s3Key")):
             code = _s3(props.get("s3Bucket"), props.get("s3Key"), props.get("s3ObjectVersion"))
         elif props.get("code") is not None:
@@ -286,7 +288,7 @@ def function_view(resource: Resource) -> FunctionView | None:
             text(at_path(props, "code", "imageUri"))
         )
         if is_unknown(source):
-            native_code: Code = UNKNOWN_VALUE
+            native_code: CodeSource = UNKNOWN_VALUE
         elif isinstance(source, Mapping) and source.get("zipFile") is not None:
             native_code = Inline("inline code (code.zipFile)")
         elif isinstance(source, Mapping):
@@ -314,14 +316,17 @@ def config_view(resource: Resource) -> ConfigView | None:
         return ConfigView(
             resource,
             arn=text(props.get("arn")),
-            policy=text(props.get("policy")) or "Warn",
+            policy=text(props.get("policy")) or DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value,
             publishers=_texts(props.get("allowed_publishers")) or (),
             publisher_dependencies=resource.depends("allowed_publishers"),
         )
     if resource.type in (AWS_CODE_SIGNING_CONFIG, NATIVE_CODE_SIGNING_CONFIG):
         policies = "policies" if resource.type == AWS_CODE_SIGNING_CONFIG else "codeSigningPolicies"
         # Lambda's default policy, when the block or the field is left out, is Warn.
-        policy = text(at_path(props, policies, "untrustedArtifactOnDeployment")) or "Warn"
+        policy = (
+            text(at_path(props, policies, "untrustedArtifactOnDeployment"))
+            or DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value
+        )
         return ConfigView(
             resource,
             arn=text(
@@ -378,7 +383,9 @@ def layer_view(resource: Resource) -> LayerView | None:
     if resource.type != AWS_LAYER_VERSION:
         return None
     if any(props.get(k) is not None for k in ("s3Bucket", "s3Key")):
-        code: Code = _s3(props.get("s3Bucket"), props.get("s3Key"), props.get("s3ObjectVersion"))
+        code: CodeSource = _s3(
+            props.get("s3Bucket"), props.get("s3Key"), props.get("s3ObjectVersion")
+        )
     elif props.get("code") is not None:
         code = Inline("a code archive (the code input)")
     else:

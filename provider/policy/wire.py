@@ -25,7 +25,9 @@ UNKNOWN_SENTINELS = frozenset(
         "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
     }
 )
-#: The string sentinel, for tests and callers that need to write one.
+#: The string sentinel (``pulumi.runtime.rpc.UNKNOWN``): what a dynamic provider's inputs
+#: hold for a value unknown until deploy, and what tests write for one. The one spelling of
+#: it here (:mod:`provider.resources._base` uses this).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 

@@ -20,7 +20,6 @@ import pulumi
 from jsonschema.exceptions import ValidationError as SchemaViolation
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ReadResult, ResourceProvider
 from pulumi.output import Unknown
-from pulumi.runtime import rpc
 
 from provider import schemas
 from provider.backends.base import Backend
@@ -28,10 +27,11 @@ from provider.backends.factory import open_backend
 from provider.backends.local.store import resolve_home
 from provider.clock import parse_instant, utcnow
 from provider.errors import CodesignError, NotFoundError
+from provider.policy.wire import UNKNOWN
 
-#: The wire form of an input that is not known yet (during a preview). Dynamic providers
-#: receive it deserialised as a :class:`pulumi.output.Unknown` instance.
-UNKNOWN = rpc.UNKNOWN
+# UNKNOWN (Pulumi's ``rpc.UNKNOWN``) is the wire form of an input that is not known yet
+# (during a preview). Dynamic providers receive it deserialised as a
+# :class:`pulumi.output.Unknown` instance.
 
 T = TypeVar("T")
 

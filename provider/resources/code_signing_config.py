@@ -29,6 +29,7 @@ from provider.resources._base import (
 )
 from provider.resources.origins import mark, traced
 from provider.resources.signing_profile import SigningProfile
+from provider.verdict import DEFAULT_UNTRUSTED_ARTIFACT_POLICY
 
 _FIELDS = ("allowed_publishers", "policy", "description")
 
@@ -43,7 +44,7 @@ class CodeSigningConfigArgs:
         Sequence[SigningProfile | pulumi.Input[str]] | pulumi.Input[list[pulumi.Input[str]]]
     ) = field(default_factory=list)
     #: ``Warn`` (deploy untrusted code with a warning) or ``Enforce`` (reject it).
-    policy: pulumi.Input[str] = "Warn"
+    policy: pulumi.Input[str] = DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value
     description: pulumi.Input[str] | None = None
     backend: str | None = None
     home: str | None = None

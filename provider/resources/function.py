@@ -22,11 +22,10 @@ from pulumi.dynamic import (
 )
 
 from provider.backends.base import Backend, Document
-from provider.backends.functions import FunctionSettings, code_identity
-from provider.backends.functions import code_of as code_input_of
-from provider.errors import CodesignError, NotFoundError
+from provider.backends.functions import FunctionSettings, code_from_inputs, code_identity
+from provider.errors import CodesignError, NotFoundError, ValidationError
 from provider.objects import S3Object
-from provider.prediction import UNKNOWN, Code, ConfigView, Prediction, Publisher, combined
+from provider.prediction import KnownCode, KnownConfig, Prediction, combined
 from provider.resources import engine_log, judging
 from provider.resources._base import (
     CodesignProvider,
@@ -46,7 +45,7 @@ from provider.resources.code_signing_config import CodeSigningConfig
 from provider.resources.origins import traced
 from provider.resources.report import watch
 from provider.resources.signed_package import SignedPackage, package_ref, signed_package_of
-from provider.verdict import decide
+from provider.verdict import Decision, decide
 
 if TYPE_CHECKING:
     from provider.resources.layer import LayerVersion, LayerVersionArgs
@@ -124,13 +123,15 @@ def _code_ref(code: Path | S3Object) -> str:
 
 def _deployed(
     backend: Backend, function: Document, layers: Any, recorded: Any
-) -> list[tuple[str, Code]]:
+) -> list[tuple[str, KnownCode]]:
     """The code and layers a function runs now: its code as deployed from ``recorded``
     (state's ``deployed_code``), its layers by ARN or by the program's ``LayerVersion``."""
     name = function["FunctionName"]
     label = f"code of function {name}"
     code = backend.deployed_code(function, judging.location_of(recorded))
-    artifacts: list[tuple[str, Code]] = [(label, judging.code_of(code, None, backend, label))]
+    artifacts: list[tuple[str, KnownCode]] = [
+        (label, judging.known_code(code, None, backend, label))
+    ]
     by_arn = {
         str(layer.get("arn")): layer
         for layer in layers or []
@@ -146,7 +147,7 @@ def _deployed(
 def _standing(
     backend: Backend,
     function: Document,
-    view: ConfigView | None,
+    view: KnownConfig | None,
     at: datetime,
     props: dict[str, Any],
     keep: set[str] | None = None,
@@ -161,13 +162,10 @@ def _standing(
     return judging.judge(artifacts, view, at)
 
 
-def _stored_view(backend: Backend, csc_arn: str | None) -> ConfigView | None:
+def _stored_view(backend: Backend, csc_arn: str | None) -> KnownConfig | None:
     if not csc_arn:
         return None
-    stored = backend.csc_policy_of(csc_arn)
-    return ConfigView(
-        stored.policy, tuple(Publisher(a) for a in stored.allowed_profile_version_arns), stored.arn
-    )
+    return KnownConfig.of(backend.csc_policy_of(csc_arn))
 
 
 def _prediction_output(predictions: Sequence[Prediction]) -> dict[str, Any] | None:
@@ -183,7 +181,7 @@ def _prediction_output(predictions: Sequence[Prediction]) -> dict[str, Any] | No
     ]
     first = documents[0]
     return {
-        "decision": combined(p.decision for p in predictions),
+        "decision": combined(p.decision for p in predictions).value,
         "policy": first["policy"],
         "exception": next((d["exception"] for d in documents if d["exception"]), None),
         "failed_checks": [
@@ -208,11 +206,12 @@ def function_settings(props: dict[str, Any]) -> FunctionSettings:
     )
 
 
-def _input_failure(kind: str, error: CodesignError, inputs: dict[str, Any]) -> CheckFailure:
-    """A failure on the input the message names (``field: ...``), else on ``code``."""
-    field = error.message.split(":", 1)[0]
+def input_failure(kind: str, error: CodesignError, inputs: dict[str, Any]) -> CheckFailure:
+    """A failure on the input the error names, else on ``code``."""
+    field = error.field if isinstance(error, ValidationError) else None
     return CheckFailure(
-        field if field in inputs or field in SETTINGS else "code", f"{kind} input {error.message}"
+        field if field is not None and (field in inputs or field in SETTINGS) else "code",
+        f"{kind} input {error.message}",
     )
 
 
@@ -232,9 +231,9 @@ def deployable_code(
             backend.check_deployable(None, settings, pending=pending)
             return None, []
         code = judging.location_of(
-            backend.check_deployable(code_input_of(inputs), settings, pending=pending)
+            backend.check_deployable(code_from_inputs(inputs), settings, pending=pending)
         )
-        if code is None:  # code_input_of raised already for code that is missing
+        if code is None:  # code_from_inputs raised already for code that is missing
             return None, []
         if isinstance(code, Path) and (
             not code.exists() or (settings is not None and not code.is_file())
@@ -246,7 +245,7 @@ def deployable_code(
             inputs["code_sha384"] = inputs["code_id"]  # what the policy pack compares
         inputs["code_ref"] = _code_ref(code)
     except CodesignError as exc:
-        return None, [_input_failure(kind, exc, inputs)]
+        return None, [input_failure(kind, exc, inputs)]
     return code, []
 
 
@@ -274,7 +273,7 @@ class LambdaFunctionProvider(CodesignProvider):
         try:
             settings = function_settings(inputs)
         except CodesignError as exc:
-            failures.append(_input_failure("LambdaFunction", exc, inputs))
+            failures.append(input_failure("LambdaFunction", exc, inputs))
         if failures:
             return CheckResult(inputs, failures)
         default_lambda_name(inputs, olds, "function_name")
@@ -302,7 +301,7 @@ class LambdaFunctionProvider(CodesignProvider):
     ) -> None:
         now = now_of(inputs)
         name = str(inputs["function_name"])
-        view = judging.config_view(inputs, backend)
+        view = judging.known_config(inputs, backend)
         layers = inputs.get("layers") if isinstance(inputs.get("layers"), list) else []
         deploy_code = (
             not olds or _changed(olds, inputs, "code_id") or _changed(olds, inputs, "architectures")
@@ -315,11 +314,11 @@ class LambdaFunctionProvider(CodesignProvider):
         inputs["deploying"] = {"code": deploy_code, "layers": deploy_layers}
         if view is None:
             return
-        artifacts: list[tuple[str, Code]] = []
+        artifacts: list[tuple[str, KnownCode]] = []
         if deploy_code:
             label = f"function {name}"
             artifacts.append(
-                (label, judging.code_of(code, inputs.get("code_package"), backend, label))
+                (label, judging.known_code(code, inputs.get("code_package"), backend, label))
             )
         if deploy_layers:
             for index, layer in enumerate(layers or []):
@@ -349,7 +348,7 @@ class LambdaFunctionProvider(CodesignProvider):
         code_part = deploys[:1] if deploy_code else standing[:1]
         layer_part = deploys[1 if deploy_code else 0 :] if deploy_layers else standing[1:]
         after = code_part + layer_part
-        if after and all(p.decision != UNKNOWN for p in after):
+        if after and all(p.decision is not Decision.UNKNOWN for p in after):
             inputs["deployed_code_standing"] = judging.standing_document(after)
         inputs["findings"] = findings
         inputs["predicted_verdict"] = _prediction_output(deploys or standing)
@@ -537,7 +536,7 @@ def _outputs(
         "warnings": props.get("warnings") or [],
     }
     if redeployed:
-        outs["warnings"] = [p.message for p in standing if p.decision == "WARN"]
+        outs["warnings"] = [p.message for p in standing if p.decision is Decision.WARN]
         outs["verdict"] = _verdict(backend, function, props.get("deployed_code"), at)
     return outs
 

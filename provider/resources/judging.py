@@ -3,7 +3,7 @@
 The program passes, besides each value, *references* into its own graph: a
 :class:`SigningProfile` declared in the program is named by its URN (``ref``) even before
 its version ARN exists. Here those inputs, with unknowns, become a
-:class:`~provider.prediction.ConfigView` and the prediction's code; what exists already
+:class:`~provider.prediction.KnownConfig` and the prediction's code; what exists already
 is looked up in the backend (a stored config, a package's facts, a profile's version).
 The findings said on resources are phrased here too, with remedies a Pulumi user can do.
 """
@@ -19,8 +19,8 @@ from provider.backends.base import Backend
 from provider.errors import CodesignError
 from provider.objects import S3Object
 from provider.prediction import (
-    Code,
-    ConfigView,
+    KnownCode,
+    KnownConfig,
     PendingSignature,
     Prediction,
     Publisher,
@@ -29,7 +29,8 @@ from provider.prediction import (
 )
 from provider.resources._base import is_unknown
 from provider.resources.report import finding
-from provider.verdict import ArtifactFacts, Check, FailedCheck
+from provider.statuses import ProfileStatus
+from provider.verdict import ArtifactFacts, Decision, FailedCheck, Reason
 
 
 def _known(value: Any) -> Any:
@@ -73,7 +74,7 @@ def _publishers(inputs: dict[str, Any], backend: Backend | None) -> tuple[Publis
     return None
 
 
-def config_view(inputs: dict[str, Any], backend: Backend | None) -> ConfigView | None:
+def known_config(inputs: dict[str, Any], backend: Backend | None) -> KnownConfig | None:
     """The code signing config a function is deployed under, as far as known; ``None``
     when it has none. With no ``backend`` (a policy pack, say), from the inputs alone:
     nothing that exists is looked up."""
@@ -83,17 +84,14 @@ def config_view(inputs: dict[str, Any], backend: Backend | None) -> ConfigView |
         return None
     if policy is not None:
         known_policy = _known(policy)
-        return ConfigView(
+        return KnownConfig(
             None if known_policy is None else str(known_policy),
             _publishers(inputs, backend),
             _known(arn),
         )
     if is_unknown(arn) or backend is None:
-        return ConfigView(None, None, _known(arn))
-    stored = backend.csc_policy_of(str(arn))
-    return ConfigView(
-        stored.policy, tuple(Publisher(a) for a in stored.allowed_profile_version_arns), stored.arn
-    )
+        return KnownConfig(None, None, _known(arn))
+    return KnownConfig.of(backend.csc_policy_of(str(arn)))
 
 
 def location_of(code: Any) -> Path | S3Object | None:
@@ -109,16 +107,16 @@ def location_of(code: Any) -> Path | S3Object | None:
 
 #: How a caller with no backend (a policy pack) reads a .zip: ``(path, name) -> facts``,
 #: or ``None`` when nothing can be known of it.
-FileReader = Callable[[Path, str], Code]
+FileReader = Callable[[Path, str], KnownCode]
 
 
-def code_of(
+def known_code(
     code: Any,
     package: Any,
     backend: Backend | None,
     name: str,
     read: FileReader | None = None,
-) -> Code:
+) -> KnownCode:
     """What is known of ``code`` (a local .zip or directory: zipped unsigned; or an S3
     object), or, while it is unknown, of the :class:`SignedPackage` ``package`` that will
     sign it. With no ``backend``, a local .zip is read with ``read`` when given (else
@@ -152,45 +150,50 @@ def layer_label(index: int, layer: dict[str, Any]) -> str:
 
 def layer_code(
     backend: Backend | None, layer: dict[str, Any], name: str, read: FileReader | None = None
-) -> Code:
+) -> KnownCode:
     """A layer entry as published (by ARN, where ``backend`` keeps its content), else its
     code, else the package that will sign it."""
     arn = layer.get("arn")
     if backend is not None and arn and not is_unknown(arn):
         published = backend.layer_version_code(str(arn))
         if published is not None:
-            return code_of(published, None, backend, name)
-    return code_of(layer.get("code"), layer.get("package"), backend, name, read)
+            return known_code(published, None, backend, name)
+    return known_code(layer.get("code"), layer.get("package"), backend, name, read)
+
+
+_INTEGRITY_REMEDY = (
+    "rebuild the code and deploy it from a SignedPackage; never modify a signed package"
+)
+#: What a Pulumi user does about a failed check, by why it failed.
+_PULUMI_REMEDIES = {
+    Reason.MALFORMED: _INTEGRITY_REMEDY,
+    Reason.CHANGED: _INTEGRITY_REMEDY,
+    Reason.UNVERIFIED_KEY: _INTEGRITY_REMEDY,
+    Reason.NOT_SIGNED: (
+        "deploy the code from a SignedPackage signed by a profile the code signing config lists"
+    ),
+    Reason.NOT_ALLOWED: (
+        "add the SigningProfile (or its profile_version_arn) to the "
+        "CodeSigningConfig's allowed_publishers, or sign with a profile it lists"
+    ),
+    Reason.EXPIRED: (
+        "sign the package again with a new signing job: for a SignedPackage, "
+        "`pulumi up --replace <its URN>`, or set its renew_before"
+    ),
+    Reason.SIGNATURE_REVOKED: (
+        "sign the package again with a new signing job: a SignedPackage does so on "
+        "the next `pulumi up`"
+    ),
+    Reason.PROFILE_REVOKED: (
+        "create a new SigningProfile (a new profile version), add it to the "
+        "CodeSigningConfig's allowed_publishers, and sign the package with it"
+    ),
+}
 
 
 def pulumi_remedy(failed: FailedCheck) -> str:
     """What a Pulumi user does about one failed check."""
-    if failed.check is Check.INTEGRITY:
-        return "rebuild the code and deploy it from a SignedPackage; never modify a signed package"
-    if failed.check is Check.MISMATCH:
-        if "not signed" in failed.message:
-            return (
-                "deploy the code from a SignedPackage signed by a profile the code signing "
-                "config lists"
-            )
-        return (
-            "add the SigningProfile (or its profile_version_arn) to the "
-            "CodeSigningConfig's allowed_publishers, or sign with a profile it lists"
-        )
-    if failed.check is Check.EXPIRY:
-        return (
-            "sign the package again with a new signing job: for a SignedPackage, "
-            "`pulumi up --replace <its URN>`, or set its renew_before"
-        )
-    if failed.message.startswith("the signature (job"):
-        return (
-            "sign the package again with a new signing job: a SignedPackage does so on "
-            "the next `pulumi up`"
-        )
-    return (
-        "create a new SigningProfile (a new profile version), add it to the "
-        "CodeSigningConfig's allowed_publishers, and sign the package with it"
-    )
+    return _PULUMI_REMEDIES[failed.reason]
 
 
 def remedies(predictions: Sequence[Prediction]) -> str:
@@ -201,15 +204,13 @@ def remedies(predictions: Sequence[Prediction]) -> str:
 def deploy_findings(predictions: Sequence[Prediction]) -> list[dict[str, str]]:
     """What a preview says of a deploy this update makes (code and layers)."""
     decision = combined(p.decision for p in predictions)
-    said = "; ".join(
-        p.message for p in predictions if p.decision == decision or p.decision == "REJECT"
-    )
-    if decision == "REJECT":
-        fix = remedies([p for p in predictions if p.decision == "REJECT"])
+    said = "; ".join(p.message for p in predictions if p.decision in (decision, Decision.REJECT))
+    if decision is Decision.REJECT:
+        fix = remedies([p for p in predictions if p.decision is Decision.REJECT])
         return [finding("error", f"code signing: {said}. To fix: {fix}")]
-    if decision == "WARN":
+    if decision is Decision.WARN:
         return [finding("warning", f"code signing: {said}. To trust it: {remedies(predictions)}")]
-    if decision == "UNKNOWN":
+    if decision is Decision.UNKNOWN:
         return [finding("warning", f"code signing: {said}")]
     return [finding("info", f"code signing: {'; '.join(p.message for p in predictions)}")]
 
@@ -224,7 +225,7 @@ def signer_note(backend: Backend, package: Any) -> str:
         status = backend.get_signing_profile(str(name))["status"]
     except CodesignError:
         return ""
-    if status == "Active":
+    if status == ProfileStatus.ACTIVE:
         return ""
     return f"; its SignedPackage cannot be signed again: profile {name!r} is {status}"
 
@@ -234,11 +235,11 @@ def standing_findings(predictions: Sequence[Prediction], note: str = "") -> list
     ``note`` is added to what is said of the function's code (the first prediction)."""
     out = []
     for index, p in enumerate(predictions):
-        if p.decision == "ALLOW":
+        if p.decision is Decision.ALLOW:
             continue
-        if p.decision == "REJECT":
+        if p.decision is Decision.REJECT:
             next_deploy = f"its next code deploy would be rejected with {p.exception}"
-        elif p.decision == "WARN":
+        elif p.decision is Decision.WARN:
             next_deploy = "its next code deploy would go ahead with a warning under Warn"
         else:
             next_deploy = f"the verdict of its next code deploy is UNKNOWN ({p.waiting_for})"
@@ -260,10 +261,10 @@ def standing_document(predictions: Sequence[Prediction]) -> dict[str, Any]:
     instants, so a prediction and the deployed code's evaluation compare equal): state and
     refresh diffs show a change of it, and only a change."""
     return {
-        "decision": combined(p.decision for p in predictions),
+        "decision": combined(p.decision for p in predictions).value,
         "artifacts": [
             {
-                "decision": p.decision,
+                "decision": p.decision.value,
                 "policy": p.policy,
                 "failed_checks": [f"{f.check.value}: {f.message}" for f in p.failed],
             }
@@ -272,6 +273,8 @@ def standing_document(predictions: Sequence[Prediction]) -> dict[str, Any]:
     }
 
 
-def judge(named: Sequence[tuple[str, Code]], view: ConfigView, at: datetime) -> list[Prediction]:
+def judge(
+    named: Sequence[tuple[str, KnownCode]], view: KnownConfig, at: datetime
+) -> list[Prediction]:
     """Predict each named artifact under ``view`` at ``at``."""
     return [predict(name, code, view, at) for name, code in named]

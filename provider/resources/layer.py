@@ -31,6 +31,7 @@ from provider.resources.function import (
     code_to_deploy,
     default_lambda_name,
     deployable_code,
+    input_failure,
 )
 from provider.resources.origins import mark
 from provider.resources.signed_package import SignedPackage, signed_package_of
@@ -88,8 +89,7 @@ class LayerVersionProvider(CodesignProvider):
             try:
                 _layer_settings(inputs)
             except CodesignError as exc:
-                field = exc.message.split(":", 1)[0]
-                failures.append(CheckFailure(field, f"LayerVersion input {exc.message}"))
+                failures.append(input_failure("LayerVersion", exc, inputs))
         if failures:
             return CheckResult(inputs, failures)
         default_lambda_name(inputs, olds, "layer_name")

@@ -46,8 +46,9 @@ from provider.resources._base import (
 from provider.resources.origins import mark, traced
 from provider.resources.report import finding, watch
 from provider.resources.signing_profile import SigningProfile
+from provider.statuses import JobStatus, ProfileStatus
 from provider.validity import ValidityPeriod
-from provider.verdict import ArtifactFacts
+from provider.verdict import ArtifactFacts, Reason, revocation_rule
 
 #: A change to any of these means a new signing job and a new signed object.
 _REPLACING = ("source_hash", "profile_name", "profile_owner", "destination", "signing_generation")
@@ -191,13 +192,13 @@ def _locations(code: Code) -> dict[str, str]:
 
 def _resign_reason(facts: ArtifactFacts, now: datetime, window: timedelta | None) -> str | None:
     """Why the current signature needs replacing, if it does."""
-    if facts.signature_revoked_reason is not None:
+    revoked = revocation_rule(facts).failure
+    if revoked is not None and revoked.reason is Reason.SIGNATURE_REVOKED:
         return f"its signature (job {facts.job_id}) was revoked: {facts.signature_revoked_reason}"
-    revoked_from = facts.profile_revoked_from
-    if revoked_from is not None and facts.signed_at is not None and facts.signed_at >= revoked_from:
+    if revoked is not None and facts.profile_revoked_from is not None:
         return (
             f"the revocation of profile version {facts.profile_version_arn} (signatures from "
-            f"{format_instant(revoked_from)}) covers its signature"
+            f"{format_instant(facts.profile_revoked_from)}) covers its signature"
         )
     # Expiry alone re-signs only with renew_before: otherwise the deployed code's standing
     # says so, and `pulumi up --replace` is the user's call.
@@ -287,7 +288,7 @@ class SignedPackageProvider(CodesignProvider):
             ),
             "profile_name",
         )
-        active = isinstance(profile, dict) and profile["status"] == "Active"
+        active = isinstance(profile, dict) and profile["status"] == ProfileStatus.ACTIVE
         if isinstance(profile, dict):
             inputs["profile_version_arn"] = profile["profileVersionArn"]
         if isinstance(profile, dict) and window is not None:
@@ -377,7 +378,7 @@ class SignedPackageProvider(CodesignProvider):
                     now=now_of(props),
                     prefix=_request_prefix(props),
                 )
-            if job["status"] != "Succeeded":
+            if job["status"] != JobStatus.SUCCEEDED:
                 raise SigningJobFailed(
                     f"signing job {job['jobId']} for {props['source']} failed: "
                     f"{job.get('statusReason')}",

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from provider.arns import check_stack_name
+from provider.verdict import Decision
 from sam_ext.commands.package import common_options, merged_options, package_template
 from sam_ext.context import CliContext
 from sam_ext.deploy_local import LocalDeployer
@@ -80,7 +81,7 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
         say(f"{outcome.operation} {outcome.function_name} ({outcome.logical_id}): {summary}")
         for verdict in outcome.verdicts:
             message = str(verdict.get("message"))
-            if verdict.get("decision") == "WARN":
+            if verdict.get("decision") == Decision.WARN:
                 # The registry's verdict names the function already ("function NAME: ...").
                 named = message.startswith(f"function {outcome.function_name}:")
                 warn(message if named else f"{outcome.function_name}: {message}")

@@ -9,6 +9,7 @@ import click
 from provider.clock import parse_instant
 from provider.errors import SigningJobFailed
 from provider.objects import location_text
+from provider.statuses import JobStatus
 from sam_ext.context import CliContext
 from sam_ext.output import emit, say
 
@@ -62,12 +63,12 @@ def sign(
         prefix=prefix,
     )
     emit(job, schema="signing-job")
-    if job["status"] == "Failed":
+    if job["status"] == JobStatus.FAILED:
         raise SigningJobFailed(
             f"signing job {job['jobId']} failed: {job.get('statusReason')} (source {source})",
             job_id=job["jobId"],
         )
-    if job["status"] != "Succeeded":
+    if job["status"] != JobStatus.SUCCEEDED:
         backend = " --backend aws" if ctx.is_aws else ""
         raise SigningJobFailed(
             f"signing job {job['jobId']} is still {job['status']} (another process started it "
@@ -103,7 +104,7 @@ def revoke(ctx: CliContext, job_id: str, job_owner: str | None, reason: str) -> 
 
 
 @signature.command("list")
-@click.option("--status", type=click.Choice(["InProgress", "Failed", "Succeeded"]))
+@click.option("--status", type=click.Choice([status.value for status in JobStatus]))
 @click.option("--platform-id", help="Only jobs of this signing platform.")
 @click.option("--requested-by", metavar="IAM-ARN", help="Only jobs this principal requested.")
 @click.option(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provider.errors import CodesignError
-from provider.verdict import CscPolicy
+from provider.verdict import DEFAULT_UNTRUSTED_ARTIFACT_POLICY, CscPolicy, Policy
 from sam_ext.packaging.resources import function_property
 from sam_ext.parameters import substitute
 from sam_ext.template import Template
@@ -32,7 +32,7 @@ class CscResolution:
     def enforced(self) -> bool:
         """Whether the config is known to enforce signatures."""
         name = self.policy.policy if self.policy is not None else self.policy_name
-        return name == "Enforce"
+        return name == Policy.ENFORCE
 
 
 def _referenced_id(value: Any) -> str | None:
@@ -54,7 +54,7 @@ def _from_template(
     properties = resource.get("Properties") or {}
     arns = (properties.get("AllowedPublishers") or {}).get("SigningProfileVersionArns")
     policy = (properties.get("CodeSigningPolicies") or {}).get(
-        "UntrustedArtifactOnDeployment", "Warn"
+        "UntrustedArtifactOnDeployment", DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value
     )
     if (
         not isinstance(arns, list)

@@ -22,7 +22,8 @@ from provider.archive import BuiltPackage, build_package
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.inspect_package import mapped
 from provider.package import PackageError, UnsignedArchive, prepare_unsigned, prepare_written
-from provider.verdict import ArtifactFacts, CscPolicy, Decision, Verdict, decide
+from provider.statuses import ArtifactKind, JobStatus, ProfileStatus
+from provider.verdict import ArtifactFacts, CscPolicy, Decision, Policy, Verdict, decide
 from sam_ext.packaging.cache import PackageCache, UnsignedEntry, fingerprint
 from sam_ext.packaging.csc import CscResolution, resolve_csc
 from sam_ext.packaging.destination import (
@@ -208,7 +209,7 @@ class Packager:
                 continue
             csc = (
                 resolve_csc(template, resource, self.backend, parameters)
-                if entry.kind == "function"
+                if entry.kind is ArtifactKind.FUNCTION
                 else (CscResolution(False))
             )
             if properties.get("PackageType") == "Image":
@@ -255,7 +256,7 @@ class Packager:
                         for ref in layers
                         if isinstance(ref, dict) and isinstance(ref.get("Ref"), str)
                     )
-                    if entry.kind == "function" and isinstance(layers, list)
+                    if entry.kind is ArtifactKind.FUNCTION and isinstance(layers, list)
                     else (),
                     stack=stack,
                 )
@@ -274,7 +275,7 @@ class Packager:
                     artifact.profile.profile_name, profile_owner=artifact.profile.profile_owner
                 )
             profile = looked_up[artifact.profile]
-            if profile["status"] != "Active":
+            if profile["status"] != ProfileStatus.ACTIVE:
                 raise ValidationError(
                     f"--signing-profiles: {artifact.path}={artifact.profile.profile_name}: "
                     f"the profile is {profile['status']} and starts no signing job"
@@ -526,7 +527,7 @@ class Packager:
                 job = None  # the signer's own job fails, saying why (below)
         if job is None:
             job = self.backend.sign_package(path, destination, profile.profile_name, **options)
-        if job["status"] != "Succeeded":
+        if job["status"] != JobStatus.SUCCEEDED:
             raise SigningJobFailed(
                 f"{artifact.path}: signing job {job['jobId']} failed: "
                 f"{job.get('statusReason')}",
@@ -540,7 +541,7 @@ class Packager:
         package is signed anew)."""
         if not self.destination.exists(placed) or artifact.profile_version_arn is None:
             return False
-        check = CscPolicy((artifact.profile_version_arn,), "Enforce")
+        check = CscPolicy((artifact.profile_version_arn,), Policy.ENFORCE)
         try:
             verdict = self.backend.evaluate_package(
                 self.destination.reference(placed), check, at=self.now
@@ -575,7 +576,7 @@ class Packager:
                 or artifact.profile_version_arn is None
                 or (
                     decide(
-                        facts, CscPolicy((artifact.profile_version_arn,), "Enforce"), self.now
+                        facts, CscPolicy((artifact.profile_version_arn,), Policy.ENFORCE), self.now
                     ).decision
                     is not Decision.ALLOW
                 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from provider.statuses import ArtifactKind
 from sam_ext.template import Template
 
 
@@ -21,7 +22,7 @@ class Packageable:
     #: The property holding the code location.
     property: str
     #: ``function`` or ``layer`` (layers are checked under the functions that use them).
-    kind: str
+    kind: ArtifactKind
     #: ``uri`` (``s3://bucket/key`` or a path) or ``object`` (``{S3Bucket, S3Key}``).
     remote_form: str
     #: Whether a missing property means "the template's directory" (as SAM CLI does).
@@ -29,10 +30,10 @@ class Packageable:
 
 
 REGISTRY: tuple[Packageable, ...] = (
-    Packageable("AWS::Serverless::Function", "CodeUri", "function", "uri", True),
-    Packageable("AWS::Serverless::LayerVersion", "ContentUri", "layer", "uri", True),
-    Packageable("AWS::Lambda::Function", "Code", "function", "object", False),
-    Packageable("AWS::Lambda::LayerVersion", "Content", "layer", "object", False),
+    Packageable("AWS::Serverless::Function", "CodeUri", ArtifactKind.FUNCTION, "uri", True),
+    Packageable("AWS::Serverless::LayerVersion", "ContentUri", ArtifactKind.LAYER, "uri", True),
+    Packageable("AWS::Lambda::Function", "Code", ArtifactKind.FUNCTION, "object", False),
+    Packageable("AWS::Lambda::LayerVersion", "Content", ArtifactKind.LAYER, "object", False),
 )
 _BY_TYPE = {entry.resource_type: entry for entry in REGISTRY}
 

@@ -14,7 +14,7 @@ from provider.backends.functions import (
     FunctionSettings,
     LayerSettings,
     check_layers,
-    code_of,
+    code_from_inputs,
     drift,
     parse_layer_version_arn,
 )
@@ -102,19 +102,18 @@ def test_settings_read_back_from_a_function_document_equal_the_inputs(every_sett
 def test_pulumi_aws_shapes_of_environment_and_code_are_understood() -> None:
     settings = FunctionSettings.from_inputs({"environment": {"variables": {"STAGE": "prod"}}})
     assert settings.environment == {"STAGE": "prod"}
-    assert code_of({"s3_bucket": "artifacts", "s3_key": "app.zip", "s3_object_version": "v1"}) == (
-        S3Object("artifacts", "app.zip", "v1")
-    )
-    assert code_of({"code": "s3://artifacts/app.zip?versionId=v1"}) == S3Object(
+    in_s3 = {"s3_bucket": "artifacts", "s3_key": "app.zip", "s3_object_version": "v1"}
+    assert code_from_inputs(in_s3) == S3Object("artifacts", "app.zip", "v1")
+    assert code_from_inputs({"code": "s3://artifacts/app.zip?versionId=v1"}) == S3Object(
         "artifacts", "app.zip", "v1"
     )
-    assert code_of({"code": "build/app.zip"}) == Path("build/app.zip")
+    assert code_from_inputs({"code": "build/app.zip"}) == Path("build/app.zip")
     with pytest.raises(ValidationError, match="code: give either code or s3_bucket"):
-        code_of({"code": "build/app.zip", "s3_bucket": "b", "s3_key": "k"})
+        code_from_inputs({"code": "build/app.zip", "s3_bucket": "b", "s3_key": "k"})
     with pytest.raises(ValidationError, match="s3_key: s3_bucket and s3_key go together"):
-        code_of({"s3_bucket": "artifacts"})
+        code_from_inputs({"s3_bucket": "artifacts"})
     with pytest.raises(ValidationError, match="code: missing"):
-        code_of({})
+        code_from_inputs({})
     layer = LayerSettings.from_inputs({"compatible_runtimes": ["python3.12"], "layer_name": "x"})
     assert layer.compatible_runtimes == ("python3.12",)
 

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from provider.prediction import (
-    UNKNOWN,
-    ConfigView,
+    KnownConfig,
     PendingSignature,
     Publisher,
     combined,
@@ -22,8 +21,11 @@ from provider.verdict import (
     ArtifactFacts,
     Check,
     CscPolicy,
+    Decision,
     decide,
 )
+
+UNKNOWN = Decision.UNKNOWN
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 ARN = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/publisher/AbCdE12345"
@@ -37,8 +39,8 @@ GOOD = ArtifactFacts(
 UNSIGNED = ArtifactFacts(name="code", signed=False)
 
 
-def config(policy: str | None, *publishers: Publisher, unknown_list: bool = False) -> ConfigView:
-    return ConfigView(policy, None if unknown_list else tuple(publishers))
+def config(policy: str | None, *publishers: Publisher, unknown_list: bool = False) -> KnownConfig:
+    return KnownConfig(policy, None if unknown_list else tuple(publishers))
 
 
 def states(prediction: object) -> dict[str, str]:

@@ -188,12 +188,12 @@ def test_judging_from_inputs_alone_as_a_policy_pack_would() -> None:
     inputs = {"code_signing_config_arn": None, "code_signing_policy": "Enforce",
               "allowed_publishers": None,
               "publisher_refs": [{"ref": ref, "profile_name": "publisher_abc1234"}]}
-    view = judging.config_view(inputs, None)
+    view = judging.known_config(inputs, None)
     assert view is not None and view.policy == "Enforce"
-    code = judging.code_of(None, {"signer_ref": ref, "profile_name": "publisher_abc1234",
+    code = judging.known_code(None, {"signer_ref": ref, "profile_name": "publisher_abc1234",
                                   "profile_version_arn": None}, None, "function f")
     assert predict("function f", code, view, utcnow()).decision == "ALLOW"
-    assert judging.config_view({"code_signing_config_arn": None,
+    assert judging.known_config({"code_signing_config_arn": None,
                                 "code_signing_policy": None}, None) is None
 
 

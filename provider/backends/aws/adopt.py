@@ -25,6 +25,7 @@ from provider.layers import (
     compare_contents,
 )
 from provider.objects import S3Object
+from provider.statuses import JobStatus
 
 if TYPE_CHECKING:
     from provider.backends.aws import AwsBackend
@@ -95,7 +96,7 @@ def adopt_layer(
         source = Path(scratch) / f"{name}.zip"
         source.write_bytes(data)
         job = backend.sign_package(source, destination, profile_name, now=now)
-    if job["status"] != "Succeeded":
+    if job["status"] != JobStatus.SUCCEEDED:
         raise SigningJobFailed(
             f"signing job {job['jobId']} for {what} ended {job['status']}: "
             f"{job.get('statusReason')}",

@@ -13,6 +13,7 @@ from typing import Any
 
 from provider.backends.base import Document
 from provider.clock import format_instant, parse_instant
+from provider.verdict import DEFAULT_UNTRUSTED_ARTIFACT_POLICY
 
 
 def plain(value: Any) -> Any:
@@ -58,7 +59,8 @@ def code_signing_config(config: Mapping[str, Any]) -> Document:
     if isinstance(result.get("LastModified"), str):
         result["LastModified"] = lambda_instant(result["LastModified"])
     result.setdefault("Description", "")
-    result.setdefault("CodeSigningPolicies", {}).setdefault("UntrustedArtifactOnDeployment", "Warn")
+    policies = result.setdefault("CodeSigningPolicies", {})
+    policies.setdefault("UntrustedArtifactOnDeployment", DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value)
     return result
 
 

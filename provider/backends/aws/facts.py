@@ -39,6 +39,7 @@ from provider.envelope import open_envelope
 from provider.errors import CodesignError, NotFoundError, ValidationError
 from provider.inspect_package import PublisherRecord, facts_from_bytes
 from provider.package import PackageError, SignedLayout, read_layout
+from provider.statuses import JobStatus, ProfileStatus
 from provider.verdict import ArtifactFacts, Check
 
 if TYPE_CHECKING:
@@ -120,7 +121,11 @@ def _revocations(
         return None, revoked_reason, revoked_reason is None
     record = profile.get("revocationRecord") or {}
     revoked_from = _utc(record.get("revocationEffectiveFrom"))
-    unknown = revoked_from is None and profile.get("status") == "Revoked" and not revoked_reason
+    unknown = (
+        revoked_from is None
+        and profile.get("status") == ProfileStatus.REVOKED
+        and not revoked_reason
+    )
     return revoked_from, revoked_reason, unknown
 
 
@@ -222,13 +227,13 @@ def _signature_facts(
             f"its signing key cannot be confirmed ({exc.message})",
         )
     status = job.get("status")
-    if status == "InProgress":
+    if status == JobStatus.IN_PROGRESS:
         return replace(
             facts,
             unknown=unconfirmed,
             undecided=f"signing job {job_id}, which the signature names, is still InProgress",
         )
-    if status != "Succeeded":
+    if status != JobStatus.SUCCEEDED:
         return replace(
             facts,
             integrity_error=f"the signature names signing job {job_id}, which ended {status} "
@@ -319,7 +324,7 @@ def _listed_jobs(clients: AwsClients) -> list[dict[str, Any]]:
     paginator = clients.signer.get_paginator("list_signing_jobs")
     with aws_call("signer:ListSigningJobs", "signing jobs"):
         result = paginator.paginate(
-            status="Succeeded",
+            status="Succeeded",  # boto3-stubs types it as the literal
             platformId=PLATFORM_LAMBDA,
             PaginationConfig={"MaxItems": MAX_JOBS_SEARCHED},
         ).build_full_result()
@@ -338,7 +343,7 @@ def _matched_facts(
         try:
             job = _describe(clients, named)
             signed = _signed_object(job)
-            if job.get("status") == "Succeeded" and signed is not None:
+            if job.get("status") == JobStatus.SUCCEEDED and signed is not None:
                 versions = objects.versions(*signed)
                 if _wrote(objects, stored, digest, job, versions):
                     return _job_facts(clients, job, name)

@@ -32,6 +32,7 @@ from provider.backends.base import (
 )
 from provider.backends.jobs import JobFilter, Pagination
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
+from provider.statuses import JobStatus
 from provider.validity import ValidityPeriod
 
 if TYPE_CHECKING:
@@ -223,7 +224,11 @@ class AwsSigner:
         self.wait_for_signing_job(job_id)
         job = self.describe_signing_job(job_id)
         signed = job.get("signedObject")
-        if job["status"] == "Succeeded" and isinstance(signed, dict) and "version" not in signed:
+        if (
+            job["status"] == JobStatus.SUCCEEDED
+            and isinstance(signed, dict)
+            and "version" not in signed
+        ):
             version = self._signed_version(S3Object.from_location(signed))
             if version:
                 signed["version"] = version
@@ -295,7 +300,7 @@ class AwsSigner:
             )
         except WaiterError as error:
             last = error.last_response or {}
-            if last.get("status") == "Failed":
+            if last.get("status") == JobStatus.FAILED:
                 return
             if "Error" in last:
                 raise translate(

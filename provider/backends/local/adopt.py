@@ -17,6 +17,7 @@ from provider.layers import (
     code_sha256,
     compare_contents,
 )
+from provider.statuses import JobStatus
 
 if TYPE_CHECKING:
     from provider.backends.local import LocalBackend
@@ -58,7 +59,7 @@ def adopt_layer(
         check_plain_zip(data, f"--zip-file {source}")
         original = bytes(data)
     job = backend.sign_package(path, str(backend.store.home / ADOPTED_DIR), profile_name, now=now)
-    if job["status"] != "Succeeded":
+    if job["status"] != JobStatus.SUCCEEDED:
         raise SigningJobFailed(
             f"signing job {job['jobId']} for {source} ended {job['status']}: "
             f"{job.get('statusReason')}",

@@ -45,7 +45,7 @@ from provider.errors import (
     ValidationError,
 )
 from provider.objects import S3Object
-from provider.verdict import Decision, Verdict
+from provider.verdict import SEVERITY, Decision, Verdict
 
 
 def _digests(path: Path) -> tuple[str, str]:
@@ -74,7 +74,8 @@ def _local_code(code: Code, field: str = "code") -> Path:
         uri = code.uri if isinstance(code, S3Object) else str(code)
         raise ValidationError(
             f"{field}: {uri!r} is an S3 object; the local backend deploys local .zip files "
-            "(use codesign:backend aws, or --backend aws, for S3 objects)"
+            "(use codesign:backend aws, or --backend aws, for S3 objects)",
+            field=field,
         )
     return Path(code)
 
@@ -331,7 +332,7 @@ class LocalFunctions(LocalLambda):
         decision = (
             "UNCHECKED"
             if not verdicts
-            else max((v.decision.value for v in verdicts), key=["ALLOW", "WARN", "REJECT"].index)
+            else max((v.decision for v in verdicts), key=SEVERITY.index).value
         )
         summary = json.dumps([v.to_document() for v in verdicts]) if verdicts else None
         db.execute(

@@ -27,7 +27,13 @@ from provider.errors import (
 )
 from provider.inspect_package import TrustRecords, facts_from_file
 from provider.objects import S3Object
-from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
+from provider.verdict import (
+    DEFAULT_UNTRUSTED_ARTIFACT_POLICY,
+    ArtifactFacts,
+    CscPolicy,
+    Verdict,
+    decide,
+)
 
 if TYPE_CHECKING:
     from provider.trust import TrustFile
@@ -87,7 +93,7 @@ class LocalLambda:
                     self.location.csc_arn(csc_id),
                     description or "",
                     json.dumps(list(allowed)),
-                    policy or "Warn",
+                    policy or DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value,
                     format_instant(now),
                 ),
             )

@@ -43,6 +43,7 @@ from provider.errors import (
 )
 from provider.inspect_package import PublisherRecord, facts_from_file, mapped
 from provider.package import PackageError, UnsignedArchive, prepare_unsigned, write_signed
+from provider.statuses import JobStatus, ProfileStatus
 from provider.validity import ValidityPeriod
 from provider.verdict import ArtifactFacts
 
@@ -164,13 +165,14 @@ class LocalSigner:
             db.execute(
                 "INSERT INTO profiles (name, version, platform_id, validity_value, "
                 "validity_type, status, created_at, public_key, tags) "
-                "VALUES (?, ?, ?, ?, ?, 'Active', ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     profile_name,
                     version,
                     request.platform_id,
                     period.value,
                     period.type,
+                    ProfileStatus.ACTIVE,
                     format_instant(now),
                     public_key_b64(key.public_key()),
                     json.dumps(request.tags, sort_keys=True),
@@ -196,7 +198,7 @@ class LocalSigner:
             "profiles": [
                 self._profile_document(row)
                 for row in rows
-                if include_canceled or row["status"] != "Canceled"
+                if include_canceled or row["status"] != ProfileStatus.CANCELED
             ]
         }
 
@@ -205,8 +207,8 @@ class LocalSigner:
         self._profile_row(profile_name)
         with self.store.transaction() as db:
             db.execute(
-                "UPDATE profiles SET status = 'Canceled' WHERE name = ? AND status = 'Active'",
-                (profile_name,),
+                "UPDATE profiles SET status = ? WHERE name = ? AND status = ?",
+                (ProfileStatus.CANCELED, profile_name, ProfileStatus.ACTIVE),
             )
 
     def revoke_signing_profile(
@@ -233,9 +235,10 @@ class LocalSigner:
             )
         with self.store.transaction() as db:
             db.execute(
-                "UPDATE profiles SET status = 'Revoked', status_reason = ?, "
+                "UPDATE profiles SET status = ?, status_reason = ?, "
                 "revocation_effective_from = ?, revoked_at = ?, revoked_by = ? WHERE name = ?",
                 (
+                    ProfileStatus.REVOKED,
                     reason,
                     format_instant(effective_time),
                     format_instant(now),
@@ -251,16 +254,24 @@ class LocalSigner:
         if not self.store.first_time("fail-orphaned-jobs"):
             return
         with self.store.read() as db:
-            rows = db.execute("SELECT job_id, pid FROM jobs WHERE status = 'InProgress'").fetchall()
+            rows = db.execute(
+                "SELECT job_id, pid FROM jobs WHERE status = ?", (JobStatus.IN_PROGRESS,)
+            ).fetchall()
         dead = [row["job_id"] for row in rows if not _pid_alive(row["pid"])]
         if not dead:
             return
         with self.store.transaction() as db:
             db.executemany(
-                "UPDATE jobs SET status = 'Failed', status_reason = ?, completed_at = ? "
-                "WHERE job_id = ? AND status = 'InProgress'",
+                "UPDATE jobs SET status = ?, status_reason = ?, completed_at = ? "
+                "WHERE job_id = ? AND status = ?",
                 [
-                    ("the signing process ended before the job completed", format_instant(now), j)
+                    (
+                        JobStatus.FAILED,
+                        "the signing process ended before the job completed",
+                        format_instant(now),
+                        j,
+                        JobStatus.IN_PROGRESS,
+                    )
                     for j in dead
                 ],
             )
@@ -346,7 +357,7 @@ class LocalSigner:
     ) -> tuple[Document, bool]:
         self._fail_orphaned_jobs(now)
         row = self._profile_row(profile_name, profile_owner)
-        if row["status"] != "Active":
+        if row["status"] != ProfileStatus.ACTIVE:
             raise ValidationError(
                 f"profileName: signing profile {profile_name!r} is {row['status']}; canceled "
                 "or revoked profiles start no signing jobs"
@@ -366,13 +377,14 @@ class LocalSigner:
                 db.execute(
                     "INSERT INTO jobs (job_id, client_token, profile_name, profile_version, "
                     "platform_id, status, created_at, source_path, pid) "
-                    "VALUES (?, ?, ?, ?, ?, 'InProgress', ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         job_id,
                         client_request_token,
                         profile_name,
                         row["version"],
                         row["platform_id"],
+                        JobStatus.IN_PROGRESS,
                         format_instant(now),
                         str(source),
                         os.getpid(),
@@ -391,16 +403,18 @@ class LocalSigner:
                     row, job_id, unsigned, Path(destination), prefix, now
                 )
         except PackageError as exc:
-            self._finish(job_id, "Failed", now, reason=exc.reason)
+            self._finish(job_id, JobStatus.FAILED, now, reason=exc.reason)
         except OSError as exc:
-            self._finish(job_id, "Failed", now, reason=f"{exc.strerror}: {exc.filename}")
+            self._finish(job_id, JobStatus.FAILED, now, reason=f"{exc.strerror}: {exc.filename}")
         except CodesignError as exc:
             # e.g. an unreadable key: the caller sees the error, and the job does not stay
             # InProgress (a retry with the same client request token returns it).
-            self._finish(job_id, "Failed", now, reason=exc.message)
+            self._finish(job_id, JobStatus.FAILED, now, reason=exc.message)
             raise
         else:
-            self._finish(job_id, "Succeeded", now, signed_path=signed_path, expires_at=expires_at)
+            self._finish(
+                job_id, JobStatus.SUCCEEDED, now, signed_path=signed_path, expires_at=expires_at
+            )
         return self.describe_signing_job(job_id), True
 
     def _run_job(
@@ -460,7 +474,7 @@ class LocalSigner:
     def _finish(
         self,
         job_id: str,
-        status: str,
+        status: JobStatus,
         now: datetime,
         *,
         reason: str | None = None,
@@ -526,7 +540,7 @@ class LocalSigner:
                 f"signing job {job_id!r} of account {job_owner} is not in this keystore"
             )
         job = self.describe_signing_job(job_id)
-        if job["status"] != "Succeeded":
+        if job["status"] != JobStatus.SUCCEEDED:
             raise ValidationError(
                 f"jobId: job {job_id} is {job['status']}; only a signature can be revoked"
             )
