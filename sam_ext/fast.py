@@ -10,8 +10,10 @@ words, is read here without click, and runs the same code the click command runs
 (:func:`sam_ext.output.echo`). Anything else, help, ``--version``, an unknown, repeated or
 ``--opt=value`` option, a value that starts with ``-``, ``--trust-file``, ``--backend aws``,
 shell completion, Windows, goes to click unread, so its behaviour, help and errors are click's own.
-tests/sam_ext/test_fast_path.py runs argument lists both ways and compares what they print,
-their exit status and what they leave in the keystore.
+The global options, the environment variables they default from and how a run ends (what
+a raised error becomes: an exit status and one line) are :mod:`sam_ext.entry`'s, which the
+click CLI uses too. tests/sam_ext/test_fast_path.py runs argument lists both ways and
+compares what they print, their exit status and what they leave in the keystore.
 """
 
 from __future__ import annotations
