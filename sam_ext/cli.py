@@ -1,5 +1,6 @@
-"""``sam-ext``: the entry point. Options are parsed here and in :mod:`sam_ext.commands`;
-every error the project raises is caught once, in :func:`main`, and printed as one line."""
+"""``sam-ext``: the click CLI. Options are parsed here and in :mod:`sam_ext.commands`;
+every error the project raises is turned once, by :func:`sam_ext.entry.run` (the ladder the
+start-up fast path shares), into an exit status and one line."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from importlib import import_module
 
 import click
 
-from provider.errors import CodesignError
 from sam_ext.context import CliContext
-from sam_ext.output import EXIT_ABORTED, EXIT_BAD_INPUT, EXIT_FAILED, echo, refused, unexpected
+from sam_ext.entry import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    GLOBAL_OPTIONS,
+    HOME_ENV,
+    REGION_ENV,
+    aborted,
+    run,
+)
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "cli", "main"]
 
@@ -55,19 +63,20 @@ class LazyGroup(click.Group):
 )
 @click.option(
     "--home",
-    envvar="CODESIGN_HOME",
+    envvar=GLOBAL_OPTIONS["--home"],
     metavar="DIR",
-    help="Local keystore directory (default: $CODESIGN_HOME, else the user data directory).",
+    help=f"Local keystore directory (default: ${HOME_ENV}, else the user data directory).",
 )
 @click.option(
     "--region",
-    envvar="CODESIGN_REGION",
+    envvar=GLOBAL_OPTIONS["--region"],
     help="Region used in ARNs (local, default us-east-1); with --backend aws, the AWS region "
     "(default: AWS_REGION, AWS_DEFAULT_REGION, else the AWS profile's). Also set by "
-    "$CODESIGN_REGION, on both backends.",
+    f"${REGION_ENV}, on both backends.",
 )
 @click.option(
     "--backend",
+    envvar=GLOBAL_OPTIONS["--backend"],
     type=click.Choice(["local", "aws"]),
     default="local",
     show_default=True,
@@ -77,6 +86,7 @@ class LazyGroup(click.Group):
 @click.option(
     "--now",
     "now_text",
+    envvar=GLOBAL_OPTIONS["--now"],
     metavar="ISO-8601",
     help="Act as if this were the current instant (reproducible runs and tests).",
 )
@@ -93,26 +103,27 @@ def cli(
     ctx.obj = CliContext(home=home, region=region, backend_name=backend, now_text=now_text)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns (and, as a console script, exits with) the exit status."""
-    try:
-        # In non-standalone mode click returns (not raises) the status of an Exit.
-        status = cli.main(args=argv, prog_name="sam-ext", standalone_mode=False)
-    except click.exceptions.Abort:
-        echo("aborted", err=True)
-        return EXIT_ABORTED
-    except click.ClickException as exc:
+def _click_status(exc: Exception) -> int | None:
+    """The status of one of click's own exceptions (``None`` for any other)."""
+    if isinstance(exc, click.exceptions.Abort):
+        return aborted()  # click has closed the ^C line already
+    if isinstance(exc, click.ClickException):
         exc.show()
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    if isinstance(exc, click.exceptions.Exit):
         return exc.exit_code
-    except CodesignError as exc:
-        return refused(exc)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
-    except Exception as exc:
-        return unexpected(exc)
+    return None
+
+
+def _invoke(argv: list[str] | None) -> int:
+    # In non-standalone mode click returns (not raises) the status of an Exit.
+    status = cli.main(args=argv, prog_name="sam-ext", standalone_mode=False)
     return status if isinstance(status, int) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns (and, as a console script, exits with) the exit status."""
+    return run(lambda: _invoke(argv), own=_click_status)
 
 
 if __name__ == "__main__":

@@ -6,19 +6,19 @@ would reject, then deploy the template through one CloudFormation change set, as
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from provider.arns import check_stack_name
 from provider.errors import CodesignError, DeploymentRejected, ValidationError
 from provider.verdict import Decision, Verdict
-from sam_ext.deploy_options import DeploySettings
 from sam_ext.output import say, warn
 from sam_ext.packaging.nested import has_local_template
 from sam_ext.packaging.resources import has_local_code
-from sam_ext.parameters import parameter_values, parse_overrides
+from sam_ext.packaging.run import package_template
+from sam_ext.parameters import parameter_values
+from sam_ext.settings import ChangeSetSettings, DeploySettings, PackageSettings
 from sam_ext.template import Template, dump_template, load_template
 
 if TYPE_CHECKING:
@@ -45,13 +45,15 @@ def _refuse_rejected(stack: str, verdicts: list[Verdict]) -> None:
         )
 
 
-def _judge_packaged(ctx: CliContext, template: Template, options: dict[str, Any]) -> list[Verdict]:
+def _judge_packaged(
+    ctx: CliContext, template: Template, settings: PackageSettings
+) -> list[Verdict]:
     """The verdicts of a packaged template's code in S3 (every level), as packaging
     would have predicted them; what cannot be known before deploy is said."""
     from sam_ext.packaged_verdicts import TemplateJudge
 
     backend = ctx.aws_backend
-    parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
+    parameters = parameter_values(template, settings.parameter_overrides)
     judged = TemplateJudge(backend, ctx.now, backend.objects.read_template).judge(
         template, parameters
     )
@@ -60,17 +62,15 @@ def _judge_packaged(ctx: CliContext, template: Template, options: dict[str, Any]
     return judged.verdicts
 
 
-def _template(ctx: CliContext, options: dict[str, Any], stack: str) -> Template:
+def _template(ctx: CliContext, settings: PackageSettings, stack: str) -> Template:
     """The template to deploy: packaged now (``--signing-profiles`` or ``--s3-bucket``),
     or as given when its code is already in S3; either way, refused before CloudFormation
     when Lambda would reject any function's code or layer."""
-    from sam_ext.commands.package import package_template
-
-    if options.get("signing_profiles") or options.get("s3_bucket"):
-        packaged = package_template(ctx, options)
+    if settings.signing_profiles or settings.s3_bucket:
+        packaged = package_template(ctx, settings)
         _refuse_rejected(stack, [p.verdict for p in packaged.results if p.verdict is not None])
         return packaged.template
-    template = load_template(Path(options["template_file"]))
+    template = load_template(settings.template_file)
     local = [
         logical_id
         for logical_id, resource in template["Resources"].items()
@@ -81,7 +81,7 @@ def _template(ctx: CliContext, options: dict[str, Any], stack: str) -> Template:
             f"--s3-bucket: required with --backend aws to upload the local code or templates of "
             f"{', '.join(local)} (or deploy a template made by sam-ext package --backend aws)"
         )
-    _refuse_rejected(stack, _judge_packaged(ctx, template, options))
+    _refuse_rejected(stack, _judge_packaged(ctx, template, settings))
     return template
 
 
@@ -128,7 +128,7 @@ def _has_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _check_can_ask(settings: DeploySettings) -> None:
+def _check_can_ask(settings: ChangeSetSettings) -> None:
     if settings.confirm and settings.execute and not _has_terminal():
         raise ValidationError(
             "--confirm-changeset: there is no terminal to ask on (stdin is not a terminal); "
@@ -137,11 +137,13 @@ def _check_can_ask(settings: DeploySettings) -> None:
         )
 
 
-def _bucket(ctx: CliContext, options: dict[str, Any], settings: DeploySettings) -> dict[str, Any]:
+def _bucket(
+    ctx: CliContext, settings: PackageSettings, change_set: ChangeSetSettings
+) -> PackageSettings:
     """``--resolve-s3``: the managed bucket as ``s3_bucket`` (never with --s3-bucket)."""
-    if not settings.resolve_s3:
-        return options
-    if options.get("s3_bucket"):
+    if not change_set.resolve_s3:
+        return settings
+    if settings.s3_bucket:
         raise ValidationError(
             "--resolve-s3: cannot be used with --s3-bucket (one says which bucket, the other "
             "asks sam-ext to choose); give one of them"
@@ -151,25 +153,21 @@ def _bucket(ctx: CliContext, options: dict[str, Any], settings: DeploySettings) 
     bucket = backend.stacks().managed_bucket(
         backend.objects, account=location.account, region=location.region, progress=say
     )
-    return {**options, "s3_bucket": bucket}
+    return replace(settings, s3_bucket=bucket)
 
 
-def deploy_on_aws(ctx: CliContext, options: dict[str, Any]) -> DeployOutcome | None:
+def deploy_on_aws(ctx: CliContext, deploy: DeploySettings) -> DeployOutcome | None:
     """Deploy one stack as ``sam deploy`` does; progress and the outcome go to stderr.
     Returns what was deployed, or ``None`` when the change set was not executed."""
 
-    stack = options.get("stack_name")
-    if not stack:
-        raise ValidationError("--stack-name: required with --backend aws (as with sam deploy)")
-    check_stack_name(stack)
-    settings = DeploySettings.from_options(options)
+    stack, settings = deploy.stack_name, deploy.change_set
     _check_can_ask(settings)  # before any work: nothing is packaged or uploaded in vain
-    options = _bucket(ctx, options, settings)
-    template = _template(ctx, options, stack)
-    overrides = parse_overrides(options.get("parameter_overrides"))
+    package = _bucket(ctx, deploy.package, settings)
+    template = _template(ctx, package, stack)
+    overrides = package.parameter_overrides
     parameter_values(template, overrides)  # every override names a declared parameter
-    bucket = options.get("s3_bucket")
-    prefix = (options.get("s3_prefix") or "").strip("/")
+    bucket = package.s3_bucket
+    prefix = package.s3_prefix.strip("/")
     deployer = ctx.aws_backend.stacks()
     change_set = deployer.create_change_set(
         stack,

@@ -22,12 +22,15 @@ from sam_ext.packaging.csc import resolve_csc, resolve_csc_value
 from sam_ext.packaging.destination import LOCAL_BUCKET
 from sam_ext.packaging.nested import child_parameters, join_path, local_template
 from sam_ext.packaging.resources import function_property, packageable
-from sam_ext.parameters import substitute
+from sam_ext.packaging.run import package_template
+from sam_ext.parameters import parameter_values, require_values, substitute
+from sam_ext.settings import DeploySettings
 from sam_ext.template import Template, load_template
 
 if TYPE_CHECKING:
     from provider.backends.local import LocalBackend
     from provider.trust import TrustFile
+    from sam_ext.context import CliContext
 
 
 @dataclass
@@ -353,3 +356,19 @@ class LocalDeployer:
         verdict = function.get("LastVerdict")
         verdicts = [] if verdict is None else [verdict]
         return FunctionOutcome(logical_id, name, operation, verdicts)
+
+
+def deploy_locally(ctx: CliContext, deploy: DeploySettings) -> list[FunctionOutcome]:
+    """``sam-ext deploy`` on the local backend: every parameter given a value (as
+    CloudFormation requires) before anything is signed, the template packaged first when
+    signing profiles are given, then deployed by a :class:`LocalDeployer`."""
+    settings = deploy.package
+    template = load_template(settings.template_file)
+    parameters = parameter_values(template, settings.parameter_overrides)
+    require_values(template, parameters)
+    if settings.signing_profiles:
+        template = package_template(ctx, settings).template
+    deployer = LocalDeployer(
+        ctx.local_backend, deploy.stack_name, ctx.now, trust_file=deploy.trust_file
+    )
+    return deployer.deploy(template, settings.template_file.parent.resolve(), parameters)

@@ -1,5 +1,6 @@
 """``sam deploy``'s CloudFormation options, with SAM CLI's names, meanings and samconfig
-keys, parsed at the edge into one :class:`DeploySettings`.
+keys, parsed at the edge (with the options ``deploy`` shares with ``package``) into one
+:class:`~sam_ext.settings.DeploySettings`.
 
 They mean something only to CloudFormation (``--backend aws``); the local backend refuses
 them by name when they are typed, and warns that it ignores them when they come from
@@ -11,13 +12,18 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from provider.arns import check_stack_name
 from provider.errors import ValidationError
-from sam_ext.options import SpaceSeparated
+from sam_ext.options import SpaceSeparated, package_settings
+from sam_ext.settings import ChangeSetSettings, DeploySettings
+
+if TYPE_CHECKING:
+    from provider.trust import TrustFile
 
 #: What CloudFormation accepts in ``Capabilities``.
 CAPABILITIES = (
@@ -173,35 +179,42 @@ def _role_arn(value: Any) -> str | None:
     return str(value)
 
 
-@dataclass(frozen=True)
-class DeploySettings:
-    """What ``sam-ext deploy --backend aws`` asks of CloudFormation."""
+def change_set_settings(options: Mapping[str, Any]) -> ChangeSetSettings:
+    """The CloudFormation options of merged options (command line over samconfig), parsed
+    and checked."""
+    return ChangeSetSettings(
+        capabilities=_capabilities(options.get("capabilities")),
+        execute=not options.get("no_execute_changeset"),
+        fail_on_empty=options.get("fail_on_empty_changeset") is not False,
+        confirm=bool(options.get("confirm_changeset")),
+        role_arn=_role_arn(options.get("role_arn")),
+        tags=_tags(options.get("tags")),
+        notification_arns=_notification_arns(options.get("notification_arns")),
+        resolve_s3=bool(options.get("resolve_s3")),
+        disable_rollback=bool(options.get("disable_rollback")),
+    )
 
-    #: ``None``: the deployer's default (CAPABILITY_IAM CAPABILITY_AUTO_EXPAND).
-    capabilities: tuple[str, ...] | None = None
-    execute: bool = True
-    fail_on_empty: bool = True
-    confirm: bool = False
-    role_arn: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    notification_arns: tuple[str, ...] = ()
-    resolve_s3: bool = False
-    disable_rollback: bool = False
 
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> DeploySettings:
-        """Parse and check the merged options (command line over samconfig)."""
-        return cls(
-            capabilities=_capabilities(options.get("capabilities")),
-            execute=not options.get("no_execute_changeset"),
-            fail_on_empty=options.get("fail_on_empty_changeset") is not False,
-            confirm=bool(options.get("confirm_changeset")),
-            role_arn=_role_arn(options.get("role_arn")),
-            tags=_tags(options.get("tags")),
-            notification_arns=_notification_arns(options.get("notification_arns")),
-            resolve_s3=bool(options.get("resolve_s3")),
-            disable_rollback=bool(options.get("disable_rollback")),
-        )
+def deploy_settings(
+    options: Mapping[str, Any], *, aws: bool, trust_file: TrustFile | None = None
+) -> DeploySettings:
+    """The settings of ``deploy`` from merged options (for the local backend, after
+    :func:`local_options`): the stack name (required on aws; locally, by default, the
+    template's directory name), the CloudFormation options on aws, then the packaging ones."""
+    stack = options.get("stack_name")
+    if stack:
+        check_stack_name(stack)  # the names CloudFormation takes (functions are STACK-Id)
+    elif aws:
+        raise ValidationError("--stack-name: required with --backend aws (as with sam deploy)")
+    else:
+        stack = Path(options["template_file"]).resolve().parent.name
+    change_set = change_set_settings(options) if aws else ChangeSetSettings()
+    return DeploySettings(
+        stack_name=stack,
+        package=package_settings(options),
+        change_set=change_set,
+        trust_file=trust_file,
+    )
 
 
 def _set(value: Any) -> bool:

@@ -10,30 +10,22 @@ words, is read here without click, and runs the same code the click command runs
 (:func:`sam_ext.output.echo`). Anything else, help, ``--version``, an unknown, repeated or
 ``--opt=value`` option, a value that starts with ``-``, ``--trust-file``, ``--backend aws``,
 shell completion, Windows, goes to click unread, so its behaviour, help and errors are click's own.
-tests/sam_ext/test_fast_path.py runs argument lists both ways and compares what they print,
-their exit status and what they leave in the keystore.
+The global options, the environment variables they default from and how a run ends (what
+a raised error becomes: an exit status and one line) are :mod:`sam_ext.entry`'s, which the
+click CLI uses too. tests/sam_ext/test_fast_path.py runs argument lists both ways and
+compares what they print, their exit status and what they leave in the keystore.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
 
-from provider.errors import CodesignError
+from sam_ext.entry import COMPLETION_ENV, GLOBAL_OPTIONS, run
 
-#: The global options the fast path reads, with their environment variables.
-_GLOBAL = {
-    "--home": "CODESIGN_HOME",
-    "--region": "CODESIGN_REGION",
-    "--backend": None,
-    "--now": None,
-}
+#: The options of ``verify`` the fast path reads (the global ones: ``GLOBAL_OPTIONS``).
 _VERIFY = ("--code-signing-config-arn", "--csc-file", "--at")
-#: click's shell completion switch for ``prog_name="sam-ext"``.
-_COMPLETION_ENV = "_SAM_EXT_COMPLETE"
 
 
 class PlainVerify:
@@ -87,14 +79,14 @@ def _env(name: str | None) -> str | None:
 def plain_verify(argv: list[str]) -> PlainVerify | None:
     """``argv`` read as click would read it, when it is the plain ``verify`` shape; else
     ``None`` (then click reads it)."""
-    if os.name == "nt" or os.environ.get(_COMPLETION_ENV) or "verify" not in argv:
+    if os.name == "nt" or os.environ.get(COMPLETION_ENV) or "verify" not in argv:
         return None  # on Windows click expands wildcards in sys.argv
     split = argv.index("verify")
-    read = _options(argv[:split], tuple(_GLOBAL))
+    read = _options(argv[:split], tuple(GLOBAL_OPTIONS))
     if read is None or read[1]:
         return None
     given = read[0]
-    if given.get("--backend", "local") != "local":
+    if given.get("--backend", _env(GLOBAL_OPTIONS["--backend"]) or "local") != "local":
         return None
     rest = _options(argv[split + 1 :], _VERIFY)
     if rest is None or len(rest[1]) != 1:
@@ -106,9 +98,9 @@ def plain_verify(argv: list[str]) -> PlainVerify | None:
     if csc_file is not None and os.path.exists(csc_file) and not os.access(csc_file, os.R_OK):
         return None  # click.Path says it is not readable
     return PlainVerify(
-        home=given.get("--home", _env(_GLOBAL["--home"])),
-        region=given.get("--region", _env(_GLOBAL["--region"])),
-        now_text=given.get("--now"),
+        home=given.get("--home", _env(GLOBAL_OPTIONS["--home"])),
+        region=given.get("--region", _env(GLOBAL_OPTIONS["--region"])),
+        now_text=given.get("--now", _env(GLOBAL_OPTIONS["--now"])),
         package=package,
         code_signing_config_arn=arn,
         csc_file=None if csc_file is None else Path(csc_file),
@@ -133,25 +125,6 @@ def _run(plain: PlainVerify) -> int:
     )
 
 
-class _QuietFlush:
-    """A stream whose ``flush`` ignores a closed pipe, as click wraps stdout and stderr
-    after a broken pipe (``sam-ext verify ... | head``), so the interpreter's last flush
-    does not complain."""
-
-    def __init__(self, wrapped: TextIO) -> None:
-        self.wrapped = wrapped
-
-    def flush(self) -> None:
-        try:
-            self.wrapped.flush()
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:
-                raise
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.wrapped, name)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run ``sam-ext``; returns (and, as a console script, exits with) the exit status."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -160,27 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         from sam_ext.cli import main as click_main
 
         return click_main(argv)  # as given: click reads sys.argv itself when None
-    from sam_ext.output import EXIT_ABORTED, EXIT_FAILED, echo, refused, unexpected
-
-    # What click's main and sam_ext.cli.main do with what a command raises.
-    try:
-        return _run(plain)
-    except (EOFError, KeyboardInterrupt):
-        echo("", err=True)
-        echo("aborted", err=True)
-        return EXIT_ABORTED
-    except OSError as exc:
-        if exc.errno != errno.EPIPE:
-            return unexpected(exc)
-        sys.stdout = _QuietFlush(sys.stdout)
-        sys.stderr = _QuietFlush(sys.stderr)
-        return EXIT_FAILED
-    except CodesignError as exc:
-        return refused(exc)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_FAILED
-    except Exception as exc:
-        return unexpected(exc)
+    return run(lambda: _run(plain))
 
 
 if __name__ == "__main__":

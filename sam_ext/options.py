@@ -1,4 +1,6 @@
-"""Option kinds SAM CLI users type, shared by ``package`` and ``deploy``.
+"""The options ``package`` and ``deploy`` share, declared once, and how they become typed
+settings: command line over ``samconfig.toml`` over defaults (:func:`merged_options`),
+then :class:`~sam_ext.settings.PackageSettings` (:func:`package_settings`).
 
 SAM CLI's list options (``--signing-profiles``, ``--parameter-overrides``,
 ``--capabilities``, ``--tags``, ``--notification-arns``) take their items quoted as one
@@ -11,10 +13,19 @@ turns the following arguments into more occurrences of it before click parses th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
+
+from sam_ext.parameters import parse_overrides
+from sam_ext.samconfig import DEFAULT_FILE, read_parameters
+from sam_ext.settings import PackageSettings
+from sam_ext.signing_profiles import parse_signing_profiles
+
+#: The names SAM CLI looks for in the working directory (after ``sam build``'s output).
+DEFAULT_TEMPLATES = ("template.yaml", "template.yml", "template.json")
 
 
 class SpaceSeparated(click.Option):
@@ -57,3 +68,108 @@ class SamCommand(click.Command):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Gather the lists, then parse as click does."""
         return super().parse_args(ctx, gather_values(self.get_params(ctx), args))
+
+
+def default_template() -> Path:
+    """The template ``--template-file`` defaults to: ``sam build``'s output, else the first
+    of :data:`DEFAULT_TEMPLATES` in the working directory (else the first's name)."""
+    built = Path(".aws-sam/build/template.yaml")
+    if built.is_file():
+        return built
+    for name in DEFAULT_TEMPLATES:
+        if Path(name).is_file():
+            return Path(name)
+    return Path(DEFAULT_TEMPLATES[0])
+
+
+def template_options(function: Any) -> Any:
+    """The options ``package`` and ``deploy`` share: the template, its signing profiles and
+    parameters, where packages go, and the samconfig file."""
+    for option in reversed(
+        [
+            click.option(
+                "--template-file",
+                "-t",
+                "template_file",
+                help="SAM template (default: .aws-sam/build/template.yaml or template.yaml).",
+            ),
+            click.option(
+                "--signing-profiles",
+                "--signing-profile",
+                "signing_profiles",
+                cls=SpaceSeparated,
+                metavar='"LogicalId=Profile[:Owner] ..."',
+                help="Sign these functions and layers, as with sam package (also spelt "
+                "--signing-profile).",
+            ),
+            click.option(
+                "--parameter-overrides",
+                "parameter_overrides",
+                cls=SpaceSeparated,
+                metavar='"Key=Value ..."',
+                help="Template parameter values.",
+            ),
+            click.option(
+                "--s3-bucket",
+                help="Versioned S3 bucket packages are uploaded to and signed in (aws "
+                "backend; required whenever code is packaged there).",
+            ),
+            click.option(
+                "--s3-prefix", help="Prefix of the S3 keys (aws backend), as with sam package."
+            ),
+            click.option(
+                "--artifact-dir",
+                type=click.Path(path_type=Path),
+                help="Where packages go (local backend) and the package cache lives (both "
+                "backends); default .sam-ext/artifacts next to the template.",
+            ),
+            click.option(
+                "--jobs",
+                type=click.IntRange(1, 64),
+                help="Packages signed in parallel (default: 50 with --backend aws, whose "
+                "jobs wait on Signer; else two per core, at most 8).",
+            ),
+            click.option("--config-file", help="samconfig file (default samconfig.toml)."),
+            click.option(
+                "--config-env",
+                default="default",
+                show_default=True,
+                help="Environment in the samconfig file.",
+            ),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def merged_options(
+    command: str, config_file: str | None, config_env: str, given: dict[str, Any]
+) -> dict[str, Any]:
+    """Command-line options over samconfig.toml parameters over defaults (each samconfig
+    value checked against the current command's option of its name)."""
+    config_path = Path(config_file or DEFAULT_FILE)
+    defaults = read_parameters(
+        config_path,
+        env=config_env,
+        command=command,
+        required=config_file is not None,
+        options=click.get_current_context().command.params,
+    )
+    options = {**defaults, **{k: v for k, v in given.items() if v not in (None, ())}}
+    options.setdefault("template_file", str(default_template()))
+    return options
+
+
+def package_settings(options: Mapping[str, Any]) -> PackageSettings:
+    """The :func:`template_options` of merged options, parsed (a bad ``--signing-profiles``
+    or ``--parameter-overrides`` is said here, before any work)."""
+    artifact_dir = options.get("artifact_dir")
+    return PackageSettings(
+        template_file=Path(options["template_file"]),
+        signing_profiles=parse_signing_profiles(options.get("signing_profiles")),
+        parameter_overrides=parse_overrides(options.get("parameter_overrides")),
+        s3_bucket=options.get("s3_bucket") or None,
+        s3_prefix=options.get("s3_prefix") or "",
+        artifact_dir=Path(artifact_dir) if artifact_dir else None,
+        jobs=options.get("jobs") or None,
+    )

@@ -1,5 +1,5 @@
-"""How the CLI speaks: JSON documents on stdout, messages on stderr, and the exit status
-and one line an error becomes.
+"""How the CLI speaks: JSON documents on stdout, messages on stderr (the exit status and
+one line an error becomes are :mod:`sam_ext.entry`'s).
 
 Everything is written as ``click.echo`` writes it; click itself is imported only when that
 is more than a plain write (see :func:`echo`), so the start-up fast path of ``sam-ext
@@ -11,19 +11,10 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import os
 import sys
 from typing import Any, TextIO
 
 from provider import schemas
-from provider.errors import CodesignError, NotFoundError, ValidationError
-
-#: Exit status for bad input, as click uses for usage errors.
-EXIT_BAD_INPUT = 2
-#: Exit status for a refused operation or a REJECT verdict.
-EXIT_FAILED = 1
-#: Exit status after Ctrl-C (click's Abort).
-EXIT_ABORTED = 130
 
 
 def _plain(stream: TextIO | None, text: str) -> bool:
@@ -74,22 +65,3 @@ def warn(message: str) -> None:
         echo(f"{click.style('warning:', fg='yellow', bold=True)} {message}", err=True)
     else:
         echo(f"warning: {message}", err=True)
-
-
-def refused(error: CodesignError) -> int:
-    """Say a refusal in its one line; returns its exit status (2 for bad input)."""
-    echo(f"error: {error}", err=True)
-    return EXIT_BAD_INPUT if isinstance(error, ValidationError | NotFoundError) else EXIT_FAILED
-
-
-def unexpected(error: Exception) -> int:
-    """Say an error nothing expected, in one line (the traceback with SAM_EXT_DEBUG=1)."""
-    if os.environ.get("SAM_EXT_DEBUG"):
-        import traceback  # only for the unexpected: start-up time
-
-        traceback.print_exc()
-    echo(
-        f"internal error: {type(error).__name__}: {error} (set SAM_EXT_DEBUG=1 for details)",
-        err=True,
-    )
-    return EXIT_FAILED

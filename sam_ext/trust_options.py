@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from provider.errors import ValidationError
+from sam_ext.entry import TRUST_ANCHOR_ENV, TRUST_MAX_AGE_ENV
 from sam_ext.output import say
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def trust_file_options(help_text: str = INSTEAD_OF_KEYSTORE) -> Callable[[F], F]
             "trust_max_age",
             metavar="DURATION",
             help="Refuse a --trust-file exported longer ago than this (e.g. 7d, 12h, 30m), "
-            "counted to --at or --now (exit status 1; default: $CODESIGN_TRUST_MAX_AGE, "
+            f"counted to --at or --now (exit status 1; default: ${TRUST_MAX_AGE_ENV}, "
             "else no bound).",
         )(function)
         function = click.option(
@@ -52,7 +53,7 @@ def trust_file_options(help_text: str = INSTEAD_OF_KEYSTORE) -> Callable[[F], F]
             multiple=True,
             metavar="SHA256:HEX",
             help="Fingerprint of the trust key that must have signed --trust-file (as "
-            "export-trust printed it; default: $CODESIGN_TRUST_ANCHOR).",
+            f"export-trust printed it; default: ${TRUST_ANCHOR_ENV}).",
         )(function)
         return click.option(
             "--trust-file", "trust_file", type=click.Path(path_type=Path), help=help_text

@@ -14,7 +14,8 @@ from provider.backends.base import csc_policy
 from provider.clock import parse_instant
 from provider.errors import ValidationError
 from provider.verdict import CscPolicy, Decision, decide
-from sam_ext.output import EXIT_FAILED, emit, say, warn
+from sam_ext.entry import EXIT_FAILED
+from sam_ext.output import emit, say, warn
 
 if TYPE_CHECKING:
     from provider.trust import TrustFile

@@ -4,28 +4,23 @@ registry, or with ``--backend aws`` through a CloudFormation change set."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
-from provider.arns import check_stack_name
 from provider.verdict import Decision
-from sam_ext.commands.package import common_options, merged_options, package_template
 from sam_ext.context import CliContext
-from sam_ext.deploy_local import LocalDeployer
-from sam_ext.deploy_options import deploy_options, local_options
-from sam_ext.options import SamCommand
+from sam_ext.deploy_local import deploy_locally
+from sam_ext.deploy_options import deploy_options, deploy_settings, local_options
+from sam_ext.options import SamCommand, merged_options, template_options
 from sam_ext.output import say, warn
-from sam_ext.parameters import parameter_values, parse_overrides, require_values
-from sam_ext.template import load_template
 from sam_ext.trust_options import BEFORE_KEYSTORE, load_trust_option, trust_file_options
 
 pass_context = click.make_pass_decorator(CliContext)
 
 
 @click.command(cls=SamCommand)
-@common_options
+@template_options
 @click.option(
     "--stack-name",
     help="Name of the stack (required with --backend aws; local default: the template's "
@@ -55,27 +50,13 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
         options.get("trust_anchor", ()),
         options.get("trust_max_age"),
     )
+    settings = deploy_settings(options, aws=ctx.is_aws, trust_file=trust)
     if ctx.is_aws:
         from sam_ext.deploy_aws import deploy_on_aws  # loads boto3: only on aws
 
-        deploy_on_aws(ctx, options)
+        deploy_on_aws(ctx, settings)
         return
-    template_path = Path(options["template_file"])
-    stack = options.get("stack_name")
-    if stack:
-        check_stack_name(stack)  # the names CloudFormation takes (functions are STACK-Id)
-    else:
-        stack = template_path.resolve().parent.name
-    # Every parameter has a value, as CloudFormation requires, before anything is signed.
-    template = load_template(template_path)
-    parameters = parameter_values(template, parse_overrides(options.get("parameter_overrides")))
-    require_values(template, parameters)
-    if options.get("signing_profiles"):
-        template = package_template(ctx, options).template
-    outcomes = LocalDeployer(ctx.local_backend, stack, ctx.now, trust_file=trust).deploy(
-        template, template_path.parent.resolve(), parameters
-    )
-    for outcome in outcomes:
+    for outcome in deploy_locally(ctx, settings):
         decisions = [v.get("decision", "?") for v in outcome.verdicts]
         summary = decisions[0] if decisions else "no code signing config"
         say(f"{outcome.operation} {outcome.function_name} ({outcome.logical_id}): {summary}")
@@ -85,4 +66,4 @@ def deploy(ctx: CliContext, /, config_file: str | None, config_env: str, **given
                 # The registry's verdict names the function already ("function NAME: ...").
                 named = message.startswith(f"function {outcome.function_name}:")
                 warn(message if named else f"{outcome.function_name}: {message}")
-    say(f"stack {stack} deployed to the local function registry")
+    say(f"stack {settings.stack_name} deployed to the local function registry")
