@@ -26,7 +26,7 @@ from provider.resources._base import (
     reported,
     settings_input,
 )
-from provider.resources.function import (
+from provider.resources.deployable import (
     code_inputs,
     code_to_deploy,
     default_lambda_name,
