@@ -14,8 +14,8 @@ import pulumi
 from pulumi.dynamic import CheckFailure
 
 from provider.backends.base import Backend
-from provider.backends.functions import FunctionSettings, code_identity
-from provider.backends.functions import code_of as code_input_of
+from provider.backends.function_settings import FunctionSettings, code_identity
+from provider.backends.function_settings import code_of as code_input_of
 from provider.errors import CodesignError
 from provider.objects import S3Object
 from provider.resources import judging

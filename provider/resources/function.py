@@ -21,7 +21,7 @@ from pulumi.dynamic import (
 )
 
 from provider.backends.base import Backend, Document
-from provider.backends.functions import FunctionSettings
+from provider.backends.function_settings import FunctionSettings
 from provider.errors import CodesignError, NotFoundError
 from provider.objects import S3Object
 from provider.prediction import UNKNOWN, Code, ConfigView, Prediction, Publisher, combined
