@@ -16,7 +16,7 @@ an ``UNKNOWN`` check says what leaves it undecided (:attr:`Prediction.undecided`
 decision is ``ALLOW``, ``WARN`` or ``REJECT`` when every way the unknowns can turn out leads
 to it, and ``UNKNOWN`` otherwise: a prediction never says "allowed" on a guess.
 
-What the graph lets one know (DESIGN.md, "When Lambda judges code"):
+What the graph lets one know (docs/architecture.md, "The one decision"):
 
 - a fresh signature passes integrity, expiry and revocation: the job that makes it writes
   the package, signs it now, and only an active profile can start a job;
