@@ -101,6 +101,7 @@ def sign_all(
     total = len(requests)
 
     def one(request: SignRequest) -> SignOutcome:
+        outcome: SignOutcome
         try:
             job = backend.sign_package(
                 request.source,
@@ -110,18 +111,20 @@ def sign_all(
                 now=now,
                 prefix=prefix,
             )
+            if job.get("status") != "Succeeded":
+                outcome = SignOutcome(
+                    request,
+                    error=SigningJobFailed(
+                        f"signing job {job.get('jobId')} ended "
+                        f"{job.get('status')}: {job.get('statusReason', 'no reason given')}",
+                        job_id=job.get("jobId"),
+                    ),
+                )
+            else:
+                outcome = SignOutcome(request, job=job)
         except CodesignError as error:
-            return SignOutcome(request, error=error)
-        if job.get("status") != "Succeeded":
-            return SignOutcome(
-                request,
-                error=SigningJobFailed(
-                    f"signing job {job.get('jobId')} ended "
-                    f"{job.get('status')}: {job.get('statusReason', 'no reason given')}",
-                    job_id=job.get("jobId"),
-                ),
-            )
-        return SignOutcome(request, job=job)
+            outcome = SignOutcome(request, error=error)
+        return outcome
 
     def started(request: SignRequest) -> None:
         if progress is not None:
