@@ -19,7 +19,7 @@ it undecided (:attr:`Prediction.undecided`). The decision is ``ALLOW``, ``WARN``
 ``REJECT`` when every way the unknowns can turn out leads to it, and ``UNKNOWN`` otherwise:
 a prediction never says "allowed" on a guess.
 
-What the graph lets one know (DESIGN.md, "When Lambda judges code"):
+What the graph lets one know (docs/architecture.md, "The one decision"):
 
 - a fresh signature passes integrity, expiry and revocation: the job that makes it writes
   the package, signs it now, and only an active profile can start a job;

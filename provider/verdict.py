@@ -3,7 +3,7 @@
 :func:`decide` is pure: artifact facts + CSC + an instant in, :class:`Verdict` out. Both
 backends, the Pulumi resources and the CLI call it; nothing else decides.
 
-Lambda's rules (DESIGN.md): an integrity failure is always rejected
+Lambda's rules (docs/architecture.md, "The one decision"): an integrity failure is always rejected
 (``InvalidCodeSignatureException``); a mismatch (unsigned, or signer not allowed), an
 expired signature or a revoked one is rejected under ``Enforce``
 (``CodeVerificationFailedException``) and deployed with a warning under ``Warn``. A check

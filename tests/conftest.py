@@ -62,7 +62,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def every_setting() -> Callable[[str], Any]:
     """``every_setting(role)``: a function's FunctionSettings with every input given, none
     of them Lambda's default (the same program's settings on either backend)."""
-    from provider.backends.functions import FunctionSettings
+    from provider.backends.function_settings import FunctionSettings
 
     def make(role: str) -> FunctionSettings:
         return FunctionSettings(

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from provider import schemas
 from provider.arns import Location, check_platform, check_profile_name, check_profile_version
-from provider.backends.functions import Code, FunctionSettings, LayerSettings
+from provider.backends.function_settings import Code, FunctionSettings, LayerSettings
 from provider.backends.jobs import JobFilter, Pagination
 from provider.clock import format_instant
 from provider.errors import ValidationError
@@ -358,7 +358,7 @@ class Backend(Protocol):
         """What refresh reads back and finds changed out of band: the code signing config
         detached or replaced, code that is not ``code``'s, settings, and with ``at``, a
         signature of ``code`` expired or revoked since (see
-        :func:`provider.backends.functions.drift`)."""
+        :func:`provider.backends.function_settings.drift`)."""
 
     def publish_layer_version(
         self,

@@ -9,9 +9,7 @@ the connection pool.
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from provider.backends.base import Document
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.objects import location_text
 from provider.statuses import JobStatus
+from provider.workers import run_all
 
 #: Packages signed at once on AWS when the caller does not say. Signer's quotas are
 #: request rates, per API action, per second (per account and Region, adjustable; beyond
@@ -93,24 +92,16 @@ def sign_all(
 ) -> list[SignOutcome]:
     """Sign every request, at most ``jobs`` at a time; outcomes come back in request
     order. One failure does not stop the others: each outcome says how it went (see
-    :func:`raise_for_failures`). Errors other than :class:`CodesignError` propagate."""
+    :func:`raise_for_failures`). An error other than :class:`CodesignError` starts no
+    further package and propagates (:func:`provider.workers.run_all`)."""
     if not 1 <= jobs <= MAX_JOBS:
         raise ValidationError(f"jobs: {jobs} must be 1 to {MAX_JOBS}")
     names = [r.name for r in requests]
     if len(set(names)) != len(names):
         raise ValidationError("requests: each package needs a distinct name")
     total = len(requests)
-    done = 0
-    lock = threading.Lock()
-
-    def report(line: str) -> None:
-        if progress is not None:
-            with lock:
-                progress(line)
 
     def one(request: SignRequest) -> SignOutcome:
-        nonlocal done
-        report(f"signing {request.name} ({request.source}) with {request.profile_name}")
         outcome: SignOutcome
         try:
             job = backend.sign_package(
@@ -134,20 +125,22 @@ def sign_all(
                 outcome = SignOutcome(request, job=job)
         except CodesignError as error:
             outcome = SignOutcome(request, error=error)
-        with lock:
-            done += 1
-            count = done
-        if outcome.job is not None:
-            where = location_text(outcome.job["signedObject"])
-            report(f"[{count}/{total}] signed {request.name} -> {where}")
-        else:
-            report(f"[{count}/{total}] FAILED {request.name}: {outcome.error}")
         return outcome
 
-    if not requests:
-        return []
-    with ThreadPoolExecutor(max_workers=min(jobs, total), thread_name_prefix="sign") as pool:
-        return list(pool.map(one, requests))
+    def started(request: SignRequest) -> None:
+        if progress is not None:
+            progress(f"signing {request.name} ({request.source}) with {request.profile_name}")
+
+    def finished(request: SignRequest, outcome: SignOutcome, count: int) -> None:
+        if progress is None:
+            return
+        if outcome.job is not None:
+            where = location_text(outcome.job["signedObject"])
+            progress(f"[{count}/{total}] signed {request.name} -> {where}")
+        else:
+            progress(f"[{count}/{total}] FAILED {request.name}: {outcome.error}")
+
+    return run_all(one, requests, workers=jobs, name="sign", started=started, finished=finished)
 
 
 def raise_for_failures(outcomes: Sequence[SignOutcome]) -> list[Document]:

@@ -9,8 +9,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for
 from pathlib import Path
 
 from provider.clock import format_instant
@@ -18,6 +16,7 @@ from provider.endpoint import s3
 from provider.endpoint.state import EndpointState, now
 from provider.errors import CodesignError
 from provider.statuses import JobStatus
+from provider.workers import Task, WorkerPool, wait_all
 
 
 class JobRunner:
@@ -27,11 +26,11 @@ class JobRunner:
     def __init__(self, state: EndpointState, delay: float, workers: int = 4) -> None:
         self.state = state
         self.delay = delay
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="signing-job")
+        self._pool = WorkerPool(workers, name="signing-job")
         self._due: list[tuple[float, str]] = []
         self._wake = threading.Condition()
         self._stopping = False
-        self._running: set[Future[None]] = set()
+        self._running: set[Task] = set()
         self._thread = threading.Thread(target=self._schedule, name="job-scheduler", daemon=True)
         self._thread.start()
 
@@ -62,7 +61,7 @@ class JobRunner:
         with self._wake:
             self._stopping = True
             self._wake.notify()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_pending=True)
 
     def clear(self) -> None:
         """Drop the jobs not yet run and wait for those running (before a reset, so no
@@ -70,9 +69,9 @@ class JobRunner:
         with self._wake:
             self._due.clear()
             running = list(self._running)
-        wait_for(running)
+        wait_all(running)
 
-    def _done(self, future: Future[None]) -> None:
+    def _done(self, future: Task) -> None:
         with self._wake:  # (re-entrant: the scheduler may hold it)
             self._running.discard(future)
 

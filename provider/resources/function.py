@@ -3,12 +3,11 @@ and whose every finding ``pulumi preview`` reports before anything deploys."""
 
 from __future__ import annotations
 
-import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
@@ -22,14 +21,13 @@ from pulumi.dynamic import (
 )
 
 from provider.backends.base import Backend, Document
-from provider.backends.functions import FunctionSettings, code_from_inputs, code_identity
-from provider.errors import CodesignError, NotFoundError, ValidationError
+from provider.backends.function_settings import FunctionSettings
+from provider.errors import CodesignError, NotFoundError
 from provider.objects import S3Object
 from provider.prediction import KnownCode, KnownConfig, Prediction, combined
 from provider.resources import engine_log, judging
 from provider.resources._base import (
     CodesignProvider,
-    auto_name,
     backend_of,
     check_inputs,
     checked,
@@ -42,33 +40,23 @@ from provider.resources._base import (
     settings_input,
 )
 from provider.resources.code_signing_config import CodeSigningConfig
+from provider.resources.deployable import (
+    SETTINGS,
+    code_inputs,
+    code_ref,
+    code_to_deploy,
+    default_lambda_name,
+    deployable_code,
+    input_failure,
+)
+from provider.resources.layer import LayerVersion
 from provider.resources.origins import traced
 from provider.resources.report import watch
-from provider.resources.signed_package import SignedPackage, package_ref, signed_package_of
+from provider.resources.signed_package import SignedPackage, package_ref
 from provider.verdict import Decision, decide
 
-if TYPE_CHECKING:
-    from provider.resources.layer import LayerVersion, LayerVersionArgs
-
-_NAME_ALPHABET = string.ascii_letters + string.digits + "-_"
 #: Lambda allows up to five layers per function.
 MAX_LAYERS = 5
-#: The function's settings among the inputs, named as pulumi-aws names them.
-SETTINGS = (
-    "role",
-    "runtime",
-    "handler",
-    "memory_size",
-    "timeout",
-    "environment",
-    "architectures",
-    "description",
-    "tags",
-    "publish",
-    "package_type",
-)
-#: The inputs that say where the code is.
-CODE_INPUTS = ("code", "s3_bucket", "s3_key", "s3_object_version")
 
 
 @dataclass
@@ -114,11 +102,6 @@ class LambdaFunctionArgs:
     backend: str | None = None
     home: str | None = None
     region: str | None = None
-
-
-def _code_ref(code: Path | S3Object) -> str:
-    """Code as state records it: a path, or ``s3://bucket/key?versionId=V``."""
-    return code.uri if isinstance(code, S3Object) else str(code)
 
 
 def _deployed(
@@ -204,49 +187,6 @@ def function_settings(props: dict[str, Any]) -> FunctionSettings:
     return FunctionSettings.from_inputs(
         {k: props.get(k) for k in SETTINGS if not is_unknown(props.get(k))}
     )
-
-
-def input_failure(kind: str, error: CodesignError, inputs: dict[str, Any]) -> CheckFailure:
-    """A failure on the input the error names, else on ``code``."""
-    field = error.field if isinstance(error, ValidationError) else None
-    return CheckFailure(
-        field if field is not None and (field in inputs or field in SETTINGS) else "code",
-        f"{kind} input {error.message}",
-    )
-
-
-def deployable_code(
-    inputs: dict[str, Any],
-    backend: Backend,
-    kind: str,
-    settings: FunctionSettings | None = None,
-) -> tuple[Path | S3Object | None, list[CheckFailure]]:
-    """A function's or layer's code from its inputs (``code``, or ``s3_bucket``/``s3_key``/
-    ``s3_object_version``), as the backend deploys it; ``None`` while unknown. Sets
-    ``code_ref`` (the code, one way of saying it), ``code_id`` (what names its bytes) and,
-    for a local file, ``code_sha384``."""
-    pending = frozenset(k for k in SETTINGS if is_unknown(inputs.get(k)))
-    try:
-        if any(is_unknown(inputs.get(k)) for k in CODE_INPUTS):
-            backend.check_deployable(None, settings, pending=pending)
-            return None, []
-        code = judging.location_of(
-            backend.check_deployable(code_from_inputs(inputs), settings, pending=pending)
-        )
-        if code is None:  # code_from_inputs raised already for code that is missing
-            return None, []
-        if isinstance(code, Path) and (
-            not code.exists() or (settings is not None and not code.is_file())
-        ):
-            what = "not a file" if settings is not None else "neither a .zip file nor a directory"
-            return None, [CheckFailure("code", f"{kind} input code: {str(code)!r} is {what}")]
-        inputs["code_id"] = code_identity(code)
-        if isinstance(code, Path):
-            inputs["code_sha384"] = inputs["code_id"]  # what the policy pack compares
-        inputs["code_ref"] = _code_ref(code)
-    except CodesignError as exc:
-        return None, [input_failure(kind, exc, inputs)]
-    return code, []
 
 
 class LambdaFunctionProvider(CodesignProvider):
@@ -489,14 +429,6 @@ def _kept(olds: dict[str, Any]) -> dict[str, Any]:
     return {k: olds.get(k) for k in _DEPLOY_OUTPUTS}
 
 
-def code_to_deploy(props: dict[str, Any]) -> Path | S3Object:
-    """The code a create or update deploys (``code_ref``, set by ``check``)."""
-    code = judging.location_of(props.get("code_ref"))
-    if code is None:
-        raise CodesignError("code: not known at deploy time")
-    return code
-
-
 def _outputs(
     backend: Backend,
     function: Document,
@@ -512,7 +444,7 @@ def _outputs(
     (then ``verdict`` and ``warnings`` are this deploy's)."""
     name = function["FunctionName"]
     if deployed is not None:
-        props = {**props, "deployed_code": _code_ref(deployed)}
+        props = {**props, "deployed_code": code_ref(deployed)}
     csc_arn = function.get("CodeSigningConfigArn")
     standing = _standing(backend, function, _stored_view(backend, csc_arn), at, props)
     outs: dict[str, Any] = {
@@ -589,8 +521,6 @@ def csc_inputs(csc: CodeSigningConfig | pulumi.Input[str] | None) -> dict[str, A
 
 
 def _layer_input(layer: Any) -> Any:
-    from provider.resources.layer import LayerVersion
-
     layer = traced(layer, LayerVersion, ("layer_version_arn",)) or layer
     if isinstance(layer, LayerVersion):
         return {
@@ -600,45 +530,6 @@ def _layer_input(layer: Any) -> Any:
             "package": package_ref(layer.package) if layer.package is not None else None,
         }
     return {"arn": layer, "name": None, "code": None, "package": None}
-
-
-def default_lambda_name(inputs: dict[str, Any], olds: Mapping[str, Any], key: str) -> None:
-    """Fill in ``inputs[key]``, a function's or layer's name (1-64 of ``[A-Za-z0-9-_]``),
-    when the program gives none: the one already deployed, else the resource name plus a
-    suffix derived from the stack and the resource."""
-    if inputs.get(key) is None:
-        inputs[key] = olds.get(key) or auto_name(
-            inputs["logical_name"], "-", _NAME_ALPHABET, 64, inputs.get("name_seed")
-        )
-
-
-def code_inputs(args: LambdaFunctionArgs | LayerVersionArgs) -> dict[str, Any]:
-    """The inputs that say where a function's or layer's code is (:data:`CODE_INPUTS`),
-    and ``code_package`` (see :func:`code_input`)."""
-    code, package = code_input(args.code)
-    return {
-        "code": code,
-        "s3_bucket": args.s3_bucket,
-        "s3_key": args.s3_key,
-        "s3_object_version": args.s3_object_version,
-        "code_package": package,
-    }
-
-
-def code_input(code: Any) -> tuple[Any, Any]:
-    """The ``code`` and ``code_package`` inputs (program side): a :class:`SignedPackage`
-    gives its signed object (on aws with its version) and who signs it; its own
-    ``location`` or ``deploy_location`` output is that object, and says who signs it too;
-    a path is made absolute (the provider host runs elsewhere); an ``s3://`` location is
-    kept."""
-    if isinstance(code, SignedPackage):
-        return code.deploy_location, package_ref(code)
-    if code is None:
-        return None, None
-    package = signed_package_of(code)
-    return pulumi.Output.from_input(code).apply(
-        lambda p: p if str(p).startswith("s3:") else str(Path(p).resolve())
-    ), (package_ref(package) if package is not None else None)
 
 
 class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):

@@ -11,7 +11,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource
 
 from provider.archive import package_bytes
-from provider.backends.functions import LayerSettings
+from provider.backends.function_settings import LayerSettings
 from provider.errors import CodesignError, NotFoundError
 from provider.resources._base import (
     CodesignProvider,
@@ -26,7 +26,7 @@ from provider.resources._base import (
     reported,
     settings_input,
 )
-from provider.resources.function import (
+from provider.resources.deployable import (
     code_inputs,
     code_to_deploy,
     default_lambda_name,

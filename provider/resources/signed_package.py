@@ -25,7 +25,7 @@ from pulumi.dynamic import (
 from provider.archive import package_bytes, source_hash
 from provider.arns import Location
 from provider.backends.base import Backend
-from provider.backends.functions import Code
+from provider.backends.function_settings import Code
 from provider.backends.local import LocalBackend
 from provider.clock import format_instant
 from provider.errors import CodesignError, NotFoundError, SigningJobFailed, ValidationError

@@ -9,10 +9,9 @@ directory, or an S3 bucket and prefix).
 from __future__ import annotations
 
 import hashlib
-import queue
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from provider.inspect_package import mapped
 from provider.package import PackageError, UnsignedArchive, prepare_unsigned, prepare_written
 from provider.statuses import ArtifactKind, JobStatus, ProfileStatus
 from provider.verdict import ArtifactFacts, CscPolicy, Decision, Policy, Verdict, decide
+from provider.workers import run_all
 from sam_ext.packaging.cache import PackageCache, UnsignedEntry, fingerprint
 from sam_ext.packaging.csc import CscResolution, resolve_csc
 from sam_ext.packaging.destination import (
@@ -319,66 +319,34 @@ class Packager:
         if plan.artifacts:
             self.destination.prepare()
         cache = PackageCache(self.artifact_dir)
-        results: dict[str, Packaged] = {}
         total = len(plan.artifacts)
+
+        def finished(_: Artifact, packaged: Packaged, done: int) -> None:
+            what = ("signed" if packaged.job_id else "packaged") + (
+                " (cached)" if packaged.cached else ""
+            )
+            self.progress(f"[{done}/{total}] {what} {packaged.artifact.path}")
+
         try:
-            work = self._in_parallel(lambda a: self._package_one(a, cache), plan.artifacts)
-            for done, packaged in enumerate(work, start=1):
-                results[packaged.artifact.path] = packaged
-                what = ("signed" if packaged.job_id else "packaged") + (
-                    " (cached)" if packaged.cached else ""
-                )
-                self.progress(f"[{done}/{total}] {what} {packaged.artifact.path}")
+            results = self._in_parallel(
+                lambda a: self._package_one(a, cache), plan.artifacts, finished
+            )
             self._seal(cache)
         finally:
             cache.save()
-        return [results[a.path] for a in plan.artifacts]
+        return results
 
     def _in_parallel(
-        self, work: Callable[[Artifact], Packaged], artifacts: list[Artifact]
-    ) -> Iterator[Packaged]:
-        """``work`` on every artifact, on up to ``jobs`` threads, yielding results as they
-        come; after a failure no new artifact starts, and the first error is raised once
-        the running ones end. (Plain threads: concurrent.futures imports logging, a
-        twentieth of a cached run's time.)"""
-        pending = iter(artifacts)
-        lock = threading.Lock()
-        failed = threading.Event()
-        finished: queue.SimpleQueue[Packaged | BaseException | None] = queue.SimpleQueue()
-
-        def worker() -> None:
-            try:
-                while not failed.is_set():
-                    with lock:
-                        artifact = next(pending, None)
-                    if artifact is None:
-                        return
-                    try:
-                        finished.put(work(artifact))
-                    except BaseException as exc:
-                        failed.set()
-                        finished.put(exc)
-            finally:
-                finished.put(None)  # this worker is done
-
-        workers = [
-            threading.Thread(target=worker, name=f"package-{n}", daemon=True)
-            for n in range(min(self.jobs, len(artifacts)))
-        ]
-        for thread in workers:
-            thread.start()
-        error: BaseException | None = None
-        running = len(workers)
-        while running:
-            item = finished.get()
-            if item is None:
-                running -= 1
-            elif isinstance(item, BaseException):
-                error = error or item
-            elif error is None:
-                yield item
-        if error is not None:
-            raise error
+        self,
+        work: Callable[[Artifact], Packaged],
+        artifacts: list[Artifact],
+        finished: Callable[[Artifact, Packaged, int], None] | None = None,
+    ) -> list[Packaged]:
+        """``work`` on every artifact, on up to ``jobs`` threads, the results in the
+        artifacts' order (``finished`` told of each as it comes); after a failure no new
+        artifact starts, and the first error is raised once the running ones end
+        (:func:`provider.workers.run_all`)."""
+        return run_all(work, artifacts, workers=self.jobs, name="package", finished=finished)
 
     def _seal(self, cache: PackageCache) -> None:
         """Seal the signed objects made or verified in full by this run, so the next run

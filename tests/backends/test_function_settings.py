@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from provider.backends.base import check_profile_revocation, csc_update_request, profile_request
-from provider.backends.functions import (
+from provider.backends.function_settings import (
     FunctionSettings,
     LayerSettings,
     check_layers,

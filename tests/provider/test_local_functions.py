@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from provider import schemas
-from provider.backends.functions import FunctionSettings, LayerSettings
+from provider.backends.function_settings import FunctionSettings, LayerSettings
 from provider.backends.local import LocalBackend
 from provider.errors import DeploymentRejected, NotFoundError, ValidationError
 

@@ -2,7 +2,7 @@
 
 boto3 is imported only under this package. :class:`AwsBackend` composes the Signer
 operations (:mod:`.signer`), Lambda's code signing configs (:mod:`.lambda_`), functions
-and layers (:mod:`.functions`), the S3 object store (:mod:`.s3`)
+and layers (:mod:`.lambda_functions`), the S3 object store (:mod:`.s3`)
 and the verdict prediction (:mod:`.facts`) over one set of clients (:mod:`.session`).
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 from provider.arns import Location
 from provider.backends.aws.cloudformation import StackDeployer
 from provider.backends.aws.facts import job_id_from_key, object_facts
-from provider.backends.aws.functions import AwsFunctions
 from provider.backends.aws.lambda_ import AwsLambda
+from provider.backends.aws.lambda_functions import AwsFunctions
 from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
 from provider.backends.aws.session import AwsClients, open_clients
 from provider.backends.aws.signer import DEFAULT_JOB_DELAY, DEFAULT_JOB_MAX_ATTEMPTS, AwsSigner

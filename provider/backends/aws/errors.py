@@ -115,7 +115,7 @@ THROTTLED = frozenset(
         "RequestThrottled",
     }
 )
-#: Lambda's code signing refusals (see DESIGN.md, "Deployment checks").
+#: Lambda's code signing refusals (see docs/architecture.md, "The one decision").
 REJECTED = frozenset({"InvalidCodeSignatureException", "CodeVerificationFailedException"})
 
 #: Where a region can be set, for every caller: the CLI and the Pulumi provider.

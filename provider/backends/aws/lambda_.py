@@ -1,4 +1,4 @@
-"""Lambda's code signing configs, through boto3 (functions and layers: :mod:`.functions`)."""
+"""Lambda's code signing configs, through boto3 (functions and layers: :mod:`.lambda_functions`)."""
 
 from __future__ import annotations
 

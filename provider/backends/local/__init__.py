@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from provider.arns import REGION_RE, Location
-from provider.backends.local.functions import LocalFunctions
+from provider.backends.local.registry import LocalFunctions
 from provider.backends.local.signer import LocalSigner
 from provider.backends.local.store import (
     DEFAULT_REGION,

@@ -8,12 +8,14 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from provider.backends.local.store import PASSPHRASE_ENV
 from provider.errors import KeystoreError
 
 # cryptography is imported when a key is made or read: verifying needs neither.
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
+
+#: The passphrase that encrypts the keystore's private keys, when set.
+PASSPHRASE_ENV = "CODESIGN_PASSPHRASE"
 
 
 def refuse_symlink(path: Path, what: str) -> None:

@@ -1,5 +1,5 @@
 """Lambda's code signing configs and the verdict of a package, on the local keystore (the
-function registry that enforces them: :mod:`.functions`)."""
+function registry that enforces them: :mod:`.registry`)."""
 
 from __future__ import annotations
 

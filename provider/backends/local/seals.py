@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from provider.backends.local.keys import read_private_file
+
 #: 2 since signatures are accepted in low-S form only: a seal of version 1 may vouch for
 #: an object signed before, which must be verified in full again (and signed anew).
 _VERSION = 2
@@ -60,8 +62,6 @@ def wait_until_sealable(paths: list[Path]) -> None:
 
 def mac_key(keys_dir: Path) -> bytes:
     """The keystore's record key, made (randomly, 0600) on first use."""
-    from provider.backends.local.keys import read_private_file
-
     path = keys_dir / _KEY_NAME
     what = "the keystore's record key"
     try:

@@ -22,13 +22,15 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from provider.backends.local import keys
+from provider.backends.local.keys import refuse_symlink
+from provider.backends.local.seals import mac_key
 from provider.errors import KeystoreError
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
 
 HOME_ENV = "CODESIGN_HOME"
-PASSPHRASE_ENV = "CODESIGN_PASSPHRASE"
 REGION_ENV = "CODESIGN_REGION"
 #: The local backend's account id: fixed, so ARNs have AWS's shape.
 LOCAL_ACCOUNT = "000000000000"
@@ -217,8 +219,6 @@ class Keystore:
         self._record_key: bytes | None = None
         self._pid = os.getpid()
         weakref.finalize(self, _close_all, self._connections)
-        from provider.backends.local.keys import refuse_symlink  # keys imports this module
-
         try:
             _make_private_dir(home)
             refuse_symlink(self.keys_dir, "the keystore's key directory")
@@ -318,8 +318,6 @@ class Keystore:
 
     def record_key(self) -> bytes:
         """The key of the keystore's seals (:mod:`.seals`), read once per keystore object."""
-        from provider.backends.local.seals import mac_key
-
         with self._lock:
             if self._record_key is None:
                 self._record_key = mac_key(self.keys_dir)
@@ -327,8 +325,6 @@ class Keystore:
 
     def private_key(self, profile_name: str, version: str) -> ec.EllipticCurvePrivateKey:
         """A profile version's private key, read (and decrypted) once per keystore object."""
-        from provider.backends.local import keys  # keys imports this module
-
         with self._lock:
             key = self._keys.get((profile_name, version))
         if key is None:

@@ -17,7 +17,7 @@ from provider import schemas
 from provider.backends import batch
 from provider.backends.aws import S3Object
 from provider.backends.base import Document
-from provider.backends.functions import FunctionSettings
+from provider.backends.function_settings import FunctionSettings
 from provider.errors import SigningJobFailed, ValidationError
 from provider.verdict import Decision
 from sam_ext.cli import main

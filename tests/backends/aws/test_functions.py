@@ -18,7 +18,7 @@ import pytest
 
 from provider.backends.aws import S3Object
 from provider.backends.aws.errors import AccessDeniedError, FunctionStateError
-from provider.backends.functions import FunctionSettings, LayerSettings
+from provider.backends.function_settings import FunctionSettings, LayerSettings
 from provider.errors import ConflictError, DeploymentRejected, NotFoundError, ValidationError
 
 from .conftest import (

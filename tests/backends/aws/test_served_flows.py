@@ -21,7 +21,7 @@ from endpoint.serving import Server, start_server
 from provider import schemas
 from provider.backends import batch
 from provider.backends.aws import AwsBackend, S3Object
-from provider.backends.functions import FunctionSettings
+from provider.backends.function_settings import FunctionSettings
 from provider.errors import CodesignError, SigningJobFailed
 from provider.verdict import Decision
 from sam_ext.cli import main

@@ -1,12 +1,12 @@
 """A local function registry that accepts or rejects deployments exactly as Lambda does.
 
-Functions and layer versions take the same inputs as on AWS (:mod:`provider.backends.functions`)
-and record them, so one program runs on both backends; code is a local .zip, read once
-into the keystore (content-addressed) so later edits to the source do not change what is
-deployed. Every deployment (CreateFunction, UpdateFunctionCode, a layer change) is
-checked under the function's code signing config with :func:`provider.verdict.decide`,
-on that copy: the bytes judged are the bytes stored, even if the source is overwritten
-meanwhile; a rejection changes nothing.
+Functions and layer versions take the same inputs as on AWS
+(:mod:`provider.backends.function_settings`) and record them, so one program runs on both
+backends; code is a local .zip, read once into the keystore (content-addressed) so later
+edits to the source do not change what is deployed. Every deployment (CreateFunction,
+UpdateFunctionCode, a layer change) is checked under the function's code signing config
+with :func:`provider.verdict.decide`, on that copy: the bytes judged are the bytes stored,
+even if the source is overwritten meanwhile; a rejection changes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from provider.backends.base import Document
-from provider.backends.functions import (
+from provider.backends.function_settings import (
     Code,
     FunctionSettings,
     LayerSettings,
@@ -483,7 +483,7 @@ class LocalFunctions(LocalLambda):
         at: datetime | None = None,
     ) -> list[str]:
         """What changed out of band since the deploy (see
-        :func:`provider.backends.functions.drift`); with ``at``, also the standing of
+        :func:`provider.backends.function_settings.drift`); with ``at``, also the standing of
         ``code`` under ``csc_arn`` then (a signature expired or revoked since)."""
         deployed = self.get_function(name)
         package = _local_code(code) if code is not None else None

@@ -35,7 +35,7 @@ from provider.backends.aws.errors import (
 )
 from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
 from provider.backends.base import Document
-from provider.backends.functions import (
+from provider.backends.function_settings import (
     PACKAGE_ZIP,
     Code,
     FunctionSettings,
@@ -400,7 +400,7 @@ class AwsFunctions:
         at: datetime | None = None,
     ) -> list[str]:
         """What changed out of band since the deploy (see
-        :func:`provider.backends.functions.drift`); with ``at``, also the standing of
+        :func:`provider.backends.function_settings.drift`); with ``at``, also the standing of
         ``code`` under ``csc_arn`` then (a signature expired or revoked since)."""
         deployed = self.get_function(name)
         sha = self.objects.code_sha256(as_object(code, "code")) if code is not None else None
