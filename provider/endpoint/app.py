@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from provider.endpoint import code_locations, protocol
+from provider.endpoint import code_locations, limits, protocol
 from provider.endpoint.code_locations import CONTENT_PREFIX, LayerApi
 from provider.endpoint.jobs import JobRunner
 from provider.endpoint.lambda_api import LambdaCscApi
@@ -32,7 +32,9 @@ _STATUS_TEXT = {
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
+    408: "Request Timeout",
     409: "Conflict",
+    413: "Content Too Large",
     429: "Too Many Requests",
     500: "Internal Server Error",
     501: "Not Implemented",
@@ -160,6 +162,17 @@ class EndpointApp:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         service, _ = credential_scope(environ)
+        refused = limits.guard(environ, service)  # too large: answered before reading it
+        if refused is not None:
+            return _refuse(service, refused, start_response)
+        try:
+            return self._route(service, environ, start_response)
+        except limits.BodyError as exc:  # too slow, too long or too short, as it was read
+            return _refuse(service, exc, start_response)
+
+    def _route(
+        self, service: str | None, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = _path(environ)
         code_locations.BASE_URL.set(_base_url(environ))
@@ -264,6 +277,8 @@ class EndpointApp:
 
         try:
             result = self.moto(environ, hold)
+        except limits.BodyError:
+            raise
         except NotImplementedError as exc:
             body = _replayed_body(environ)
             return self._moto_error(
@@ -287,6 +302,11 @@ class EndpointApp:
                 "InternalFailure",
                 f"{{op}} failed in moto: {type(exc).__name__}: {exc}",
             )
+        refused = environ.get(limits.FAILURE_KEY)
+        if refused is not None:  # moto (or Flask under it) made its own answer of it
+            if hasattr(result, "close"):
+                result.close()
+            return _refuse(service, refused, start_response)
         status = str(held.get("status", "500"))
         content_type = dict((k.lower(), v) for k, v in held.get("headers", [])).get(
             "content-type", ""
@@ -320,6 +340,17 @@ class EndpointApp:
         op = f"{service or 'an unknown service'} operation {operation_name(environ, service, body)}"
         headers, payload = _aws_error_body(service, code, template.format(op=op))
         return _respond(start_response, status, headers, payload)
+
+
+def _refuse(
+    service: str | None, error: limits.BodyError, start_response: StartResponse
+) -> Iterable[bytes]:
+    """A refused request body, in the error shape of the request's service."""
+    service = error.service or service
+    if service in ("signer", "lambda"):
+        return _error_response(start_response, service, error.code, error.message, error.status)
+    headers, payload = _aws_error_body(service, error.code, error.message)
+    return _respond(start_response, error.status, headers, payload)
 
 
 def _base_url(environ: Environ) -> str:
