@@ -17,6 +17,7 @@ from provider.endpoint.code_locations import CONTENT_PREFIX, LayerApi
 from provider.endpoint.jobs import JobRunner
 from provider.endpoint.lambda_api import LambdaCscApi
 from provider.endpoint.moto_hook import install
+from provider.endpoint.moto_memory import stop_tracking_instances
 from provider.endpoint.signer_api import SignerApi
 from provider.endpoint.state import Caller, EndpointState
 from provider.errors import CodesignError
@@ -149,6 +150,7 @@ class EndpointApp:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         install(state)
+        stop_tracking_instances()  # moto would keep every object ever made
         self.state = state
         self.runner = JobRunner(state, job_delay)
         self.signer = SignerApi(state, self.runner)
