@@ -6,6 +6,7 @@ backend, everything else by moto's own server application; :mod:`.moto_hook` app
 Lambda's code signing checks where moto deploys code, and :mod:`.cloudformation` gives
 moto's CloudFormation the SAM transform and the code signing resource types. Signing jobs
 (:mod:`.jobs`) read and write moto's S3 (:mod:`.s3`); :mod:`.state` is what survives a
-restart; :mod:`.protocol` is the rest-json wire format, from botocore's models. Needs the
-``serve`` extra.
+restart; :mod:`.protocol` is the rest-json wire format, from botocore's models;
+:mod:`.limits` bounds what one request may cost (body size, socket timeouts, threads).
+Needs the ``serve`` extra.
 """

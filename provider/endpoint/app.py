@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from provider.endpoint import code_locations, protocol, validation
+from provider.endpoint import code_locations, limits, protocol, validation
 from provider.endpoint.code_locations import CONTENT_PREFIX, LayerApi
 from provider.endpoint.jobs import JobRunner
 from provider.endpoint.lambda_api import LambdaCscApi
 from provider.endpoint.moto_hook import install
+from provider.endpoint.moto_memory import stop_tracking_instances
 from provider.endpoint.signer_api import SignerApi
 from provider.endpoint.state import Caller, EndpointState
 from provider.errors import CodesignError, KeystoreError
@@ -35,7 +36,9 @@ _STATUS_TEXT = {
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
+    408: "Request Timeout",
     409: "Conflict",
+    413: "Content Too Large",
     429: "Too Many Requests",
     500: "Internal Server Error",
     501: "Not Implemented",
@@ -163,6 +166,7 @@ class EndpointApp:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         install(state)
+        stop_tracking_instances()  # moto would keep every object ever made
         self.state = state
         self.runner = JobRunner(state, job_delay)
         self.signer = SignerApi(state, self.runner)
@@ -178,7 +182,7 @@ class EndpointApp:
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         try:
-            return self._route(environ, start_response)
+            return self._guarded(environ, start_response)
         except Exception as exc:  # a bug here: the service's 500, never werkzeug's page
             traceback.print_exc(file=sys.stderr)
             service, _ = credential_scope(environ)
@@ -199,8 +203,20 @@ class EndpointApp:
             self.moto.infer_service_region_host(environ, path_info)
         )
 
-    def _route(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    def _guarded(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """The request within its body's limits (size, time), then routed."""
         service, _ = credential_scope(environ)
+        refused = limits.guard(environ, service)  # too large: answered before reading it
+        if refused is not None:
+            return _refuse(service, refused, start_response)
+        try:
+            return self._route(service, environ, start_response)
+        except limits.BodyError as exc:  # too slow, too long or too short, as it was read
+            return _refuse(service, exc, start_response)
+
+    def _route(
+        self, service: str | None, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = _path(environ)
         code_locations.BASE_URL.set(_base_url(environ))
@@ -329,6 +345,8 @@ class EndpointApp:
 
         try:
             result = self.moto(environ, hold)
+        except limits.BodyError:
+            raise
         except NotImplementedError as exc:
             body = _replayed_body(environ)
             return self._moto_error(
@@ -352,6 +370,11 @@ class EndpointApp:
                 "InternalFailure",
                 f"{{op}} failed in moto: {type(exc).__name__}: {exc}",
             )
+        refused = environ.get(limits.FAILURE_KEY)
+        if refused is not None:  # moto (or Flask under it) made its own answer of it
+            if hasattr(result, "close"):
+                result.close()
+            return _refuse(service, refused, start_response)
         status = str(held.get("status", "500"))
         content_type = dict((k.lower(), v) for k, v in held.get("headers", [])).get(
             "content-type", ""
@@ -399,6 +422,17 @@ def _unrouted(headers: list[tuple[str, str]], body: bytes) -> bool:
     if any(name.lower() == "x-amzn-errortype" for name, _ in headers):
         return False
     return body.lstrip()[:15].lower() == b"<!doctype html>"
+
+
+def _refuse(
+    service: str | None, error: limits.BodyError, start_response: StartResponse
+) -> Iterable[bytes]:
+    """A refused request body, in the error shape of the request's service."""
+    service = error.service or service
+    if service in ("signer", "lambda"):
+        return _error_response(start_response, service, error.code, error.message, error.status)
+    headers, payload = _aws_error_body(service, error.code, error.message)
+    return _respond(start_response, error.status, headers, payload)
 
 
 def _base_url(environ: Environ) -> str:

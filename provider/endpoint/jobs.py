@@ -1,21 +1,19 @@
 """Signing jobs run asynchronously: ``InProgress`` for the job delay, then signed by the
-local backend from the source in moto's S3, the signed object written back to S3."""
+local backend from the source in moto's S3 (in memory: no temporary files), the signed
+object kept in the owner's keystore and written back to S3, then ``Succeeded`` (see
+:meth:`~provider.backends.local.signer.LocalSigner.run_job`)."""
 
 from __future__ import annotations
 
 import heapq
 import json
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from provider.clock import format_instant
 from provider.endpoint import s3
 from provider.endpoint.state import EndpointState, now
-from provider.errors import CodesignError
-from provider.statuses import JobStatus
 from provider.workers import Task, WorkerPool, wait_all
 
 
@@ -80,83 +78,35 @@ class JobRunner:
             self.run(job_id)
         except Exception as exc:  # a job never stays InProgress because of a bug here
             print(f"sam-ext serve: signing job {job_id} failed: {exc!r}", file=sys.stderr)
-            self._finish(job_id, JobStatus.FAILED, reason=f"the signing job could not run: {exc}")
+            request = self.state.job_request(job_id)
+            if request is not None:
+                self.state.backend(request["owner"], request["region"]).fail_job(
+                    job_id, f"the signing job could not run: {exc}", now=now()
+                )
 
     def run(self, job_id: str) -> None:
         """Sign the job's source and write ``prefix + jobId + .zip`` to its destination."""
-        with self.state.transaction() as db:
-            row = db.execute("SELECT * FROM served_jobs WHERE job_id = ?", (job_id,)).fetchone()
-        if row is None or row["status"] != JobStatus.IN_PROGRESS:
+        request = self.state.job_request(job_id)
+        if request is None:
             return
-        source = json.loads(row["source"])["s3"]
-        destination = json.loads(row["destination"])["s3"]
-        data = s3.read_object(
-            row["invoker"], source["bucketName"], source["key"], source["version"]
-        )
+        backend = self.state.backend(request["owner"], request["region"])
+        invoker = request["invoker"]
+        source = json.loads(request["source"])["s3"]
+        destination = json.loads(request["destination"])["s3"]
+        data = s3.read_object(invoker, source["bucketName"], source["key"], source["version"])
         if data is None:
-            self._finish(
+            backend.fail_job(
                 job_id,
-                JobStatus.FAILED,
-                reason=(
-                    f"the source s3://{source['bucketName']}/{source['key']} version "
-                    f"{source['version']} no longer exists"
-                ),
+                f"the source s3://{source['bucketName']}/{source['key']} version "
+                f"{source['version']} no longer exists",
+                now=now(),
             )
             return
-        backend = self.state.backend(row["owner"], row["region"])
-        work = self.state.home / "work"
-        work.mkdir(exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=work) as scratch:
-            source_path = Path(scratch) / "source.zip"
-            source_path.write_bytes(data)
-            try:
-                result = backend.sign_package(
-                    source_path,
-                    str(Path(scratch) / "signed"),
-                    row["profile_name"],
-                    now=now(),
-                    job_id=job_id,
-                )
-            except CodesignError as exc:
-                self._finish(job_id, JobStatus.FAILED, reason=exc.message)
-                return
-            if result["status"] != JobStatus.SUCCEEDED:
-                self._finish(job_id, JobStatus.FAILED, reason=result.get("statusReason"))
-                return
-            signed = Path(result["signedObject"]["path"]).read_bytes()
+        bucket = destination["bucketName"]
         key = f"{destination.get('prefix', '')}{job_id}.zip"
-        s3.write_object(row["invoker"], destination["bucketName"], key, signed)
-        self._finish(
-            job_id,
-            JobStatus.SUCCEEDED,
-            bucket=destination["bucketName"],
-            key=key,
-            expires=result["signatureExpiresAt"],
-        )
 
-    def _finish(
-        self,
-        job_id: str,
-        status: JobStatus,
-        *,
-        reason: str | None = None,
-        bucket: str | None = None,
-        key: str | None = None,
-        expires: str | None = None,
-    ) -> None:
-        with self.state.transaction() as db:
-            db.execute(
-                "UPDATE served_jobs SET status = ?, status_reason = ?, completed_at = ?, "
-                "signed_bucket = ?, signed_key = ?, signature_expires_at = ? "
-                "WHERE job_id = ? AND status = ?",
-                (
-                    status,
-                    reason,
-                    format_instant(now()),
-                    bucket,
-                    key,
-                    expires,
-                    job_id,
-                    JobStatus.IN_PROGRESS,
-                ),
-            )
+        def publish(signed: Path) -> None:
+            s3.check_bucket(invoker, bucket, "destination.s3.bucketName")
+            s3.write_object(invoker, bucket, key, signed.read_bytes())
+
+        backend.run_job(job_id, data, now=now(), publish=publish)

@@ -1,5 +1,7 @@
-"""Running the endpoint: a threaded HTTP server on loopback, a clean stop on SIGINT and
-SIGTERM, one ``listening on`` line on stderr once requests are accepted."""
+"""Running the endpoint: a threaded HTTP server on loopback (at most
+:data:`~provider.endpoint.limits.MAX_REQUEST_THREADS` request threads, each client socket
+with a timeout), a clean stop on SIGINT and SIGTERM, one ``listening on`` line on stderr
+once requests are accepted."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
+from provider.endpoint import limits
 from provider.endpoint.app import EndpointApp
 from provider.endpoint.state import EndpointState
 from provider.endpoint.validation import JsonErrors
@@ -52,17 +55,55 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bounded_server(host: str, port: int, app: Any, fd: int, handler: Any, slots: int) -> Any:
+    """werkzeug's threaded server on the listening socket ``fd`` (bound to ``host``:
+    ``port``), with at most ``slots``
+    request threads: when all are busy, the accept loop waits for one to end (new
+    connections wait in the listen queue). werkzeug answers every request with
+    ``Connection: close``, so a thread is one request."""
+    from werkzeug.serving import ThreadedWSGIServer
+
+    class BoundedServer(ThreadedWSGIServer):
+        def __init__(self) -> None:
+            super().__init__(host, port, app, handler=handler, fd=fd)
+            self.slots = threading.BoundedSemaphore(slots)
+            self.closing = threading.Event()
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            while not self.slots.acquire(timeout=0.5):
+                if self.closing.is_set():
+                    self.shutdown_request(request)
+                    return
+            try:
+                super().process_request(request, client_address)
+            except BaseException:
+                self.slots.release()
+                raise
+
+        def process_request_thread(self, request: Any, client_address: Any) -> None:
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                self.slots.release()
+
+        def shutdown(self) -> None:
+            self.closing.set()
+            super().shutdown()
+
+    return BoundedServer()
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 4566,
     home: Path | None = None,
     job_delay: float = 0.0,
     log: TextIO = sys.stderr,
+    request_timeout: float = limits.REQUEST_TIMEOUT,
 ) -> None:
     """Serve until SIGINT or SIGTERM. ``home`` None: a fresh temporary home, removed at
-    the end."""
+    the end. ``request_timeout``: seconds a read or write on a client's socket may wait."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
-    from werkzeug.serving import make_server
 
     try:
         socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
@@ -96,18 +137,20 @@ def serve(
         )
 
     class QuietHandler(JsonErrors, MotoRequestHandler):
-        """moto's request handler without a log line per request; its own refusals (an
-        unparseable request line or headers) are JSON, not HTML."""
+        """moto's request handler without a log line per request, with a timeout on every
+        read and write of the client's socket; its own refusals (an unparseable request line
+        or headers) are JSON, not HTML."""
+
+        timeout = request_timeout
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             return None
 
     app = EndpointApp(state, job_delay=job_delay)
-    server = make_server(
-        host, port, app, threaded=True, request_handler=QuietHandler, fd=listening.fileno()
+    server = bounded_server(
+        host, port, app, listening.fileno(), QuietHandler, limits.MAX_REQUEST_THREADS
     )
     listening.close()  # the server holds its own duplicate of the socket
-    server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadedWSGIServer
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -11,7 +11,7 @@ from provider.backends.local.signer import _MAX_SOURCE_BYTES
 from provider.clock import format_instant
 from provider.endpoint import s3
 from provider.endpoint.jobs import JobRunner
-from provider.endpoint.state import Caller, EndpointState, now
+from provider.endpoint.state import Caller, EndpointState, now, signed_dir, source_label
 from provider.errors import CodesignError, ConflictError, NotFoundError, ValidationError
 from provider.statuses import JobStatus, ProfileStatus
 from provider.validity import ValidityPeriod
@@ -275,28 +275,30 @@ class SignerApi:
                 f"packages of at most {MAX_SOURCE_BYTES} bytes"
             )
         s3.check_bucket(caller.account, destination["bucketName"], "destination.s3.bucketName")
-        job_id = new_job_id()
+        backend = self.state.backend(owner, caller.region)
+        requested = {"s3": {k: source[k] for k in ("bucketName", "key", "version")}}
         with self.state.transaction() as db:
             # Checked again inside the write transaction: two requests with one token
             # (a client's retry racing its first attempt) make one job.
             again = self._job_of_token(caller, p["clientRequestToken"], db)
             if again is not None:
                 return again
+            # The job's record (its one status) first, in the owner's keystore; a crash
+            # before this request is committed leaves it InProgress, failed at the next
+            # start, and no client ever saw its id.
+            job_id = backend.open_job(
+                name, source=source_label(requested), destination=signed_dir(backend), now=now()
+            )
             db.execute(
-                "INSERT INTO served_jobs (job_id, owner, region, invoker, client_token, "
-                "profile_name, profile_version, platform_id, source, destination, status, "
-                "created_at, run) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO job_requests (job_id, owner, region, invoker, client_token, "
+                "source, destination, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     owner,
                     caller.region,
                     caller.account,
                     p["clientRequestToken"],
-                    name,
-                    profile["profileVersion"],
-                    profile["platformId"],
-                    json.dumps({"s3": {k: source[k] for k in ("bucketName", "key", "version")}}),
+                    json.dumps(requested),
                     json.dumps(
                         {
                             "s3": {
@@ -306,8 +308,6 @@ class SignerApi:
                             }
                         }
                     ),
-                    JobStatus.IN_PROGRESS,
-                    format_instant(now()),
                     self.state.run,
                 ),
             )
@@ -317,7 +317,7 @@ class SignerApi:
     def _job_of_token(self, caller: Caller, token: str, db: Any = None) -> Document | None:
         """``{jobId, jobOwner}`` of the job this caller started with ``token``, if any."""
         query = (
-            "SELECT job_id, owner FROM served_jobs WHERE invoker = ? AND region = ? AND "
+            "SELECT job_id, owner FROM job_requests WHERE invoker = ? AND region = ? AND "
             "client_token = ?"
         )
         arguments = (caller.account, caller.region, token)
@@ -328,10 +328,10 @@ class SignerApi:
             row = db.execute(query, arguments).fetchone()
         return None if row is None else {"jobId": row["job_id"], "jobOwner": row["owner"]}
 
-    def _job_row(self, caller: Caller, job_id: str) -> Any:
+    def _job_request(self, caller: Caller, job_id: str) -> Any:
         with self.state.transaction() as db:
             row = db.execute(
-                "SELECT * FROM served_jobs WHERE job_id = ? AND region = ? AND (owner = ? OR "
+                "SELECT * FROM job_requests WHERE job_id = ? AND region = ? AND (owner = ? OR "
                 "invoker = ?)",
                 (job_id, caller.region, caller.account, caller.account),
             ).fetchone()
@@ -339,62 +339,71 @@ class SignerApi:
             raise NotFoundError(f"signing job {job_id!r} does not exist")
         return row
 
-    def _job_document(self, row: Any) -> Document:
+    def _job_document(self, request: Any, job: Document) -> Document:
+        """DescribeSigningJob: what was asked (``request``) and the job's record in its
+        owner's keystore (``job``: status, times, revocation)."""
         document: Document = {
-            "jobId": row["job_id"],
-            "source": json.loads(row["source"]),
-            "platformId": row["platform_id"],
+            "jobId": request["job_id"],
+            "source": json.loads(request["source"]),
+            "platformId": job["platformId"],
             "platformDisplayName": "AWS Lambda",
-            "profileName": row["profile_name"],
-            "profileVersion": row["profile_version"],
-            "createdAt": row["created_at"],
-            "status": row["status"],
-            "jobOwner": row["owner"],
-            "jobInvoker": row["invoker"],
-            "requestedBy": f"arn:aws:iam::{row['invoker']}:root",
+            "profileName": job["profileName"],
+            "profileVersion": job["profileVersion"],
+            "createdAt": job["createdAt"],
+            "status": job["status"],
+            "jobOwner": request["owner"],
+            "jobInvoker": request["invoker"],
+            "requestedBy": f"arn:aws:iam::{request['invoker']}:root",
             "signingParameters": {},
             "overrides": {},
             "isRevoked": False,
         }
-        optional = {
-            "statusReason": row["status_reason"],
-            "completedAt": row["completed_at"],
-            "signatureExpiresAt": row["signature_expires_at"],
-        }
-        document.update({k: v for k, v in optional.items() if v is not None})
-        if row["signed_key"]:
-            document["signedObject"] = {
-                "s3": {"bucketName": row["signed_bucket"], "key": row["signed_key"]}
-            }
+        for field in ("statusReason", "completedAt", "signatureExpiresAt"):
+            if field in job:
+                document[field] = job[field]
+        if job["status"] == JobStatus.SUCCEEDED:
+            destination = json.loads(request["destination"])["s3"]
+            bucket = destination["bucketName"]
+            key = f"{destination.get('prefix', '')}{request['job_id']}.zip"
+            document["signedObject"] = {"s3": {"bucketName": bucket, "key": key}}
             if (
-                row["run"] != self.state.run
-                and s3.read_object(row["invoker"], row["signed_bucket"], row["signed_key"]) is None
+                request["run"] != self.state.run
+                and s3.read_object(request["invoker"], bucket, key) is None
             ):
                 document["statusReason"] = (
-                    f"the signed object s3://{row['signed_bucket']}/{row['signed_key']} was "
-                    "written to the S3 of an earlier server run and is gone (S3 objects do "
-                    "not survive a restart; the signature's records do)"
+                    f"the signed object s3://{bucket}/{key} was written to the S3 of an "
+                    "earlier server run and is gone (S3 objects do not survive a restart; "
+                    "the signature's records do)"
                 )
-            local = self.state.backend(row["owner"], row["region"])
-            record = local.describe_signing_job(row["job_id"]).get("revocationRecord")
-            if record is not None:
-                document["revocationRecord"] = record
+            if "revocationRecord" in job:
+                document["revocationRecord"] = job["revocationRecord"]
                 document["isRevoked"] = True
         return document
 
     def describe_signing_job(self, caller: Caller, p: Document) -> Document:
         """DescribeSigningJob (for the job's owner or invoker)."""
-        return self._job_document(self._job_row(caller, p["jobId"]))
+        request = self._job_request(caller, p["jobId"])
+        backend = self.state.backend(request["owner"], request["region"])
+        return self._job_document(request, backend.describe_signing_job(request["job_id"]))
 
     def list_signing_jobs(self, caller: Caller, p: Document) -> Document:
         """ListSigningJobs with its filters and pages."""
         with self.state.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM served_jobs WHERE region = ? AND (owner = ? OR invoker = ?) "
-                "ORDER BY created_at, job_id",
+            requests = db.execute(
+                "SELECT * FROM job_requests WHERE region = ? AND (owner = ? OR invoker = ?)",
                 (caller.region, caller.account, caller.account),
             ).fetchall()
-        jobs = [self._job_document(row) for row in rows]
+        records: dict[str, dict[str, Document]] = {}
+        for owner in sorted({request["owner"] for request in requests}):
+            records[owner] = self.state.backend(owner, caller.region).signing_jobs_by_id()
+        jobs = sorted(
+            (
+                self._job_document(request, records[request["owner"]][request["job_id"]])
+                for request in requests
+                if request["job_id"] in records[request["owner"]]
+            ),
+            key=lambda job: (job["createdAt"], job["jobId"]),
+        )
 
         def keep(job: Document) -> bool:
             expires = job.get("signatureExpiresAt")
@@ -425,24 +434,24 @@ class SignerApi:
     def revoke_signature(self, caller: Caller, p: Document) -> Document:
         """RevokeSignature (another account's job with its RevokeSignature permission)."""
         job_owner = p.get("jobOwner")
-        with self.state.transaction() as db:
-            row = db.execute(
-                "SELECT * FROM served_jobs WHERE job_id = ? AND region = ?",
-                (p["jobId"], caller.region),
-            ).fetchone()
-        if row is None or (job_owner is not None and row["owner"] != job_owner):
+        row = self.state.job_request(p["jobId"])
+        if (
+            row is None
+            or row["region"] != caller.region
+            or (job_owner is not None and row["owner"] != job_owner)
+        ):
             raise NotFoundError(f"signing job {p['jobId']!r} does not exist")
+        backend = self.state.backend(row["owner"], row["region"])
+        job = backend.describe_signing_job(row["job_id"])
         if caller.account not in (row["owner"], row["invoker"]):
             self._owner(
-                caller, row["owner"], row["profile_name"], "signer:RevokeSignature", "jobOwner"
+                caller, row["owner"], job["profileName"], "signer:RevokeSignature", "jobOwner"
             )
-        if row["status"] != JobStatus.SUCCEEDED:
+        if job["status"] != JobStatus.SUCCEEDED:
             raise ValidationError(
-                f"jobId: job {p['jobId']} is {row['status']}; only a signature can be revoked"
+                f"jobId: job {p['jobId']} is {job['status']}; only a signature can be revoked"
             )
-        self.state.backend(row["owner"], row["region"]).revoke_signature(
-            p["jobId"], p["reason"], now=now()
-        )
+        backend.revoke_signature(p["jobId"], p["reason"], now=now())
         return {}
 
     # --- permissions --------------------------------------------------------------------------

@@ -1,17 +1,24 @@
 """What ``sam-ext serve`` keeps: one local keystore per (account, region) under the home
-directory, and the endpoint's own records (signing jobs as Signer reports them, profile
+directory, and the endpoint's own records (what each StartSigningJob asked, profile
 permissions, tags, server runs) in ``HOME/endpoint/index.sqlite3``.
 
 Keys, profiles, signatures, revocations and code signing configs survive a restart (they
 are the local backend's records); S3 objects and Lambda functions are moto's and live as
 long as the process. Each server start is a numbered *run*, so a job signed in an earlier
-run can say that its signed object is gone.
+run can say that its signed object is gone from S3.
+
+A signing job has one status, in one place: its row in the owner's keystore
+(``HOME/accounts/ACCOUNT/REGION/index.sqlite3``), next to its signed object
+(``.../signed/JOBID.zip``), which the local backend writes before the row says Succeeded
+and removes before a row says Failed. The endpoint's ``job_requests`` holds only what
+never changes (who asked, the S3 source and destination, the run).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -24,6 +31,7 @@ from typing import Any
 from provider.arns import ACCOUNT_RE, REGION_RE, parse_profile_version_arn
 from provider.backends.local import LocalBackend
 from provider.backends.local.signer import _pid_alive as pid_alive
+from provider.backends.local.signer import remove_orphaned_temporaries
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant, utcnow
 from provider.errors import ValidationError
@@ -33,15 +41,11 @@ from provider.statuses import JobStatus
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS served_runs (
         run INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, started_at TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS served_jobs (
+    """CREATE TABLE IF NOT EXISTS job_requests (
         job_id TEXT PRIMARY KEY,
         owner TEXT NOT NULL, region TEXT NOT NULL, invoker TEXT NOT NULL,
         client_token TEXT NOT NULL,
-        profile_name TEXT NOT NULL, profile_version TEXT NOT NULL, platform_id TEXT NOT NULL,
         source TEXT NOT NULL, destination TEXT NOT NULL,
-        status TEXT NOT NULL, status_reason TEXT,
-        created_at TEXT NOT NULL, completed_at TEXT, signature_expires_at TEXT,
-        signed_bucket TEXT, signed_key TEXT,
         run INTEGER NOT NULL,
         UNIQUE (invoker, region, client_token))""",
     """CREATE TABLE IF NOT EXISTS profile_permissions (
@@ -60,7 +64,7 @@ _SCHEMA = (
 )
 #: The endpoint's records that a reset forgets (served_runs stays: it numbers the runs).
 _RESET_TABLES = (
-    "served_jobs",
+    "job_requests",
     "profile_permissions",
     "permission_revisions",
     "resource_tags",
@@ -97,31 +101,32 @@ class EndpointState:
         with self.transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
-            # Jobs of runs that ended can never finish: their sources are gone with moto.
-            # (A server still running on this home keeps its own.)
-            for row in db.execute(
-                "SELECT DISTINCT j.run, r.pid FROM served_jobs j JOIN served_runs r "
-                "ON r.run = j.run WHERE j.status = ?",
-                (JobStatus.IN_PROGRESS,),
-            ).fetchall():
-                # (an earlier run with this process's pid is a recycled pid: not alive)
-                if row["pid"] == os.getpid() or not pid_alive(row["pid"]):
-                    db.execute(
-                        "UPDATE served_jobs SET status = ?, status_reason = ?, "
-                        "completed_at = ? WHERE status = ? AND run = ?",
-                        (
-                            JobStatus.FAILED,
-                            INTERRUPTED,
-                            format_instant(utcnow()),
-                            JobStatus.IN_PROGRESS,
-                            row["run"],
-                        ),
-                    )
+            others = [
+                row["pid"]
+                for row in db.execute("SELECT DISTINCT pid FROM served_runs").fetchall()
+                if row["pid"] != os.getpid() and pid_alive(row["pid"])
+            ]
             cursor = db.execute(
                 "INSERT INTO served_runs (pid, started_at) VALUES (?, ?)",
                 (os.getpid(), format_instant(utcnow())),
             )
             self.run = int(cursor.lastrowid or 0)
+        _migrate_served_jobs(self)
+        self._recover(alone=not others)
+
+    def _recover(self, *, alone: bool) -> None:
+        """Before serving: jobs a dead server left InProgress are Failed (their sources
+        were in that server's S3, gone with it), their partial objects and temporary
+        files removed; and the work directories of earlier versions. (A server still
+        running on this home keeps its own jobs.)"""
+        at = utcnow()
+        for backend in self.known_backends():
+            backend.fail_interrupted_jobs(at, INTERRUPTED, at_start=True)
+            signed = signed_dir(backend)
+            if signed.is_dir():
+                remove_orphaned_temporaries(signed, at_start=True)
+        if alone:
+            shutil.rmtree(self.home / "work", ignore_errors=True)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -159,6 +164,11 @@ class EndpointState:
         :attr:`serial` and has no signing job running."""
         for backend in self.known_backends():
             backend.erase()
+            # The served jobs' signed objects (their records went with erase()).
+            signed = signed_dir(backend)
+            for child in signed.iterdir() if signed.is_dir() else ():
+                if child.is_file() or child.is_symlink():
+                    child.unlink()
         with self.transaction() as db:
             for table in _RESET_TABLES:
                 db.execute(f"DELETE FROM {table}")
@@ -194,13 +204,19 @@ class EndpointState:
 
     def signature_revocation(self, job_id: str) -> str | None:
         """The revocation reason of a job's signature, if revoked (whoever owns the job)."""
-        with self.transaction() as db:
-            row = db.execute(
-                "SELECT owner, region FROM served_jobs WHERE job_id = ?", (job_id,)
-            ).fetchone()
-        if row is None:
+        request = self.job_request(job_id)
+        if request is None:
             return None
-        return self.backend(row["owner"], row["region"]).signature_revocation(job_id)
+        return self.backend(request["owner"], request["region"]).signature_revocation(job_id)
+
+    def job_request(self, job_id: str) -> sqlite3.Row | None:
+        """What the StartSigningJob of ``job_id`` asked (owner, region, invoker, source,
+        destination, run), or None."""
+        with self._records.read() as db:
+            row: sqlite3.Row | None = db.execute(
+                "SELECT * FROM job_requests WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        return row
 
     # --- tags ---------------------------------------------------------------------------------
     def tags(self, arn: str) -> dict[str, str]:
@@ -224,12 +240,62 @@ class EndpointState:
             len(b.list_signing_profiles(include_canceled=True)["profiles"])
             for b in self.known_backends()
         )
-        with self.transaction() as db:
-            jobs = db.execute(
-                "SELECT COUNT(*) AS n FROM served_jobs WHERE run < ? AND status = ?",
-                (self.run, JobStatus.SUCCEEDED),
-            ).fetchone()["n"]
-        return {"profiles": profiles, "earlier_signed_objects": int(jobs)}
+        jobs = sum(b.count_jobs(JobStatus.SUCCEEDED) for b in self.known_backends())  # all earlier
+        return {"profiles": profiles, "earlier_signed_objects": jobs}
+
+
+def source_label(source: dict[str, Any]) -> str:
+    """A job's S3 source as its keystore row records it: ``s3://bucket/key?versionId=V``."""
+    s3 = source["s3"]
+    return f"s3://{s3['bucketName']}/{s3['key']}?versionId={s3['version']}"
+
+
+def signed_dir(backend: LocalBackend) -> Path:
+    """Where the signed objects of an account's served jobs are kept (``JOBID.zip``)."""
+    return backend.store.home / "signed"
+
+
+def _migrate_served_jobs(state: EndpointState) -> None:
+    """A home from before ``job_requests``: each job of its ``served_jobs`` (which kept a
+    second status) becomes a request, and the status its clients were told becomes the
+    one in the owner's keystore (InProgress there or here: Failed). Done once; the old
+    table is then dropped."""
+    with state.transaction() as db:
+        if not db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'served_jobs'"
+        ).fetchone():
+            return
+        rows = db.execute("SELECT * FROM served_jobs").fetchall()
+        for row in rows:
+            told = row["status"] if row["status"] != JobStatus.IN_PROGRESS else JobStatus.FAILED
+            reason = row["status_reason"] if row["status"] != JobStatus.IN_PROGRESS else INTERRUPTED
+            state.backend(row["owner"], row["region"]).adopt_served_job(
+                row["job_id"],
+                row["profile_name"],
+                row["profile_version"],
+                row["platform_id"],
+                created_at=row["created_at"],
+                source=source_label(json.loads(row["source"])),
+                status=told,
+                reason=reason,
+                completed_at=row["completed_at"] or format_instant(utcnow()),
+                expires_at=row["signature_expires_at"],
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO job_requests (job_id, owner, region, invoker, "
+                "client_token, source, destination, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row["job_id"],
+                    row["owner"],
+                    row["region"],
+                    row["invoker"],
+                    row["client_token"],
+                    row["source"],
+                    row["destination"],
+                    row["run"],
+                ),
+            )
+        db.execute("DROP TABLE served_jobs")
 
 
 def now() -> datetime:

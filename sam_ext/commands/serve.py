@@ -47,7 +47,18 @@ from provider.errors import CodesignError
     metavar="SECONDS",
     help="How long each signing job stays InProgress.",
 )
-def serve(host: str, port: int, home: Path | None, job_delay: float) -> None:
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a read or write on a client's connection may wait (a request whose "
+    "body stops arriving is answered with a timeout error).",
+)
+def serve(
+    host: str, port: int, home: Path | None, job_delay: float, request_timeout: float
+) -> None:
     """Serve AWS Signer and Lambda code signing (checks included) on top of moto, for
     the AWS CLI, boto3 and SAM CLI: AWS_ENDPOINT_URL=http://HOST:PORT.
 
@@ -61,4 +72,4 @@ def serve(host: str, port: int, home: Path | None, job_delay: float) -> None:
             "pip install 'lambda-codesign[serve]'",
             code="MissingDependency",
         ) from None
-    run(host=host, port=port, home=home, job_delay=job_delay)
+    run(host=host, port=port, home=home, job_delay=job_delay, request_timeout=request_timeout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -36,9 +37,20 @@ class Server:
 
 
 def start_server(
-    home: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 60
+    home: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    max_open_files: int | None = None,
 ) -> Server:
-    """Start ``sam-ext serve --port 0 --home HOME`` and wait for its listening line."""
+    """Start ``sam-ext serve --port 0 --home HOME`` and wait for its listening line
+    (``max_open_files``: the process's descriptor limit, as ``ulimit -n`` sets it)."""
+
+    def limit() -> None:
+        if max_open_files is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max_open_files, hard))
+
     command = [
         sys.executable,
         "-m",
@@ -57,6 +69,7 @@ def start_server(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=limit if max_open_files is not None else None,
     )
     assert process.stderr is not None
     lines: list[str] = []

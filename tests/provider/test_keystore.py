@@ -280,3 +280,53 @@ def test_an_index_other_users_can_read_or_write_is_refused(backend, home, name, 
 
     assert f"{name} mode {mode:04o}" in refused.value.message
     assert refused.value.message.endswith(f"fix it with: chmod 600 {path}")
+
+
+def _index_fds(home: Path) -> int:
+    """This process's open descriptors on the keystore index and its WAL."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        count += target.startswith(str(home / "index.sqlite3"))
+    return count
+
+
+def test_connections_stay_bounded_however_many_threads_use_the_keystore(backend, home):
+    """A thread per request (as ``sam-ext serve`` has) once left a connection per thread
+    open for the keystore's lifetime; the pool keeps at most POOL_SIZE, all released."""
+    import threading
+
+    from provider.backends.local.store import POOL_SIZE
+
+    backend.put_signing_profile("team_a", now=T0)
+    start = threading.Barrier(20)
+
+    def reads() -> None:
+        start.wait()
+        for _ in range(5):
+            backend.get_signing_profile("team_a")
+
+    for _ in range(10):  # 200 threads, 20 at a time, each gone after its reads
+        threads = [threading.Thread(target=reads) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    # Each connection holds the index and its WAL; the shared-memory file is one.
+    assert _index_fds(home) <= 2 * POOL_SIZE + 1
+    assert len(backend.store._connections) <= POOL_SIZE
+
+
+def test_a_connection_is_given_back_after_an_error_inside_a_transaction(backend, home):
+    from provider.backends.local.store import POOL_SIZE
+
+    for _ in range(3 * POOL_SIZE):
+        with pytest.raises(KeystoreError), backend.store.transaction() as db:
+            db.execute("SELECT * FROM no_such_table")
+        with pytest.raises(ZeroDivisionError), backend.store.read():
+            _ = 1 / 0
+    assert backend.list_signing_profiles()["profiles"] == []  # a connection is free
+    assert len(backend.store._idle) == len(backend.store._connections) <= POOL_SIZE

@@ -75,11 +75,15 @@ def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
 _TEMPORARY = re.compile(r"^\..+\.tmp(?P<pid>\d+)\.\d+$")
 
 
-def _remove_orphaned_temporaries(directory: Path) -> None:
-    """Delete temporary files left in ``directory`` by signers that were killed."""
+def remove_orphaned_temporaries(directory: Path, *, at_start: bool = False) -> None:
+    """Delete temporary files left in ``directory`` by signers that were killed
+    (``at_start``: this process has written none yet, so its own pid's are a dead
+    process's whose pid was reused)."""
     for path in directory.glob(".*.tmp*"):
         match = _TEMPORARY.match(path.name)
-        if match and not _pid_alive(int(match["pid"])):
+        if match and (
+            (at_start and int(match["pid"]) == os.getpid()) or not _pid_alive(int(match["pid"]))
+        ):
             path.unlink(missing_ok=True)
 
 
@@ -248,33 +252,54 @@ class LocalSigner:
             )
 
     # --- jobs ---------------------------------------------------------------------------
+    # A job's record and its signed object change in this order, so that whatever moment a
+    # process is killed at, a Succeeded job has its whole signed object and no object is
+    # left for a job that is not Succeeded (once the interrupted job is failed):
+    #   InProgress row (with the object's target path) -> object written (temporary file,
+    #   fsync, rename) -> Succeeded row, one durable commit;
+    #   or, on any failure: object removed -> Failed row.
     def _fail_orphaned_jobs(self, now: datetime) -> None:
         """Jobs left ``InProgress`` by a process that died are ``Failed`` from now on.
         Done once per run (per keystore object), at its first job."""
         if not self.store.first_time("fail-orphaned-jobs"):
             return
+        self.fail_interrupted_jobs(now, "the signing process ended before the job completed")
+
+    def fail_interrupted_jobs(self, now: datetime, reason: str, *, at_start: bool = False) -> int:
+        """Fail the jobs ``InProgress`` whose process has ended, each signed object it may
+        have written removed first; returns how many. ``at_start``: called by a process
+        before it started any job, so a job recorded with its own pid belongs to an
+        earlier process whose pid was reused."""
         with self.store.read() as db:
             rows = db.execute(
-                "SELECT job_id, pid FROM jobs WHERE status = ?", (JobStatus.IN_PROGRESS,)
+                "SELECT job_id, pid, target_path FROM jobs WHERE status = ?",
+                (JobStatus.IN_PROGRESS,),
             ).fetchall()
-        dead = [row["job_id"] for row in rows if not _pid_alive(row["pid"])]
-        if not dead:
-            return
-        with self.store.transaction() as db:
-            db.executemany(
-                "UPDATE jobs SET status = ?, status_reason = ?, completed_at = ? "
-                "WHERE job_id = ? AND status = ?",
-                [
-                    (
-                        JobStatus.FAILED,
-                        "the signing process ended before the job completed",
-                        format_instant(now),
-                        j,
-                        JobStatus.IN_PROGRESS,
-                    )
-                    for j in dead
-                ],
-            )
+        dead = [
+            row
+            for row in rows
+            if (at_start and row["pid"] == os.getpid()) or not _pid_alive(row["pid"])
+        ]
+        for row in dead:
+            if row["target_path"]:
+                Path(row["target_path"]).unlink(missing_ok=True)
+        if dead:
+            with self.store.transaction() as db:
+                db.executemany(
+                    "UPDATE jobs SET status = ?, status_reason = ?, completed_at = ? "
+                    "WHERE job_id = ? AND status = ?",
+                    [
+                        (
+                            JobStatus.FAILED,
+                            reason,
+                            format_instant(now),
+                            row["job_id"],
+                            JobStatus.IN_PROGRESS,
+                        )
+                        for row in dead
+                    ],
+                )
+        return len(dead)
 
     def sign_package(
         self,
@@ -286,15 +311,12 @@ class LocalSigner:
         client_request_token: str | None = None,
         now: datetime,
         prefix: str = "",
-        job_id: str | None = None,
     ) -> Document:
         """StartSigningJob + wait + DescribeSigningJob, on local files.
 
         The signed object is written to ``destination/prefix + jobId + ".zip"`` through a
         temporary file and a rename, so no partial package is ever visible. The source is
-        checked member by member (it comes from outside). ``job_id`` is the id to give the
-        job when the caller announced one already (``sam-ext serve`` answers
-        StartSigningJob before the job runs); a fresh one otherwise.
+        checked member by member (it comes from outside).
         """
         if not Path(source).is_file():
             # Bad input, as on the aws backend: no job is recorded for a file not there.
@@ -308,7 +330,6 @@ class LocalSigner:
             client_request_token=client_request_token,
             now=now,
             prefix=prefix,
-            job_id=job_id,
         )
         return job
 
@@ -342,6 +363,15 @@ class LocalSigner:
             prefix=prefix,
         )
 
+    def _active_profile(self, profile_name: str, profile_owner: str | None = None) -> sqlite3.Row:
+        row = self._profile_row(profile_name, profile_owner)
+        if row["status"] != ProfileStatus.ACTIVE:
+            raise ValidationError(
+                f"profileName: signing profile {profile_name!r} is {row['status']}; canceled "
+                "or revoked profiles start no signing jobs"
+            )
+        return row
+
     def _start(
         self,
         source: Path,
@@ -353,17 +383,28 @@ class LocalSigner:
         client_request_token: str | None,
         now: datetime,
         prefix: str,
-        job_id: str | None = None,
     ) -> tuple[Document, bool]:
         self._fail_orphaned_jobs(now)
-        row = self._profile_row(profile_name, profile_owner)
-        if row["status"] != ProfileStatus.ACTIVE:
-            raise ValidationError(
-                f"profileName: signing profile {profile_name!r} is {row['status']}; canceled "
-                "or revoked profiles start no signing jobs"
-            )
-        job_id = job_id or new_job_id()
-        existing = None
+        row = self._active_profile(profile_name, profile_owner)
+        job_id = new_job_id()
+        target = Path(destination) / f"{prefix}{job_id}.zip"
+        existing = self._insert_job(job_id, row, str(source), target, client_request_token, now)
+        if existing is not None:
+            return self.describe_signing_job(existing), False
+        self._run(job_id, row, target, source if unsigned is None else unsigned, None, now)
+        return self.describe_signing_job(job_id), True
+
+    def _insert_job(
+        self,
+        job_id: str,
+        profile: sqlite3.Row,
+        source: str,
+        target: Path,
+        client_request_token: str | None,
+        now: datetime,
+    ) -> str | None:
+        """Record the job ``InProgress``; or, when ``client_request_token`` started a job
+        already, record nothing and return that job's id."""
         # Not synced on its own: the job's end (a durable commit) syncs it too, and a job
         # lost with the power would have been failed as orphaned anyway. The token is
         # looked up in the same write transaction as the insert, so two callers with one
@@ -373,73 +414,138 @@ class LocalSigner:
                 existing = db.execute(
                     "SELECT job_id FROM jobs WHERE client_token = ?", (client_request_token,)
                 ).fetchone()
-            if existing is None:
-                db.execute(
-                    "INSERT INTO jobs (job_id, client_token, profile_name, profile_version, "
-                    "platform_id, status, created_at, source_path, pid) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        job_id,
-                        client_request_token,
-                        profile_name,
-                        row["version"],
-                        row["platform_id"],
-                        JobStatus.IN_PROGRESS,
-                        format_instant(now),
-                        str(source),
-                        os.getpid(),
-                    ),
-                )
-        if existing is not None:
-            return self.describe_signing_job(existing["job_id"]), False
+                if existing is not None:
+                    return str(existing["job_id"])
+            db.execute(
+                "INSERT INTO jobs (job_id, client_token, profile_name, profile_version, "
+                "platform_id, status, created_at, source_path, pid, target_path) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    client_request_token,
+                    profile["name"],
+                    profile["version"],
+                    profile["platform_id"],
+                    JobStatus.IN_PROGRESS,
+                    format_instant(now),
+                    source,
+                    os.getpid(),
+                    str(target.absolute()),
+                ),
+            )
+        return None
+
+    def open_job(self, profile_name: str, *, source: str, destination: Path, now: datetime) -> str:
+        """Record a job ``InProgress`` to be signed later by :meth:`run_job` (``sam-ext
+        serve`` answers StartSigningJob before the job runs); returns its id. ``source``
+        is what the job records as its source; its signed object will be
+        ``destination/jobId.zip``. The profile must be Active."""
+        row = self._active_profile(profile_name)
+        job_id = new_job_id()
+        self._insert_job(job_id, row, source, destination / f"{job_id}.zip", None, now)
+        return job_id
+
+    def run_job(
+        self,
+        job_id: str,
+        data: bytes,
+        *,
+        now: datetime,
+        publish: Callable[[Path], None] | None = None,
+    ) -> Document:
+        """Sign the source ``data`` of a job :meth:`open_job` recorded, and end the job:
+        its signed object written (atomically) to its target, then handed to ``publish``
+        (e.g. written to S3), then the job ``Succeeded``; any failure removes the object
+        and fails the job with the reason. A job no longer ``InProgress`` is left as it
+        is. Returns DescribeSigningJob."""
+        with self.store.read() as db:
+            job = db.execute(
+                "SELECT status, profile_name, target_path FROM jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        if job is None:
+            raise NotFoundError(f"signing job {job_id!r} does not exist")
+        if job["status"] != JobStatus.IN_PROGRESS:
+            return self.describe_signing_job(job_id)
+        target = Path(job["target_path"])
         try:
-            if unsigned is None:
-                signed_path, expires_at = self._run_job(
-                    row, job_id, source, Path(destination), prefix, now
-                )
+            profile = self._active_profile(job["profile_name"])
+        except CodesignError as exc:
+            self._finish(job_id, JobStatus.FAILED, now, reason=exc.message, target=target)
+            return self.describe_signing_job(job_id)
+        self._run(job_id, profile, target, data, publish, now, served=True)
+        return self.describe_signing_job(job_id)
+
+    def fail_job(self, job_id: str, reason: str, *, now: datetime) -> None:
+        """End a job :meth:`open_job` recorded as ``Failed`` (if still ``InProgress``)."""
+        with self.store.read() as db:
+            job = db.execute("SELECT target_path FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        target = Path(job["target_path"]) if job and job["target_path"] else None
+        self._finish(job_id, JobStatus.FAILED, now, reason=reason, target=target)
+
+    def _run(
+        self,
+        job_id: str,
+        profile: sqlite3.Row,
+        target: Path,
+        source: Path | bytes | UnsignedArchive,
+        publish: Callable[[Path], None] | None,
+        now: datetime,
+        *,
+        served: bool = False,
+    ) -> None:
+        """Sign ``source``, write ``target``, publish it, and end the job (in the order
+        above). A signing error is the job's reason (and raised to a local caller, unless
+        ``served``: the endpoint's client reads it from DescribeSigningJob); anything
+        else fails the job and is raised."""
+        try:
+            if isinstance(source, UnsignedArchive):
+                _check_size(len(source.source))
+                expires_at = self._seal_and_write(profile, job_id, source, target, now)
+            elif isinstance(source, bytes):
+                _check_size(len(source))
+                unsigned = prepare_unsigned(source)
+                expires_at = self._seal_and_write(profile, job_id, unsigned, target, now)
             else:
-                _check_size(len(unsigned.source))
-                signed_path, expires_at = self._seal_and_write(
-                    row, job_id, unsigned, Path(destination), prefix, now
-                )
+                _check_size(source.stat().st_size)
+                with mapped(source) as data:
+                    unsigned = prepare_unsigned(data)
+                    expires_at = self._seal_and_write(profile, job_id, unsigned, target, now)
+            if publish is not None:
+                publish(target)
         except PackageError as exc:
-            self._finish(job_id, JobStatus.FAILED, now, reason=exc.reason)
+            self._finish(job_id, JobStatus.FAILED, now, reason=exc.reason, target=target)
         except OSError as exc:
-            self._finish(job_id, JobStatus.FAILED, now, reason=f"{exc.strerror}: {exc.filename}")
+            reason = f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)
+            self._finish(job_id, JobStatus.FAILED, now, reason=reason, target=target)
         except CodesignError as exc:
             # e.g. an unreadable key: the caller sees the error, and the job does not stay
             # InProgress (a retry with the same client request token returns it).
-            self._finish(job_id, JobStatus.FAILED, now, reason=exc.message)
+            self._finish(job_id, JobStatus.FAILED, now, reason=exc.message, target=target)
+            if not served:
+                raise
+        except BaseException as exc:
+            why = f"{type(exc).__name__}: {exc}" if isinstance(exc, Exception) else "interrupted"
+            self._finish(
+                job_id,
+                JobStatus.FAILED,
+                now,
+                reason=f"the signing job failed ({why})",
+                target=target,
+            )
             raise
         else:
             self._finish(
-                job_id, JobStatus.SUCCEEDED, now, signed_path=signed_path, expires_at=expires_at
+                job_id, JobStatus.SUCCEEDED, now, signed_path=target, expires_at=expires_at
             )
-        return self.describe_signing_job(job_id), True
-
-    def _run_job(
-        self,
-        profile: sqlite3.Row,
-        job_id: str,
-        source: Path,
-        destination: Path,
-        prefix: str,
-        now: datetime,
-    ) -> tuple[Path, datetime]:
-        _check_size(source.stat().st_size)
-        with mapped(source) as data:
-            unsigned = prepare_unsigned(data)
-            return self._seal_and_write(profile, job_id, unsigned, destination, prefix, now)
 
     def _seal_and_write(
         self,
         profile: sqlite3.Row,
         job_id: str,
         unsigned: UnsignedArchive,
-        destination: Path,
-        prefix: str,
+        target: Path,
         now: datetime,
-    ) -> tuple[Path, datetime]:
+    ) -> datetime:
         name, version = profile["name"], profile["version"]
         period = ValidityPeriod(profile["validity_value"], profile["validity_type"])
         expires_at = period.expiry_from(now)
@@ -464,12 +570,12 @@ class LocalSigner:
             expires_at=expires_at,
             digest=unsigned.digest,
         )
+        destination = target.parent
         destination.mkdir(parents=True, exist_ok=True)
         if self.store.first_time(f"temporaries:{destination.resolve()}"):
-            _remove_orphaned_temporaries(destination)
-        signed_path = destination / f"{prefix}{job_id}.zip"
-        _write_atomically(signed_path, lambda sink: write_signed(unsigned, envelope, sink))
-        return signed_path, expires_at
+            remove_orphaned_temporaries(destination)
+        _write_atomically(target, lambda sink: write_signed(unsigned, envelope, sink))
+        return expires_at
 
     def _finish(
         self,
@@ -480,11 +586,16 @@ class LocalSigner:
         reason: str | None = None,
         signed_path: Path | None = None,
         expires_at: datetime | None = None,
+        target: Path | None = None,
     ) -> None:
+        """End a job in one durable commit; a Failed job's object (``target``) is removed
+        before its row says Failed."""
+        if target is not None and status != JobStatus.SUCCEEDED:
+            target.unlink(missing_ok=True)
         with self.store.transaction() as db:
-            db.execute(
+            ended = db.execute(
                 "UPDATE jobs SET status = ?, status_reason = ?, completed_at = ?, signed_path = ?, "
-                "signature_expires_at = ? WHERE job_id = ?",
+                "signature_expires_at = ? WHERE job_id = ? AND status = ?",
                 (
                     status,
                     reason,
@@ -492,8 +603,60 @@ class LocalSigner:
                     str(signed_path.resolve()) if signed_path else None,
                     format_instant(expires_at) if expires_at else None,
                     job_id,
+                    JobStatus.IN_PROGRESS,
+                ),
+            ).rowcount
+        if not ended and signed_path is not None:
+            signed_path.unlink(missing_ok=True)  # the job was failed meanwhile: no object
+
+    def count_jobs(self, status: str) -> int:
+        """How many jobs have ``status``."""
+        with self.store.read() as db:
+            row = db.execute("SELECT COUNT(*) AS n FROM jobs WHERE status = ?", (status,))
+            return int(row.fetchone()["n"])
+
+    def adopt_served_job(
+        self,
+        job_id: str,
+        profile_name: str,
+        profile_version: str,
+        platform_id: str,
+        *,
+        created_at: str,
+        source: str,
+        status: str,
+        reason: str | None,
+        completed_at: str,
+        expires_at: str | None,
+    ) -> None:
+        """Make a job of an older ``sam-ext serve`` home say what its clients were told
+        (its row here is created if it never ran). Its signed object was only ever in
+        that server's S3, so the row names none."""
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO jobs (job_id, profile_name, profile_version, "
+                "platform_id, status, created_at, source_path, pid) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                (job_id, profile_name, profile_version, platform_id, status, created_at, source),
+            )
+            db.execute(
+                "UPDATE jobs SET status = ?, status_reason = ?, completed_at = ?, "
+                "signature_expires_at = ?, signed_path = NULL, target_path = NULL "
+                "WHERE job_id = ?",
+                (
+                    status,
+                    reason,
+                    completed_at,
+                    expires_at if status == JobStatus.SUCCEEDED else None,
+                    job_id,
                 ),
             )
+
+    def signing_jobs_by_id(self) -> dict[str, Document]:
+        """DescribeSigningJob of every job, by id (one read, for listings)."""
+        with self.store.read() as db:
+            rows = db.execute("SELECT * FROM jobs").fetchall()
+        return {row["job_id"]: self._job_document(row) for row in rows}
 
     def describe_signing_job(self, job_id: str) -> Document:
         """DescribeSigningJob."""
@@ -501,6 +664,9 @@ class LocalSigner:
             row = db.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"signing job {job_id!r} does not exist")
+        return self._job_document(row)
+
+    def _job_document(self, row: sqlite3.Row) -> Document:
         document: dict[str, Any] = {
             "jobId": row["job_id"],
             "jobOwner": self.location.account,

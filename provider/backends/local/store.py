@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     pid INTEGER NOT NULL,
     revocation_reason TEXT,
     revoked_at TEXT,
-    revoked_by TEXT
+    revoked_by TEXT,
+    target_path TEXT
 );
 CREATE TABLE IF NOT EXISTS code_signing_configs (
     id TEXT PRIMARY KEY,
@@ -119,6 +120,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 #: Columns added since the first keystores: ``(table, column, definition)``, added to an
 #: older index when it is opened (SQLite's CREATE TABLE IF NOT EXISTS leaves it as it was).
 _ADDED_COLUMNS = (
+    ("jobs", "target_path", "TEXT"),
     ("layers", "settings", "TEXT NOT NULL DEFAULT '{}'"),
     ("layers", "deleted", "INTEGER NOT NULL DEFAULT 0"),
     ("functions", "configuration", "TEXT NOT NULL DEFAULT '{}'"),
@@ -193,6 +195,11 @@ def _private_index(index: Path) -> None:
         )
 
 
+#: The most SQLite connections one keystore object opens (each holds two descriptors,
+#: the index and its WAL; the shared-memory index is one per process).
+POOL_SIZE = 8
+
+
 def _close_all(connections: list[sqlite3.Connection]) -> None:
     for db in connections:
         db.close()
@@ -201,9 +208,12 @@ def _close_all(connections: list[sqlite3.Connection]) -> None:
 class Keystore:
     """The on-disk state of the local backend.
 
-    Each thread keeps one SQLite connection for the keystore's lifetime (opening one per
-    operation cost a connection, a transaction and, whenever the last one closed, a WAL
-    checkpoint with its fsyncs). Reads take no write lock; writes are ``BEGIN IMMEDIATE``.
+    SQLite connections come from a small pool: each transaction borrows one and gives it
+    back at its end, and at most :data:`POOL_SIZE` are ever open, however many threads
+    use the keystore (a thread that finds them all borrowed waits for one). They stay
+    open between transactions (opening one per operation cost a connection and, whenever
+    the last one closed, a WAL checkpoint with its fsyncs). Reads take no write lock;
+    writes are ``BEGIN IMMEDIATE``.
     """
 
     def __init__(self, home: Path) -> None:
@@ -211,9 +221,14 @@ class Keystore:
         self.index_path = home / "index.sqlite3"
         self.keys_dir = home / "keys"
         self.objects_dir = home / "objects"
-        self._local = threading.local()
         self._lock = threading.Lock()
+        #: Every connection open (at most POOL_SIZE), and those not borrowed right now.
         self._connections: list[sqlite3.Connection] = []
+        self._idle: list[sqlite3.Connection] = []
+        self._opening = 0
+        self._returned = threading.Condition(self._lock)
+        #: The connection this thread has borrowed, if any (a nested use shares it).
+        self._held = threading.local()
         self._done: set[str] = set()
         self._keys: dict[tuple[str, str], ec.EllipticCurvePrivateKey] = {}
         self._record_key: bytes | None = None
@@ -228,9 +243,9 @@ class Keystore:
         except OSError as exc:
             raise KeystoreError(f"cannot use keystore {str(home)!r}: {exc.strerror}") from None
         try:
-            db = self._connection()
-            db.executescript(_SCHEMA)  # its own transaction; idempotent
-            _add_missing_columns(db)
+            with self._borrowed() as db:
+                db.executescript(_SCHEMA)  # its own transaction; idempotent
+                _add_missing_columns(db)
         except sqlite3.DatabaseError as exc:
             raise KeystoreError(
                 f"keystore index {str(self.index_path)!r} is unreadable or corrupt ({exc}); "
@@ -252,20 +267,52 @@ class Keystore:
                 "restore it from a backup or point --home at another keystore"
             ) from None
 
-    def _connection(self) -> sqlite3.Connection:
-        """This thread's connection (a forked child opens its own)."""
-        if os.getpid() != self._pid:
-            with self._lock:
-                if os.getpid() != self._pid:
-                    self._pid, self._local = os.getpid(), threading.local()
-                    self._connections.clear()  # the parent's; never used here
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = self._connect()
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
+    @contextmanager
+    def _borrowed(self) -> Iterator[sqlite3.Connection]:
+        """A connection of the pool for this thread until the block ends (a forked child
+        opens its own; a block inside another on the same thread shares its connection)."""
+        held: sqlite3.Connection | None = getattr(self._held, "db", None)
+        if held is not None and os.getpid() == self._pid:
+            yield held
+            return
+        db = self._take()
+        self._held.db = db
+        try:
+            yield db
+        finally:
+            self._held.db = None
+            self._give_back(db)
+
+    def _take(self) -> sqlite3.Connection:
+        with self._returned:
+            if os.getpid() != self._pid:
+                # The parent's connections are never used (nor closed) here.
+                self._pid, self._held, self._opening = os.getpid(), threading.local(), 0
+                self._connections.clear()
+                self._idle.clear()
+            while not self._idle and len(self._connections) + self._opening >= POOL_SIZE:
+                self._returned.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._opening += 1
+        opened: sqlite3.Connection | None = None
+        try:
+            opened = self._connect()
+            return opened
+        finally:
+            with self._returned:
+                self._opening -= 1
+                if opened is not None:
+                    self._connections.append(opened)
+                self._returned.notify()
+
+    def _give_back(self, db: sqlite3.Connection) -> None:
+        if db.in_transaction:  # never: every transaction ends; but never lend one open
+            db.rollback()
+        with self._returned:
+            if any(db is mine for mine in self._connections):  # not a parent's (fork)
+                self._idle.append(db)
+                self._returned.notify()
 
     def first_time(self, what: str) -> bool:
         """True once per keystore object for each ``what`` (e.g. a sweep done once a run)."""
@@ -277,28 +324,28 @@ class Keystore:
 
     @contextmanager
     def _transaction(self, begin: str, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        if not durable:
-            # No fsync at this commit; the next durable one syncs the log up to it.
-            db.execute("PRAGMA synchronous = NORMAL")
-        try:
-            db.execute(begin)
-            yield db
-            db.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise KeystoreError(
-                f"keystore index {str(self.index_path)!r} failed: {exc}; if it is corrupt, "
-                "restore it from a backup or point --home at another keystore"
-            ) from None
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
+        with self._borrowed() as db:
             if not durable:
-                db.execute("PRAGMA synchronous = FULL")
+                # No fsync at this commit; the next durable one syncs the log up to it.
+                db.execute("PRAGMA synchronous = NORMAL")
+            try:
+                db.execute(begin)
+                yield db
+                db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise KeystoreError(
+                    f"keystore index {str(self.index_path)!r} failed: {exc}; if it is corrupt, "
+                    "restore it from a backup or point --home at another keystore"
+                ) from None
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            finally:
+                if not durable:
+                    db.execute("PRAGMA synchronous = FULL")
 
     def transaction(self, *, durable: bool = True) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): serialises writers across processes.
