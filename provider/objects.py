@@ -24,7 +24,8 @@ def check_bucket(bucket: str, field: str = "bucket") -> str:
     if not isinstance(bucket, str) or not _BUCKET_RE.match(bucket) or ".." in bucket:
         raise ValidationError(
             f"{field}: {bucket!r} is not an S3 bucket name (3 to 63 lower-case letters, "
-            "digits, '.' and '-')"
+            "digits, '.' and '-')",
+            field=field,
         )
     return bucket
 
@@ -33,7 +34,9 @@ def _split_uri(text: str, field: str) -> tuple[str, str]:
     # A URI that went through pathlib (click.Path) has lost one slash: accept s3:/b/k too.
     match = re.match(r"^s3:/{1,2}([^/?]+)/?([^?]*)$", text)
     if not match:
-        raise ValidationError(f"{field}: {text!r} is not an S3 location (s3://BUCKET/KEY)")
+        raise ValidationError(
+            f"{field}: {text!r} is not an S3 location (s3://BUCKET/KEY)", field=field
+        )
     return check_bucket(match[1], field), match[2]
 
 
@@ -57,12 +60,16 @@ class S3Object:
         location, _, query = str(text).partition("?")
         bucket, key = _split_uri(location, field)
         if not key or key.endswith("/"):
-            raise ValidationError(f"{field}: {text!r} names no object (s3://BUCKET/KEY)")
+            raise ValidationError(
+                f"{field}: {text!r} names no object (s3://BUCKET/KEY)", field=field
+            )
         version = None
         if query:
             name, sep, value = query.partition("=")
             if name != "versionId" or not sep or not value:
-                raise ValidationError(f"{field}: {text!r}: only ?versionId=V may follow the key")
+                raise ValidationError(
+                    f"{field}: {text!r}: only ?versionId=V may follow the key", field=field
+                )
             version = value
         return cls(bucket, key, version)
 
@@ -70,7 +77,9 @@ class S3Object:
     def from_location(cls, location: dict[str, Any], field: str = "signedObject") -> S3Object:
         """From a ``{bucketName, key[, version]}`` document (a signing job's objects)."""
         if not isinstance(location, dict) or "bucketName" not in location or "key" not in location:
-            raise ValidationError(f"{field}: {location!r} is not an S3 object location")
+            raise ValidationError(
+                f"{field}: {location!r} is not an S3 object location", field=field
+            )
         return cls(location["bucketName"], location["key"], location.get("version"))
 
     @classmethod
@@ -85,7 +94,9 @@ class S3Object:
 
         parts = urlsplit(str(url))
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationError(f"{field}: {url!r} is not an HTTPS URL of an S3 object")
+            raise ValidationError(
+                f"{field}: {url!r} is not an HTTPS URL of an S3 object", field=field
+            )
         path = unquote(parts.path).lstrip("/")
         virtual = _S3_HOST_RE.match(parts.hostname.lower())
         if virtual is not None and virtual.group("bucket"):
@@ -93,7 +104,7 @@ class S3Object:
         else:
             bucket, _, key = path.partition("/")
         if not bucket or not key or key.endswith("/"):
-            raise ValidationError(f"{field}: {url!r} names no S3 object (BUCKET/KEY)")
+            raise ValidationError(f"{field}: {url!r} names no S3 object (BUCKET/KEY)", field=field)
         check_bucket(bucket, field)
         versions = parse_qs(parts.query).get("versionId")
         version = versions[0] if versions else None
@@ -116,7 +127,8 @@ def as_object(value: S3Object | str | Path, field: str = "package") -> S3Object:
     if not text.startswith("s3:/"):
         raise ValidationError(
             f"{field}: {text!r} is a local file; the aws backend works on signed S3 objects "
-            "(s3://BUCKET/KEY[?versionId=V]), as sign_package returns them"
+            "(s3://BUCKET/KEY[?versionId=V]), as sign_package returns them",
+            field=field,
         )
     return S3Object.parse(text, field)
 

@@ -84,7 +84,7 @@ RESERVED_ENVIRONMENT = frozenset(
 
 def _text(value: object, name: str, pattern: re.Pattern[str], rule: str) -> str:
     if not isinstance(value, str) or not pattern.match(value):
-        raise ValidationError(f"{name}: {value!r} {rule}")
+        raise ValidationError(f"{name}: {value!r} {rule}", field=name)
     return value
 
 
@@ -92,14 +92,14 @@ def _integer(value: object, name: str, bounds: tuple[int, int], unit: str) -> in
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationError(
-            f"{name}: {value!r} must be a whole number of {unit}, {low} to {high}"
+            f"{name}: {value!r} must be a whole number of {unit}, {low} to {high}", field=name
         )
     return value
 
 
 def _description(value: object, name: str = "description", limit: int = 256) -> str:
     if not isinstance(value, str) or len(value) > limit:
-        raise ValidationError(f"{name}: must be text of at most {limit} characters")
+        raise ValidationError(f"{name}: must be text of at most {limit} characters", field=name)
     return value
 
 
@@ -107,7 +107,9 @@ def _string_map(value: object, name: str) -> dict[str, str]:
     if not isinstance(value, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        raise ValidationError(f"{name}: must be a mapping of text to text (got {value!r})")
+        raise ValidationError(
+            f"{name}: must be a mapping of text to text (got {value!r})", field=name
+        )
     return dict(value)
 
 
@@ -117,16 +119,19 @@ def _environment(value: object) -> dict[str, str]:
         if not _ENV_NAME_RE.match(key):
             raise ValidationError(
                 f"environment: variable name {key!r} must start with a letter and have at "
-                "least two letters, digits or '_'"
+                "least two letters, digits or '_'",
+                field="environment",
             )
         if key in RESERVED_ENVIRONMENT:
             raise ValidationError(
-                f"environment: {key} is reserved; Lambda sets it for every function"
+                f"environment: {key} is reserved; Lambda sets it for every function",
+                field="environment",
             )
     size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
     if size > _MAX_ENVIRONMENT_BYTES:
         raise ValidationError(
-            f"environment: {size} bytes of variables; Lambda allows {_MAX_ENVIRONMENT_BYTES}"
+            f"environment: {size} bytes of variables; Lambda allows {_MAX_ENVIRONMENT_BYTES}",
+            field="environment",
         )
     return variables
 
@@ -134,30 +139,39 @@ def _environment(value: object) -> dict[str, str]:
 def _tags(value: object) -> dict[str, str]:
     tags = _string_map(value, "tags")
     if len(tags) > _MAX_TAGS:
-        raise ValidationError(f"tags: {len(tags)} tags; a resource takes at most {_MAX_TAGS}")
+        raise ValidationError(
+            f"tags: {len(tags)} tags; a resource takes at most {_MAX_TAGS}", field="tags"
+        )
     for key, text in tags.items():
         if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
             raise ValidationError(
-                f"tags: key {key!r} must be 1 to 128 characters and not start with 'aws:'"
+                f"tags: key {key!r} must be 1 to 128 characters and not start with 'aws:'",
+                field="tags",
             )
         if len(text) > 256:
-            raise ValidationError(f"tags: the value of {key!r} is longer than 256 characters")
+            raise ValidationError(
+                f"tags: the value of {key!r} is longer than 256 characters", field="tags"
+            )
     return tags
 
 
 def _architectures(value: object, name: str, *, exactly_one: bool) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ValidationError(f"{name}: must be a list such as ['x86_64'] (got {value!r})")
+        raise ValidationError(
+            f"{name}: must be a list such as ['x86_64'] (got {value!r})", field=name
+        )
     chosen = tuple(value)
     bad = [a for a in chosen if a not in ARCHITECTURES]
     if bad:
-        raise ValidationError(f"{name}: {bad[0]!r} is not one of {', '.join(ARCHITECTURES)}")
+        raise ValidationError(
+            f"{name}: {bad[0]!r} is not one of {', '.join(ARCHITECTURES)}", field=name
+        )
     if exactly_one and len(chosen) != 1:
         raise ValidationError(
-            f"{name}: a function has exactly one architecture (got {list(chosen)})"
+            f"{name}: a function has exactly one architecture (got {list(chosen)})", field=name
         )
     if len(set(chosen)) != len(chosen):
-        raise ValidationError(f"{name}: {list(chosen)} has duplicates")
+        raise ValidationError(f"{name}: {list(chosen)} has duplicates", field=name)
     return chosen
 
 
@@ -167,10 +181,11 @@ def check_package_type(value: object) -> str:
         raise ValidationError(
             "package_type: 'Image' is not supported: Lambda code signing covers .zip packages "
             "only (a container image is never checked against a code signing config); "
-            "deploy the function as a signed .zip (package_type 'Zip')"
+            "deploy the function as a signed .zip (package_type 'Zip')",
+            field="package_type",
         )
     if value != PACKAGE_ZIP:
-        raise ValidationError(f"package_type: {value!r} must be 'Zip'")
+        raise ValidationError(f"package_type: {value!r} must be 'Zip'", field="package_type")
     return PACKAGE_ZIP
 
 
@@ -178,7 +193,8 @@ def check_role(role: str | None) -> str:
     """An IAM role ARN, required where Lambda runs the function (the aws backend)."""
     if role is None:
         raise ValidationError(
-            "role: a function on AWS needs an execution role (arn:aws:iam::ACCOUNT:role/NAME)"
+            "role: a function on AWS needs an execution role (arn:aws:iam::ACCOUNT:role/NAME)",
+            field="role",
         )
     return _text(role, "role", _ROLE_RE, "is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
 
@@ -193,7 +209,8 @@ def check_configuration_update(settings: FunctionSettings) -> None:
     if settings.architectures is not None:
         raise ValidationError(
             "architectures: Lambda changes a function's architecture with its code; "
-            "pass it to update_function_code"
+            "pass it to update_function_code",
+            field="architectures",
         )
 
 
@@ -217,7 +234,8 @@ def parse_layer_version_arn(arn: str, field_name: str = "layers") -> LayerVersio
     if not match:
         raise ValidationError(
             f"{field_name}: {arn!r} is not a layer version ARN "
-            "(arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)"
+            "(arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION)",
+            field=field_name,
         )
     return LayerVersionRef(arn, match["name"], int(match["version"]))
 
@@ -225,12 +243,16 @@ def parse_layer_version_arn(arn: str, field_name: str = "layers") -> LayerVersio
 def check_layers(layers: Sequence[str]) -> list[str]:
     """At most five layer version ARNs, each once (Lambda's limits)."""
     if isinstance(layers, str) or not isinstance(layers, Sequence):
-        raise ValidationError(f"layers: must be a list of layer version ARNs (got {layers!r})")
+        raise ValidationError(
+            f"layers: must be a list of layer version ARNs (got {layers!r})", field="layers"
+        )
     arns = [parse_layer_version_arn(arn).arn for arn in layers]
     if len(arns) > _MAX_LAYERS:
-        raise ValidationError(f"layers: {len(arns)} layers; a function takes at most {_MAX_LAYERS}")
+        raise ValidationError(
+            f"layers: {len(arns)} layers; a function takes at most {_MAX_LAYERS}", field="layers"
+        )
     if len(set(arns)) != len(arns):
-        raise ValidationError("layers: the same layer version is listed twice")
+        raise ValidationError("layers: the same layer version is listed twice", field="layers")
     return arns
 
 
@@ -278,7 +300,9 @@ class FunctionSettings:
         if self.tags is not None:
             set_(self, "tags", _tags(self.tags))
         if not isinstance(self.publish, bool):
-            raise ValidationError(f"publish: {self.publish!r} must be true or false")
+            raise ValidationError(
+                f"publish: {self.publish!r} must be true or false", field="publish"
+            )
         check_package_type(self.package_type)
 
     @classmethod
@@ -399,7 +423,10 @@ class LayerSettings:
     def __post_init__(self) -> None:
         runtimes = self.compatible_runtimes
         if isinstance(runtimes, str) or not isinstance(runtimes, Sequence) or len(runtimes) > 15:
-            raise ValidationError("compatible_runtimes: must be a list of at most 15 runtimes")
+            raise ValidationError(
+                "compatible_runtimes: must be a list of at most 15 runtimes",
+                field="compatible_runtimes",
+            )
         for runtime in runtimes:
             _text(runtime, "compatible_runtimes", _RUNTIME_RE, "is not a Lambda runtime")
         object.__setattr__(self, "compatible_runtimes", tuple(runtimes))
@@ -442,9 +469,13 @@ def code_of(inputs: Mapping[str, Any]) -> Code:
     code = inputs.get("code")
     if bucket is not None or key is not None:
         if code is not None:
-            raise ValidationError("code: give either code or s3_bucket and s3_key, not both")
+            raise ValidationError(
+                "code: give either code or s3_bucket and s3_key, not both", field="code"
+            )
         if not isinstance(bucket, str) or not isinstance(key, str) or not key:
-            raise ValidationError("s3_key: s3_bucket and s3_key go together (the code's object)")
+            raise ValidationError(
+                "s3_key: s3_bucket and s3_key go together (the code's object)", field="s3_key"
+            )
         version = inputs.get("s3_object_version")
         return S3Object(check_bucket(bucket, "s3_bucket"), key, str(version) if version else None)
     if isinstance(code, S3Object | Path):
@@ -452,7 +483,8 @@ def code_of(inputs: Mapping[str, Any]) -> Code:
     if not isinstance(code, str) or not code:
         raise ValidationError(
             "code: missing; give a local .zip (local backend), s3://BUCKET/KEY[?versionId=V], "
-            "or s3_bucket, s3_key and s3_object_version"
+            "or s3_bucket, s3_key and s3_object_version",
+            field="code",
         )
     return S3Object.parse(code, "code") if code.startswith("s3:/") else Path(code)
 

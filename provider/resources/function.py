@@ -209,10 +209,11 @@ def function_settings(props: dict[str, Any]) -> FunctionSettings:
 
 
 def _input_failure(kind: str, error: CodesignError, inputs: dict[str, Any]) -> CheckFailure:
-    """A failure on the input the message names (``field: ...``), else on ``code``."""
-    field = error.message.split(":", 1)[0]
+    """A failure on the input the error names (its ``field``), else on ``code``."""
+    field = error.field
     return CheckFailure(
-        field if field in inputs or field in SETTINGS else "code", f"{kind} input {error.message}"
+        field if field is not None and (field in inputs or field in SETTINGS) else "code",
+        f"{kind} input {error.message}",
     )
 
 
