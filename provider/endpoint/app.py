@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
+from botocore.exceptions import DataNotFoundError
+
 from provider.endpoint import code_locations, protocol, validation
 from provider.endpoint.code_locations import CONTENT_PREFIX, LayerApi
 from provider.endpoint.jobs import JobRunner
@@ -20,7 +22,7 @@ from provider.endpoint.lambda_api import LambdaCscApi
 from provider.endpoint.moto_hook import install
 from provider.endpoint.signer_api import SignerApi
 from provider.endpoint.state import Caller, EndpointState
-from provider.errors import CodesignError
+from provider.errors import CodesignError, KeystoreError
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -105,7 +107,7 @@ def _aws_error_body(
     if service:
         try:
             kind = protocol.service_model(service).protocol
-        except Exception:  # a signing name botocore does not know: answer in JSON
+        except DataNotFoundError:  # a signing name botocore does not know: answer in JSON
             kind = "json"
     if kind in ("query", "ec2", "rest-xml"):
         from xml.sax.saxutils import escape
@@ -143,7 +145,7 @@ def operation_name(environ: Environ, service: str | None, body: bytes) -> str:
             found = protocol.match(
                 service, environ.get("REQUEST_METHOD", "GET"), _path(environ), query
             )
-        except Exception:  # not a rest service botocore knows
+        except DataNotFoundError:  # a name botocore does not know (model_of knew an alias)
             found = None
         if found:
             return found[0]
@@ -296,7 +298,7 @@ class EndpointApp:
         except protocol.ProtocolError as exc:
             return _error_response(start_response, service, exc.code, exc.message, exc.status)
         except CodesignError as exc:
-            status_code = 500 if exc.code == "KeystoreError" else None
+            status_code = 500 if isinstance(exc, KeystoreError) else None
             return _error_response(start_response, service, exc.code, exc.message, status_code)
         except Exception as exc:  # a bug here: said plainly to the client, traced in the log
             traceback.print_exc(file=sys.stderr)

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from pathlib import Path
@@ -79,6 +80,7 @@ class JobRunner:
         try:
             self.run(job_id)
         except Exception as exc:  # a job never stays InProgress because of a bug here
+            traceback.print_exc(file=sys.stderr)  # the defect, traced in the log
             print(f"sam-ext serve: signing job {job_id} failed: {exc!r}", file=sys.stderr)
             self._finish(job_id, "Failed", reason=f"the signing job could not run: {exc}")
 

@@ -139,3 +139,30 @@ def test_validation_errors_carry_the_input_they_name() -> None:
             call()
         assert raised.value.field == field
         assert raised.value.message.startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize("name", ["zlib", "isal"])
+def test_a_corrupt_deflate_stream_is_an_inflate_error(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each implementation's own stream error (zlib.error, ISA-L's IsalError) becomes an
+    InflateError; nothing else is caught."""
+    from provider import deflate
+
+    if name == "isal":
+        pytest.importorskip("isal")
+        monkeypatch.delenv(deflate.ENV, raising=False)
+    else:
+        monkeypatch.setenv(deflate.ENV, "zlib")
+    deflate.implementation.cache_clear()
+    try:
+        chosen = deflate.implementation()
+        assert chosen.name.startswith(name)
+        stream = chosen.compress(b"hello, world " * 100)
+        assert chosen.inflate(stream, 1300) == b"hello, world " * 100
+        with pytest.raises(deflate.InflateError):
+            chosen.inflate(b"\xff" * 64, 1300)  # not a deflate stream
+        with pytest.raises(deflate.InflateError, match="declared"):
+            chosen.inflate(stream, 1299)
+    finally:
+        deflate.implementation.cache_clear()

@@ -111,3 +111,54 @@ def test_outside_the_host_configure_changes_nothing(monkeypatch: pytest.MonkeyPa
 
     assert vars(program)["traceback"] is traceback
     assert traceback.format_exc is format_exc and not hasattr(sys, "tracebacklimit")
+
+
+# --- no broad except hides a defect in check ---------------------------------------------------
+def _profile(settings: dict[str, Any], revocation: Any) -> dict[str, Any]:
+    return {"logical_name": "publisher", "profile_name": "team_r", "auto_named": False,
+            "platform_id": "AWSLambda-SHA384-ECDSA",
+            "signature_validity_period": {"value": 135, "type": "MONTHS"},
+            "revocation": revocation, "settings": settings}  # fmt: skip
+
+
+REVOKED = {"reason": "key leaked", "effective_time": "2026-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize(
+    "revocation",
+    [
+        "soon",
+        {"reason": "r"},
+        {"reason": "r", "effective_time": 5},
+        {"reason": "r", "effective_time": "soon"},
+    ],
+)
+def test_a_malformed_revocation_is_the_schemas_failure(
+    settings: dict[str, Any], revocation: Any
+) -> None:
+    from provider.resources.signing_profile import SigningProfileProvider
+
+    failures = (
+        SigningProfileProvider()
+        .check(_profile(settings, REVOKED), _profile(settings, revocation))
+        .failures
+    )
+    assert [f.property for f in failures] == ["revocation"]
+    assert failures[0].reason.startswith("SigningProfile input revocation")
+
+
+def test_a_defect_in_check_is_raised_not_made_a_failure(
+    settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provider.resources import signing_profile
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    provider = signing_profile.SigningProfileProvider()
+    monkeypatch.setattr(signing_profile, "parse_instant", broken)
+    with pytest.raises(KeyError):
+        provider.check(_profile(settings, REVOKED), _profile(settings, REVOKED))
+    monkeypatch.setattr(signing_profile.ValidityPeriod, "from_document", broken)
+    with pytest.raises(KeyError):
+        provider.check({}, _profile(settings, None))
