@@ -34,7 +34,8 @@ def check_stack_name(name: str) -> str:
     if not isinstance(name, str) or not STACK_NAME_RE.match(name):
         raise ValidationError(
             f"--stack-name: {name!r} is not a CloudFormation stack name (a letter, then "
-            "letters, digits and '-', at most 128 characters)"
+            "letters, digits and '-', at most 128 characters)",
+            field="--stack-name",
         )
     return name
 
@@ -43,7 +44,7 @@ def check_profile_name(name: str, field: str = "profileName") -> str:
     """Validate a signing profile name (2-64 of ``[A-Za-z0-9_]``)."""
     if not isinstance(name, str) or not PROFILE_NAME_RE.match(name):
         raise ValidationError(
-            f"{field}: {name!r} must be 2 to 64 characters of letters, digits and '_'"
+            f"{field}: {name!r} must be 2 to 64 characters of letters, digits and '_'", field=field
         )
     return name
 
@@ -52,7 +53,9 @@ def check_platform(platform_id: str, field: str = "platformId") -> str:
     """Lambda code signing uses one Signer platform; refuse the others by name."""
     if platform_id != PLATFORM_LAMBDA:
         raise ValidationError(
-            f"{field}: {platform_id!r} is not supported; Lambda code signing uses {PLATFORM_LAMBDA}"
+            f"{field}: {platform_id!r} is not supported; Lambda code signing uses "
+            f"{PLATFORM_LAMBDA}",
+            field=field,
         )
     return platform_id
 
@@ -60,14 +63,18 @@ def check_platform(platform_id: str, field: str = "platformId") -> str:
 def check_profile_version(version: str, field: str = "profileVersion") -> str:
     """Validate a profile version (10 alphanumerics)."""
     if not isinstance(version, str) or not PROFILE_VERSION_RE.match(version):
-        raise ValidationError(f"{field}: {version!r} must be exactly 10 letters or digits")
+        raise ValidationError(
+            f"{field}: {version!r} must be exactly 10 letters or digits", field=field
+        )
     return version
 
 
 def check_account(account: str, field: str = "profileOwner") -> str:
     """Validate a 12-digit AWS account id."""
     if not isinstance(account, str) or not ACCOUNT_RE.match(account):
-        raise ValidationError(f"{field}: {account!r} must be a 12-digit AWS account id")
+        raise ValidationError(
+            f"{field}: {account!r} must be a 12-digit AWS account id", field=field
+        )
     return account
 
 
@@ -117,7 +124,8 @@ def parse_profile_version_arn(
     if not match:
         raise ValidationError(
             f"{field}: {arn!r} is not a signing profile version ARN "
-            "(arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME/VERSION)"
+            "(arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME/VERSION)",
+            field=field,
         )
     return ProfileVersionRef(
         arn, match["region"], match["account"], match["name"], match["version"]
@@ -129,7 +137,8 @@ def check_csc_arn(arn: str, field: str = "CodeSigningConfigArn") -> str:
     if not isinstance(arn, str) or not CSC_ARN_RE.match(arn):
         raise ValidationError(
             f"{field}: {arn!r} is not a code signing config ARN "
-            "(arn:aws:lambda:REGION:ACCOUNT:code-signing-config:csc-...)"
+            "(arn:aws:lambda:REGION:ACCOUNT:code-signing-config:csc-...)",
+            field=field,
         )
     return arn
 

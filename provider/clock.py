@@ -29,7 +29,7 @@ def parse_instant(text: str, *, field: str) -> datetime:
         parsed = datetime.fromisoformat(candidate)
     except ValueError:
         raise ValidationError(
-            f"{field}: {text!r} is not an ISO-8601 instant (e.g. 2026-01-31T12:00:00Z)"
+            f"{field}: {text!r} is not an ISO-8601 instant (e.g. 2026-01-31T12:00:00Z)", field=field
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -80,14 +80,15 @@ def parse_duration(text: str, *, field: str) -> timedelta:
     if not parts or "".join(number + unit for number, unit in parts) != text:
         raise ValidationError(
             f"{field}: {text!r} is not a duration such as 7d, 12h or 30m (whole numbers, "
-            "each followed by w, d, h, m or s: weeks, days, hours, minutes, seconds)"
+            "each followed by w, d, h, m or s: weeks, days, hours, minutes, seconds)",
+            field=field,
         )
     total = sum(
         (timedelta(**{_DURATION_UNITS[unit]: int(number)}) for number, unit in parts),
         timedelta(0),
     )
     if total <= timedelta(0):
-        raise ValidationError(f"{field}: {text!r} must be longer than zero")
+        raise ValidationError(f"{field}: {text!r} must be longer than zero", field=field)
     return total
 
 

@@ -20,12 +20,17 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import cast
+
+from provider.errors import CodesignError
 
 ENV = "CODESIGN_DEFLATE"
 
 
-class InflateError(Exception):
+class InflateError(CodesignError):
     """A deflate stream that does not inflate to exactly the declared size."""
+
+    code = "InflateError"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,9 @@ class Deflate:
     compress: Callable[[bytes], bytes]
     crc32: Callable[[bytes | memoryview], int]
     _decompressobj: Callable[[], object]
+    #: What the inflater raises for a stream that is not deflate (``zlib.error``, ISA-L's
+    #: ``IsalError``).
+    _stream_errors: tuple[type[Exception], ...] = (zlib.error,)
 
     def inflate(self, stream: bytes | memoryview, size: int) -> bytes:
         """Inflate ``stream`` to exactly ``size`` bytes; never produces more than
@@ -43,7 +51,7 @@ class Deflate:
         inflater = self._decompressobj()
         try:
             out: bytes = inflater.decompress(stream, size + 1)  # type: ignore[attr-defined]
-        except Exception as exc:  # zlib.error, or isal's own IsalError
+        except self._stream_errors as exc:
             raise InflateError(str(exc)) from None
         if len(out) != size or not inflater.eof:  # type: ignore[attr-defined]
             raise InflateError(f"it inflates to a size other than the declared {size} bytes")
@@ -73,5 +81,7 @@ def implementation() -> Deflate:
                 lambda data: isal_zlib.compress(data, 2, wbits=-15),
                 isal_zlib.crc32,
                 lambda: isal_zlib.decompressobj(wbits=-15),
+                # (isal's stub says ``error: Exception``; it is the class IsalError)
+                (cast("type[Exception]", isal_zlib.error),),
             )
     return _zlib(1)

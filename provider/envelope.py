@@ -124,27 +124,13 @@ def envelope_error(document: Any) -> str | None:
 @cache
 def ecdsa_sha384() -> ec.ECDSA:
     """ECDSA with SHA-384 and a random nonce: the one signature algorithm of envelopes and
-    trust files, as cryptography's ``ec.ECDSA(hashes.SHA384())`` but cheaper to make."""
+    trust files, cryptography's own ``ec.ECDSA(hashes.SHA384())``. (Making it imports
+    cryptography's OpenSSL backend object, about 6 ms once per process, to ask whether
+    deterministic nonces are supported; BENCHMARKS.md (b).)"""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    class EcdsaSha384(ec.ECDSA):
-        # ec.ECDSA.__init__ imports cryptography's whole OpenSSL backend object (padding,
-        # RSA, ciphers: ~5 ms, a third of a verify's cryptography imports) only to ask
-        # whether deterministic nonces are supported; this one never asks for them. The
-        # signing and verifying code reads only the two properties below.
-        def __init__(self) -> None:
-            pass
-
-        @property
-        def algorithm(self) -> hashes.SHA384:
-            return hashes.SHA384()
-
-        @property
-        def deterministic_signing(self) -> bool:
-            return False
-
-    return EcdsaSha384()
+    return ec.ECDSA(hashes.SHA384())
 
 
 def sign_low_s(private_key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:

@@ -1,9 +1,13 @@
 """The one exception family of the project.
 
 Every failure a user can cause or meet is a :class:`CodesignError` whose message names the
-input at fault. The CLI catches it once and prints the message; Pulumi providers let it
-surface as the step's error. ``code`` carries the AWS error name where one applies, so the
-local backend fails the way the real service would.
+input at fault (and, where the input has a name, ``field`` carries it, so that no caller
+parses it out of the message). The CLI catches it once and prints the message; Pulumi
+providers let it surface as the step's error. ``code`` carries the AWS error name where one
+applies, so the local backend fails the way the real service would. Every exception class
+of ``provider`` and ``sam_ext`` derives from it (tests/provider/test_error_tree.py); an
+exception of any other class is a defect, shown as one (with its type) at the process's
+edge.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ class CodesignError(Exception):
     #: AWS-style error code (e.g. ``ValidationException``), shown before the message.
     code: str = "CodesignError"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
+        #: The input the message names (a resource input, an option, an API member), when
+        #: the error is about one input: ``profileName``, ``--at``, ``renew_before``.
+        self.field = field
 
     @property
     def message(self) -> str:
@@ -37,15 +44,19 @@ class ValidationError(CodesignError):
 
     code = "ValidationException"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.field = field
-
 
 class NotFoundError(CodesignError):
     """A named resource (profile, job, CSC, function) does not exist."""
 
     code = "ResourceNotFoundException"
+
+
+class AccessDeniedError(CodesignError):
+    """A call refused for lack of a permission: by AWS (IAM, a bucket policy, a profile
+    permission), or by ``sam-ext serve`` for another account's signing profile; the
+    message names the action and the resource."""
+
+    code = "AccessDeniedException"
 
 
 class ConflictError(CodesignError):

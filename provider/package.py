@@ -38,6 +38,7 @@ from mmap import mmap
 from typing import Any, BinaryIO
 
 from provider.deflate import InflateError, implementation
+from provider.errors import CodesignError
 
 #: What the readers accept: bytes in memory or a memory-mapped file.
 Buffer = bytes | memoryview | mmap
@@ -64,12 +65,16 @@ _UNIX_FILE_0644 = 0o100644 << 16
 _MADE_BY_UNIX_20 = (3 << 8) | 20
 
 
-class PackageError(Exception):
-    """A file is not a package that can be signed or verified; ``reason`` says why."""
+class PackageError(CodesignError):
+    """A file is not a package that can be signed or verified; ``reason`` says why (the
+    caller names the file: a job fails with it, a verdict says the package is malformed)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    code = "PackageError"
+
+    @property
+    def reason(self) -> str:
+        """Why the file is not such a package (the message, without the code)."""
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -264,7 +269,9 @@ def _check_contents(data: Buffer, records: list[_Record], end: int) -> None:
             try:
                 content = deflate.inflate(stream, member.size)
             except InflateError as exc:
-                raise PackageError(f"the zip member {member.name!r} is corrupt: {exc}") from None
+                raise PackageError(
+                    f"the zip member {member.name!r} is corrupt: {exc.message}"
+                ) from None
         if deflate.crc32(content) != member.crc:
             raise PackageError(f"the zip member {member.name!r} is corrupt (CRC mismatch)")
     if others:

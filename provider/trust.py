@@ -70,7 +70,8 @@ def check_anchor(text: str, field: str = "--trust-anchor") -> str:
     if not _FINGERPRINT_RE.match(candidate):
         raise ValidationError(
             f"{field}: {text!r} is not a trust-key fingerprint (SHA256: and 64 hex digits, "
-            "as sam-ext profile export-trust prints it)"
+            "as sam-ext profile export-trust prints it)",
+            field=field,
         )
     return candidate
 
@@ -115,7 +116,9 @@ def write_trust_file(path: Path, document: Mapping[str, Any]) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise ValidationError(f"--output: cannot write {str(path)!r}: {exc.strerror}") from None
+        raise ValidationError(
+            f"--output: cannot write {str(path)!r}: {exc.strerror}", field="--output"
+        ) from None
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -272,7 +275,8 @@ def load_trust_file(path: Path, anchors: Sequence[str]) -> TrustFile:
             f"--trust-anchor: required with --trust-file (or set {ANCHOR_ENV}): the "
             "fingerprint of the key that signs the trust file, as sam-ext profile "
             "export-trust printed it; without a pinned key anyone could re-sign a changed "
-            "trust file"
+            "trust file",
+            field="--trust-anchor",
         )
     document = _read_document(path)
     schemas.validate(document, "trust-file", what=f"--trust-file {path}")

@@ -31,15 +31,19 @@ class ValidityPeriod:
         field = "signatureValidityPeriod"
         if self.type not in PERIOD_TYPES:
             raise ValidationError(
-                f"{field}.type: {self.type!r} is not one of {', '.join(PERIOD_TYPES)}"
+                f"{field}.type: {self.type!r} is not one of {', '.join(PERIOD_TYPES)}",
+                field=f"{field}.type",
             )
         if isinstance(self.value, bool) or not isinstance(self.value, int):
-            raise ValidationError(f"{field}.value: {self.value!r} is not a whole number")
+            raise ValidationError(
+                f"{field}.value: {self.value!r} is not a whole number", field=f"{field}.value"
+            )
         limit = {"DAYS": MAX_DAYS, "MONTHS": MAX_MONTHS, "YEARS": MAX_YEARS}[self.type]
         if not 1 <= self.value <= limit:
             raise ValidationError(
                 f"{field}: {self.value} {self.type} is outside 1 day to 135 months "
-                f"(for {self.type}: 1 to {limit})"
+                f"(for {self.type}: 1 to {limit})",
+                field=field,
             )
 
     @classmethod
@@ -66,18 +70,21 @@ class ValidityPeriod:
             if not sep or key.strip() not in ("value", "type"):
                 raise ValidationError(
                     f"--signature-validity-period: {text!r} is not of the form "
-                    "value=V,type=DAYS|MONTHS|YEARS"
+                    "value=V,type=DAYS|MONTHS|YEARS",
+                    field="--signature-validity-period",
                 )
             fields[key.strip()] = val.strip()
         if set(fields) != {"value", "type"}:
             raise ValidationError(
-                f"--signature-validity-period: {text!r} needs both value= and type="
+                f"--signature-validity-period: {text!r} needs both value= and type=",
+                field="--signature-validity-period",
             )
         try:
             value = int(fields["value"])
         except ValueError:
             raise ValidationError(
-                f"--signature-validity-period: value {fields['value']!r} is not a whole number"
+                f"--signature-validity-period: value {fields['value']!r} is not a whole number",
+                field="--signature-validity-period",
             ) from None
         return cls(value, fields["type"].upper())
 

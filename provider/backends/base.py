@@ -28,7 +28,7 @@ def check_reason(reason: str, field: str = "reason") -> str:
     """Revocation reasons are 1 to 500 characters."""
     if not isinstance(reason, str) or not 1 <= len(reason) <= 500:
         length = len(reason) if isinstance(reason, str) else "no"
-        raise ValidationError(f"{field}: must be 1 to 500 characters (got {length})")
+        raise ValidationError(f"{field}: must be 1 to 500 characters (got {length})", field=field)
     return reason
 
 
@@ -66,7 +66,8 @@ def check_profile_revocation(
     if effective_time > now:
         raise ValidationError(
             f"effectiveTime: {format_instant(effective_time)} is in the future; a "
-            "revocation can only take effect from a past instant"
+            "revocation can only take effect from a past instant",
+            field="effectiveTime",
         )
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
+from botocore.exceptions import DataNotFoundError
+
 from provider.endpoint import code_locations, limits, protocol, validation
 from provider.endpoint.code_locations import CONTENT_PREFIX, LayerApi
 from provider.endpoint.jobs import JobRunner
@@ -114,7 +116,7 @@ def _aws_error_body(
     if service:
         try:
             kind = protocol.service_model(service).protocol
-        except Exception:  # a signing name botocore does not know: answer in JSON
+        except DataNotFoundError:  # a signing name botocore does not know: answer in JSON
             kind = "json"
     if kind in ("query", "ec2", "rest-xml"):
         from xml.sax.saxutils import escape
@@ -152,7 +154,7 @@ def operation_name(environ: Environ, service: str | None, body: bytes) -> str:
             found = protocol.match(
                 service, environ.get("REQUEST_METHOD", "GET"), _path(environ), query
             )
-        except Exception:  # not a rest service botocore knows
+        except DataNotFoundError:  # a name botocore does not know (model_of knew an alias)
             found = None
         if found:
             return found[0]

@@ -32,13 +32,16 @@ def _served() -> EndpointState:
     return _state
 
 
-class StackResourceFailed(Exception):
-    """A resource of a stack could not be created; the stack fails with ``reason``."""
+class StackResourceFailed(CodesignError):
+    """A resource of a stack could not be created; the stack fails with ``reason``.
+    ``field`` is the resource's logical id (the input it names), ``error`` what failed."""
+
+    code = "StackResourceFailed"
 
     def __init__(
         self, error: Exception, reason: str, logical_id: str | None, resource_type: str
     ) -> None:
-        super().__init__(reason)
+        super().__init__(reason, field=logical_id)
         self.error = error
         self.reason = reason
         self.logical_id = logical_id
@@ -51,6 +54,8 @@ def as_stack_failure(run: Callable[[], Any], logical_id: str | None, resource_ty
 
     try:
         return run()
+    except StackResourceFailed:
+        raise  # a nested stack's resource: the failure it already is
     except _RESTError as exc:
         raise StackResourceFailed(
             exc, f"{exc.error_type}: {exc.message}", logical_id, resource_type

@@ -10,6 +10,7 @@ import json
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 from provider.endpoint import s3
@@ -77,6 +78,7 @@ class JobRunner:
         try:
             self.run(job_id)
         except Exception as exc:  # a job never stays InProgress because of a bug here
+            traceback.print_exc(file=sys.stderr)  # the defect, traced in the log
             print(f"sam-ext serve: signing job {job_id} failed: {exc!r}", file=sys.stderr)
             request = self.state.job_request(job_id)
             if request is not None:

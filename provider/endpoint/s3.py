@@ -20,7 +20,7 @@ def _bucket(account: str, name: str, field: str) -> Any:
     try:
         return _backend(account).get_bucket(name)
     except MissingBucket:
-        raise ValidationError(f"{field}: bucket {name!r} does not exist") from None
+        raise ValidationError(f"{field}: bucket {name!r} does not exist", field=field) from None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,12 @@ from provider.clock import format_instant
 from provider.endpoint import s3
 from provider.endpoint.jobs import JobRunner
 from provider.endpoint.state import Caller, EndpointState, now, signed_dir, source_label
-from provider.errors import CodesignError, ConflictError, NotFoundError, ValidationError
+from provider.errors import (
+    AccessDeniedError,
+    ConflictError,
+     NotFoundError,
+    ValidationError,
+)
 from provider.statuses import JobStatus, ProfileStatus
 from provider.validity import ValidityPeriod
 
@@ -93,12 +98,6 @@ LAMBDA_PLATFORM: Document = next(p for p in PLATFORMS if p["platformId"] == PLAT
 PROFILE_SETTINGS = ("signingMaterial", "signingParameters", "overrides")
 
 
-class AccessDenied(CodesignError):
-    """The caller's account has no permission on another account's profile."""
-
-    code = "AccessDeniedException"
-
-
 def _page(
     items: list[Document], params: Document, default: int = 100
 ) -> tuple[list[Document], str | None]:
@@ -158,7 +157,7 @@ class SignerApi:
                 (owner, caller.region, profile, action),
             ).fetchall()
         if not any(caller.account in row["principal"] for row in rows):
-            raise AccessDenied(
+            raise AccessDeniedError(
                 f"account {caller.account} has no {action} permission on signing profile "
                 f"{profile!r} of account {owner} (AddProfilePermission grants it)"
             )

@@ -155,7 +155,7 @@ def reported() -> Iterator[None]:
     try:
         yield
     except CodesignError as exc:
-        raise CodesignStepError(str(exc)) from None
+        raise CodesignStepError(str(exc), code=exc.code, field=exc.field) from None
 
 
 def gone() -> ReadResult:
@@ -171,28 +171,58 @@ def missing_is_deleted() -> AbstractContextManager[None]:
     return suppress(NotFoundError)
 
 
-class CodesignStepError(Exception):
-    """How a failed lifecycle step reaches the engine: the engine shows its message alone
-    (see :meth:`CodesignProvider.configure`)."""
+class CodesignStepError(CodesignError):
+    """How a failed lifecycle step reaches the engine: the :class:`CodesignError` it
+    stands for, as one line (``code: message``), which is also its ``str()``; the
+    original's ``code`` and ``field`` stay on it."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __str__(self) -> str:
+        return self.message
 
 
 def _plain_format_exc(limit: int | None = None, chain: bool = True) -> str:
-    """``traceback.format_exc`` that renders a :class:`CodesignStepError` as its message,
-    and any other :class:`CodesignError` (one raised outside :func:`reported`, e.g. by a
-    keystore opened in ``check``) as its one line, without the class's module path."""
+    """What the dynamic provider host shows for the exception being handled (see
+    :class:`_HostTraceback`): a :class:`CodesignStepError` as its message, any other
+    :class:`CodesignError` (one raised outside :func:`reported`, e.g. by a keystore opened
+    in ``check``) as its one line without the class's module path, and anything else, a
+    defect, as :func:`traceback.format_exc` renders it, traceback and all."""
     error = sys.exc_info()[1]
-    if isinstance(error, CodesignStepError):
-        return error.message
     if isinstance(error, CodesignError):
         return str(error)
-    return _FORMAT_EXC(limit=limit, chain=chain)
+    return traceback.format_exc(limit=limit, chain=chain)
 
 
-_FORMAT_EXC = traceback.format_exc
+#: The module the engine's dynamic provider host runs as (``python -m pulumi.dynamic``).
+HOST_MODULE = "pulumi.dynamic.__main__"
+
+
+class _HostTraceback:
+    """The ``traceback`` the dynamic provider host's module sees once one of this
+    package's providers is configured in it. The host reports a failed step as
+    ``traceback.format_exc()`` (``_abort_with_traceback`` in pulumi/dynamic/__main__.py)
+    and the engine shows that text as the step's error; through this, a
+    :class:`CodesignError` is its one line (:func:`_plain_format_exc`). Only that module's
+    name is rebound: the :mod:`traceback` module, ``sys.tracebacklimit`` and every other
+    module of the process (another dynamic provider of the program, grpc) are untouched."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def format_exc(limit: int | None = None, chain: bool = True) -> str:
+        return _plain_format_exc(limit, chain)
+
+
+def report_one_line_in_host() -> bool:
+    """In the dynamic provider host (and only there), show this package's errors as their
+    one line (:class:`_HostTraceback`); whether the process is that host."""
+    host = sys.modules.get("__main__")
+    spec = getattr(host, "__spec__", None)
+    if host is None or spec is None or spec.name != HOST_MODULE:
+        return False
+    if vars(host).get("traceback") is traceback:
+        vars(host)["traceback"] = _HostTraceback()
+    return True
 
 
 def checked(call: Callable[[], T], field: str) -> T | CheckFailure:
@@ -211,8 +241,4 @@ class CodesignProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Runs once per provider host process, after unpickling."""
-        # The dynamic provider host reports a failed step as traceback.format_exc(), which
-        # would read "CodesignStepError: message" (and a stack dump for anything else):
-        # in that process only, a step error is its message, and no traceback is shown.
-        sys.tracebacklimit = 0
-        traceback.format_exc = _plain_format_exc
+        report_one_line_in_host()

@@ -15,7 +15,7 @@ from pulumi.dynamic import CheckFailure
 
 from provider.backends.base import Backend
 from provider.backends.function_settings import FunctionSettings, code_from_inputs, code_identity
-from provider.errors import CodesignError, ValidationError
+from provider.errors import CodesignError
 from provider.objects import S3Object
 from provider.resources import judging
 from provider.resources._base import auto_name, is_unknown
@@ -47,7 +47,7 @@ def code_ref(code: Path | S3Object) -> str:
 
 def input_failure(kind: str, error: CodesignError, inputs: dict[str, Any]) -> CheckFailure:
     """A failure on the input the error names, else on ``code``."""
-    field = error.field if isinstance(error, ValidationError) else None
+    field = error.field
     return CheckFailure(
         field if field is not None and (field in inputs or field in SETTINGS) else "code",
         f"{kind} input {error.message}",

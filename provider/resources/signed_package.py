@@ -151,14 +151,15 @@ def _source_hash(source: str) -> str:
 def renew_window(value: Any) -> timedelta | None:
     """``renew_before`` (``30d``, ``12h``, ``2w``) as a duration; ``None`` when unset.
 
-    Raises :class:`ValueError` naming the input for anything else."""
+    Raises :class:`ValidationError` naming the input (``field``) for anything else."""
     if value is None or is_unknown(value):
         return None
     match = _DURATION.match(str(value))
     if match is None:
-        raise ValueError(
-            f"SignedPackage input renew_before: {value!r} is not a duration such as 30d, "
-            "12h or 2w (a number, then d for days, h for hours or w for weeks)"
+        raise ValidationError(
+            f"renew_before: {value!r} is not a duration such as 30d, 12h or 2w (a number, "
+            "then d for days, h for hours or w for weeks)",
+            field="renew_before",
         )
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
@@ -253,8 +254,8 @@ class SignedPackageProvider(CodesignProvider):
         ) + _destination_failures(inputs)
         try:
             window = renew_window(inputs.get("renew_before"))
-        except ValueError as exc:
-            failures.append(CheckFailure("renew_before", str(exc)))
+        except ValidationError as exc:
+            failures.append(CheckFailure("renew_before", f"SignedPackage input {exc.message}"))
         if failures:
             return CheckResult(inputs, failures)
         inputs["findings"] = []

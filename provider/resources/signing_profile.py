@@ -95,7 +95,7 @@ class SigningProfileProvider(CodesignProvider):
                 inputs["signature_validity_period"] = ValidityPeriod.from_document(
                     inputs["signature_validity_period"]
                 ).to_document()
-            except Exception as exc:
+            except ValidationError as exc:
                 failures.append(_failure("signature_validity_period", str(exc)))
         if (
             olds
@@ -213,12 +213,17 @@ def _revocation_failures(old: Any, new: Any) -> list[Any]:
         ]
     if is_unknown(new):
         return []
+    new_time, old_time = (
+        r.get("effective_time") if isinstance(r, dict) else None for r in (new, old)
+    )
+    if not isinstance(new_time, str) or not isinstance(old_time, str):
+        return []  # a malformed revocation: check_inputs names it (the schema's failure)
     try:
-        later = parse_instant(
-            new["effective_time"], field="revocation.effectiveTime"
-        ) > parse_instant(old["effective_time"], field="revocation.effectiveTime")
-    except Exception:
-        return []
+        later = parse_instant(new_time, field="revocation.effectiveTime") > parse_instant(
+            old_time, field="revocation.effectiveTime"
+        )
+    except ValidationError:
+        return []  # likewise: an effective_time that is not an instant is the schema's
     if later:
         return [
             _failure(

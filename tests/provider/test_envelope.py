@@ -222,7 +222,7 @@ def test_an_unknown_publisher_that_the_csc_does_not_allow_is_a_mismatch(
     assert [f.check.value for f in enforced.failed] == ["mismatch"]
 
 
-# --- the signature algorithm object (made without cryptography's OpenSSL backend) -------------
+# --- the signature algorithm object ---------------------------------------------------------
 
 
 def test_ecdsa_sha384_signs_and_verifies_as_cryptographys_own_ecdsa_sha384():
@@ -242,6 +242,49 @@ def test_ecdsa_sha384_signs_and_verifies_as_cryptographys_own_ecdsa_sha384():
         key.public_key().verify(key.sign(b"data", ours), b"datA", ours)
     with pytest.raises(InvalidSignature):  # a SHA-256 signature is not a SHA-384 one
         key.public_key().verify(key.sign(b"data", ec.ECDSA(hashes.SHA256())), b"data", ours)
+
+
+#: An envelope sealed before issue 21, when the algorithm object was a subclass of
+#: ec.ECDSA that skipped its __init__ (provider/envelope.py at e930492).
+SEALED_BEFORE_ISSUE_21 = (
+    b'{"digest":"' + b"ab" * 48 + b'","digestAlgorithm":"SHA-384","formatVersion":1,'
+    b'"jobId":"job-made-before-issue-21","jobOwner":"000000000000",'
+    b'"platformId":"AWSLambda-SHA384-ECDSA","profileName":"publisher",'
+    b'"profileVersion":"AbCdE12345","profileVersionArn":"' + ARN.encode() + b'",'
+    b'"publicKey":"MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAE87GEfa0c1hXrT9qRm4EMUF/WP14O+sXgUSYYtwLHO4bL'
+    b'pn0obwjWGZm2kyfXwURaSzz+jKNKgUrt7xxUS8TQjIDKrTif2LN9UIR2JMMVZpFwGleG7jnmFnTMntwddN5p",'
+    b'"signature":"MGUCMQDZ+bcfe3Soi1HcBMPfj75hXiMsctWhJfn3+f2rqJ8xxClcewElLEYWmlKV8/lL8QUCMDXem'
+    b'mlrJBPR8VVlV5z2Q6ZBwcs7595eIKkhcSbTW2hnQymrl1Fbe3jo+F9pZ40EQg==",'
+    b'"signatureAlgorithm":"ECDSA-P384-SHA384","signatureExpiresAt":"2026-01-31T00:00:00.000Z",'
+    b'"signedAt":"2026-01-01T00:00:00.000Z"}'
+)
+
+
+def test_signatures_verify_across_the_change_of_algorithm_object(key):
+    """The algorithm object is cryptography's own now; an envelope sealed with the old one
+    opens, and one sealed now verifies under the old one: the signature format is the same."""
+    from provider.envelope import ecdsa_sha384
+
+    assert type(ecdsa_sha384()) is ec.ECDSA
+    assert open_envelope(SEALED_BEFORE_ISSUE_21)["jobId"] == "job-made-before-issue-21"
+
+    class OldEcdsaSha384(ec.ECDSA):  # as provider/envelope.py had it before issue 21
+        def __init__(self) -> None:
+            pass
+
+        @property
+        def algorithm(self) -> hashes.SHA384:
+            return hashes.SHA384()
+
+        @property
+        def deterministic_signing(self) -> bool:
+            return False
+
+    document = json.loads(_seal(key))
+    payload = canonical_json({k: v for k, v in document.items() if k != "signature"})
+    der = base64.b64decode(document["signature"])
+    key.public_key().verify(der, payload, OldEcdsaSha384())
+    assert decode_dss_signature(der)[1] <= P384_ORDER // 2  # low S, as before
 
 
 # --- one byte form: canonical base64, canonical DER, low S ----------------------------------

@@ -14,6 +14,7 @@ from resources.test_providers import create_csc, create_profile, function_inputs
 
 from provider.backends.local import LocalBackend
 from provider.clock import format_instant, utcnow
+from provider.errors import ValidationError
 from provider.resources._base import auto_name
 from provider.resources.function import LambdaFunctionProvider
 from provider.resources.layer import LayerVersionProvider
@@ -108,7 +109,7 @@ def test_renew_window_parses_durations() -> None:
     assert renew_window("12h") == timedelta(hours=12)
     assert renew_window("2w") == timedelta(weeks=2)
     assert renew_window(None) is None
-    with pytest.raises(ValueError, match="renew_before"):
+    with pytest.raises(ValidationError, match="renew_before"):
         renew_window("0d")
 
 

@@ -10,8 +10,9 @@ import sys
 import zipfile
 
 #: Modules a local ``verify --code-signing-config-arn`` of a signed package does not need.
+#: (cryptography's OpenSSL backend object is imported: ``ec.ECDSA()`` asks it about
+#: deterministic nonces, and since issue 21 the algorithm object is cryptography's own.)
 NOT_IMPORTED = (
-    "cryptography.hazmat.backends.openssl.backend",  # ECDSA needs only the Rust bindings
     "cryptography.hazmat.primitives.serialization",  # P-384 points are read directly
     "jsonschema",  # the verdict is built from typed data
 )

@@ -27,19 +27,13 @@ from botocore.exceptions import (
 )
 
 from provider.errors import (
+    AccessDeniedError,
     CodesignError,
     ConflictError,
     DeploymentRejected,
     NotFoundError,
     ValidationError,
 )
-
-
-class AccessDeniedError(CodesignError):
-    """AWS refused a call for lack of a permission (IAM, a bucket policy, a profile
-    permission); the message names the action and the resource."""
-
-    code = "AccessDeniedException"
 
 
 class ThrottledError(CodesignError):

@@ -33,10 +33,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from provider.arns import PLATFORM_LAMBDA, Location
-from provider.backends.aws.errors import AccessDeniedError, aws_call
+from provider.backends.aws.errors import aws_call
 from provider.backends.aws.s3 import ObjectStore, ObjectVersion, S3Object, StoredObject
 from provider.envelope import open_envelope
-from provider.errors import CodesignError, NotFoundError, ValidationError
+from provider.errors import AccessDeniedError, CodesignError, NotFoundError, ValidationError
 from provider.inspect_package import PublisherRecord, facts_from_bytes
 from provider.package import PackageError, SignedLayout, read_layout
 from provider.statuses import JobStatus, ProfileStatus
@@ -200,8 +200,11 @@ def _job_key(
         ) from None
 
 
-class _Undecidable(Exception):
-    """What leaves the signing key of a signature unconfirmed."""
+class _Undecidable(CodesignError):
+    """What leaves the signing key of a signature unconfirmed (never leaves this module:
+    it becomes the facts' ``undecided`` reason)."""
+
+    code = "Undecidable"
 
 
 def _signature_facts(
@@ -262,7 +265,7 @@ def _signature_facts(
         return replace(
             facts,
             unknown=facts.unknown | {Check.INTEGRITY},
-            undecided=f"the signing key cannot be confirmed: {exc}",
+            undecided=f"the signing key cannot be confirmed: {exc.message}",
         )
     # The envelope is open (facts_from_bytes verified it under this key).
     if json.loads(layout.envelope)["publicKey"] != expected:

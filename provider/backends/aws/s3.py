@@ -73,7 +73,7 @@ def read_once(path: Path, field: str = "source") -> Iterator[tuple[IO[bytes], st
                     copy.write(block)
         except OSError as exc:
             raise ValidationError(
-                f"{field}: {str(path)!r} cannot be read: {exc.strerror or exc}"
+                f"{field}: {str(path)!r} cannot be read: {exc.strerror or exc}", field=field
             ) from None
         copy.seek(0)
         yield copy, hasher.hexdigest()
@@ -190,7 +190,9 @@ class ObjectStore:
         Returns the object (with its version) and whether this call uploaded it.
         """
         if not source.is_file():
-            raise ValidationError(f"source: {str(source)!r} does not exist or is not a file")
+            raise ValidationError(
+                f"source: {str(source)!r} does not exist or is not a file", field="source"
+            )
         self.require_versioning(bucket)
         with read_once(source) as (body, digest):
             return self._put_copy(body, digest, bucket, prefix)

@@ -542,9 +542,9 @@ class LocalFunctions(LocalLambda):
         if function_name is not None:
             check_function_name(function_name)
         if period is not None and period < 1:
-            raise ValidationError(f"Period: {period} must be at least 1 second")
+            raise ValidationError(f"Period: {period} must be at least 1 second", field="Period")
         if start is not None and end is not None and start >= end:
-            raise ValidationError("StartTime: must be earlier than EndTime")
+            raise ValidationError("StartTime: must be earlier than EndTime", field="StartTime")
         query = "SELECT at FROM metrics WHERE name = ?"
         params: list[str] = [metric_name]
         if function_name is not None:
