@@ -137,146 +137,262 @@ def match(
 
 
 # --- input ---------------------------------------------------------------------------------
-def _constraint(
-    value: Any, where: str, rule: str, shape: Any = None, error: type[ProtocolError] = ProtocolError
-) -> ProtocolError:
+#: Where a service enforces a limit its botocore model does not state: (service, shape name)
+#: -> the constraints the service checks and names in its message, over the model's.
+SERVICE_LIMITS: dict[tuple[str, str], dict[str, Any]] = {
+    # /tmp is 512 to 10,240 MB (Lambda's API reference, EphemeralStorage); the model says 32768
+    ("lambda", "EphemeralStorageSize"): {"max": 10240},
+}
+#: How much of a refused value a message shows (AWS shows it whole; a value this long is
+#: cut, with its length said).
+_SHOWN = 1024
+
+
+def _path(where: str, name: str) -> str:
+    """A member's path as AWS's messages name it: each member lowerCamelCase, only the
+    first letter lowered (``KMSKeyArn`` is ``kMSKeyArn``), joined with dots."""
+    name = name[:1].lower() + name[1:]
+    return f"{where}.{name}" if where else name
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + f"... ({len(text)} characters)"
+
+
+def _rendered(value: Any, shape: Any = None) -> str:
+    """``value`` as AWS's messages show it (Java's rendering): ``[a, b]`` for a list (an
+    item outside its enum as ``null``, as Lambda deserialises it), ``{k=v}`` for a map."""
     if value is None:
-        shown: Any = "null"
-    elif shape is not None and shape.metadata.get("sensitive"):
-        shown = "***"
-    elif isinstance(value, (str, int, float, bool)):
-        shown = value
-        if isinstance(value, str) and len(value) > _SHOWN:
-            shown = value[:_SHOWN] + f"... ({len(value)} characters)"
-    else:
-        shown = type(value).__name__
-    return error(
-        f"1 validation error detected: Value '{shown}' at '{where}' failed to satisfy "
-        f"constraint: {rule}"
-    )
-
-
-def _mismatch(value: Any, where: str, rule: str, shape: Any, code: str) -> ProtocolError:
-    error = _constraint(value, where, rule, shape, ShapeMismatch)
-    error.code = code
-    return error
-
-
-def _check(value: Any, shape: Any, where: str, mismatch: str = "ValidationException") -> Any:
-    """``value`` as the shape's type, or a ValidationException naming ``where`` (a value
-    of the wrong JSON type: a :class:`ShapeMismatch` with code ``mismatch``)."""
-    kind = shape.type_name
-    meta = shape.metadata
-    if kind == "structure":
-        if not isinstance(value, dict):
-            raise _mismatch(
-                value, where, "Member must be a structure (a JSON object)", shape, mismatch
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        member = getattr(shape, "member", None)
+        enum = getattr(member, "enum", None)
+        return (
+            "["
+            + ", ".join(
+                "null" if enum and item not in enum else _rendered(item, member) for item in value
             )
-        result: Document = {}
-        for name in shape.required_members:
-            if value.get(name) is None:
-                raise _constraint(
-                    None, f"{where}.{name}" if where else name, "Member must not be null"
-                )
-        for name, member in shape.members.items():
-            if name in value and value[name] is not None:
-                result[name] = _check(
-                    value[name], member, f"{where}.{name}" if where else name, mismatch
-                )
-        return result
-    if kind == "list":
-        if not isinstance(value, list):
-            raise _mismatch(value, where, "Member must be a list", shape, mismatch)
-        _length(value, meta, where)
-        return [
-            _check(item, shape.member, f"{where}[{i}]", mismatch) for i, item in enumerate(value)
+            + "]"
+        )
+    if isinstance(value, dict):
+        key, item = getattr(shape, "key", None), getattr(shape, "value", None)
+        return (
+            "{"
+            + ", ".join(f"{_rendered(k, key)}={_rendered(v, item)}" for k, v in value.items())
+            + "}"
+        )
+    return _cut(str(value))
+
+
+def _error(value: Any, where: str, rule: str, shape: Any = None) -> str:
+    """One validation error, in AWS's words: the value quoted (``null`` bare; a sensitive
+    member's value not shown: ``Value at '...'``)."""
+    if shape is not None and shape.metadata.get("sensitive"):
+        return f"Value at '{where}' failed to satisfy constraint: {rule}"
+    shown = "null" if value is None else f"'{_rendered(value, shape)}'"
+    return f"Value {shown} at '{where}' failed to satisfy constraint: {rule}"
+
+
+def _validation(errors: list[str]) -> ProtocolError:
+    """AWS's ValidationException for ``errors``: ``N validation errors detected: ...; ...``."""
+    count = len(errors)
+    detected = "1 validation error" if count == 1 else f"{count} validation errors"
+    return ProtocolError(f"{detected} detected: " + "; ".join(errors))
+
+
+class _Checker:
+    """One input document checked against its shape: the values as the shapes' types, a
+    value of the wrong JSON type raised at once (:class:`ShapeMismatch`, code
+    ``mismatch``: the body does not deserialise), every constraint a value breaks
+    collected in :attr:`errors` (lengths, ranges, enums, patterns, required members)."""
+
+    def __init__(self, service: str, mismatch: str) -> None:
+        self.service = service
+        self.mismatch = mismatch
+        self.errors: list[str] = []
+
+    def meta(self, shape: Any) -> dict[str, Any]:
+        """The shape's constraints as the service enforces them (:data:`SERVICE_LIMITS`)."""
+        return {**shape.metadata, **SERVICE_LIMITS.get((self.service, shape.name), {})}
+
+    def wrong_type(self, value: Any, where: str, rule: str, shape: Any) -> ShapeMismatch:
+        error = ShapeMismatch(f"1 validation error detected: {_error(value, where, rule, shape)}")
+        error.code = self.mismatch
+        return error
+
+    def rules(self, shape: Any) -> list[str]:
+        """Every constraint of a scalar shape, as AWS lists a list member's or a map key's."""
+        meta = self.meta(shape)
+        sized = shape.type_name in ("string", "blob")
+        said = [
+            f"Member must have {'length' if sized else 'value'} less than or equal to {meta['max']}"
+            if "max" in meta
+            else "",
+            f"Member must have {'length' if sized else 'value'} greater than or equal to "
+            f"{meta['min']}"
+            if "min" in meta
+            else "",
+            f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"
+            if getattr(shape, "enum", None)
+            else "",
+            f"Member must satisfy regular expression pattern: {meta['pattern']}"
+            if "pattern" in meta
+            else "",
         ]
-    if kind == "map":
+        return [rule for rule in said if rule]
+
+    def broken(self, value: Any, shape: Any) -> list[str]:
+        """The constraints of a scalar shape ``value`` (of the shape's type) breaks."""
+        meta = self.meta(shape)
+        kind = shape.type_name
+        broken = []
+        if kind in ("string", "blob"):
+            size = len(value) if kind == "string" else len(_blob_bytes(value))
+            if "min" in meta and size < meta["min"]:
+                broken.append(f"Member must have length greater than or equal to {meta['min']}")
+            if "max" in meta and size > meta["max"]:
+                broken.append(f"Member must have length less than or equal to {meta['max']}")
+        elif kind in ("integer", "long", "double", "float"):
+            if "min" in meta and value < meta["min"]:
+                broken.append(f"Member must have value greater than or equal to {meta['min']}")
+            if "max" in meta and value > meta["max"]:
+                broken.append(f"Member must have value less than or equal to {meta['max']}")
+        if kind == "string" and shape.enum and value not in shape.enum:
+            broken.append(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
+        if kind == "string" and "pattern" in meta and not pattern_matches(meta["pattern"], value):
+            broken.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
+        return broken
+
+    def check(self, value: Any, shape: Any, where: str) -> Any:
+        """``value`` as the shape's type, its broken constraints collected."""
+        kind = shape.type_name
+        if kind == "structure":
+            return self.structure(value, shape, where)
+        if kind == "list":
+            return self.list(value, shape, where)
+        if kind == "map":
+            return self.map(value, shape, where)
+        typed = self.scalar(value, shape, where)
+        self.errors.extend(_error(value, where, rule, shape) for rule in self.broken(typed, shape))
+        return typed
+
+    def structure(self, value: Any, shape: Any, where: str) -> Any:
         if not isinstance(value, dict):
-            raise _mismatch(value, where, "Member must be a map (a JSON object)", shape, mismatch)
-        _length(value, meta, where)
-        return {
-            _check(k, shape.key, f"{where}.key", mismatch): _check(
-                v, shape.value, f"{where}.{k}", mismatch
-            )
-            for k, v in value.items()
+            raise self.wrong_type(value, where, "Member must be a structure (a JSON object)", shape)
+        result: Document = {}
+        required = set(shape.required_members)
+        for name, member in shape.members.items():
+            path = _path(where, name)
+            if value.get(name) is not None:
+                result[name] = self.check(value[name], member, path)
+            elif name in required:
+                self.errors.append(_error(None, path, "Member must not be null"))
+        return result
+
+    def _size(self, value: Any, shape: Any, where: str) -> None:
+        meta = self.meta(shape)
+        if "min" in meta and len(value) < meta["min"]:
+            rule = f"Member must have length greater than or equal to {meta['min']}"
+            self.errors.append(_error(value, where, rule, shape))
+        if "max" in meta and len(value) > meta["max"]:
+            rule = f"Member must have length less than or equal to {meta['max']}"
+            self.errors.append(_error(value, where, rule, shape))
+
+    def _aggregate(self, shape: Any) -> bool:
+        """Whether a member shape's constraints are said for the whole list or map (a
+        scalar's, as AWS does: ``Member must satisfy constraint: [...]``)."""
+        return shape.type_name not in ("structure", "list", "map")
+
+    def list(self, value: Any, shape: Any, where: str) -> Any:
+        if not isinstance(value, list):
+            raise self.wrong_type(value, where, "Member must be a list", shape)
+        self._size(value, shape, where)
+        member = shape.member
+        if not self._aggregate(member):  # each structure's members by their place
+            return [
+                self.check(item, member, f"{where}.{i}.member") for i, item in enumerate(value, 1)
+            ]
+        typed = [None if item is None else self.scalar(item, member, where) for item in value]
+        if any(item is None or self.broken(item, member) for item in typed):
+            rules = ", ".join([*self.rules(member), "Member must not be null"])
+            rule = f"Member must satisfy constraint: [{rules}]"
+            self.errors.append(_error(value, where, rule, shape))
+        return typed
+
+    def map(self, value: Any, shape: Any, where: str) -> Any:
+        if not isinstance(value, dict):
+            raise self.wrong_type(value, where, "Member must be a map (a JSON object)", shape)
+        self._size(value, shape, where)
+        keys = {k: self.scalar(k, shape.key, where) for k in value}
+        if any(self.broken(k, shape.key) for k in keys.values()):
+            rule = f"Map keys must satisfy constraint: [{', '.join(self.rules(shape.key))}]"
+            self.errors.append(_error(value, where, rule, shape))
+        item = shape.value
+        if not self._aggregate(item):
+            return {keys[k]: self.check(v, item, f"{where}.{k}") for k, v in value.items()}
+        typed = {
+            keys[k]: None if v is None else self.scalar(v, item, where) for k, v in value.items()
         }
-    if kind == "string":
-        if not isinstance(value, str):
-            raise _mismatch(value, where, "Member must be a string", shape, mismatch)
-        _length(value, meta, where, shape)
-        if shape.enum and value not in shape.enum:
-            raise _constraint(
-                value, where, f"Member must satisfy enum value set: {shape.enum}", shape
-            )
-        pattern = meta.get("pattern")
-        if pattern and not pattern_matches(pattern, value):
-            raise _constraint(
-                value, where, f"Member must satisfy regular expression pattern: {pattern}", shape
-            )
+        if any(v is None or self.broken(v, item) for v in typed.values()):
+            rules = ", ".join([*self.rules(item), "Member must not be null"])
+            rule = f"Map value must satisfy constraint: [{rules}]"
+            self.errors.append(_error(value, where, rule, shape))
+        return typed
+
+    def scalar(self, value: Any, shape: Any, where: str) -> Any:
+        """``value`` as a scalar shape's type (raises :class:`ShapeMismatch`)."""
+        kind = shape.type_name
+        if kind == "string":
+            if not isinstance(value, str):
+                raise self.wrong_type(value, where, "Member must be a string", shape)
+            return value
+        if kind in ("integer", "long"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.wrong_type(value, where, "Member must be an integer", shape)
+            return value
+        if kind in ("double", "float"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.wrong_type(value, where, "Member must be a number", shape)
+            return value
+        if kind == "boolean":
+            if not isinstance(value, bool):
+                raise self.wrong_type(value, where, "Member must be a boolean", shape)
+            return value
+        if kind == "timestamp":
+            return self.timestamp(value, shape, where)
+        if kind == "blob":
+            if isinstance(value, (bytes, bytearray)):  # a raw payload
+                return bytes(value)
+            if not isinstance(value, str):
+                raise self.wrong_type(value, where, "Member must be base64 text", shape)
+            try:
+                _blob_bytes(value)
+            except (binascii.Error, ValueError):
+                raise self.wrong_type(value, where, "Member must be base64 text", shape) from None
+            return value
         return value
-    if kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _mismatch(value, where, "Member must be an integer", shape, mismatch)
-        _range(value, meta, where)
-        return value
-    if kind in ("double", "float"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _mismatch(value, where, "Member must be a number", shape, mismatch)
-        _range(value, meta, where)
-        return value
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            raise _mismatch(value, where, "Member must be a boolean", shape, mismatch)
-        return value
-    if kind == "timestamp":
+
+    def timestamp(self, value: Any, shape: Any, where: str) -> datetime:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
                 return datetime.fromtimestamp(value, UTC)
             except (OverflowError, OSError, ValueError):
-                raise _constraint(value, where, "Member must be a timestamp") from None
+                raise _validation([_error(value, where, "Member must be a timestamp")]) from None
         if isinstance(value, str):
             try:
                 return parse_instant(value, field=where)
             except CodesignError:
-                raise _mismatch(
-                    value, where, "Member must be a timestamp", shape, mismatch
-                ) from None
-        raise _mismatch(value, where, "Member must be a timestamp", shape, mismatch)
-    if kind == "blob":
-        if isinstance(value, (bytes, bytearray)):  # a raw payload
-            return bytes(value)
-        if not isinstance(value, str):
-            raise _mismatch(value, where, "Member must be base64 text", shape, mismatch)
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise _mismatch(value, where, "Member must be base64 text", shape, mismatch) from None
-        _length(value, meta, where, shape)
+                raise self.wrong_type(value, where, "Member must be a timestamp", shape) from None
+        raise self.wrong_type(value, where, "Member must be a timestamp", shape)
+
+
+def _blob_bytes(value: str | bytes) -> bytes:
+    """A blob member's bytes (raises binascii.Error for text that is not base64)."""
+    if isinstance(value, bytes):
         return value
-    return value
-
-
-def _range(value: float, meta: dict[str, Any], where: str) -> None:
-    if "min" in meta and value < meta["min"]:
-        raise _constraint(
-            value, where, f"Member must have value greater than or equal to {meta['min']}"
-        )
-    if "max" in meta and value > meta["max"]:
-        raise _constraint(
-            value, where, f"Member must have value less than or equal to {meta['max']}"
-        )
-
-
-def _length(value: Any, meta: dict[str, Any], where: str, shape: Any = None) -> None:
-    if "min" in meta and len(value) < meta["min"]:
-        raise _constraint(
-            value, where, f"Member must have length greater than or equal to {meta['min']}", shape
-        )
-    if "max" in meta and len(value) > meta["max"]:
-        raise _constraint(
-            value, where, f"Member must have length less than or equal to {meta['max']}", shape
-        )
+    return base64.b64decode(value, validate=True)
 
 
 def _from_text(text: str, shape: Any, where: str) -> Any:
@@ -286,21 +402,22 @@ def _from_text(text: str, shape: Any, where: str) -> Any:
         try:
             return int(text)
         except ValueError:
-            raise _constraint(text, where, "Member must be an integer") from None
+            raise _validation([_error(text, where, "Member must be an integer")]) from None
     if kind in ("double", "float"):
         try:
             return float(text)
         except ValueError:
-            raise _constraint(text, where, "Member must be a number") from None
+            raise _validation([_error(text, where, "Member must be a number")]) from None
     if kind == "boolean":
         if text.lower() not in ("true", "false"):
-            raise _constraint(text, where, "Member must be a boolean (true or false)")
+            raise _validation([_error(text, where, "Member must be a boolean (true or false)")])
         return text.lower() == "true"
     if kind == "timestamp":
+        checker = _Checker("", "ValidationException")
         try:
-            return _check(float(text), shape, where)
+            return checker.timestamp(float(text), shape, where)
         except ValueError:
-            return _check(text, shape, where)
+            return checker.timestamp(text, shape, where)
     return text
 
 
@@ -325,16 +442,16 @@ def parse_input(
         wire = member.serialization.get("name", name)
         if location == "uri":
             if wire in uri_params:
-                raw[name] = _from_text(uri_params[wire], member, name)
+                raw[name] = _from_text(uri_params[wire], member, _path("", name))
         elif location == "querystring":
             if wire in query:
                 if member.type_name == "list":
-                    raw[name] = [_from_text(v, member.member, name) for v in query[wire]]
+                    raw[name] = [_from_text(v, member.member, _path("", name)) for v in query[wire]]
                 else:
-                    raw[name] = _from_text(query[wire][-1], member, name)
+                    raw[name] = _from_text(query[wire][-1], member, _path("", name))
         elif location == "header":
             if wire.lower() in headers:
-                raw[name] = _from_text(headers[wire.lower()], member, name)
+                raw[name] = _from_text(headers[wire.lower()], member, _path("", name))
         else:
             body_members[name] = member
     payload = shape.serialization.get("payload")
@@ -362,7 +479,11 @@ def parse_input(
                 if name in document:
                     raw[name] = document[name]
     mismatch = content if content != "SerializationException" else "ValidationException"
-    return _check(raw, shape, "", mismatch)  # type: ignore[no-any-return]
+    checker = _Checker(operation.service_model.service_name, mismatch)
+    document = checker.check(raw, shape, "")
+    if checker.errors:
+        raise _validation(checker.errors)
+    return document  # type: ignore[no-any-return]
 
 
 def _text(body: bytes) -> str:

@@ -6,7 +6,10 @@ how it is framed (a readable body, a Content-Length that is a length), which ope
 names (``X-Amz-Target``, ``Action``), and, for Lambda's operations that go to moto, every
 member of the input (types, lengths, ranges, enums, patterns: :func:`protocol.parse_input`).
 moto stores what it is given: ``"Timeout": "soon"`` stored would break every later
-``ListFunctions`` of the account, so nothing malformed may reach it.
+``ListFunctions`` of the account, so nothing malformed may reach it. The messages are
+AWS's (``N validation errors detected: Value '...' at 'member.path' failed to satisfy
+constraint: ...; ...``, Lambda's own limits where its model differs:
+:data:`protocol.SERVICE_LIMITS`), and Lambda's sentences for code it refuses.
 
 The error shapes (what the catalogue in tests/endpoint/test_malformed_catalogue.py checks):
 
@@ -346,26 +349,26 @@ def lambda_input(request: Request, model: ServiceModel) -> Refusal | None:
 
 
 def _lambda_rules(operation: str, document: dict[str, Any]) -> str | None:
-    """What Lambda refuses beyond the model's shapes, where moto would store a function
-    it cannot describe afterwards (a ``Code`` without a source fails every later
-    ``ListFunctions`` of the account)."""
+    """What Lambda refuses beyond the model's shapes, in Lambda's words, where moto would
+    store a function it cannot describe afterwards (a ``Code`` without a source fails
+    every later ``ListFunctions`` of the account). A .zip function (the default
+    PackageType) needs Runtime and Handler before its code is looked at: Lambda's order
+    (so an ``ImageUri`` without ``PackageType: Image`` is refused too)."""
     if operation == "CreateFunction":
         image = document.get("PackageType") == "Image"
-        problem = code_source(document.get("Code", {}), "Code", image=image)
-        if (
-            problem is None
-            and not image
-            and not (document.get("Runtime") and document.get("Handler"))
-        ):
-            problem = (
+        if not image and not (document.get("Runtime") and document.get("Handler")):
+            return (
                 "Runtime and Handler are mandatory parameters for functions created with "
-                "deployment packages (a .zip)"
+                "deployment packages."
             )
-        return problem
+        return code_source(document.get("Code", {}), "Code", image=image)
     if operation == "UpdateFunctionCode":
         return code_source(document, "", image=None)
     if operation == "PublishLayerVersion":
-        return code_source(document.get("Content", {}), "Content", image=False)
+        content = document.get("Content", {})
+        if not content:  # moto's words (and check) for a layer without content
+            return "Missing Content"
+        return code_source(content, "Content", image=False)
     return None
 
 
@@ -386,6 +389,8 @@ def code_source(code: dict[str, Any], where: str, *, image: bool | None) -> str 
         image, ("ZipFile", "S3Bucket")
     )
     wrong = [k for k in sources if k not in allowed]
+    if wrong == ["ImageUri"]:  # Lambda's words, as the read-once hook says them
+        return "Please don't provide ImageUri when the intended function PackageType is Zip."
     if wrong:
         kind = "an Image package" if image else "a .zip package"
         return f"{at}{wrong[0]} is not a source for {kind}"
@@ -401,8 +406,7 @@ def code_source(code: dict[str, Any], where: str, *, image: bool | None) -> str 
         data = base64.b64decode(code["ZipFile"])
         if not zipfile.is_zipfile(io.BytesIO(data)):
             return (
-                f"Could not unzip uploaded file: {at}ZipFile is not a .zip archive. Please "
-                "check your file, then try to upload again."
+                "Could not unzip uploaded file. Please check your file, then try to upload again."
             )
     return None
 

@@ -306,7 +306,7 @@ CASES: dict[str, tuple[Callable[[Fixture], Any], str, str]] = {
     "a CSC with 21 publishers": (
         lambda w: csc([w.arn] * 21)(w),
         "ValidationException",
-        "SigningProfileVersionArns",
+        "at 'allowedPublishers.signingProfileVersionArns'",
     ),
     "a CSC with no publisher": (
         lambda w: error_code(
@@ -315,22 +315,22 @@ CASES: dict[str, tuple[Callable[[Fixture], Any], str, str]] = {
             )
         ),
         "ValidationException",
-        "SigningProfileVersionArns",
+        "at 'allowedPublishers.signingProfileVersionArns'",
     ),
     "a CSC publisher that is not a version ARN": (
         csc(["arn:aws:s3:::bucket"]),
         "ValidationException",
-        "SigningProfileVersionArns",
+        "SigningProfileVersionArns[0]: 'arn:aws:s3:::bucket'",  # an ARN, not a profile version
     ),
     "a CSC policy not Warn or Enforce": (
         lambda w: csc(CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Block"})(w),
         "ValidationException",
-        "UntrustedArtifactOnDeployment",
+        "at 'codeSigningPolicies.untrustedArtifactOnDeployment'",
     ),
     "a CSC description of 257 characters": (
         lambda w: csc(Description="d" * 257)(w),
         "ValidationException",
-        "Description",
+        "at 'description'",
     ),
     "an unknown CSC": (
         call(

@@ -107,7 +107,11 @@ def test_code_signing_configs_crud_and_their_errors(world: World) -> None:
             AllowedPublishers={"SigningProfileVersionArns": [world.version_arn] * 21}
         )
     )
-    assert code == "ValidationException" and "SigningProfileVersionArns" in message
+    assert code == "ValidationException" and message.startswith(
+        "1 validation error detected: Value '[" + ", ".join([world.version_arn] * 21) + "]' at "
+        "'allowedPublishers.signingProfileVersionArns' failed to satisfy constraint: Member "
+        "must have length less than or equal to 20"
+    )
 
 
 def test_signed_code_deploys_and_the_function_is_attached(world: World) -> None:
