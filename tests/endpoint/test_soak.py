@@ -160,20 +160,18 @@ def test_killed_with_minus_nine_mid_load_and_restarted_nothing_is_inconsistent(
     soak = Soak(first.url, 20, "kill")
     threads = soak.run(60)
     time.sleep(8)
-    seen_before = dict(soak.tally.jobs)
     soak.stop.set()
     first.process.send_signal(signal.SIGKILL)
     first.process.wait(timeout=15)
     for thread in threads:
         thread.join(timeout=60)
     assert not soak.tally.errors, soak.tally.errors[:10]
-    assert "InProgress" in seen_before.values(), "the kill landed with jobs under way"
 
     second = start_server(home)
     try:
         api = _describe_all(second.url, list(soak.tally.jobs))
         statuses = {job["status"] for job in api.values()}
-        assert statuses <= {"Succeeded", "Failed"} and "Succeeded" in statuses
+        assert statuses == {"Succeeded", "Failed"}, "the kill landed with jobs under way"
         for job_id, seen in soak.tally.jobs.items():
             if seen == "Succeeded":  # what a client was told stays true
                 assert api[job_id]["status"] == "Succeeded"
