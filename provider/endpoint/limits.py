@@ -9,6 +9,8 @@ import socket
 from typing import Any
 from urllib.parse import parse_qs
 
+from provider.errors import CodesignError
+
 #: Seconds a read or a write on a client's socket may wait (the request line, headers,
 #: body, and the answer): a client that stops sending gets a timeout error (or, before
 #: its headers are complete, a closed connection), never a thread held forever.
@@ -35,12 +37,12 @@ DEFAULT_BODY_LIMIT = 16 * MiB
 FAILURE_KEY = "codesign.body_error"
 
 
-class BodyError(Exception):
+class BodyError(CodesignError):
     """A request body refused: too large, too slow, or shorter than announced."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(message, code=code)
+        self.status = status
         #: The request's service (signing name), whose error shape the answer takes.
         self.service: str | None = None
 
