@@ -362,7 +362,8 @@ def parse_input(
                 if name in document:
                     raw[name] = document[name]
     mismatch = content if content != "SerializationException" else "ValidationException"
-    return _check(raw, shape, "", mismatch)  # type: ignore[no-any-return]
+    checked: dict[str, Any] = _check(raw, shape, "", mismatch)
+    return checked
 
 
 def _text(body: bytes) -> str:
