@@ -106,7 +106,7 @@ def test_reset_forgets_profiles_keys_jobs_and_configs_and_leaves_nothing_behind(
     time.sleep(JOB_DELAY + 1)
     for table in ("profiles", "jobs", "code_signing_configs"):
         assert _rows(keystore / "index.sqlite3", table) == 0, table
-    for table in ("served_jobs", "profile_permissions", "resource_tags", "profile_settings"):
+    for table in ("job_requests", "profile_permissions", "resource_tags", "profile_settings"):
         assert _rows(server.home / "endpoint" / "index.sqlite3", table) == 0, table
 
     # The name is free again, and the new profile has none of the old one's tags,
