@@ -230,6 +230,8 @@ def _check(value: Any, shape: Any, where: str, mismatch: str = "ValidationExcept
             raise _mismatch(value, where, "Member must be a boolean", shape, mismatch)
         return value
     if kind == "timestamp":
+        if isinstance(value, datetime):  # parsed already (a query string's member)
+            return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
                 return datetime.fromtimestamp(value, UTC)
