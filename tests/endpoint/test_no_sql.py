@@ -66,3 +66,18 @@ def test_no_endpoint_module_but_its_state_holds_sql() -> None:
 def test_the_state_module_holds_the_endpoints_records() -> None:
     """(So the test above is not vacuous: the statements live somewhere it can see.)"""
     assert len(sql_in((ENDPOINT / REPOSITORY).read_text())) > 10
+
+
+def test_the_job_runner_leaves_each_status_to_the_local_signer() -> None:
+    """endpoint/jobs.py keeps no second job state machine: it names no status and ends a
+    job only through the local signer's run_job and fail_job."""
+    tree = ast.parse((ENDPOINT / "jobs.py").read_text())
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    called = {
+        node.func.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
+    assert "JobStatus" not in names
+    assert {"run_job", "fail_job"} <= called
+    assert not called & {"open_job", "_finish", "adopt_served_job", "fail_interrupted_jobs"}
