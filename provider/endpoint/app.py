@@ -201,9 +201,10 @@ class EndpointApp:
         path_info = str(environ.get("PATH_INFO", ""))
         if path_info.startswith(("/moto-api", "/latest/")) or path_info == "/favicon.ico":
             return "moto_api"
-        return self._backend_for_host(  # type: ignore[no-any-return]
+        backend: str | None = self._backend_for_host(
             self.moto.infer_service_region_host(environ, path_info)
         )
+        return backend
 
     def _guarded(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """The request within its body's limits (size, time), then routed."""
@@ -346,7 +347,7 @@ class EndpointApp:
             return lambda data: None
 
         try:
-            result = self.moto(environ, hold)
+            result: Iterable[bytes] = self.moto(environ, hold)
         except limits.BodyError:
             raise
         except NotImplementedError as exc:
@@ -401,7 +402,7 @@ class EndpointApp:
                 "sam-ext serve does not serve {op}",
             )
         start_response(held["status"], held["headers"])
-        return result  # type: ignore[no-any-return]
+        return result
 
     @staticmethod
     def _moto_error(

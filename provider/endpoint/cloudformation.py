@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from provider.endpoint import patching
 from provider.endpoint.lambda_api import csc_backend
 from provider.endpoint.state import EndpointState, now
 from provider.errors import CodesignError
@@ -129,7 +130,8 @@ def sam_transform(
         ) from None
     finally:
         metrics.publish()
-    return undo_mark_unicode_str_in_template(result)  # type: ignore[no-any-return]
+    translated: dict[str, Any] = undo_mark_unicode_str_in_template(result)
+    return translated
 
 
 def template_body(template_url: str, account_id: str, partition: str) -> str:
@@ -163,10 +165,10 @@ def template_body(template_url: str, account_id: str, partition: str) -> str:
 def _wrap_cloudformation() -> None:
     from moto.cloudformation import models, responses
 
-    original_stack_parse = models.Stack._parse_template
-    original_change_set_parse = models.ChangeSet._parse_template
-    original_create_stack = models.CloudFormationBackend.create_stack
-    original_execute = models.CloudFormationBackend.execute_change_set
+    original_stack_parse = patching.original(models.Stack, "_parse_template")
+    original_change_set_parse = patching.original(models.ChangeSet, "_parse_template")
+    original_create_stack = patching.original(models.CloudFormationBackend, "create_stack")
+    original_execute = patching.original(models.CloudFormationBackend, "execute_change_set")
 
     def stack_parse(self: Any) -> None:
         original_stack_parse(self)
@@ -205,12 +207,10 @@ def _wrap_cloudformation() -> None:
     def template_from_s3(self: Any, template_url: str) -> str:
         return template_body(template_url, self.current_account, self.partition)
 
-    responses.CloudFormationResponse._get_stack_from_s3_url = (  # type: ignore[method-assign]
-        template_from_s3
-    )
+    patching.install(responses.CloudFormationResponse, "_get_stack_from_s3_url", template_from_s3)
     # A nested stack's TemplateURL (AWS::CloudFormation::Stack) is read through this name.
-    models.get_stack_from_s3_url = template_body  # type: ignore[attr-defined]
-    original_nested_create = models.Stack.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    patching.install(models, "get_stack_from_s3_url", template_body)
+    original_nested_create = patching.original(models.Stack, "create_from_cloudformation_json")
 
     def create_nested(
         cls: Any,
@@ -253,11 +253,11 @@ def _wrap_cloudformation() -> None:
             "AWS::CloudFormation::Stack",
         )
 
-    models.Stack.create_from_cloudformation_json = classmethod(create_nested)  # type: ignore[method-assign,assignment]
-    models.Stack._parse_template = stack_parse  # type: ignore[method-assign]
-    models.ChangeSet._parse_template = change_set_parse  # type: ignore[method-assign]
-    models.CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
-    models.CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    patching.install(models.Stack, "create_from_cloudformation_json", classmethod(create_nested))
+    patching.install(models.Stack, "_parse_template", stack_parse)
+    patching.install(models.ChangeSet, "_parse_template", change_set_parse)
+    patching.install(models.CloudFormationBackend, "create_stack", create_stack)
+    patching.install(models.CloudFormationBackend, "execute_change_set", execute_change_set)
 
 
 def _fail(stack: Any, failure: StackResourceFailed, kind: str) -> None:
@@ -489,7 +489,7 @@ def _layer_versions_deletable() -> None:
             self.name, str(self.version)
         )
 
-    LayerVersion.delete = delete  # type: ignore[attr-defined]
+    patching.install(LayerVersion, "delete", delete)
 
 
 def install(state: EndpointState, *, first: bool) -> None:

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote, unquote
 
+from provider.endpoint import patching
 from provider.endpoint.lambda_api import moto_lambda
 from provider.endpoint.state import Caller
 from provider.errors import NotFoundError
@@ -133,19 +134,19 @@ def install() -> None:
     (once per process)."""
     from moto.awslambda.models import LambdaFunction, LayerVersion
 
-    original = LambdaFunction.get_code
-    original_layer = LayerVersion.get_layer_version
+    original_code = patching.original(LambdaFunction, "get_code")
+    original_layer = patching.original(LayerVersion, "get_layer_version")
 
     def get_code(self: Any) -> dict[str, Any]:
-        answer = original(self)
+        answer: dict[str, Any] = original_code(self)
         if "Code" in answer:
             answer["Code"] = function_code_location(self, answer["Code"])
         return answer
 
     def get_layer_version(self: Any) -> dict[str, Any]:
-        answer = original_layer(self)
+        answer: dict[str, Any] = original_layer(self)
         answer["Content"] = layer_content_location(self, answer["Content"])
         return answer
 
-    LambdaFunction.get_code = get_code  # type: ignore[method-assign]
-    LayerVersion.get_layer_version = get_layer_version  # type: ignore[method-assign]
+    patching.install(LambdaFunction, "get_code", get_code)
+    patching.install(LayerVersion, "get_layer_version", get_layer_version)

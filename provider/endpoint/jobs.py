@@ -6,7 +6,6 @@ object kept in the owner's keystore and written back to S3, then ``Succeeded`` (
 from __future__ import annotations
 
 import heapq
-import json
 import sys
 import threading
 import time
@@ -82,7 +81,7 @@ class JobRunner:
             print(f"sam-ext serve: signing job {job_id} failed: {exc!r}", file=sys.stderr)
             request = self.state.job_request(job_id)
             if request is not None:
-                self.state.backend(request["owner"], request["region"]).fail_job(
+                self.state.backend(request.owner, request.region).fail_job(
                     job_id, f"the signing job could not run: {exc}", now=now()
                 )
 
@@ -91,10 +90,9 @@ class JobRunner:
         request = self.state.job_request(job_id)
         if request is None:
             return
-        backend = self.state.backend(request["owner"], request["region"])
-        invoker = request["invoker"]
-        source = json.loads(request["source"])["s3"]
-        destination = json.loads(request["destination"])["s3"]
+        backend = self.state.backend(request.owner, request.region)
+        invoker = request.invoker
+        source = request.source["s3"]
         data = s3.read_object(invoker, source["bucketName"], source["key"], source["version"])
         if data is None:
             backend.fail_job(
@@ -104,8 +102,7 @@ class JobRunner:
                 now=now(),
             )
             return
-        bucket = destination["bucketName"]
-        key = f"{destination.get('prefix', '')}{job_id}.zip"
+        bucket, key = request.signed_object
 
         def publish(signed: Path) -> None:
             s3.check_bucket(invoker, bucket, "destination.s3.bucketName")

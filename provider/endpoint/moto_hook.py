@@ -21,7 +21,7 @@ import contextvars
 import sys
 from typing import Any
 
-from provider.endpoint import cloudformation, code_locations, s3, signed_code
+from provider.endpoint import cloudformation, code_locations, patching, s3, signed_code
 from provider.endpoint.cloudformation import as_stack_failure
 from provider.endpoint.lambda_api import csc_policy, moto_lambda
 from provider.endpoint.protocol import error_status
@@ -213,10 +213,10 @@ def _signer(data: bytes | None, verdicts: list[Verdict]) -> dict[str, Any]:
 def _wrap_lambda() -> None:
     from moto.awslambda.models import LambdaBackend, LambdaFunction, LayerVersion
 
-    create_function = LambdaBackend.create_function
-    update_code = LambdaBackend.update_function_code
-    update_configuration = LambdaBackend.update_function_configuration
-    publish_layer = LambdaBackend.publish_layer_version
+    create_function = patching.original(LambdaBackend, "create_function")
+    update_code = patching.original(LambdaBackend, "update_function_code")
+    update_configuration = patching.original(LambdaBackend, "update_function_configuration")
+    publish_layer = patching.original(LambdaBackend, "publish_layer_version")
 
     def create(self: Any, spec: dict[str, Any]) -> Any:
         spec = {**spec, **(_CFN_EXTRA.get() or {})}
@@ -292,16 +292,14 @@ def _wrap_lambda() -> None:
         signed_code.record(layer, _signer(data, []))
         return layer
 
-    LambdaBackend.create_function = create  # type: ignore[method-assign]
-    LambdaBackend.update_function_code = update_function_code  # type: ignore[method-assign]
-    LambdaBackend.update_function_configuration = (  # type: ignore[method-assign]
-        update_function_configuration
-    )
-    LambdaBackend.publish_layer_version = publish_layer_version  # type: ignore[method-assign]
+    patching.install(LambdaBackend, "create_function", create)
+    patching.install(LambdaBackend, "update_function_code", update_function_code)
+    patching.install(LambdaBackend, "update_function_configuration", update_function_configuration)
+    patching.install(LambdaBackend, "publish_layer_version", publish_layer_version)
 
-    original_cfn_create = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-    original_cfn_update = LambdaFunction.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-    original_layer_create = LayerVersion.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original_cfn_create = patching.original(LambdaFunction, "create_from_cloudformation_json")
+    original_cfn_update = patching.original(LambdaFunction, "update_from_cloudformation_json")
+    original_layer_create = patching.original(LayerVersion, "create_from_cloudformation_json")
 
     def cfn_create(
         cls: Any,
@@ -390,10 +388,10 @@ def _wrap_lambda() -> None:
 
     # CloudFormation's Ref of an AWS::Lambda::LayerVersion is its version ARN; moto's
     # LayerVersion has no physical id, so a function's Layers would get the object itself.
-    LayerVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
-    LambdaFunction.create_from_cloudformation_json = classmethod(cfn_create)  # type: ignore[method-assign,assignment]
-    LambdaFunction.update_from_cloudformation_json = classmethod(cfn_update)  # type: ignore[method-assign,assignment]
-    LayerVersion.create_from_cloudformation_json = classmethod(layer_create)  # type: ignore[method-assign,assignment]
+    patching.install(LayerVersion, "physical_resource_id", property(lambda self: self.arn))
+    patching.install(LambdaFunction, "create_from_cloudformation_json", classmethod(cfn_create))
+    patching.install(LambdaFunction, "update_from_cloudformation_json", classmethod(cfn_update))
+    patching.install(LayerVersion, "create_from_cloudformation_json", classmethod(layer_create))
 
 
 def install(state: EndpointState) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from provider.endpoint import patching
+
 
 def stop_tracking_instances() -> None:
     """Make moto's models untracked (once per process; those tracked so far let go)."""
@@ -18,5 +20,5 @@ def stop_tracking_instances() -> None:
     def untracked(cls: type[BaseModel], *args: Any, **kwargs: Any) -> Any:
         return super(BaseModel, cls).__new__(cls)
 
-    BaseModel.__new__ = untracked  # type: ignore[method-assign]
+    patching.install(BaseModel, "__new__", untracked)
     reset_model_data()

@@ -375,6 +375,8 @@ class _Checker:
         return value
 
     def timestamp(self, value: Any, shape: Any, where: str) -> datetime:
+        if isinstance(value, datetime):  # parsed already (a query string's member)
+            return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
                 return datetime.fromtimestamp(value, UTC)
@@ -480,10 +482,10 @@ def parse_input(
                     raw[name] = document[name]
     mismatch = content if content != "SerializationException" else "ValidationException"
     checker = _Checker(operation.service_model.service_name, mismatch)
-    document = checker.check(raw, shape, "")
+    checked: dict[str, Any] = checker.check(raw, shape, "")
     if checker.errors:
         raise _validation(checker.errors)
-    return document  # type: ignore[no-any-return]
+    return checked
 
 
 def _text(body: bytes) -> str:

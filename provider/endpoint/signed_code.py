@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from provider.endpoint import patching
 from provider.inspect_package import TrustRecords, facts_from_bytes
 from provider.verdict import ArtifactFacts
 
@@ -77,12 +78,12 @@ def install() -> None:
     """Add the recorded fields to moto's answers (once per process)."""
     from moto.awslambda.models import LambdaFunction, LayerVersion
 
-    get_configuration = LambdaFunction.get_configuration
-    layers_data = LambdaFunction._get_layers_data
-    get_layer_version = LayerVersion.get_layer_version
+    get_configuration = patching.original(LambdaFunction, "get_configuration")
+    layers_data = patching.original(LambdaFunction, "_get_layers_data")
+    get_layer_version = patching.original(LayerVersion, "get_layer_version")
 
     def configuration(self: Any, on_create: bool = False) -> Document:
-        answer = get_configuration(self, on_create)
+        answer: Document = get_configuration(self, on_create)
         for member, _ in FIELDS:
             answer.pop(member, None)  # moto answers null for unsigned code; AWS omits them
         answer.update(recorded(self))
@@ -97,13 +98,13 @@ def install() -> None:
         ]
 
     def layer_version(self: Any) -> Document:
-        answer = get_layer_version(self)
+        answer: Document = get_layer_version(self)
         answer["Content"] = {**answer["Content"], **recorded(self)}
         return answer
 
-    LambdaFunction.get_configuration = configuration  # type: ignore[method-assign]
-    LambdaFunction._get_layers_data = with_layer_signers  # type: ignore[method-assign,assignment]
-    LayerVersion.get_layer_version = layer_version  # type: ignore[method-assign]
+    patching.install(LambdaFunction, "get_configuration", configuration)
+    patching.install(LambdaFunction, "_get_layers_data", with_layer_signers)
+    patching.install(LayerVersion, "get_layer_version", layer_version)
 
 
 def _backend_of(function: Any) -> Any:

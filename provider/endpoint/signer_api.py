@@ -6,16 +6,24 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from provider.arns import PLATFORM_LAMBDA, check_account, new_job_id
+from provider.arns import PLATFORM_LAMBDA, check_account
+from provider.backends.jobs import JobFilter
 from provider.backends.local.signer import _MAX_SOURCE_BYTES
-from provider.clock import format_instant
+from provider.clock import parse_instant
 from provider.endpoint import s3
 from provider.endpoint.jobs import JobRunner
-from provider.endpoint.state import Caller, EndpointState, now, signed_dir, source_label
+from provider.endpoint.state import (
+    Caller,
+    EndpointState,
+    JobRequest,
+    ProfilePermission,
+    now,
+    signed_dir,
+    source_label,
+)
 from provider.errors import (
     AccessDeniedError,
-    ConflictError,
-     NotFoundError,
+    NotFoundError,
     ValidationError,
 )
 from provider.statuses import JobStatus, ProfileStatus
@@ -150,13 +158,7 @@ class SignerApi:
         if owner is None or owner == caller.account:
             return caller.account
         check_account(owner, field)
-        with self.state.transaction() as db:
-            rows = db.execute(
-                "SELECT principal FROM profile_permissions WHERE owner = ? AND region = ? AND "
-                "profile_name = ? AND action = ?",
-                (owner, caller.region, profile, action),
-            ).fetchall()
-        if not any(caller.account in row["principal"] for row in rows):
+        if not self.state.permits(caller, owner, profile, action):
             raise AccessDeniedError(
                 f"account {caller.account} has no {action} permission on signing profile "
                 f"{profile!r} of account {owner} (AddProfilePermission grants it)"
@@ -245,9 +247,9 @@ class SignerApi:
         """StartSigningJob: checked now, signed after the job delay (see :class:`JobRunner`)."""
         name = p["profileName"]
         owner = self._owner(caller, p.get("profileOwner"), name, "signer:StartSigningJob")
-        existing = self._job_of_token(caller, p["clientRequestToken"])
+        existing = self.state.job_of_token(caller, p["clientRequestToken"])
         if existing is not None:
-            return existing
+            return {"jobId": existing.job_id, "jobOwner": existing.owner}
         profile = self.state.backend(owner, caller.region).get_signing_profile(name)
         if profile["status"] != ProfileStatus.ACTIVE:
             raise ValidationError(
@@ -276,175 +278,62 @@ class SignerApi:
         s3.check_bucket(caller.account, destination["bucketName"], "destination.s3.bucketName")
         backend = self.state.backend(owner, caller.region)
         requested = {"s3": {k: source[k] for k in ("bucketName", "key", "version")}}
-        with self.state.transaction() as db:
-            # Checked again inside the write transaction: two requests with one token
-            # (a client's retry racing its first attempt) make one job.
-            again = self._job_of_token(caller, p["clientRequestToken"], db)
-            if again is not None:
-                return again
-            # The job's record (its one status) first, in the owner's keystore; a crash
-            # before this request is committed leaves it InProgress, failed at the next
-            # start, and no client ever saw its id.
-            job_id = backend.open_job(
+        request, started = self.state.record_job_request(
+            caller,
+            p["clientRequestToken"],
+            owner,
+            requested,
+            {"s3": {k: v for k, v in destination.items() if k in ("bucketName", "prefix")}},
+            lambda: backend.open_job(
                 name, source=source_label(requested), destination=signed_dir(backend), now=now()
-            )
-            db.execute(
-                "INSERT INTO job_requests (job_id, owner, region, invoker, client_token, "
-                "source, destination, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    job_id,
-                    owner,
-                    caller.region,
-                    caller.account,
-                    p["clientRequestToken"],
-                    json.dumps(requested),
-                    json.dumps(
-                        {
-                            "s3": {
-                                k: v
-                                for k, v in destination.items()
-                                if k in ("bucketName", "prefix")
-                            }
-                        }
-                    ),
-                    self.state.run,
-                ),
-            )
-        self.runner.submit(job_id)
-        return {"jobId": job_id, "jobOwner": owner}
-
-    def _job_of_token(self, caller: Caller, token: str, db: Any = None) -> Document | None:
-        """``{jobId, jobOwner}`` of the job this caller started with ``token``, if any."""
-        query = (
-            "SELECT job_id, owner FROM job_requests WHERE invoker = ? AND region = ? AND "
-            "client_token = ?"
+            ),
         )
-        arguments = (caller.account, caller.region, token)
-        if db is None:
-            with self.state.transaction() as own:
-                row = own.execute(query, arguments).fetchone()
-        else:
-            row = db.execute(query, arguments).fetchone()
-        return None if row is None else {"jobId": row["job_id"], "jobOwner": row["owner"]}
-
-    def _job_request(self, caller: Caller, job_id: str) -> Any:
-        with self.state.transaction() as db:
-            row = db.execute(
-                "SELECT * FROM job_requests WHERE job_id = ? AND region = ? AND (owner = ? OR "
-                "invoker = ?)",
-                (job_id, caller.region, caller.account, caller.account),
-            ).fetchone()
-        if row is None:
-            raise NotFoundError(f"signing job {job_id!r} does not exist")
-        return row
-
-    def _job_document(self, request: Any, job: Document) -> Document:
-        """DescribeSigningJob: what was asked (``request``) and the job's record in its
-        owner's keystore (``job``: status, times, revocation)."""
-        document: Document = {
-            "jobId": request["job_id"],
-            "source": json.loads(request["source"]),
-            "platformId": job["platformId"],
-            "platformDisplayName": "AWS Lambda",
-            "profileName": job["profileName"],
-            "profileVersion": job["profileVersion"],
-            "createdAt": job["createdAt"],
-            "status": job["status"],
-            "jobOwner": request["owner"],
-            "jobInvoker": request["invoker"],
-            "requestedBy": f"arn:aws:iam::{request['invoker']}:root",
-            "signingParameters": {},
-            "overrides": {},
-            "isRevoked": False,
-        }
-        for field in ("statusReason", "completedAt", "signatureExpiresAt"):
-            if field in job:
-                document[field] = job[field]
-        if job["status"] == JobStatus.SUCCEEDED:
-            destination = json.loads(request["destination"])["s3"]
-            bucket = destination["bucketName"]
-            key = f"{destination.get('prefix', '')}{request['job_id']}.zip"
-            document["signedObject"] = {"s3": {"bucketName": bucket, "key": key}}
-            if (
-                request["run"] != self.state.run
-                and s3.read_object(request["invoker"], bucket, key) is None
-            ):
-                document["statusReason"] = (
-                    f"the signed object s3://{bucket}/{key} was written to the S3 of an "
-                    "earlier server run and is gone (S3 objects do not survive a restart; "
-                    "the signature's records do)"
-                )
-            if "revocationRecord" in job:
-                document["revocationRecord"] = job["revocationRecord"]
-                document["isRevoked"] = True
-        return document
+        if started:
+            self.runner.submit(request.job_id)
+        return {"jobId": request.job_id, "jobOwner": request.owner}
 
     def describe_signing_job(self, caller: Caller, p: Document) -> Document:
         """DescribeSigningJob (for the job's owner or invoker)."""
-        request = self._job_request(caller, p["jobId"])
-        backend = self.state.backend(request["owner"], request["region"])
-        return self._job_document(request, backend.describe_signing_job(request["job_id"]))
+        request = self.state.visible_job_request(p["jobId"], caller)
+        if request is None:
+            raise NotFoundError(f"signing job {p['jobId']!r} does not exist")
+        backend = self.state.backend(request.owner, request.region)
+        return served_job(request, backend.describe_signing_job(request.job_id), self.state.run)
 
     def list_signing_jobs(self, caller: Caller, p: Document) -> Document:
-        """ListSigningJobs with its filters and pages."""
-        with self.state.transaction() as db:
-            requests = db.execute(
-                "SELECT * FROM job_requests WHERE region = ? AND (owner = ? OR invoker = ?)",
-                (caller.region, caller.account, caller.account),
-            ).fetchall()
+        """ListSigningJobs with its filters (:class:`JobFilter`'s) and pages, oldest first."""
+        filters = _job_filter(p)
+        requests = self.state.visible_job_requests(caller)
         records: dict[str, dict[str, Document]] = {}
-        for owner in sorted({request["owner"] for request in requests}):
+        for owner in sorted({request.owner for request in requests}):
             records[owner] = self.state.backend(owner, caller.region).signing_jobs_by_id()
         jobs = sorted(
             (
-                self._job_document(request, records[request["owner"]][request["job_id"]])
+                served_job(request, records[request.owner][request.job_id], self.state.run)
                 for request in requests
-                if request["job_id"] in records[request["owner"]]
+                if request.job_id in records[request.owner]
             ),
             key=lambda job: (job["createdAt"], job["jobId"]),
         )
-
-        def keep(job: Document) -> bool:
-            expires = job.get("signatureExpiresAt")
-            return (
-                (not p.get("status") or job["status"] == p["status"])
-                and (not p.get("platformId") or job["platformId"] == p["platformId"])
-                and (not p.get("requestedBy") or job["requestedBy"] == p["requestedBy"])
-                and (not p.get("jobInvoker") or job["jobInvoker"] == p["jobInvoker"])
-                and ("isRevoked" not in p or job["isRevoked"] == p["isRevoked"])
-                and (
-                    not p.get("signatureExpiresBefore")
-                    or (
-                        expires is not None
-                        and expires < format_instant(p["signatureExpiresBefore"])
-                    )
-                )
-                and (
-                    not p.get("signatureExpiresAfter")
-                    or (
-                        expires is not None and expires > format_instant(p["signatureExpiresAfter"])
-                    )
-                )
-            )
-
-        page, token = _page([job for job in jobs if keep(job)], p)
+        kept = [] if filters is None else [job for job in jobs if _passes(filters, job)]
+        page, token = _page(kept, p)
         return {"jobs": page, **({"nextToken": token} if token else {})}
 
     def revoke_signature(self, caller: Caller, p: Document) -> Document:
         """RevokeSignature (another account's job with its RevokeSignature permission)."""
         job_owner = p.get("jobOwner")
-        row = self.state.job_request(p["jobId"])
+        request = self.state.job_request(p["jobId"])
         if (
-            row is None
-            or row["region"] != caller.region
-            or (job_owner is not None and row["owner"] != job_owner)
+            request is None
+            or request.region != caller.region
+            or (job_owner is not None and request.owner != job_owner)
         ):
             raise NotFoundError(f"signing job {p['jobId']!r} does not exist")
-        backend = self.state.backend(row["owner"], row["region"])
-        job = backend.describe_signing_job(row["job_id"])
-        if caller.account not in (row["owner"], row["invoker"]):
+        backend = self.state.backend(request.owner, request.region)
+        job = backend.describe_signing_job(request.job_id)
+        if caller.account not in (request.owner, request.invoker):
             self._owner(
-                caller, row["owner"], job["profileName"], "signer:RevokeSignature", "jobOwner"
+                caller, request.owner, job["profileName"], "signer:RevokeSignature", "jobOwner"
             )
         if job["status"] != JobStatus.SUCCEEDED:
             raise ValidationError(
@@ -454,82 +343,35 @@ class SignerApi:
         return {}
 
     # --- permissions --------------------------------------------------------------------------
-    def _revision(self, db: Any, caller: Caller, name: str) -> str | None:
-        row = db.execute(
-            "SELECT revision_id FROM permission_revisions WHERE owner = ? AND region = ? AND "
-            "profile_name = ?",
-            (caller.account, caller.region, name),
-        ).fetchone()
-        return row["revision_id"] if row else None
-
-    def _bump(self, db: Any, caller: Caller, name: str) -> str:
-        revision = new_job_id()
-        db.execute(
-            "INSERT INTO permission_revisions VALUES (?, ?, ?, ?) ON CONFLICT (owner, region, "
-            "profile_name) DO UPDATE SET revision_id = excluded.revision_id",
-            (caller.account, caller.region, name, revision),
-        )
-        return revision
-
     def add_profile_permission(self, caller: Caller, p: Document) -> Document:
         """AddProfilePermission."""
         name = p["profileName"]
         self.state.backend(caller.account, caller.region).get_signing_profile(name)
         if p["action"] not in ACTIONS:
             raise ValidationError(f"action: {p['action']!r} must be one of {', '.join(ACTIONS)}")
-        with self.state.transaction() as db:
-            current = self._revision(db, caller, name)
-            if p.get("revisionId") is not None and p["revisionId"] != current:
-                raise ConflictError(
-                    f"revisionId: {p['revisionId']!r} is not the current revision of the "
-                    f"permissions of {name!r} ({current})"
-                )
-            taken = db.execute(
-                "SELECT 1 FROM profile_permissions WHERE owner = ? AND region = ? AND "
-                "profile_name = ? AND statement_id = ?",
-                (caller.account, caller.region, name, p["statementId"]),
-            ).fetchone()
-            if taken:
-                raise ConflictError(
-                    f"statementId: {p['statementId']!r} is already used on {name!r}"
-                )
-            db.execute(
-                "INSERT INTO profile_permissions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    caller.account,
-                    caller.region,
-                    name,
-                    p["statementId"],
-                    p["action"],
-                    p["principal"],
-                    p.get("profileVersion"),
-                ),
-            )
-            return {"revisionId": self._bump(db, caller, name)}
+        permission = ProfilePermission(
+            p["statementId"], p["action"], p["principal"], p.get("profileVersion")
+        )
+        revision = self.state.add_profile_permission(caller, name, permission, p.get("revisionId"))
+        return {"revisionId": revision}
 
     def list_profile_permissions(self, caller: Caller, p: Document) -> Document:
         """ListProfilePermissions."""
         name = p["profileName"]
         self.state.backend(caller.account, caller.region).get_signing_profile(name)
-        with self.state.transaction() as db:
-            rows = db.execute(
-                "SELECT * FROM profile_permissions WHERE owner = ? AND region = ? AND "
-                "profile_name = ? ORDER BY statement_id",
-                (caller.account, caller.region, name),
-            ).fetchall()
-            revision = self._revision(db, caller, name)
+        statements, revision = self.state.profile_permissions(caller, name)
         permissions = [
             {
                 k: v
                 for k, v in (
-                    ("action", r["action"]),
-                    ("principal", r["principal"]),
-                    ("statementId", r["statement_id"]),
-                    ("profileVersion", r["profile_version"]),
+                    ("action", statement.action),
+                    ("principal", statement.principal),
+                    ("statementId", statement.statement_id),
+                    ("profileVersion", statement.profile_version),
                 )
                 if v is not None
             }
-            for r in rows
+            for statement in statements
         ]
         document: Document = {
             "permissions": permissions,
@@ -541,22 +383,10 @@ class SignerApi:
 
     def remove_profile_permission(self, caller: Caller, p: Document) -> Document:
         """RemoveProfilePermission (the current revisionId required, as on AWS)."""
-        name = p["profileName"]
-        with self.state.transaction() as db:
-            current = self._revision(db, caller, name)
-            if p["revisionId"] != current:
-                raise ConflictError(
-                    f"revisionId: {p['revisionId']!r} is not the current revision of the "
-                    f"permissions of {name!r}"
-                )
-            deleted = db.execute(
-                "DELETE FROM profile_permissions WHERE owner = ? AND region = ? AND "
-                "profile_name = ? AND statement_id = ?",
-                (caller.account, caller.region, name, p["statementId"]),
-            ).rowcount
-            if not deleted:
-                raise NotFoundError(f"statementId: {p['statementId']!r} is not on {name!r}")
-            return {"revisionId": self._bump(db, caller, name)}
+        revision = self.state.remove_profile_permission(
+            caller, p["profileName"], p["statementId"], p["revisionId"]
+        )
+        return {"revisionId": revision}
 
     # --- platforms and tags ------------------------------------------------------------------
     def get_signing_platform(self, caller: Caller, p: Document) -> Document:
@@ -599,3 +429,63 @@ class SignerApi:
     def list_tags_for_resource(self, caller: Caller, p: Document) -> Document:
         """ListTagsForResource."""
         return {"tags": self.state.tags(self._tagged_profile(caller, p["resourceArn"]))}
+
+
+def served_job(request: JobRequest, job: Document, run: int) -> Document:
+    """A served job as DescribeSigningJob and ListSigningJobs answer it: the job's one
+    document in its owner's keystore (``job``, from
+    :meth:`~provider.backends.local.signer.LocalSigner.describe_signing_job`: status,
+    profile, times, revocation), with what its request says in S3's terms (``request``:
+    the source, the invoker, the signed object) and the fields AWS adds. ``run`` is this
+    server's: a signed object written by an earlier run is gone with that run's S3."""
+    document = {k: v for k, v in job.items() if k not in ("signedObject", "clientRequestToken")}
+    document.update(
+        source=request.source,
+        jobOwner=request.owner,
+        jobInvoker=request.invoker,
+        requestedBy=f"arn:aws:iam::{request.invoker}:root",
+        signingParameters={},
+        overrides={},
+        isRevoked="revocationRecord" in job,
+    )
+    if job["status"] == JobStatus.SUCCEEDED:
+        bucket, key = request.signed_object
+        document["signedObject"] = {"s3": {"bucketName": bucket, "key": key}}
+        if request.run != run and s3.read_object(request.invoker, bucket, key) is None:
+            document["statusReason"] = (
+                f"the signed object s3://{bucket}/{key} was written to the S3 of an "
+                "earlier server run and is gone (S3 objects do not survive a restart; "
+                "the signature's records do)"
+            )
+    return document
+
+
+def _job_filter(p: Document) -> JobFilter | None:
+    """ListSigningJobs' filters as :class:`JobFilter` (one place decides what passes), or
+    None for filters no job can pass: those :class:`JobFilter` refuses as sam-ext's own
+    input (another platform than Lambda's, which every job here is on; an empty expiry
+    window; a requester no IAM principal has) list no jobs here, as they always have."""
+    try:
+        return JobFilter(
+            status=p.get("status") or None,
+            platform_id=p.get("platformId") or None,
+            requested_by=p.get("requestedBy") or None,
+            is_revoked=p.get("isRevoked"),
+            signature_expires_before=p.get("signatureExpiresBefore") or None,
+            signature_expires_after=p.get("signatureExpiresAfter") or None,
+            job_invoker=p.get("jobInvoker") or None,
+        )
+    except ValidationError:
+        return None
+
+
+def _passes(filters: JobFilter, job: Document) -> bool:
+    expires = job.get("signatureExpiresAt")
+    return filters.matches(
+        status=job["status"],
+        platform_id=job["platformId"],
+        requested_by=job["requestedBy"],
+        is_revoked=job["isRevoked"],
+        expires_at=None if expires is None else parse_instant(expires, field="signatureExpiresAt"),
+        job_invoker=job["jobInvoker"],
+    )

@@ -21,20 +21,20 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from provider.arns import ACCOUNT_RE, REGION_RE, parse_profile_version_arn
+from provider.arns import ACCOUNT_RE, REGION_RE, new_job_id, parse_profile_version_arn
 from provider.backends.local import LocalBackend
 from provider.backends.local.signer import _pid_alive as pid_alive
 from provider.backends.local.signer import remove_orphaned_temporaries
 from provider.backends.local.store import Keystore
 from provider.clock import format_instant, utcnow
-from provider.errors import ValidationError
+from provider.errors import ConflictError, NotFoundError, ValidationError
 from provider.inspect_package import PublisherRecord
 from provider.statuses import JobStatus
 
@@ -84,6 +84,53 @@ class Caller:
 
     account: str
     region: str
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What a StartSigningJob asked, which never changes (its status is the job's row in
+    the owner's keystore): who asked, the S3 source and destination, the server run."""
+
+    job_id: str
+    owner: str
+    region: str
+    invoker: str
+    client_token: str
+    #: ``{"s3": {"bucketName", "key", "version"}}``
+    source: dict[str, Any]
+    #: ``{"s3": {"bucketName", "prefix"?}}``
+    destination: dict[str, Any]
+    run: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> JobRequest:
+        """A request from its ``job_requests`` row."""
+        return cls(
+            job_id=row["job_id"],
+            owner=row["owner"],
+            region=row["region"],
+            invoker=row["invoker"],
+            client_token=row["client_token"],
+            source=json.loads(row["source"]),
+            destination=json.loads(row["destination"]),
+            run=int(row["run"]),
+        )
+
+    @property
+    def signed_object(self) -> tuple[str, str]:
+        """The bucket and key the job writes its signed object to (``prefix + jobId.zip``)."""
+        destination = self.destination["s3"]
+        return destination["bucketName"], f"{destination.get('prefix', '')}{self.job_id}.zip"
+
+
+@dataclass(frozen=True)
+class ProfilePermission:
+    """One statement of a signing profile's permissions (AddProfilePermission)."""
+
+    statement_id: str
+    action: str
+    principal: str
+    profile_version: str | None = None
 
 
 class EndpointState:
@@ -207,16 +254,202 @@ class EndpointState:
         request = self.job_request(job_id)
         if request is None:
             return None
-        return self.backend(request["owner"], request["region"]).signature_revocation(job_id)
+        return self.backend(request.owner, request.region).signature_revocation(job_id)
 
-    def job_request(self, job_id: str) -> sqlite3.Row | None:
-        """What the StartSigningJob of ``job_id`` asked (owner, region, invoker, source,
-        destination, run), or None."""
+    # --- job requests ---------------------------------------------------------------------
+    def job_request(self, job_id: str) -> JobRequest | None:
+        """What the StartSigningJob of ``job_id`` asked, or None."""
         with self._records.read() as db:
-            row: sqlite3.Row | None = db.execute(
-                "SELECT * FROM job_requests WHERE job_id = ?", (job_id,)
+            row = db.execute("SELECT * FROM job_requests WHERE job_id = ?", (job_id,)).fetchone()
+        return None if row is None else JobRequest.from_row(row)
+
+    def visible_job_request(self, job_id: str, caller: Caller) -> JobRequest | None:
+        """The request of ``job_id`` in the caller's region, if the caller owns or invoked it."""
+        with self._records.read() as db:
+            row = db.execute(
+                "SELECT * FROM job_requests WHERE job_id = ? AND region = ? AND (owner = ? OR "
+                "invoker = ?)",
+                (job_id, caller.region, caller.account, caller.account),
             ).fetchone()
-        return row
+        return None if row is None else JobRequest.from_row(row)
+
+    def visible_job_requests(self, caller: Caller) -> list[JobRequest]:
+        """The requests of every job in the caller's region it owns or invoked."""
+        with self._records.read() as db:
+            rows = db.execute(
+                "SELECT * FROM job_requests WHERE region = ? AND (owner = ? OR invoker = ?)",
+                (caller.region, caller.account, caller.account),
+            ).fetchall()
+        return [JobRequest.from_row(row) for row in rows]
+
+    def job_of_token(self, caller: Caller, token: str) -> JobRequest | None:
+        """The request of the job this caller started with ``token``, if any."""
+        with self._records.read() as db:
+            return self._job_of_token(db, caller, token)
+
+    @staticmethod
+    def _job_of_token(db: sqlite3.Connection, caller: Caller, token: str) -> JobRequest | None:
+        row = db.execute(
+            "SELECT * FROM job_requests WHERE invoker = ? AND region = ? AND client_token = ?",
+            (caller.account, caller.region, token),
+        ).fetchone()
+        return None if row is None else JobRequest.from_row(row)
+
+    def record_job_request(
+        self,
+        caller: Caller,
+        token: str,
+        owner: str,
+        source: dict[str, Any],
+        destination: dict[str, Any],
+        open_job: Callable[[], str],
+    ) -> tuple[JobRequest, bool]:
+        """The request of a new job, opened by ``open_job`` (which records it, its one
+        status, in the owner's keystore and returns its id), and True; or, when the caller
+        started a job with ``token`` already, that job's request and False. The token is
+        looked up again inside the write transaction: two requests with one token (a
+        client's retry racing its first attempt) make one job. The job's record comes
+        first: a crash before this request is committed leaves it InProgress, failed at
+        the next start, and no client ever saw its id."""
+        with self.transaction() as db:
+            existing = self._job_of_token(db, caller, token)
+            if existing is not None:
+                return existing, False
+            request = JobRequest(
+                job_id=open_job(),
+                owner=owner,
+                region=caller.region,
+                invoker=caller.account,
+                client_token=token,
+                source=source,
+                destination=destination,
+                run=self.run,
+            )
+            db.execute(
+                "INSERT INTO job_requests (job_id, owner, region, invoker, client_token, "
+                "source, destination, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    request.job_id,
+                    request.owner,
+                    request.region,
+                    request.invoker,
+                    request.client_token,
+                    json.dumps(request.source),
+                    json.dumps(request.destination),
+                    request.run,
+                ),
+            )
+        return request, True
+
+    # --- profile permissions ----------------------------------------------------------------
+    def permits(self, caller: Caller, owner: str, profile_name: str, action: str) -> bool:
+        """Whether a statement on ``owner``'s profile grants ``action`` to the caller's
+        account (its principal names the account)."""
+        with self._records.read() as db:
+            rows = db.execute(
+                "SELECT principal FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? AND action = ?",
+                (owner, caller.region, profile_name, action),
+            ).fetchall()
+        return any(caller.account in row["principal"] for row in rows)
+
+    def profile_permissions(
+        self, caller: Caller, profile_name: str
+    ) -> tuple[list[ProfilePermission], str | None]:
+        """The statements on the caller's profile (by statement id) and their revision."""
+        with self._records.read() as db:
+            rows = db.execute(
+                "SELECT * FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? ORDER BY statement_id",
+                (caller.account, caller.region, profile_name),
+            ).fetchall()
+            revision = self._revision(db, caller, profile_name)
+        statements = [
+            ProfilePermission(
+                row["statement_id"], row["action"], row["principal"], row["profile_version"]
+            )
+            for row in rows
+        ]
+        return statements, revision
+
+    def add_profile_permission(
+        self,
+        caller: Caller,
+        profile_name: str,
+        permission: ProfilePermission,
+        revision_id: str | None,
+    ) -> str:
+        """Add a statement to the caller's profile (``revision_id``, if given, must be the
+        current revision; the statement id must be new); returns the new revision."""
+        with self.transaction() as db:
+            current = self._revision(db, caller, profile_name)
+            if revision_id is not None and revision_id != current:
+                raise ConflictError(
+                    f"revisionId: {revision_id!r} is not the current revision of the "
+                    f"permissions of {profile_name!r} ({current})"
+                )
+            taken = db.execute(
+                "SELECT 1 FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? AND statement_id = ?",
+                (caller.account, caller.region, profile_name, permission.statement_id),
+            ).fetchone()
+            if taken:
+                raise ConflictError(
+                    f"statementId: {permission.statement_id!r} is already used on {profile_name!r}"
+                )
+            db.execute(
+                "INSERT INTO profile_permissions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    caller.account,
+                    caller.region,
+                    profile_name,
+                    permission.statement_id,
+                    permission.action,
+                    permission.principal,
+                    permission.profile_version,
+                ),
+            )
+            return self._bump(db, caller, profile_name)
+
+    def remove_profile_permission(
+        self, caller: Caller, profile_name: str, statement_id: str, revision_id: str
+    ) -> str:
+        """Remove a statement from the caller's profile (``revision_id`` must be the
+        current revision); returns the new revision."""
+        with self.transaction() as db:
+            current = self._revision(db, caller, profile_name)
+            if revision_id != current:
+                raise ConflictError(
+                    f"revisionId: {revision_id!r} is not the current revision of the "
+                    f"permissions of {profile_name!r}"
+                )
+            deleted = db.execute(
+                "DELETE FROM profile_permissions WHERE owner = ? AND region = ? AND "
+                "profile_name = ? AND statement_id = ?",
+                (caller.account, caller.region, profile_name, statement_id),
+            ).rowcount
+            if not deleted:
+                raise NotFoundError(f"statementId: {statement_id!r} is not on {profile_name!r}")
+            return self._bump(db, caller, profile_name)
+
+    @staticmethod
+    def _revision(db: sqlite3.Connection, caller: Caller, profile_name: str) -> str | None:
+        row = db.execute(
+            "SELECT revision_id FROM permission_revisions WHERE owner = ? AND region = ? AND "
+            "profile_name = ?",
+            (caller.account, caller.region, profile_name),
+        ).fetchone()
+        return str(row["revision_id"]) if row else None
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, caller: Caller, profile_name: str) -> str:
+        revision = new_job_id()
+        db.execute(
+            "INSERT INTO permission_revisions VALUES (?, ?, ?, ?) ON CONFLICT (owner, region, "
+            "profile_name) DO UPDATE SET revision_id = excluded.revision_id",
+            (caller.account, caller.region, profile_name, revision),
+        )
+        return revision
 
     # --- tags ---------------------------------------------------------------------------------
     def tags(self, arn: str) -> dict[str, str]:
