@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
-from provider.backends.base import Document
+from provider.backends.base import Document, SignerPart
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.objects import location_text
 from provider.statuses import JobStatus
@@ -32,23 +31,6 @@ from provider.workers import run_all
 #: (:data:`provider.backends.aws.session.DEFAULT_RETRY_MODE`).
 DEFAULT_JOBS = 50
 MAX_JOBS = 64
-
-
-class Signs(Protocol):
-    """The one operation the batch needs."""
-
-    def sign_package(
-        self,
-        source: Path,
-        destination: str,
-        profile_name: str,
-        *,
-        profile_owner: str | None = ...,
-        client_request_token: str | None = ...,
-        now: datetime,
-        prefix: str = ...,
-    ) -> Document:
-        """Start a signing job, wait for it, return DescribeSigningJob."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +63,7 @@ def stderr_progress(line: str) -> None:
 
 
 def sign_all(
-    backend: Signs,
+    backend: SignerPart,
     requests: Sequence[SignRequest],
     destination: str,
     *,

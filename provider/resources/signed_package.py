@@ -26,7 +26,6 @@ from provider.archive import package_bytes, source_hash
 from provider.arns import Location
 from provider.backends.base import Backend
 from provider.backends.function_settings import Code
-from provider.backends.local import LocalBackend
 from provider.clock import format_instant
 from provider.errors import CodesignError, NotFoundError, SigningJobFailed, ValidationError
 from provider.objects import S3Object, parse_destination
@@ -135,8 +134,9 @@ def _signing_destination(props: dict[str, Any], backend: Backend) -> str:
     destination = props.get("destination")
     if destination:
         return str(destination)
-    if isinstance(backend, LocalBackend):
-        return str(backend.store.home / "artifacts")
+    default = backend.default_signing_destination()
+    if default is not None:
+        return default
     raise ValidationError(
         "destination: the aws backend needs s3://BUCKET/PREFIX (or stack config codesign:bucket)"
     )

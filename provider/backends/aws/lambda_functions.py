@@ -33,7 +33,8 @@ from provider.backends.aws.errors import (
     restated,
     translate,
 )
-from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
+from provider.backends.aws.lambda_ import AwsLambda
+from provider.backends.aws.s3 import S3Object, as_object
 from provider.backends.base import Document
 from provider.backends.function_settings import (
     PACKAGE_ZIP,
@@ -52,13 +53,12 @@ from provider.errors import CodesignError, ConflictError, DeploymentRejected
 from provider.verdict import (
     INTEGRITY_EXCEPTION,
     VERIFICATION_EXCEPTION,
-    CscPolicy,
     Decision,
     Verdict,
 )
 
 if TYPE_CHECKING:
-    from provider.backends.aws.session import AwsClients
+    pass
 
 T = TypeVar("T")
 
@@ -90,15 +90,10 @@ def _layer_document(response: Mapping[str, Any]) -> Document:
     return result
 
 
-class AwsFunctions:
-    """CreateFunction ... DeleteLayerVersion against AWS Lambda."""
-
-    clients: AwsClients
-    objects: ObjectStore
-    #: Provided by :class:`~provider.backends.aws.AwsBackend` (the facts need Signer and S3).
-    evaluate_package: Callable[..., Verdict]
-    #: Provided by :class:`~provider.backends.aws.lambda_.AwsLambda`.
-    csc_policy_of: Callable[[str], CscPolicy]
+class AwsFunctions(AwsLambda):
+    """CreateFunction ... DeleteLayerVersion against AWS Lambda: with :class:`AwsLambda`'s
+    code signing configs and verdicts, the aws backend's Lambda part
+    (a :class:`~provider.backends.base.LambdaPart`)."""
 
     #: Seconds between GetFunction polls while waiting, and how many polls at most
     #: (the waiters' own defaults: 1 s, 300 times).

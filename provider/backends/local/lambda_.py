@@ -40,17 +40,20 @@ if TYPE_CHECKING:
 
 
 class LocalLambda:
-    """Code signing configs, layers and functions in a :class:`Keystore`."""
+    """Code signing configs, layers and functions in a :class:`Keystore`, judging
+    publishers by ``trust`` (the keystore's Signer part: its profiles and revocations)."""
 
-    store: Keystore
-    location: Location
     #: A verified trust file whose records answer before the keystore's (``sam-ext deploy
     #: --trust-file``): publishers exported from another keystore.
     trust_file: TrustFile | None = None
 
+    def __init__(self, store: Keystore, location: Location, *, trust: TrustRecords) -> None:
+        self.store = store
+        self.location = location
+        self.trust = trust
+
     def _trust(self) -> TrustRecords:
-        own: TrustRecords = self  # type: ignore[assignment]  # LocalBackend mixes in LocalSigner
-        return own if self.trust_file is None else self.trust_file.over(own)
+        return self.trust if self.trust_file is None else self.trust_file.over(self.trust)
 
     # --- code signing configs -----------------------------------------------------------
     @staticmethod
@@ -180,9 +183,15 @@ class LocalLambda:
         return not isinstance(code, S3Object) and Path(code).is_file()
 
     def evaluate_package(
-        self, package: Path | str, csc: CscPolicy, *, at: datetime, name: str | None = None
+        self,
+        package: Path | str | S3Object,
+        csc: CscPolicy,
+        *,
+        at: datetime,
+        name: str | None = None,
     ) -> Verdict:
-        """The verdict Lambda would give the local .zip ``package`` under ``csc`` at ``at``."""
+        """The verdict Lambda would give the local .zip ``package`` under ``csc`` at ``at``
+        (an S3 object is refused)."""
         return decide(self.package_facts(package, name=name), csc, at)
 
     def newest_signature(self, destination: str, prefix: str) -> tuple[Path, ArtifactFacts] | None:
