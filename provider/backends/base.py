@@ -17,6 +17,7 @@ from provider.archive import BuiltPackage
 from provider.arns import Location, check_platform, check_profile_name, check_profile_version
 from provider.backends.function_settings import Code, FunctionSettings, LayerSettings
 from provider.backends.jobs import JobFilter, Pagination
+from provider.backends.values import SigningJob
 from provider.clock import format_instant
 from provider.errors import ValidationError
 from provider.validity import ValidityPeriod
@@ -205,7 +206,7 @@ class SignerPart(Protocol):
         client_request_token: str | None = None,
         now: datetime,
         prefix: str = "",
-    ) -> tuple[Document, bool]:
+    ) -> tuple[SigningJob, bool]:
         """:meth:`sign_package` for a .zip this process built (``sam-ext package``):
         ``written`` holds its bytes and SHA-384 when it has just been written (a backend
         that signs in this process need not read or hash it again). Returns the job and

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provider.archive import BuiltPackage, build_package
+from provider.backends.values import SigningJob, SigningProfile
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
-from provider.statuses import ArtifactKind, JobStatus, ProfileStatus
+from provider.statuses import ArtifactKind
 from provider.verdict import ArtifactFacts, CscPolicy, Decision, Policy, Verdict, decide
 from provider.workers import run_all
 from sam_ext.packaging.cache import PackageCache, UnsignedEntry, fingerprint
@@ -224,21 +225,24 @@ class Packager:
         return plan
 
     def _check_profiles(self, plan: Plan) -> None:
-        looked_up: dict[SigningProfileRef, dict[str, Any]] = {}  # one look-up per profile
+        looked_up: dict[SigningProfileRef, SigningProfile] = {}  # one look-up per profile
         for artifact in plan.artifacts:
             if artifact.profile is None:
                 continue
             if artifact.profile not in looked_up:
-                looked_up[artifact.profile] = self.backend.get_signing_profile(
-                    artifact.profile.profile_name, profile_owner=artifact.profile.profile_owner
+                looked_up[artifact.profile] = SigningProfile.from_document(
+                    self.backend.get_signing_profile(
+                        artifact.profile.profile_name,
+                        profile_owner=artifact.profile.profile_owner,
+                    )
                 )
             profile = looked_up[artifact.profile]
-            if profile["status"] != ProfileStatus.ACTIVE:
+            if not profile.active:
                 raise ValidationError(
                     f"--signing-profiles: {artifact.path}={artifact.profile.profile_name}: "
-                    f"the profile is {profile['status']} and starts no signing job"
+                    f"the profile is {profile.status} and starts no signing job"
                 )
-            artifact.profile_version_arn = profile["profileVersionArn"]
+            artifact.profile_version_arn = profile.profile_version_arn
 
     @staticmethod
     def _check_unsigned_under_csc(plan: Plan) -> None:
@@ -394,12 +398,13 @@ class Packager:
             token = hashlib.sha256(f"{key}:{uuid.uuid4()}".encode()).hexdigest()
             job, _ = self._sign(artifact, unsigned, token)
         location = self.destination.signed(job)
+        expires_at = job.signature_expires_at or ""  # a succeeded job's (see _sign)
         cache.store_signed(
             key,
             {
-                "jobId": job["jobId"],
+                "jobId": job.job_id,
                 **self.destination.record(location),
-                "signatureExpiresAt": job["signatureExpiresAt"],
+                "signatureExpiresAt": expires_at,
             },
         )
         if artifact.profile_version_arn is not None:
@@ -409,18 +414,14 @@ class Packager:
                 location,
                 {
                     "profileVersionArn": artifact.profile_version_arn,
-                    "jobId": job["jobId"],
-                    "signedAt": job["createdAt"],
-                    "signatureExpiresAt": job["signatureExpiresAt"],
+                    "jobId": job.job_id,
+                    "signedAt": job.created_at,
+                    "signatureExpiresAt": expires_at,
                 },
             )
-        return self._with_verdict(
-            Packaged(artifact, location, digest, job["jobId"], job["signatureExpiresAt"])
-        )
+        return self._with_verdict(Packaged(artifact, location, digest, job.job_id, expires_at))
 
-    def _sign(
-        self, artifact: Artifact, unsigned: _Unsigned, token: str
-    ) -> tuple[dict[str, Any], bool]:
+    def _sign(self, artifact: Artifact, unsigned: _Unsigned, token: str) -> tuple[SigningJob, bool]:
         """Sign; returns the job and whether it was started now (``False`` when it may be
         a job found again by its token: its signed object must be checked)."""
         assert artifact.profile is not None
@@ -437,10 +438,10 @@ class Packager:
             now=self.now,
             prefix="signed_",
         )
-        if job["status"] != JobStatus.SUCCEEDED:
+        if not job.succeeded or job.signature_expires_at is None:
             raise SigningJobFailed(
-                f"{artifact.path}: signing job {job['jobId']} failed: {job.get('statusReason')}",
-                job_id=job["jobId"],
+                f"{artifact.path}: signing job {job.job_id} failed: {job.status_reason}",
+                job_id=job.job_id,
             )
         return job, started
 

@@ -112,16 +112,17 @@ def test_the_local_signer_signs_what_was_built_and_fails_a_bad_one_with_its_reas
     job, started = backend.sign_archive(
         source, str(tmp_path), "team_a", written=built, client_request_token="t1", now=NOW
     )
-    assert (job["status"], started) == (JobStatus.SUCCEEDED, True)
+    assert (job.status, started) == (JobStatus.SUCCEEDED, True)
     again, started = backend.sign_archive(
         source, str(tmp_path), "team_a", written=built, client_request_token="t1", now=NOW
     )
-    assert (again["jobId"], started) == (job["jobId"], False)
+    assert (again.job_id, started) == (job.job_id, False)
+    assert again.to_document() == backend.describe_signing_job(job.job_id)
 
     broken = BuiltPackage(b"not a zip", built.sha384, built.content_digest, 1)
     failed, started = backend.sign_archive(source, str(tmp_path), "team_a", written=broken, now=NOW)
-    assert (failed["status"], started) == (JobStatus.FAILED, True)
-    assert failed["statusReason"]
+    assert (failed.status, started) == (JobStatus.FAILED, True)
+    assert failed.status_reason
 
 
 def test_the_aws_signer_keeps_no_seals_and_refuses_local_files(tmp_path):

@@ -33,6 +33,7 @@ from provider.backends.base import (
     profile_request,
 )
 from provider.backends.jobs import JobFilter, Pagination
+from provider.backends.values import SigningJob
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.statuses import JobStatus
 from provider.validity import ValidityPeriod
@@ -326,7 +327,7 @@ class AwsSigner:
         client_request_token: str | None = None,
         now: datetime,
         prefix: str = "",
-    ) -> tuple[Document, bool]:
+    ) -> tuple[SigningJob, bool]:
         """:meth:`sign_package`: Signer reads the uploaded file, so ``written`` (the bytes
         in this process) saves nothing here. Signer returns the job a client request
         token started before, so a job is never known to be new (``False``)."""
@@ -339,7 +340,7 @@ class AwsSigner:
             now=now,
             prefix=prefix,
         )
-        return job, False
+        return SigningJob.from_document(job), False
 
     def default_signing_destination(self) -> None:
         """None: signing jobs on AWS write to an S3 location the caller names."""

@@ -33,6 +33,7 @@ from provider.backends.base import (
 from provider.backends.jobs import JobFilter, Pagination
 from provider.backends.local import keys, seals
 from provider.backends.local.store import Keystore
+from provider.backends.values import SigningJob
 from provider.clock import format_instant, parse_instant
 from provider.envelope import public_key_b64, seal
 from provider.errors import (
@@ -354,13 +355,13 @@ class LocalSigner:
         client_request_token: str | None = None,
         now: datetime,
         prefix: str = "",
-    ) -> tuple[Document, bool]:
+    ) -> tuple[SigningJob, bool]:
         """:meth:`sign_package` for a .zip this process built: signed from ``written`` (the
         bytes just written, checked by :func:`~provider.package.prepare_written`: neither
         read nor hashed again) when given, else read from ``source`` and checked member by
         member. An archive that cannot be signed fails the job with the reason, as
         :meth:`sign_package` does. Returns the job and whether this call started it."""
-        return self._start(
+        job, started = self._start(
             source,
             written,
             destination,
@@ -370,6 +371,7 @@ class LocalSigner:
             now=now,
             prefix=prefix,
         )
+        return SigningJob.from_document(job), started
 
     def default_signing_destination(self) -> str:
         """The keystore's ``artifacts`` directory."""
