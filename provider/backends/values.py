@@ -63,6 +63,11 @@ class SigningJob:
     status_reason: str | None = None
     signature_expires_at: str | None = None
     signed_object: SignedObject | None = None
+    profile_version: str | None = None
+    #: The account the job belongs to (``None``: the caller's).
+    job_owner: str | None = None
+    #: Whether RevokeSignature revoked this job's signature.
+    revoked: bool = False
     #: The service's document, as it came (the edges print it).
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -79,6 +84,9 @@ class SigningJob:
             status_reason=document.get("statusReason"),
             signature_expires_at=document.get("signatureExpiresAt"),
             signed_object=SignedObject.from_document(signed) if signed else None,
+            profile_version=document.get("profileVersion"),
+            job_owner=document.get("jobOwner") or None,
+            revoked="revocationRecord" in document,
             document=copy.deepcopy(dict(document)),
         )
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -421,12 +421,53 @@ class LambdaFunctionProvider(CodesignProvider):
             backend_of(props).delete_function(id_)
 
 
-#: Outputs of the last deploy that an update which deploys nothing keeps.
-_DEPLOY_OUTPUTS = ("deployed_code", "verdict", "warnings")
+class DeployOutputs(TypedDict):
+    """Outputs of the last deploy that an update which deploys nothing keeps."""
+
+    #: What the function runs, as deployed (:func:`code_ref`).
+    deployed_code: str | None
+    verdict: dict[str, Any] | None
+    #: The last deploy's warnings (a step's outputs always carry a list).
+    warnings: list[str] | None
 
 
-def _kept(olds: dict[str, Any]) -> dict[str, Any]:
-    return {k: olds.get(k) for k in _DEPLOY_OUTPUTS}
+class FunctionOutputs(DeployOutputs):
+    """A :class:`LambdaFunction`'s outputs after a step (see :func:`_outputs`)."""
+
+    function_name: str
+    function_arn: str
+    deployed_code_sha256: str | None
+    deployed_code_sha384: str | None
+    deployed_layers: list[str]
+    version: str | None
+    deployed_code_standing: dict[str, Any] | None
+    deploying: dict[str, bool]
+    findings: list[dict[str, str]]
+
+
+class FunctionComputed(FunctionOutputs):
+    """Every property of a :class:`LambdaFunction`'s state its provider computes: the
+    outputs of a step, and what ``check`` adds (the code as judged, the prediction)."""
+
+    code_sha384: str | None
+    code_id: str | None
+    code_ref: str | None
+    layer_arns: list[str] | None
+    predicted_verdict: dict[str, Any] | None
+    drift: list[str] | None
+
+
+#: The computed properties (unknown when a resource is declared): all but the name, an
+#: input that a step gives back as the name Lambda knows the function by.
+_COMPUTED = tuple(key for key in FunctionComputed.__annotations__ if key != "function_name")
+
+
+def _kept(olds: dict[str, Any]) -> DeployOutputs:
+    return {
+        "deployed_code": olds.get("deployed_code"),
+        "verdict": olds.get("verdict"),
+        "warnings": olds.get("warnings"),
+    }
 
 
 def _outputs(
@@ -437,7 +478,7 @@ def _outputs(
     deployed: Path | S3Object | None,
     *,
     redeployed: bool = True,
-) -> dict[str, Any]:
+) -> FunctionOutputs:
     """Outputs after a step: the function, and the standing of what it runs now (its
     findings are what later previews of an unchanged function report). ``deployed``: the
     code this step deployed, if any; ``redeployed``: whether it deployed code or layers
@@ -447,7 +488,7 @@ def _outputs(
         props = {**props, "deployed_code": code_ref(deployed)}
     csc_arn = function.get("CodeSigningConfigArn")
     standing = _standing(backend, function, _stored_view(backend, csc_arn), at, props)
-    outs: dict[str, Any] = {
+    outs: FunctionOutputs = {
         "function_name": name,
         "function_arn": function["FunctionArn"],
         "deployed_code": props.get("deployed_code"),
@@ -574,28 +615,7 @@ class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):
             "layers": [_layer_input(layer) for layer in args.layers or []],
             **{key: getattr(args, key) for key in SETTINGS},
             "settings": settings_input(args.backend, args.home, args.region),
-            **{
-                key: None
-                for key in (
-                    "code_sha384",
-                    "code_id",
-                    "code_ref",
-                    "layer_arns",
-                    "predicted_verdict",
-                    "findings",
-                    "function_arn",
-                    "version",
-                    "deployed_code",
-                    "deployed_code_sha256",
-                    "deployed_code_sha384",
-                    "deployed_layers",
-                    "deployed_code_standing",
-                    "deploying",
-                    "verdict",
-                    "warnings",
-                    "drift",
-                )
-            },
+            **dict.fromkeys(_COMPUTED),
         }
         super().__init__(LambdaFunctionProvider(), name, props, opts)
         watch(self, self.findings)

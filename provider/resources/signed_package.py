@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -26,6 +26,7 @@ from provider.archive import package_bytes, source_hash
 from provider.arns import Location
 from provider.backends.base import Backend
 from provider.backends.function_settings import Code
+from provider.backends.values import SigningJob
 from provider.clock import format_instant
 from provider.errors import CodesignError, NotFoundError, SigningJobFailed, ValidationError
 from provider.objects import S3Object, parse_destination
@@ -398,7 +399,7 @@ class SignedPackageProvider(CodesignProvider):
         outs = {
             **props,
             "source_hash": content_hash,
-            **_outputs(job, backend, props),
+            **_outputs(SigningJob.from_document(job), backend, props),
             "findings": [],
         }  # what check said led to this signature
         return CreateResult(job["jobId"], outs)
@@ -413,7 +414,9 @@ class SignedPackageProvider(CodesignProvider):
                     id_, news["signature_revocation"]["reason"], now=now_of(news)
                 )
                 job = backend.describe_signing_job(id_)
-        return UpdateResult({**olds, **news, **_outputs(job, backend, olds)})
+        return UpdateResult(
+            {**olds, **news, **_outputs(SigningJob.from_document(job), backend, olds)}
+        )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """DescribeSigningJob: refresh picks up revocations made outside Pulumi. A package
@@ -425,7 +428,7 @@ class SignedPackageProvider(CodesignProvider):
                 job = backend.describe_signing_job(id_)
             except NotFoundError:
                 return gone()
-            outs = _outputs(job, backend, props)
+            outs = _outputs(SigningJob.from_document(job), backend, props)
             signed = str(outs["deploy_location"])
             if not backend.code_exists(
                 S3Object.parse(signed) if signed.startswith("s3:/") else Path(signed)
@@ -438,27 +441,57 @@ class SignedPackageProvider(CodesignProvider):
         (as on AWS, where it stays in S3)."""
 
 
-def _outputs(job: dict[str, Any], backend: Backend, previous: dict[str, Any]) -> dict[str, Any]:
+class SignedPackageOutputs(TypedDict):
+    """What a signing job gives a :class:`SignedPackage` (see :func:`_outputs`)."""
+
+    job_id: str
+    location: str
+    deploy_location: str
+    bucket: str | None
+    key: str | None
+    object_version: str | None
+    profile_version_arn: str
+    signed_at: str
+    signature_expires_at: str | None
+    digest: str | None
+    revoked: bool
+
+
+class SignedPackageComputed(SignedPackageOutputs):
+    """Every property of a :class:`SignedPackage`'s state its provider computes: the job's
+    outputs, and what its ``check`` and ``create`` add."""
+
+    source_hash: str
+    signing_generation: int | None
+    findings: list[dict[str, str]]
+
+
+#: The computed properties (unknown when a resource is declared).
+_COMPUTED = tuple(SignedPackageComputed.__annotations__)
+
+
+def _outputs(job: SigningJob, backend: Backend, previous: dict[str, Any]) -> SignedPackageOutputs:
     """The outputs a signing job gives. ``digest`` (SHA-384) is computed only for a local
     signed object; for an S3 one it is ``None`` (reading it back would mean downloading it:
     ``object_version`` identifies those bytes instead). DescribeSigningJob does not return
     the S3 version, so a refresh keeps the one recorded at create."""
-    signed = job["signedObject"]
-    if "path" in signed:
-        location = str(signed["path"])
+    signed = job.signed_object
+    if signed is None or (signed.path is None and signed.s3 is None):
+        raise SigningJobFailed(f"signing job {job.job_id}: no signed object", job_id=job.job_id)
+    bucket = key = version = digest = None
+    if signed.path is not None:
+        location = signed.path
         path = Path(location)
         digest = hashlib.sha384(path.read_bytes()).hexdigest() if path.is_file() else None
-        bucket = key = version = None
-    else:
-        bucket, key = signed["bucketName"], signed["key"]
+    elif signed.s3 is not None:
+        bucket, key = signed.s3.bucket, signed.s3.key
         location = f"s3://{bucket}/{key}"
         same = (previous.get("bucket"), previous.get("key")) == (bucket, key)
-        version = signed.get("version") or (previous.get("object_version") if same else None)
-        digest = None
+        version = signed.s3.version or (previous.get("object_version") if same else None)
     where = backend.location
-    signer = Location(where.region, job.get("jobOwner") or where.account, where.partition)
+    signer = Location(where.region, job.job_owner or where.account, where.partition)
     return {
-        "job_id": job["jobId"],
+        "job_id": job.job_id,
         "location": location,
         # What functions and layers deploy: on aws the object's version, pinned.
         "deploy_location": S3Object(bucket, key, version).uri if bucket and key else location,
@@ -466,12 +499,12 @@ def _outputs(job: dict[str, Any], backend: Backend, previous: dict[str, Any]) ->
         "key": key,
         "object_version": version,
         "profile_version_arn": signer.profile_version_arn(
-            job["profileName"], job["profileVersion"]
+            job.profile_name, job.profile_version or ""
         ),
-        "signed_at": job["createdAt"],
-        "signature_expires_at": job["signatureExpiresAt"],
+        "signed_at": job.created_at,
+        "signature_expires_at": job.signature_expires_at,
         "digest": digest,
-        "revoked": "revocationRecord" in job,
+        "revoked": job.revoked,
     }
 
 
@@ -527,25 +560,7 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
             "renew_before": args.renew_before,
             "name_seed": name_seed("SignedPackage", name, opts),
             "settings": settings,
-            **{
-                key: None
-                for key in (
-                    "source_hash",
-                    "signing_generation",
-                    "job_id",
-                    "location",
-                    "deploy_location",
-                    "bucket",
-                    "key",
-                    "object_version",
-                    "profile_version_arn",
-                    "signed_at",
-                    "signature_expires_at",
-                    "digest",
-                    "revoked",
-                    "findings",
-                )
-            },
+            **dict.fromkeys(_COMPUTED),
         }
         super().__init__(SignedPackageProvider(), name, props, opts)
         watch(self, self.findings)
