@@ -181,3 +181,42 @@ class CodeSigningConfig:
     def policy(self) -> CscPolicy:
         """The verdict inputs (see :mod:`provider.verdict`)."""
         return CscPolicy(self.allowed, self.untrusted_artifact_on_deployment, self.arn)
+
+
+@dataclass(frozen=True)
+class FunctionConfiguration:
+    """GetFunction's configuration (with ``CodeSigningConfigArn``, ``CodeSha256`` and, on
+    the local registry, ``CodeSha384``): the fields callers decide on, typed."""
+
+    function_name: str
+    function_arn: str
+    code_sha256: str | None = None
+    code_sha384: str | None = None
+    version: str | None = None
+    #: The code signing config attached (``None``: none).
+    csc_arn: str | None = None
+    #: Each layer version's ARN (or, for a layer Lambda names no ARN of, its location).
+    layers: tuple[str, ...] = ()
+    #: The service's document, as it came (the edges print it).
+    document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> FunctionConfiguration:
+        """From GetFunction's configuration document (either backend's)."""
+        what = "function"
+        return cls(
+            function_name=str(_field(document, "FunctionName", what)),
+            function_arn=str(_field(document, "FunctionArn", what)),
+            code_sha256=document.get("CodeSha256"),
+            code_sha384=document.get("CodeSha384"),
+            version=document.get("Version"),
+            csc_arn=document.get("CodeSigningConfigArn") or None,
+            layers=tuple(
+                layer.get("Arn") or layer.get("Location") for layer in document.get("Layers", [])
+            ),
+            document=copy.deepcopy(dict(document)),
+        )
+
+    def to_document(self) -> Document:
+        """The document this configuration was made from."""
+        return copy.deepcopy(dict(self.document))

@@ -22,6 +22,7 @@ from pulumi.dynamic import (
 
 from provider.backends.base import Backend, Document
 from provider.backends.function_settings import FunctionSettings
+from provider.backends.values import FunctionConfiguration
 from provider.errors import CodesignError, NotFoundError
 from provider.objects import S3Object
 from provider.prediction import KnownCode, KnownConfig, Prediction, combined
@@ -483,21 +484,19 @@ def _outputs(
     findings are what later previews of an unchanged function report). ``deployed``: the
     code this step deployed, if any; ``redeployed``: whether it deployed code or layers
     (then ``verdict`` and ``warnings`` are this deploy's)."""
-    name = function["FunctionName"]
+    configuration = FunctionConfiguration.from_document(function)
     if deployed is not None:
         props = {**props, "deployed_code": code_ref(deployed)}
-    csc_arn = function.get("CodeSigningConfigArn")
-    standing = _standing(backend, function, _stored_view(backend, csc_arn), at, props)
+    view = _stored_view(backend, configuration.csc_arn)
+    standing = _standing(backend, function, view, at, props)
     outs: FunctionOutputs = {
-        "function_name": name,
-        "function_arn": function["FunctionArn"],
+        "function_name": configuration.function_name,
+        "function_arn": configuration.function_arn,
         "deployed_code": props.get("deployed_code"),
-        "deployed_code_sha256": function.get("CodeSha256"),
-        "deployed_code_sha384": function.get("CodeSha384"),
-        "deployed_layers": [
-            layer.get("Arn") or layer.get("Location") for layer in function.get("Layers", [])
-        ],
-        "version": function.get("Version"),
+        "deployed_code_sha256": configuration.code_sha256,
+        "deployed_code_sha384": configuration.code_sha384,
+        "deployed_layers": list(configuration.layers),
+        "version": configuration.version,
         "deployed_code_standing": judging.standing_document(standing) if standing else None,
         # After a step nothing is being deployed: a later preview of an unchanged function
         # (whose state is these outputs) judges the standing of its deployed code.

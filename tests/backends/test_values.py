@@ -10,7 +10,12 @@ import pytest
 from provider.archive import build_package
 from provider.backends.base import policy_of_config
 from provider.backends.local import LocalBackend
-from provider.backends.values import CodeSigningConfig, SigningJob, SigningProfile
+from provider.backends.values import (
+    CodeSigningConfig,
+    FunctionConfiguration,
+    SigningJob,
+    SigningProfile,
+)
 from provider.errors import ValidationError
 from provider.objects import S3Object
 from provider.statuses import JobStatus, ProfileStatus
@@ -95,3 +100,21 @@ def test_a_document_that_is_not_a_job_is_refused_naming_the_field(document, fiel
     with pytest.raises(ValidationError) as caught:
         SigningJob.from_document(document)
     assert caught.value.field == field
+
+
+def test_a_function_configuration_reads_what_the_resources_record(local, tmp_path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "index.py").write_text("x = 1\n")
+    code = tmp_path / "app.zip"
+    code.write_bytes(build_package(tmp_path / "src").data)
+    document = local.create_function("fn", code, now=NOW)
+
+    configuration = FunctionConfiguration.from_document(document)
+
+    assert configuration.function_name == "fn"
+    assert configuration.function_arn == document["FunctionArn"]
+    assert configuration.code_sha256 == document["CodeSha256"]
+    assert configuration.csc_arn is None and configuration.layers == ()
+    _same(configuration, document)
+    with pytest.raises(ValidationError, match="FunctionArn"):
+        FunctionConfiguration.from_document({"FunctionName": "fn"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,8 +17,8 @@ from provider.backends.base import (
     Document,
     csc_request,
     csc_update_request,
-    policy_of_config,
 )
+from provider.backends.values import CodeSigningConfig
 from provider.errors import CodesignError, ConflictError, NotFoundError
 from provider.objects import parse_destination
 from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
@@ -130,7 +131,8 @@ class AwsLambda:
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
         """The verdict inputs of a code signing config (GetCodeSigningConfig)."""
-        return policy_of_config(self.get_code_signing_config(arn)["CodeSigningConfig"], arn)
+        config = CodeSigningConfig.from_document(self.get_code_signing_config(arn))
+        return replace(config.policy, arn=arn)  # named as the caller named it
 
     # --- verdicts ------------------------------------------------------------------------
     def object_facts(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,9 +16,9 @@ from provider.backends.base import (
     Document,
     csc_request,
     csc_update_request,
-    policy_of_config,
 )
 from provider.backends.local.store import Keystore
+from provider.backends.values import CodeSigningConfig
 from provider.clock import format_instant
 from provider.errors import (
     CodesignError,
@@ -159,7 +160,8 @@ class LocalLambda:
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
         """The verdict inputs of a stored CSC."""
-        return policy_of_config(self.get_code_signing_config(arn)["CodeSigningConfig"], arn)
+        config = CodeSigningConfig.from_document(self.get_code_signing_config(arn))
+        return replace(config.policy, arn=arn)  # named as the caller named it
 
     # --- verification -------------------------------------------------------------------
     def package_facts(
