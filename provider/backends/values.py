@@ -110,6 +110,8 @@ class SigningProfile:
     arn: str
     status: ProfileStatus
     status_reason: str | None = None
+    #: From when its signatures are untrusted, when RevokeSigningProfile revoked it.
+    revocation_effective_from: str | None = None
     #: The service's document, as it came (the edges print it).
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -124,6 +126,9 @@ class SigningProfile:
             arn=str(_field(document, "arn", what)),
             status=_member(ProfileStatus, _field(document, "status", what), "status"),
             status_reason=document.get("statusReason"),
+            revocation_effective_from=(document.get("revocationRecord") or {}).get(
+                "revocationEffectiveFrom"
+            ),
             document=copy.deepcopy(dict(document)),
         )
 
@@ -168,7 +173,7 @@ class CodeSigningConfig:
                 policies.get("UntrustedArtifactOnDeployment", DEFAULT_UNTRUSTED_ARTIFACT_POLICY),
                 "UntrustedArtifactOnDeployment",
             ),
-            description=str(config.get("Description", "")),
+            description=str(config.get("Description") or ""),
             last_modified=config.get("LastModified"),
             document=copy.deepcopy(dict(document)),
         )

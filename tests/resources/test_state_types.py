@@ -7,7 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from provider.resources.code_signing_config import CodeSigningConfigProvider
+from provider.resources.code_signing_config import (
+    CodeSigningConfigOutputs,
+    CodeSigningConfigProvider,
+)
 from provider.resources.function import (
     _COMPUTED as FUNCTION_COMPUTED,
 )
@@ -18,7 +21,7 @@ from provider.resources.function import (
 )
 from provider.resources.signed_package import _COMPUTED as PACKAGE_COMPUTED
 from provider.resources.signed_package import SignedPackageOutputs, SignedPackageProvider
-from provider.resources.signing_profile import SigningProfileProvider
+from provider.resources.signing_profile import SigningProfileOutputs, SigningProfileProvider
 
 
 def test_the_computed_properties_are_the_ones_declared_before() -> None:
@@ -91,3 +94,41 @@ def test_a_step_gives_exactly_its_declared_outputs(settings, source_dir) -> None
     assert function_outputs["verdict"]["decision"] == "ALLOW"
     assert function_outputs["deploying"] == {"code": False, "layers": False}
     assert isinstance(function_outputs["deployed_layers"], list)
+
+
+def test_profile_and_config_outputs_are_their_typed_dicts(settings) -> None:
+    profiles = SigningProfileProvider()
+    inputs = {
+        "logical_name": "publisher",
+        "profile_name": "team",
+        "platform_id": "AWSLambda-SHA384-ECDSA",
+        "signature_validity_period": None,
+        "revocation": None,
+        "settings": settings,
+    }
+    profile = profiles.create(profiles.check({}, inputs).inputs).outs or {}
+    assert {k: profile[k] for k in SigningProfileOutputs.__annotations__} == {
+        "arn": profile["arn"],
+        "profile_version": profile["profile_version"],
+        "profile_version_arn": f"{profile['arn']}/{profile['profile_version']}",
+        "status": "Active",
+        "revocation_effective_from": None,
+    }
+    configs = CodeSigningConfigProvider()
+    csc_inputs = {
+        "allowed_publishers": [profile["profile_version_arn"]],
+        "policy": "Enforce",
+        "description": None,
+        "settings": settings,
+    }
+    created = configs.create(csc_inputs)
+    outs = created.outs or {}
+    assert created.id == outs["arn"]
+    assert set(CodeSigningConfigOutputs.__annotations__) <= set(outs)
+    read = configs.read(created.id, outs).outs or {}
+    assert read["policy"] == "Enforce" and read["allowed_publishers"] == [
+        profile["profile_version_arn"]
+    ]
+    assert {k: read[k] for k in CodeSigningConfigOutputs.__annotations__} == {
+        k: outs[k] for k in CodeSigningConfigOutputs.__annotations__
+    }
