@@ -228,7 +228,7 @@ class LambdaFunctionProvider(CodesignProvider):
             [layer.get("arn") for layer in layers] if isinstance(layers, list) else layers
         )
         try:
-            self._judge(olds, inputs, backend, code)
+            inputs.update(self._judge(olds, inputs, backend, code))
         except CodesignError as exc:
             return CheckResult(inputs, [CheckFailure("code", f"LambdaFunction: {exc}")])
         return CheckResult(inputs, [])
@@ -239,7 +239,9 @@ class LambdaFunctionProvider(CodesignProvider):
         inputs: dict[str, Any],
         backend: Backend,
         code: Path | S3Object | None,
-    ) -> None:
+    ) -> CheckOutputs:
+        """What ``check`` adds to the inputs: the verdict of each deploy this step makes,
+        the standing of deployed code it keeps, and which parts it deploys."""
         now = now_of(inputs)
         name = str(inputs["function_name"])
         view = judging.known_config(inputs, backend)
@@ -248,13 +250,15 @@ class LambdaFunctionProvider(CodesignProvider):
             not olds or _changed(olds, inputs, "code_id") or _changed(olds, inputs, "architectures")
         )
         deploy_layers = not olds or _changed(olds, inputs, "layer_arns")
-        inputs["findings"] = []
-        inputs["predicted_verdict"] = None
-        inputs["deployed_code_standing"] = None
-        # Which parts this step deploys (policy packs judge only those as deploys).
-        inputs["deploying"] = {"code": deploy_code, "layers": deploy_layers}
+        judged: CheckOutputs = {
+            "findings": [],
+            "predicted_verdict": None,
+            "deployed_code_standing": None,
+            # Which parts this step deploys (policy packs judge only those as deploys).
+            "deploying": {"code": deploy_code, "layers": deploy_layers},
+        }
         if view is None:
-            return
+            return judged
         artifacts: list[tuple[str, KnownCode]] = []
         if deploy_code:
             label = f"function {name}"
@@ -290,9 +294,10 @@ class LambdaFunctionProvider(CodesignProvider):
         layer_part = deploys[1 if deploy_code else 0 :] if deploy_layers else standing[1:]
         after = code_part + layer_part
         if after and all(p.decision is not Decision.UNKNOWN for p in after):
-            inputs["deployed_code_standing"] = judging.standing_document(after)
-        inputs["findings"] = findings
-        inputs["predicted_verdict"] = _prediction_output(deploys or standing)
+            judged["deployed_code_standing"] = judging.standing_document(after)
+        judged["findings"] = findings
+        judged["predicted_verdict"] = _prediction_output(deploys or standing)
+        return judged
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace on a new name; update for new code, layers, config or settings, or to
@@ -446,7 +451,16 @@ class FunctionOutputs(DeployOutputs):
     findings: list[dict[str, str]]
 
 
-class FunctionComputed(FunctionOutputs):
+class CheckOutputs(TypedDict):
+    """What a :class:`LambdaFunction`'s ``check`` adds: its judgement of the step."""
+
+    findings: list[dict[str, str]]
+    predicted_verdict: dict[str, Any] | None
+    deployed_code_standing: dict[str, Any] | None
+    deploying: dict[str, bool]
+
+
+class FunctionComputed(FunctionOutputs, CheckOutputs):
     """Every property of a :class:`LambdaFunction`'s state its provider computes: the
     outputs of a step, and what ``check`` adds (the code as judged, the prediction)."""
 
@@ -454,7 +468,6 @@ class FunctionComputed(FunctionOutputs):
     code_id: str | None
     code_ref: str | None
     layer_arns: list[str] | None
-    predicted_verdict: dict[str, Any] | None
     drift: list[str] | None
 
 
