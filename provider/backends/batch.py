@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 
 from provider.backends.base import Document, SignerPart
+from provider.backends.values import SigningJob
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.objects import location_text
-from provider.statuses import JobStatus
 from provider.workers import run_all
 
 #: Packages signed at once on AWS when the caller does not say. Signer's quotas are
@@ -86,7 +86,7 @@ def sign_all(
     def one(request: SignRequest) -> SignOutcome:
         outcome: SignOutcome
         try:
-            job = backend.sign_package(
+            document = backend.sign_package(
                 request.source,
                 destination,
                 request.profile_name,
@@ -94,17 +94,18 @@ def sign_all(
                 now=now,
                 prefix=prefix,
             )
-            if job.get("status") != JobStatus.SUCCEEDED:
+            job = SigningJob.from_document(document)
+            if not job.succeeded:
+                reason = job.status_reason if job.status_reason is not None else "no reason given"
                 outcome = SignOutcome(
                     request,
                     error=SigningJobFailed(
-                        f"signing job {job.get('jobId')} ended "
-                        f"{job.get('status')}: {job.get('statusReason', 'no reason given')}",
-                        job_id=job.get("jobId"),
+                        f"signing job {job.job_id} ended {job.status}: {reason}",
+                        job_id=job.job_id,
                     ),
                 )
             else:
-                outcome = SignOutcome(request, job=job)
+                outcome = SignOutcome(request, job=document)
         except CodesignError as error:
             outcome = SignOutcome(request, error=error)
         return outcome
