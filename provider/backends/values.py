@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from provider.errors import ValidationError
 from provider.objects import S3Object
 from provider.statuses import JobStatus, ProfileStatus
+from provider.validity import ValidityPeriod
 from provider.verdict import DEFAULT_UNTRUSTED_ARTIFACT_POLICY, CscPolicy, Policy
 
 Document = dict[str, Any]
@@ -112,6 +113,8 @@ class SigningProfile:
     status_reason: str | None = None
     #: From when its signatures are untrusted, when RevokeSigningProfile revoked it.
     revocation_effective_from: str | None = None
+    #: How long its signatures are valid (the default when the document names none).
+    validity: ValidityPeriod = field(default_factory=ValidityPeriod.default)
     #: The service's document, as it came (the edges print it).
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -129,6 +132,7 @@ class SigningProfile:
             revocation_effective_from=(document.get("revocationRecord") or {}).get(
                 "revocationEffectiveFrom"
             ),
+            validity=ValidityPeriod.from_document(document.get("signatureValidityPeriod")),
             document=copy.deepcopy(dict(document)),
         )
 

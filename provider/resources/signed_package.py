@@ -24,6 +24,7 @@ from pulumi.dynamic import (
 
 from provider.archive import package_bytes, source_hash
 from provider.arns import Location
+from provider.backends import values
 from provider.backends.base import Backend
 from provider.backends.function_settings import Code
 from provider.backends.values import SigningJob
@@ -46,8 +47,7 @@ from provider.resources._base import (
 from provider.resources.origins import mark, traced
 from provider.resources.report import finding, watch
 from provider.resources.signing_profile import SigningProfile
-from provider.statuses import JobStatus, ProfileStatus
-from provider.validity import ValidityPeriod
+from provider.statuses import JobStatus
 from provider.verdict import ArtifactFacts, Reason, revocation_rule
 
 #: A change to any of these means a new signing job and a new signed object.
@@ -214,18 +214,18 @@ def _resign_reason(facts: ArtifactFacts, now: datetime, window: timedelta | None
 
 
 def _window_findings(
-    profile: dict[str, Any], window: timedelta, now: datetime
+    profile: values.SigningProfile, window: timedelta, now: datetime
 ) -> list[dict[str, str]]:
     """A warning when ``renew_before`` is not shorter than the profile's validity: every
     signature would be due again at once, so every up would sign again."""
-    validity = ValidityPeriod.from_document(profile.get("signatureValidityPeriod"))
+    validity = profile.validity
     if validity.expiry_from(now) - now > window:
         return []
     return [
         finding(
             "warning",
             f"code signing: renew_before {format_window(window)} is not shorter than profile "
-            f"{profile.get('profileName')!r}'s signature validity "
+            f"{profile.profile_name!r}'s signature validity "
             f"({validity.value} {validity.type.lower()}): every up would sign again; "
             "use a shorter renew_before",
         )
@@ -285,16 +285,17 @@ class SignedPackageProvider(CodesignProvider):
             return CheckResult(inputs, failures)
         backend = backend_of(inputs)
         profile = checked(
-            lambda: backend.get_signing_profile(
-                str(name), profile_owner=inputs.get("profile_owner")
+            lambda: values.SigningProfile.from_document(
+                backend.get_signing_profile(str(name), profile_owner=inputs.get("profile_owner"))
             ),
             "profile_name",
         )
-        active = isinstance(profile, dict) and profile["status"] == ProfileStatus.ACTIVE
-        if isinstance(profile, dict):
-            inputs["profile_version_arn"] = profile["profileVersionArn"]
-        if isinstance(profile, dict) and window is not None:
-            inputs["findings"] += _window_findings(profile, window, now_of(inputs))
+        known = profile if isinstance(profile, values.SigningProfile) else None
+        active = known is not None and known.active
+        if known is not None:
+            inputs["profile_version_arn"] = known.profile_version_arn
+        if known is not None and window is not None:
+            inputs["findings"] += _window_findings(known, window, now_of(inputs))
         needs_job = not olds or any(olds.get(k) != inputs.get(k) for k in _REPLACING)
         # Judged with or without olds: the engine checks a replacement again without them
         # (for new auto-names), and that check's inputs are what the preview shows.
@@ -317,7 +318,7 @@ class SignedPackageProvider(CodesignProvider):
                     )
                 )
             elif reason and olds:
-                status = profile["status"] if isinstance(profile, dict) else "unknown"
+                status = known.status if known is not None else "unknown"
                 inputs["findings"].append(
                     finding(
                         "warning",
@@ -331,12 +332,12 @@ class SignedPackageProvider(CodesignProvider):
             # Known to previews of an in-place update too (its outputs are these inputs):
             # functions deployed from it then see the object they run, not an unknown.
             inputs.update(_locations(current[0]))
-        if needs_job and isinstance(profile, dict) and not active:
+        if needs_job and known is not None and not active:
             inputs["findings"].append(
                 finding(
                     "error",
                     f"code signing: package {inputs.get('source')} cannot be signed: "
-                    f"profile {name!r} is {profile['status']}, and canceled or revoked profiles "
+                    f"profile {name!r} is {known.status}, and canceled or revoked profiles "
                     "start no signing job; to fix: sign with an active SigningProfile that the "
                     "CodeSigningConfig lists",
                 )
