@@ -6,7 +6,7 @@ import hashlib
 import re
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
@@ -47,7 +47,6 @@ from provider.resources._base import (
 from provider.resources.origins import mark, traced
 from provider.resources.report import finding, watch
 from provider.resources.signing_profile import SigningProfile
-from provider.statuses import JobStatus
 from provider.verdict import ArtifactFacts, Reason, revocation_rule
 
 #: A change to any of these means a new signing job and a new signed object.
@@ -372,38 +371,37 @@ class SignedPackageProvider(CodesignProvider):
             with tempfile.TemporaryDirectory(prefix="codesign-") as scratch:
                 source = Path(scratch) / "package.zip"
                 source.write_bytes(unsigned)
-                job = backend.sign_package(
-                    source,
-                    destination,
-                    props["profile_name"],
-                    profile_owner=props.get("profile_owner"),
-                    client_request_token=token,
-                    now=now_of(props),
-                    prefix=_request_prefix(props),
+                job = SigningJob.from_document(
+                    backend.sign_package(
+                        source,
+                        destination,
+                        props["profile_name"],
+                        profile_owner=props.get("profile_owner"),
+                        client_request_token=token,
+                        now=now_of(props),
+                        prefix=_request_prefix(props),
+                    )
                 )
-            if job["status"] != JobStatus.SUCCEEDED:
+            if not job.succeeded:
                 raise SigningJobFailed(
-                    f"signing job {job['jobId']} for {props['source']} failed: "
-                    f"{job.get('statusReason')}",
-                    job_id=job["jobId"],
+                    f"signing job {job.job_id} for {props['source']} failed: {job.status_reason}",
+                    job_id=job.job_id,
                 )
             if props.get("signature_revocation"):
                 backend.revoke_signature(
-                    job["jobId"], props["signature_revocation"]["reason"], now=now_of(props)
+                    job.job_id, props["signature_revocation"]["reason"], now=now_of(props)
                 )
                 # Described anew for the revocation; the signed object (with the S3
                 # version DescribeSigningJob lacks) is the one just written.
-                job = {
-                    **backend.describe_signing_job(job["jobId"]),
-                    "signedObject": job["signedObject"],
-                }
+                described = SigningJob.from_document(backend.describe_signing_job(job.job_id))
+                job = replace(described, signed_object=job.signed_object)
         outs = {
             **props,
             "source_hash": content_hash,
-            **_outputs(SigningJob.from_document(job), backend, props),
+            **_outputs(job, backend, props),
             "findings": [],
         }  # what check said led to this signature
-        return CreateResult(job["jobId"], outs)
+        return CreateResult(job.job_id, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """RevokeSignature (the only in-place change)."""
