@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError, WaiterError
 
@@ -56,9 +56,6 @@ from provider.verdict import (
     Decision,
     Verdict,
 )
-
-if TYPE_CHECKING:
-    pass
 
 T = TypeVar("T")
 
