@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from provider.errors import CodesignError
 from provider.objects import S3Object
@@ -28,17 +28,8 @@ from sam_ext.packaging.resources import function_property, packageable
 from sam_ext.parameters import substitute
 from sam_ext.template import Template, parse_template
 
-
-class Judges(Protocol):
-    """What the judging needs of a backend (the aws one)."""
-
-    def evaluate_package(
-        self, package: Any, csc: CscPolicy, *, at: datetime, name: str | None = None
-    ) -> Verdict:
-        """The verdict Lambda would give the signed object ``package`` under ``csc``."""
-
-    def csc_policy_of(self, arn: str) -> CscPolicy:
-        """The policy of an existing code signing config."""
+if TYPE_CHECKING:
+    from provider.backends.base import LambdaPart
 
 
 @dataclass(frozen=True)
@@ -81,7 +72,7 @@ class TemplateJudge:
 
     def __init__(
         self,
-        backend: Judges,
+        backend: LambdaPart,
         now: datetime,
         read_template: Callable[[S3Object], bytes],
     ) -> None:

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provider import schemas
+from provider.archive import BuiltPackage
 from provider.arns import Location, check_platform, check_profile_name, check_profile_version
 from provider.backends.function_settings import Code, FunctionSettings, LayerSettings
 from provider.backends.jobs import JobFilter, Pagination
+from provider.backends.values import SigningJob
 from provider.clock import format_instant
 from provider.errors import ValidationError
 from provider.validity import ValidityPeriod
@@ -124,12 +126,15 @@ def policy_of_config(config: Document, arn: str | None = None) -> CscPolicy:
     )
 
 
-class Backend(Protocol):
-    """AWS Signer + Lambda operations, as the local registry or AWS itself performs them."""
+class SignerPart(Protocol):
+    """AWS Signer's operations, as the local keystore or AWS Signer itself performs them
+    (:class:`~provider.backends.local.signer.LocalSigner`,
+    :class:`~provider.backends.aws.signer.AwsSigner`)."""
 
-    location: Location
+    @property
+    def location(self) -> Location:
+        """Partition, region and account of this part's ARNs."""
 
-    # --- Signer -----------------------------------------------------------------------
     def put_signing_profile(
         self,
         profile_name: str,
@@ -169,8 +174,8 @@ class Backend(Protocol):
         destination: str,
         profile_name: str,
         *,
-        profile_owner: str | None,
-        client_request_token: str | None,
+        profile_owner: str | None = None,
+        client_request_token: str | None = None,
         now: datetime,
         prefix: str = "",
     ) -> Document:
@@ -190,24 +195,58 @@ class Backend(Protocol):
     ) -> None:
         """RevokeSignature: that one signature is untrusted from now on."""
 
+    def sign_archive(
+        self,
+        source: Path,
+        destination: str,
+        profile_name: str,
+        *,
+        written: BuiltPackage | None = None,
+        profile_owner: str | None = None,
+        client_request_token: str | None = None,
+        now: datetime,
+        prefix: str = "",
+    ) -> tuple[SigningJob, bool]:
+        """:meth:`sign_package` for a .zip this process built (``sam-ext package``):
+        ``written`` holds its bytes and SHA-384 when it has just been written (a backend
+        that signs in this process need not read or hash it again). Returns the job and
+        whether this call started it: ``False`` when it may be a job found again by its
+        client request token, whose signed object the caller should check."""
+
+    def default_signing_destination(self) -> str | None:
+        """Where a signing job writes when no destination is given (local: the
+        keystore's ``artifacts`` directory); ``None`` when one must be given (aws: an
+        S3 location)."""
+
+    # --- seals: local signed objects proven unchanged without re-verifying them ---------
+    def seal_signed(
+        self, path: Path, facts: dict[str, str], bound_to: str
+    ) -> dict[str, Any] | None:
+        """A keyed record proving the local signed object ``path`` unchanged later;
+        ``None`` when none can be made (too fresh, or a backend that keeps no seals)."""
+
+    def sealed_facts(
+        self, path: Path, seal: Any, bound_to: str, *, name: str
+    ) -> ArtifactFacts | None:
+        """The facts of the local object ``path`` whose ``seal`` still matches it, else
+        ``None`` (then it must be verified in full)."""
+
+    def file_facts(self, path: Path, *, name: str) -> ArtifactFacts:
+        """The facts of the local signed object ``path``, verified in full (a backend
+        that judges no local files refuses it)."""
+
     # --- Signer: job listings and third-party layers (issue 15) -----------------------
     def list_signing_jobs(self, filters: JobFilter, pages: Pagination) -> Document:
         """ListSigningJobs, paged as the AWS CLI pages it: ``{jobs: [...]}``, plus
         ``NextToken`` (for ``pages.starting_token``) when ``pages.max_items`` cut it short."""
 
-    def adopt_layer(
-        self,
-        source: str,
-        profile_name: str,
-        *,
-        layer_name: str | None,
-        now: datetime,
-        destination: str | None = None,
-    ) -> Document:
-        """Sign a third-party layer unchanged and publish it as this account's layer
-        version: ``source`` is a layer version ARN (aws, signed through ``destination``,
-        ``s3://bucket[/prefix]``) or a .zip path (local). Returns the ``layer-adoption``
-        document: the new ARN and the content's SHA-256 before and after."""
+
+class LambdaPart(Protocol):
+    """AWS Lambda's code signing configs, functions and layers, and the verdict Lambda
+    would give a package, as the local registry or AWS Lambda performs them
+    (:class:`~provider.backends.local.registry.LocalFunctions`, which takes the trust
+    records it judges publishers by as an argument;
+    :class:`~provider.backends.aws.lambda_functions.AwsFunctions`)."""
 
     # --- Lambda -----------------------------------------------------------------------
     def create_code_signing_config(
@@ -244,7 +283,7 @@ class Backend(Protocol):
         """The verdict inputs of a code signing config (GetCodeSigningConfig)."""
 
     def evaluate_package(
-        self, package: Path | str, csc: CscPolicy, *, at: datetime, name: str | None = None
+        self, package: Code, csc: CscPolicy, *, at: datetime, name: str | None = None
     ) -> Verdict:
         """The verdict Lambda would give ``package`` under ``csc`` at ``at``: a local
         .zip (local backend) or a signed S3 object ``s3://bucket/key[?versionId=V]`` (aws);
@@ -375,3 +414,21 @@ class Backend(Protocol):
     def delete_layer_version(self, layer_version_arn: str) -> None:
         """DeleteLayerVersion (functions using it keep their copy; deleting one already
         gone succeeds, as on Lambda)."""
+
+
+class Backend(SignerPart, LambdaPart, Protocol):
+    """A Signer part and a Lambda part over one account (the local keystore, or AWS)."""
+
+    def adopt_layer(
+        self,
+        source: str,
+        profile_name: str,
+        *,
+        layer_name: str | None,
+        now: datetime,
+        destination: str | None = None,
+    ) -> Document:
+        """Sign a third-party layer unchanged and publish it as this account's layer
+        version: ``source`` is a layer version ARN (aws, signed through ``destination``,
+        ``s3://bucket[/prefix]``) or a .zip path (local). Returns the ``layer-adoption``
+        document: the new ARN and the content's SHA-256 before and after."""

@@ -13,12 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
-from provider.backends.base import Document
+from provider.backends.base import Document, SignerPart
+from provider.backends.values import SigningJob
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.objects import location_text
-from provider.statuses import JobStatus
 from provider.workers import run_all
 
 #: Packages signed at once on AWS when the caller does not say. Signer's quotas are
@@ -32,23 +31,6 @@ from provider.workers import run_all
 #: (:data:`provider.backends.aws.session.DEFAULT_RETRY_MODE`).
 DEFAULT_JOBS = 50
 MAX_JOBS = 64
-
-
-class Signs(Protocol):
-    """The one operation the batch needs."""
-
-    def sign_package(
-        self,
-        source: Path,
-        destination: str,
-        profile_name: str,
-        *,
-        profile_owner: str | None = ...,
-        client_request_token: str | None = ...,
-        now: datetime,
-        prefix: str = ...,
-    ) -> Document:
-        """Start a signing job, wait for it, return DescribeSigningJob."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +63,7 @@ def stderr_progress(line: str) -> None:
 
 
 def sign_all(
-    backend: Signs,
+    backend: SignerPart,
     requests: Sequence[SignRequest],
     destination: str,
     *,
@@ -104,7 +86,7 @@ def sign_all(
     def one(request: SignRequest) -> SignOutcome:
         outcome: SignOutcome
         try:
-            job = backend.sign_package(
+            document = backend.sign_package(
                 request.source,
                 destination,
                 request.profile_name,
@@ -112,17 +94,18 @@ def sign_all(
                 now=now,
                 prefix=prefix,
             )
-            if job.get("status") != JobStatus.SUCCEEDED:
+            job = SigningJob.from_document(document)
+            if not job.succeeded:
+                reason = job.status_reason if job.status_reason is not None else "no reason given"
                 outcome = SignOutcome(
                     request,
                     error=SigningJobFailed(
-                        f"signing job {job.get('jobId')} ended "
-                        f"{job.get('status')}: {job.get('statusReason', 'no reason given')}",
-                        job_id=job.get("jobId"),
+                        f"signing job {job.job_id} ended {job.status}: {reason}",
+                        job_id=job.job_id,
                     ),
                 )
             else:
-                outcome = SignOutcome(request, job=job)
+                outcome = SignOutcome(request, job=document)
         except CodesignError as error:
             outcome = SignOutcome(request, error=error)
         return outcome

@@ -9,11 +9,24 @@ from provider.errors import ValidationError
 
 if TYPE_CHECKING:
     from provider.backends.aws import AwsBackend
-    from provider.backends.base import Backend
+    from provider.backends.aws.lambda_functions import AwsFunctions
+    from provider.backends.aws.signer import AwsSigner
+    from provider.backends.base import Backend, LambdaPart, SignerPart
+    from provider.backends.local.registry import LocalFunctions
+    from provider.backends.local.signer import LocalSigner
 
     def _both_implement_the_interface(local: LocalBackend, aws: AwsBackend) -> list[Backend]:
         """Never called: mypy checks here that each backend is a :class:`Backend`."""
         return [local, aws]
+
+    def _each_part_implements_its_protocol(
+        local_signer: LocalSigner,
+        local_lambda: LocalFunctions,
+        aws_signer: AwsSigner,
+        aws_lambda: AwsFunctions,
+    ) -> tuple[list[SignerPart], list[LambdaPart]]:
+        """Never called: mypy checks here that each part, on its own, is its protocol."""
+        return [local_signer, aws_signer], [local_lambda, aws_lambda]
 
 
 BACKENDS = ("local", "aws")

@@ -17,13 +17,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from provider.archive import package_bytes
 from provider.arns import FUNCTION_NAME_RE
 from provider.errors import ValidationError
 from provider.objects import S3Object, check_bucket
-from provider.verdict import Check, CscPolicy, Verdict
+from provider.verdict import Check, Verdict
+
+if TYPE_CHECKING:
+    from provider.backends.base import LambdaPart
 
 #: A function's or layer's code: an S3 object or ``s3://bucket/key[?versionId=V]`` (aws),
 #: or a local .zip (local).
@@ -550,20 +553,8 @@ def drift(
     return found
 
 
-class Judge(Protocol):
-    """What :func:`refresh_drift` needs of a backend: a package judged under a config."""
-
-    def evaluate_package(
-        self, package: Any, csc: CscPolicy, *, at: datetime, name: str | None = None
-    ) -> Verdict:
-        """The verdict Lambda would give ``package`` under ``csc`` at ``at``."""
-
-    def csc_policy_of(self, arn: str) -> CscPolicy:
-        """The code signing config ``arn``'s policy."""
-
-
 def refresh_drift(
-    backend: Judge,
+    backend: LambdaPart,
     deployed: Mapping[str, Any],
     name: str,
     *,

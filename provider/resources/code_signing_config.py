@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -16,6 +16,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from provider.backends import values
 from provider.errors import NotFoundError
 from provider.resources._base import (
     CodesignProvider,
@@ -51,12 +52,19 @@ class CodeSigningConfigArgs:
     region: str | None = None
 
 
-def _outputs(document: dict[str, Any]) -> dict[str, Any]:
-    config = document["CodeSigningConfig"]
+class CodeSigningConfigOutputs(TypedDict):
+    """What Lambda gives a :class:`CodeSigningConfig`."""
+
+    arn: str
+    config_id: str
+    last_modified: str | None
+
+
+def _outputs(config: values.CodeSigningConfig) -> CodeSigningConfigOutputs:
     return {
-        "arn": config["CodeSigningConfigArn"],
-        "config_id": config["CodeSigningConfigId"],
-        "last_modified": config["LastModified"],
+        "arn": config.arn,
+        "config_id": config.config_id,
+        "last_modified": config.last_modified,
     }
 
 
@@ -106,7 +114,7 @@ class CodeSigningConfigProvider(CodesignProvider):
                 description=props.get("description"),
                 now=now_of(props),
             )
-        outs = _outputs(document)
+            outs = _outputs(values.CodeSigningConfig.from_document(document))
         return CreateResult(outs["arn"], {**props, **outs})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -119,17 +127,19 @@ class CodeSigningConfigProvider(CodesignProvider):
                 description=news.get("description") or "",
                 now=now_of(news),
             )
-        return UpdateResult({**news, **_outputs(document)})
+            outs = _outputs(values.CodeSigningConfig.from_document(document))
+        return UpdateResult({**news, **outs})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """GetCodeSigningConfig: refresh picks up changes made outside Pulumi (a config
         deleted outside it is dropped from state)."""
         with reported():
             try:
-                config = backend_of(props).get_code_signing_config(id_)["CodeSigningConfig"]
+                document = backend_of(props).get_code_signing_config(id_)
             except NotFoundError:
                 return gone()
-        allowed = config["AllowedPublishers"]["SigningProfileVersionArns"]
+            config = values.CodeSigningConfig.from_document(document)
+        allowed = list(config.allowed)
         refreshed = {
             **props,
             "allowed_publishers": allowed,
@@ -138,9 +148,9 @@ class CodeSigningConfigProvider(CodesignProvider):
             "publisher_refs": (
                 props.get("publisher_refs") if allowed == props.get("allowed_publishers") else None
             ),
-            "policy": config["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"],
-            "description": config.get("Description") or props.get("description"),
-            **_outputs({"CodeSigningConfig": config}),
+            "policy": config.untrusted_artifact_on_deployment.value,
+            "description": config.description or props.get("description"),
+            **_outputs(config),
         }
         return ReadResult(id_, refreshed)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -22,6 +22,7 @@ from pulumi.dynamic import (
 
 from provider.backends.base import Backend, Document
 from provider.backends.function_settings import FunctionSettings
+from provider.backends.values import FunctionConfiguration
 from provider.errors import CodesignError, NotFoundError
 from provider.objects import S3Object
 from provider.prediction import KnownCode, KnownConfig, Prediction, combined
@@ -227,7 +228,7 @@ class LambdaFunctionProvider(CodesignProvider):
             [layer.get("arn") for layer in layers] if isinstance(layers, list) else layers
         )
         try:
-            self._judge(olds, inputs, backend, code)
+            inputs.update(self._judge(olds, inputs, backend, code))
         except CodesignError as exc:
             return CheckResult(inputs, [CheckFailure("code", f"LambdaFunction: {exc}")])
         return CheckResult(inputs, [])
@@ -238,7 +239,9 @@ class LambdaFunctionProvider(CodesignProvider):
         inputs: dict[str, Any],
         backend: Backend,
         code: Path | S3Object | None,
-    ) -> None:
+    ) -> CheckOutputs:
+        """What ``check`` adds to the inputs: the verdict of each deploy this step makes,
+        the standing of deployed code it keeps, and which parts it deploys."""
         now = now_of(inputs)
         name = str(inputs["function_name"])
         view = judging.known_config(inputs, backend)
@@ -247,13 +250,15 @@ class LambdaFunctionProvider(CodesignProvider):
             not olds or _changed(olds, inputs, "code_id") or _changed(olds, inputs, "architectures")
         )
         deploy_layers = not olds or _changed(olds, inputs, "layer_arns")
-        inputs["findings"] = []
-        inputs["predicted_verdict"] = None
-        inputs["deployed_code_standing"] = None
-        # Which parts this step deploys (policy packs judge only those as deploys).
-        inputs["deploying"] = {"code": deploy_code, "layers": deploy_layers}
+        judged: CheckOutputs = {
+            "findings": [],
+            "predicted_verdict": None,
+            "deployed_code_standing": None,
+            # Which parts this step deploys (policy packs judge only those as deploys).
+            "deploying": {"code": deploy_code, "layers": deploy_layers},
+        }
         if view is None:
-            return
+            return judged
         artifacts: list[tuple[str, KnownCode]] = []
         if deploy_code:
             label = f"function {name}"
@@ -289,9 +294,10 @@ class LambdaFunctionProvider(CodesignProvider):
         layer_part = deploys[1 if deploy_code else 0 :] if deploy_layers else standing[1:]
         after = code_part + layer_part
         if after and all(p.decision is not Decision.UNKNOWN for p in after):
-            inputs["deployed_code_standing"] = judging.standing_document(after)
-        inputs["findings"] = findings
-        inputs["predicted_verdict"] = _prediction_output(deploys or standing)
+            judged["deployed_code_standing"] = judging.standing_document(after)
+        judged["findings"] = findings
+        judged["predicted_verdict"] = _prediction_output(deploys or standing)
+        return judged
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Replace on a new name; update for new code, layers, config or settings, or to
@@ -421,12 +427,61 @@ class LambdaFunctionProvider(CodesignProvider):
             backend_of(props).delete_function(id_)
 
 
-#: Outputs of the last deploy that an update which deploys nothing keeps.
-_DEPLOY_OUTPUTS = ("deployed_code", "verdict", "warnings")
+class DeployOutputs(TypedDict):
+    """Outputs of the last deploy that an update which deploys nothing keeps."""
+
+    #: What the function runs, as deployed (:func:`code_ref`).
+    deployed_code: str | None
+    verdict: dict[str, Any] | None
+    #: The last deploy's warnings (a step's outputs always carry a list).
+    warnings: list[str] | None
 
 
-def _kept(olds: dict[str, Any]) -> dict[str, Any]:
-    return {k: olds.get(k) for k in _DEPLOY_OUTPUTS}
+class FunctionOutputs(DeployOutputs):
+    """A :class:`LambdaFunction`'s outputs after a step (see :func:`_outputs`)."""
+
+    function_name: str
+    function_arn: str
+    deployed_code_sha256: str | None
+    deployed_code_sha384: str | None
+    deployed_layers: list[str]
+    version: str | None
+    deployed_code_standing: dict[str, Any] | None
+    deploying: dict[str, bool]
+    findings: list[dict[str, str]]
+
+
+class CheckOutputs(TypedDict):
+    """What a :class:`LambdaFunction`'s ``check`` adds: its judgement of the step."""
+
+    findings: list[dict[str, str]]
+    predicted_verdict: dict[str, Any] | None
+    deployed_code_standing: dict[str, Any] | None
+    deploying: dict[str, bool]
+
+
+class FunctionComputed(FunctionOutputs, CheckOutputs):
+    """Every property of a :class:`LambdaFunction`'s state its provider computes: the
+    outputs of a step, and what ``check`` adds (the code as judged, the prediction)."""
+
+    code_sha384: str | None
+    code_id: str | None
+    code_ref: str | None
+    layer_arns: list[str] | None
+    drift: list[str] | None
+
+
+#: The computed properties (unknown when a resource is declared): all but the name, an
+#: input that a step gives back as the name Lambda knows the function by.
+_COMPUTED = tuple(key for key in FunctionComputed.__annotations__ if key != "function_name")
+
+
+def _kept(olds: dict[str, Any]) -> DeployOutputs:
+    return {
+        "deployed_code": olds.get("deployed_code"),
+        "verdict": olds.get("verdict"),
+        "warnings": olds.get("warnings"),
+    }
 
 
 def _outputs(
@@ -437,26 +492,24 @@ def _outputs(
     deployed: Path | S3Object | None,
     *,
     redeployed: bool = True,
-) -> dict[str, Any]:
+) -> FunctionOutputs:
     """Outputs after a step: the function, and the standing of what it runs now (its
     findings are what later previews of an unchanged function report). ``deployed``: the
     code this step deployed, if any; ``redeployed``: whether it deployed code or layers
     (then ``verdict`` and ``warnings`` are this deploy's)."""
-    name = function["FunctionName"]
+    configuration = FunctionConfiguration.from_document(function)
     if deployed is not None:
         props = {**props, "deployed_code": code_ref(deployed)}
-    csc_arn = function.get("CodeSigningConfigArn")
-    standing = _standing(backend, function, _stored_view(backend, csc_arn), at, props)
-    outs: dict[str, Any] = {
-        "function_name": name,
-        "function_arn": function["FunctionArn"],
+    view = _stored_view(backend, configuration.csc_arn)
+    standing = _standing(backend, function, view, at, props)
+    outs: FunctionOutputs = {
+        "function_name": configuration.function_name,
+        "function_arn": configuration.function_arn,
         "deployed_code": props.get("deployed_code"),
-        "deployed_code_sha256": function.get("CodeSha256"),
-        "deployed_code_sha384": function.get("CodeSha384"),
-        "deployed_layers": [
-            layer.get("Arn") or layer.get("Location") for layer in function.get("Layers", [])
-        ],
-        "version": function.get("Version"),
+        "deployed_code_sha256": configuration.code_sha256,
+        "deployed_code_sha384": configuration.code_sha384,
+        "deployed_layers": list(configuration.layers),
+        "version": configuration.version,
         "deployed_code_standing": judging.standing_document(standing) if standing else None,
         # After a step nothing is being deployed: a later preview of an unchanged function
         # (whose state is these outputs) judges the standing of its deployed code.
@@ -574,28 +627,7 @@ class LambdaFunction(Resource, module="codesign", name="LambdaFunction"):
             "layers": [_layer_input(layer) for layer in args.layers or []],
             **{key: getattr(args, key) for key in SETTINGS},
             "settings": settings_input(args.backend, args.home, args.region),
-            **{
-                key: None
-                for key in (
-                    "code_sha384",
-                    "code_id",
-                    "code_ref",
-                    "layer_arns",
-                    "predicted_verdict",
-                    "findings",
-                    "function_arn",
-                    "version",
-                    "deployed_code",
-                    "deployed_code_sha256",
-                    "deployed_code_sha384",
-                    "deployed_layers",
-                    "deployed_code_standing",
-                    "deploying",
-                    "verdict",
-                    "warnings",
-                    "drift",
-                )
-            },
+            **dict.fromkeys(_COMPUTED),
         }
         super().__init__(LambdaFunctionProvider(), name, props, opts)
         watch(self, self.findings)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from provider.backends.base import Backend
+from provider.backends.values import SigningProfile
 from provider.errors import CodesignError
 from provider.objects import S3Object
 from provider.prediction import (
@@ -29,7 +30,6 @@ from provider.prediction import (
 )
 from provider.resources._base import is_unknown
 from provider.resources.report import finding
-from provider.statuses import ProfileStatus
 from provider.verdict import ArtifactFacts, Decision, FailedCheck, Reason
 
 
@@ -42,7 +42,9 @@ def profile_arn(backend: Backend | None, name: Any) -> str | None:
     if _known(name) is None or backend is None:
         return None
     try:
-        return str(backend.get_signing_profile(str(name))["profileVersionArn"])
+        return SigningProfile.from_document(
+            backend.get_signing_profile(str(name))
+        ).profile_version_arn
     except CodesignError:
         return None  # a profile this update creates
 
@@ -222,12 +224,12 @@ def signer_note(backend: Backend, package: Any) -> str:
     if name is None:
         return ""
     try:
-        status = backend.get_signing_profile(str(name))["status"]
+        profile = SigningProfile.from_document(backend.get_signing_profile(str(name)))
     except CodesignError:
         return ""
-    if status == ProfileStatus.ACTIVE:
+    if profile.active:
         return ""
-    return f"; its SignedPackage cannot be signed again: profile {name!r} is {status}"
+    return f"; its SignedPackage cannot be signed again: profile {name!r} is {profile.status}"
 
 
 def standing_findings(predictions: Sequence[Prediction], note: str = "") -> list[dict[str, str]]:

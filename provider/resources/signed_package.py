@@ -6,10 +6,10 @@ import hashlib
 import re
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -24,9 +24,10 @@ from pulumi.dynamic import (
 
 from provider.archive import package_bytes, source_hash
 from provider.arns import Location
+from provider.backends import values
 from provider.backends.base import Backend
 from provider.backends.function_settings import Code
-from provider.backends.local import LocalBackend
+from provider.backends.values import SigningJob
 from provider.clock import format_instant
 from provider.errors import CodesignError, NotFoundError, SigningJobFailed, ValidationError
 from provider.objects import S3Object, parse_destination
@@ -46,8 +47,6 @@ from provider.resources._base import (
 from provider.resources.origins import mark, traced
 from provider.resources.report import finding, watch
 from provider.resources.signing_profile import SigningProfile
-from provider.statuses import JobStatus, ProfileStatus
-from provider.validity import ValidityPeriod
 from provider.verdict import ArtifactFacts, Reason, revocation_rule
 
 #: A change to any of these means a new signing job and a new signed object.
@@ -135,8 +134,9 @@ def _signing_destination(props: dict[str, Any], backend: Backend) -> str:
     destination = props.get("destination")
     if destination:
         return str(destination)
-    if isinstance(backend, LocalBackend):
-        return str(backend.store.home / "artifacts")
+    default = backend.default_signing_destination()
+    if default is not None:
+        return default
     raise ValidationError(
         "destination: the aws backend needs s3://BUCKET/PREFIX (or stack config codesign:bucket)"
     )
@@ -213,18 +213,18 @@ def _resign_reason(facts: ArtifactFacts, now: datetime, window: timedelta | None
 
 
 def _window_findings(
-    profile: dict[str, Any], window: timedelta, now: datetime
+    profile: values.SigningProfile, window: timedelta, now: datetime
 ) -> list[dict[str, str]]:
     """A warning when ``renew_before`` is not shorter than the profile's validity: every
     signature would be due again at once, so every up would sign again."""
-    validity = ValidityPeriod.from_document(profile.get("signatureValidityPeriod"))
+    validity = profile.validity
     if validity.expiry_from(now) - now > window:
         return []
     return [
         finding(
             "warning",
             f"code signing: renew_before {format_window(window)} is not shorter than profile "
-            f"{profile.get('profileName')!r}'s signature validity "
+            f"{profile.profile_name!r}'s signature validity "
             f"({validity.value} {validity.type.lower()}): every up would sign again; "
             "use a shorter renew_before",
         )
@@ -284,16 +284,17 @@ class SignedPackageProvider(CodesignProvider):
             return CheckResult(inputs, failures)
         backend = backend_of(inputs)
         profile = checked(
-            lambda: backend.get_signing_profile(
-                str(name), profile_owner=inputs.get("profile_owner")
+            lambda: values.SigningProfile.from_document(
+                backend.get_signing_profile(str(name), profile_owner=inputs.get("profile_owner"))
             ),
             "profile_name",
         )
-        active = isinstance(profile, dict) and profile["status"] == ProfileStatus.ACTIVE
-        if isinstance(profile, dict):
-            inputs["profile_version_arn"] = profile["profileVersionArn"]
-        if isinstance(profile, dict) and window is not None:
-            inputs["findings"] += _window_findings(profile, window, now_of(inputs))
+        known = profile if isinstance(profile, values.SigningProfile) else None
+        active = known is not None and known.active
+        if known is not None:
+            inputs["profile_version_arn"] = known.profile_version_arn
+        if known is not None and window is not None:
+            inputs["findings"] += _window_findings(known, window, now_of(inputs))
         needs_job = not olds or any(olds.get(k) != inputs.get(k) for k in _REPLACING)
         # Judged with or without olds: the engine checks a replacement again without them
         # (for new auto-names), and that check's inputs are what the preview shows.
@@ -316,7 +317,7 @@ class SignedPackageProvider(CodesignProvider):
                     )
                 )
             elif reason and olds:
-                status = profile["status"] if isinstance(profile, dict) else "unknown"
+                status = known.status if known is not None else "unknown"
                 inputs["findings"].append(
                     finding(
                         "warning",
@@ -330,12 +331,12 @@ class SignedPackageProvider(CodesignProvider):
             # Known to previews of an in-place update too (its outputs are these inputs):
             # functions deployed from it then see the object they run, not an unknown.
             inputs.update(_locations(current[0]))
-        if needs_job and isinstance(profile, dict) and not active:
+        if needs_job and known is not None and not active:
             inputs["findings"].append(
                 finding(
                     "error",
                     f"code signing: package {inputs.get('source')} cannot be signed: "
-                    f"profile {name!r} is {profile['status']}, and canceled or revoked profiles "
+                    f"profile {name!r} is {known.status}, and canceled or revoked profiles "
                     "start no signing job; to fix: sign with an active SigningProfile that the "
                     "CodeSigningConfig lists",
                 )
@@ -370,38 +371,37 @@ class SignedPackageProvider(CodesignProvider):
             with tempfile.TemporaryDirectory(prefix="codesign-") as scratch:
                 source = Path(scratch) / "package.zip"
                 source.write_bytes(unsigned)
-                job = backend.sign_package(
-                    source,
-                    destination,
-                    props["profile_name"],
-                    profile_owner=props.get("profile_owner"),
-                    client_request_token=token,
-                    now=now_of(props),
-                    prefix=_request_prefix(props),
+                job = SigningJob.from_document(
+                    backend.sign_package(
+                        source,
+                        destination,
+                        props["profile_name"],
+                        profile_owner=props.get("profile_owner"),
+                        client_request_token=token,
+                        now=now_of(props),
+                        prefix=_request_prefix(props),
+                    )
                 )
-            if job["status"] != JobStatus.SUCCEEDED:
+            if not job.succeeded:
                 raise SigningJobFailed(
-                    f"signing job {job['jobId']} for {props['source']} failed: "
-                    f"{job.get('statusReason')}",
-                    job_id=job["jobId"],
+                    f"signing job {job.job_id} for {props['source']} failed: {job.status_reason}",
+                    job_id=job.job_id,
                 )
             if props.get("signature_revocation"):
                 backend.revoke_signature(
-                    job["jobId"], props["signature_revocation"]["reason"], now=now_of(props)
+                    job.job_id, props["signature_revocation"]["reason"], now=now_of(props)
                 )
                 # Described anew for the revocation; the signed object (with the S3
                 # version DescribeSigningJob lacks) is the one just written.
-                job = {
-                    **backend.describe_signing_job(job["jobId"]),
-                    "signedObject": job["signedObject"],
-                }
+                described = SigningJob.from_document(backend.describe_signing_job(job.job_id))
+                job = replace(described, signed_object=job.signed_object)
         outs = {
             **props,
             "source_hash": content_hash,
             **_outputs(job, backend, props),
             "findings": [],
         }  # what check said led to this signature
-        return CreateResult(job["jobId"], outs)
+        return CreateResult(job.job_id, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """RevokeSignature (the only in-place change)."""
@@ -413,7 +413,9 @@ class SignedPackageProvider(CodesignProvider):
                     id_, news["signature_revocation"]["reason"], now=now_of(news)
                 )
                 job = backend.describe_signing_job(id_)
-        return UpdateResult({**olds, **news, **_outputs(job, backend, olds)})
+        return UpdateResult(
+            {**olds, **news, **_outputs(SigningJob.from_document(job), backend, olds)}
+        )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """DescribeSigningJob: refresh picks up revocations made outside Pulumi. A package
@@ -425,7 +427,7 @@ class SignedPackageProvider(CodesignProvider):
                 job = backend.describe_signing_job(id_)
             except NotFoundError:
                 return gone()
-            outs = _outputs(job, backend, props)
+            outs = _outputs(SigningJob.from_document(job), backend, props)
             signed = str(outs["deploy_location"])
             if not backend.code_exists(
                 S3Object.parse(signed) if signed.startswith("s3:/") else Path(signed)
@@ -438,27 +440,57 @@ class SignedPackageProvider(CodesignProvider):
         (as on AWS, where it stays in S3)."""
 
 
-def _outputs(job: dict[str, Any], backend: Backend, previous: dict[str, Any]) -> dict[str, Any]:
+class SignedPackageOutputs(TypedDict):
+    """What a signing job gives a :class:`SignedPackage` (see :func:`_outputs`)."""
+
+    job_id: str
+    location: str
+    deploy_location: str
+    bucket: str | None
+    key: str | None
+    object_version: str | None
+    profile_version_arn: str
+    signed_at: str
+    signature_expires_at: str | None
+    digest: str | None
+    revoked: bool
+
+
+class SignedPackageComputed(SignedPackageOutputs):
+    """Every property of a :class:`SignedPackage`'s state its provider computes: the job's
+    outputs, and what its ``check`` and ``create`` add."""
+
+    source_hash: str
+    signing_generation: int | None
+    findings: list[dict[str, str]]
+
+
+#: The computed properties (unknown when a resource is declared).
+_COMPUTED = tuple(SignedPackageComputed.__annotations__)
+
+
+def _outputs(job: SigningJob, backend: Backend, previous: dict[str, Any]) -> SignedPackageOutputs:
     """The outputs a signing job gives. ``digest`` (SHA-384) is computed only for a local
     signed object; for an S3 one it is ``None`` (reading it back would mean downloading it:
     ``object_version`` identifies those bytes instead). DescribeSigningJob does not return
     the S3 version, so a refresh keeps the one recorded at create."""
-    signed = job["signedObject"]
-    if "path" in signed:
-        location = str(signed["path"])
+    signed = job.signed_object
+    if signed is None or (signed.path is None and signed.s3 is None):
+        raise SigningJobFailed(f"signing job {job.job_id}: no signed object", job_id=job.job_id)
+    bucket = key = version = digest = None
+    if signed.path is not None:
+        location = signed.path
         path = Path(location)
         digest = hashlib.sha384(path.read_bytes()).hexdigest() if path.is_file() else None
-        bucket = key = version = None
-    else:
-        bucket, key = signed["bucketName"], signed["key"]
+    elif signed.s3 is not None:
+        bucket, key = signed.s3.bucket, signed.s3.key
         location = f"s3://{bucket}/{key}"
         same = (previous.get("bucket"), previous.get("key")) == (bucket, key)
-        version = signed.get("version") or (previous.get("object_version") if same else None)
-        digest = None
+        version = signed.s3.version or (previous.get("object_version") if same else None)
     where = backend.location
-    signer = Location(where.region, job.get("jobOwner") or where.account, where.partition)
+    signer = Location(where.region, job.job_owner or where.account, where.partition)
     return {
-        "job_id": job["jobId"],
+        "job_id": job.job_id,
         "location": location,
         # What functions and layers deploy: on aws the object's version, pinned.
         "deploy_location": S3Object(bucket, key, version).uri if bucket and key else location,
@@ -466,12 +498,12 @@ def _outputs(job: dict[str, Any], backend: Backend, previous: dict[str, Any]) ->
         "key": key,
         "object_version": version,
         "profile_version_arn": signer.profile_version_arn(
-            job["profileName"], job["profileVersion"]
+            job.profile_name, job.profile_version or ""
         ),
-        "signed_at": job["createdAt"],
-        "signature_expires_at": job["signatureExpiresAt"],
+        "signed_at": job.created_at,
+        "signature_expires_at": job.signature_expires_at,
         "digest": digest,
-        "revoked": "revocationRecord" in job,
+        "revoked": job.revoked,
     }
 
 
@@ -527,25 +559,7 @@ class SignedPackage(Resource, module="codesign", name="SignedPackage"):
             "renew_before": args.renew_before,
             "name_seed": name_seed("SignedPackage", name, opts),
             "settings": settings,
-            **{
-                key: None
-                for key in (
-                    "source_hash",
-                    "signing_generation",
-                    "job_id",
-                    "location",
-                    "deploy_location",
-                    "bucket",
-                    "key",
-                    "object_version",
-                    "profile_version_arn",
-                    "signed_at",
-                    "signature_expires_at",
-                    "digest",
-                    "revoked",
-                    "findings",
-                )
-            },
+            **dict.fromkeys(_COMPUTED),
         }
         super().__init__(SignedPackageProvider(), name, props, opts)
         watch(self, self.findings)

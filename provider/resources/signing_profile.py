@@ -5,12 +5,13 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from provider.arns import PLATFORM_LAMBDA
+from provider.backends import values
 from provider.clock import format_instant, parse_instant
 from provider.errors import NotFoundError, ValidationError
 from provider.resources._base import (
@@ -235,14 +236,24 @@ def _revocation_failures(old: Any, new: Any) -> list[Any]:
     return []
 
 
-def _outputs(profile: dict[str, Any]) -> dict[str, Any]:
-    record = profile.get("revocationRecord") or {}
+class SigningProfileOutputs(TypedDict):
+    """What GetSigningProfile gives a :class:`SigningProfile`."""
+
+    arn: str
+    profile_version: str
+    profile_version_arn: str
+    status: str
+    revocation_effective_from: str | None
+
+
+def _outputs(document: dict[str, Any]) -> SigningProfileOutputs:
+    profile = values.SigningProfile.from_document(document)
     return {
-        "arn": profile["arn"],
-        "profile_version": profile["profileVersion"],
-        "profile_version_arn": profile["profileVersionArn"],
-        "status": profile["status"],
-        "revocation_effective_from": record.get("revocationEffectiveFrom"),
+        "arn": profile.arn,
+        "profile_version": profile.profile_version,
+        "profile_version_arn": profile.profile_version_arn,
+        "status": profile.status.value,
+        "revocation_effective_from": profile.revocation_effective_from,
     }
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from provider.backends.values import SigningJob
 from provider.clock import parse_instant
 from provider.errors import SigningJobFailed
 from provider.objects import location_text
@@ -53,7 +54,7 @@ def sign(
     The signed package is written to DESTINATION/PREFIX + jobId + .zip: a file (local
     backend) or an S3 object whose version is in signedObject (aws backend).
     """
-    job = ctx.backend.sign_package(
+    document = ctx.backend.sign_package(
         source,
         destination,
         profile_name,
@@ -62,21 +63,22 @@ def sign(
         now=ctx.now,
         prefix=prefix,
     )
-    emit(job, schema="signing-job")
-    if job["status"] == JobStatus.FAILED:
+    emit(document, schema="signing-job")
+    job = SigningJob.from_document(document)
+    if job.status is JobStatus.FAILED:
         raise SigningJobFailed(
-            f"signing job {job['jobId']} failed: {job.get('statusReason')} (source {source})",
-            job_id=job["jobId"],
+            f"signing job {job.job_id} failed: {job.status_reason} (source {source})",
+            job_id=job.job_id,
         )
-    if job["status"] != JobStatus.SUCCEEDED:
+    if not job.succeeded:
         backend = " --backend aws" if ctx.is_aws else ""
         raise SigningJobFailed(
-            f"signing job {job['jobId']} is still {job['status']} (another process started it "
+            f"signing job {job.job_id} is still {job.status} (another process started it "
             f"with the same client request token); describe it later with sam-ext{backend} "
-            f"signature describe --job-id {job['jobId']}",
-            job_id=job["jobId"],
+            f"signature describe --job-id {job.job_id}",
+            job_id=job.job_id,
         )
-    say(f"signed {source} -> {location_text(job['signedObject'])}")
+    say(f"signed {source} -> {location_text(document['signedObject'])}")
 
 
 @click.group()

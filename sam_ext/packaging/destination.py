@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from provider.backends.values import SigningJob
+from provider.errors import ValidationError
 from provider.objects import S3Object, check_bucket
 from sam_ext.packaging.resources import Packageable
 
@@ -43,7 +45,7 @@ class ArtifactDestination(Protocol):
         """Put an unsigned package (SHA-384 ``digest``) in place; unchanged, it is not
         copied or uploaded again."""
 
-    def signed(self, job: dict[str, Any]) -> Placed:
+    def signed(self, job: SigningJob) -> Placed:
         """Where a succeeded signing job wrote its signed object."""
 
     def record(self, placed: Placed) -> dict[str, Any]:
@@ -100,9 +102,11 @@ class LocalDirectory:
             shutil.copyfile(package, target)
         return target
 
-    def signed(self, job: dict[str, Any]) -> Placed:
+    def signed(self, job: SigningJob) -> Placed:
         """The job's ``signedObject.path``."""
-        return Path(job["signedObject"]["path"])
+        if job.signed_object is None or job.signed_object.path is None:
+            raise ValidationError(f"signing job {job.job_id}: no signed local file")
+        return Path(job.signed_object.path)
 
     def record(self, placed: Placed) -> dict[str, Any]:
         """``{path}``."""
@@ -188,9 +192,11 @@ class S3Prefix:
         placed, _ = self.objects.put_content_addressed(package, self.bucket, self.key_prefix)
         return placed
 
-    def signed(self, job: dict[str, Any]) -> Placed:
+    def signed(self, job: SigningJob) -> Placed:
         """The job's ``signedObject`` ``{bucketName, key, version}``."""
-        return S3Object.from_location(job["signedObject"])
+        if job.signed_object is None or job.signed_object.s3 is None:
+            raise ValidationError(f"signing job {job.job_id}: no signed S3 object")
+        return job.signed_object.s3
 
     def record(self, placed: Placed) -> dict[str, Any]:
         """``{bucketName, key, version}``."""

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from provider.archive import BuiltPackage, build_package
+from provider.backends.values import SigningJob, SigningProfile
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
-from provider.inspect_package import mapped
-from provider.package import PackageError, UnsignedArchive, prepare_unsigned, prepare_written
-from provider.statuses import ArtifactKind, JobStatus, ProfileStatus
+from provider.statuses import ArtifactKind
 from provider.verdict import ArtifactFacts, CscPolicy, Decision, Policy, Verdict, decide
 from provider.workers import run_all
 from sam_ext.packaging.cache import PackageCache, UnsignedEntry, fingerprint
@@ -92,45 +91,6 @@ class Plan:
 
     artifacts: list[Artifact]
     notices: list[str] = field(default_factory=list)
-
-
-@runtime_checkable
-class SignsPrepared(Protocol):
-    """A backend that signs an archive already checked and in memory (the local one),
-    and says whether the job is new (see ``LocalSigner.sign_prepared``)."""
-
-    def sign_prepared(
-        self,
-        unsigned: UnsignedArchive,
-        source: Path,
-        destination: str,
-        profile_name: str,
-        *,
-        profile_owner: str | None = None,
-        client_request_token: str | None = None,
-        now: datetime,
-        prefix: str = "",
-    ) -> tuple[dict[str, Any], bool]:
-        """Sign ``unsigned``; returns the job and whether this call started it."""
-
-
-@runtime_checkable
-class SealsObjects(Protocol):
-    """A backend that keeps keyed records proving local signed objects unchanged (the
-    local one; see :mod:`provider.backends.local.seals`)."""
-
-    def seal_signed(
-        self, path: Path, facts: dict[str, str], bound_to: str
-    ) -> dict[str, Any] | None:
-        """A seal of ``path`` (``None`` when it cannot be made yet)."""
-
-    def sealed_facts(
-        self, path: Path, seal: Any, bound_to: str, *, name: str
-    ) -> ArtifactFacts | None:
-        """The facts of an object whose seal still matches, else ``None``."""
-
-    def file_facts(self, path: Path, *, name: str) -> ArtifactFacts:
-        """The facts of an object, verified in full."""
 
 
 @dataclass(frozen=True)
@@ -233,8 +193,7 @@ class Packager:
             source = (template_dir / value).resolve()
             if not source.exists():
                 raise ValidationError(
-                    f"{name}: {entry.property} {value!r} does not exist "
-                    f"(resolved to {source})"
+                    f"{name}: {entry.property} {value!r} does not exist (resolved to {source})"
                 )
             if source.is_dir() and self.artifact_dir.is_relative_to(source):
                 raise ValidationError(
@@ -266,21 +225,24 @@ class Packager:
         return plan
 
     def _check_profiles(self, plan: Plan) -> None:
-        looked_up: dict[SigningProfileRef, dict[str, Any]] = {}  # one look-up per profile
+        looked_up: dict[SigningProfileRef, SigningProfile] = {}  # one look-up per profile
         for artifact in plan.artifacts:
             if artifact.profile is None:
                 continue
             if artifact.profile not in looked_up:
-                looked_up[artifact.profile] = self.backend.get_signing_profile(
-                    artifact.profile.profile_name, profile_owner=artifact.profile.profile_owner
+                looked_up[artifact.profile] = SigningProfile.from_document(
+                    self.backend.get_signing_profile(
+                        artifact.profile.profile_name,
+                        profile_owner=artifact.profile.profile_owner,
+                    )
                 )
             profile = looked_up[artifact.profile]
-            if profile["status"] != ProfileStatus.ACTIVE:
+            if not profile.active:
                 raise ValidationError(
                     f"--signing-profiles: {artifact.path}={artifact.profile.profile_name}: "
-                    f"the profile is {profile['status']} and starts no signing job"
+                    f"the profile is {profile.status} and starts no signing job"
                 )
-            artifact.profile_version_arn = profile["profileVersionArn"]
+            artifact.profile_version_arn = profile.profile_version_arn
 
     @staticmethod
     def _check_unsigned_under_csc(plan: Plan) -> None:
@@ -351,7 +313,7 @@ class Packager:
     def _seal(self, cache: PackageCache) -> None:
         """Seal the signed objects made or verified in full by this run, so the next run
         proves them unchanged without re-verifying them."""
-        if not self._to_seal or not isinstance(self.backend, SealsObjects):
+        if not self._to_seal:
             return
         from provider.backends.local.seals import wait_until_sealable
 
@@ -365,7 +327,7 @@ class Packager:
                 cache.store_signed(key, {**record, "seal": seal})
 
     def _remember_to_seal(self, key: str, path: Placed, facts: dict[str, str]) -> None:
-        if isinstance(path, Path) and isinstance(self.backend, SealsObjects):
+        if isinstance(path, Path):  # local signed objects (S3 objects are judged anew)
             with self._seal_lock:
                 if all(known != key for known, _, _ in self._to_seal):
                     self._to_seal.append((key, path, facts))
@@ -436,12 +398,13 @@ class Packager:
             token = hashlib.sha256(f"{key}:{uuid.uuid4()}".encode()).hexdigest()
             job, _ = self._sign(artifact, unsigned, token)
         location = self.destination.signed(job)
+        expires_at = job.signature_expires_at or ""  # a succeeded job's (see _sign)
         cache.store_signed(
             key,
             {
-                "jobId": job["jobId"],
+                "jobId": job.job_id,
                 **self.destination.record(location),
-                "signatureExpiresAt": job["signatureExpiresAt"],
+                "signatureExpiresAt": expires_at,
             },
         )
         if artifact.profile_version_arn is not None:
@@ -451,55 +414,34 @@ class Packager:
                 location,
                 {
                     "profileVersionArn": artifact.profile_version_arn,
-                    "jobId": job["jobId"],
-                    "signedAt": job["createdAt"],
-                    "signatureExpiresAt": job["signatureExpiresAt"],
+                    "jobId": job.job_id,
+                    "signedAt": job.created_at,
+                    "signatureExpiresAt": expires_at,
                 },
             )
-        return self._with_verdict(
-            Packaged(artifact, location, digest, job["jobId"], job["signatureExpiresAt"])
-        )
+        return self._with_verdict(Packaged(artifact, location, digest, job.job_id, expires_at))
 
-    def _sign(
-        self, artifact: Artifact, unsigned: _Unsigned, token: str
-    ) -> tuple[dict[str, Any], bool]:
+    def _sign(self, artifact: Artifact, unsigned: _Unsigned, token: str) -> tuple[SigningJob, bool]:
         """Sign; returns the job and whether it was started now (``False`` when it may be
         a job found again by its token: its signed object must be checked)."""
         assert artifact.profile is not None
         profile = artifact.profile
-        options: dict[str, Any] = {
-            "profile_owner": profile.profile_owner,
-            "client_request_token": token,
-            "now": self.now,
-            "prefix": "signed_",
-        }
-        destination = self.destination.signing_destination
-        path = unsigned.entry.path
-        job: dict[str, Any] | None = None
-        started = False
-        if isinstance(self.backend, SignsPrepared):
-            try:
-                if unsigned.written is not None:
-                    prepared = prepare_written(unsigned.written.data, unsigned.written.sha384)
-                    job, started = self.backend.sign_prepared(
-                        prepared, path, destination, profile.profile_name, **options
-                    )
-                else:
-                    # Read back from the cache: checked member by member like any input.
-                    with mapped(path) as data:
-                        prepared = prepare_unsigned(data)
-                        job, started = self.backend.sign_prepared(
-                            prepared, path, destination, profile.profile_name, **options
-                        )
-            except PackageError:
-                job = None  # the signer's own job fails, saying why (below)
-        if job is None:
-            job = self.backend.sign_package(path, destination, profile.profile_name, **options)
-        if job["status"] != JobStatus.SUCCEEDED:
+        # The archive is checked as it is signed: one that cannot be signed fails the job
+        # with the reason (raised below); ``written`` spares re-reading what was just zipped.
+        job, started = self.backend.sign_archive(
+            unsigned.entry.path,
+            self.destination.signing_destination,
+            profile.profile_name,
+            written=unsigned.written,
+            profile_owner=profile.profile_owner,
+            client_request_token=token,
+            now=self.now,
+            prefix="signed_",
+        )
+        if not job.succeeded or job.signature_expires_at is None:
             raise SigningJobFailed(
-                f"{artifact.path}: signing job {job['jobId']} failed: "
-                f"{job.get('statusReason')}",
-                job_id=job["jobId"],
+                f"{artifact.path}: signing job {job.job_id} failed: {job.status_reason}",
+                job_id=job.job_id,
             )
         return job, started
 
@@ -528,7 +470,7 @@ class Packager:
         if record is None or placed is None:
             return None
         facts = None
-        if isinstance(self.backend, SealsObjects) and isinstance(placed, Path):
+        if isinstance(placed, Path):  # a local signed object: the keystore's seal
             name = artifact.path
             facts = self.backend.sealed_facts(placed, record.get("seal"), key, name=name)
             sealed = facts is not None

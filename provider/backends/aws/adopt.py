@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from provider.backends.aws import documents
 from provider.backends.aws.errors import aws_call
+from provider.backends.values import SigningJob
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.layers import (
     adopted_description,
@@ -24,8 +25,6 @@ from provider.layers import (
     code_sha256,
     compare_contents,
 )
-from provider.objects import S3Object
-from provider.statuses import JobStatus
 
 if TYPE_CHECKING:
     from provider.backends.aws import AwsBackend
@@ -95,14 +94,15 @@ def adopt_layer(
     with tempfile.TemporaryDirectory(prefix="sam-ext-adopt-") as scratch:
         source = Path(scratch) / f"{name}.zip"
         source.write_bytes(data)
-        job = backend.sign_package(source, destination, profile_name, now=now)
-    if job["status"] != JobStatus.SUCCEEDED:
-        raise SigningJobFailed(
-            f"signing job {job['jobId']} for {what} ended {job['status']}: "
-            f"{job.get('statusReason')}",
-            job_id=job["jobId"],
+        job = SigningJob.from_document(
+            backend.sign_package(source, destination, profile_name, now=now)
         )
-    signed = S3Object.from_location(job["signedObject"])
+    if not job.succeeded or job.signed_object is None or job.signed_object.s3 is None:
+        raise SigningJobFailed(
+            f"signing job {job.job_id} for {what} ended {job.status}: {job.status_reason}",
+            job_id=job.job_id,
+        )
+    signed = job.signed_object.s3
     params: dict[str, Any] = {"Bucket": signed.bucket, "Key": signed.key}
     if signed.version:
         params["VersionId"] = signed.version
@@ -121,7 +121,7 @@ def adopt_layer(
         layer_version_arn=published["LayerVersionArn"],
         source=arn,
         profile_name=profile_name,
-        job=job,
+        job=job.to_document(),
         check=check,
         source_code_sha256=expected or code_sha256(data),
         signed_code_sha256=(published.get("Content") or {}).get("CodeSha256")

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provider.arns import check_csc_arn
 from provider.backends.aws import documents
 from provider.backends.aws.errors import aws_call
+from provider.backends.aws.facts import job_id_from_key, object_facts
+from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
 from provider.backends.base import (
     Document,
     csc_request,
     csc_update_request,
-    policy_of_config,
 )
-from provider.errors import CodesignError, ConflictError
-from provider.verdict import CscPolicy
+from provider.backends.values import CodeSigningConfig
+from provider.errors import CodesignError, ConflictError, NotFoundError
+from provider.objects import parse_destination
+from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
 
 if TYPE_CHECKING:
     from provider.backends.aws.session import AwsClients
@@ -27,9 +32,12 @@ def _csc_resource(arn: str) -> str:
 
 
 class AwsLambda:
-    """Code signing configs on AWS Lambda."""
+    """Code signing configs on AWS Lambda, and the verdict Lambda would give a signed S3
+    object (read through S3 and Signer's API with the same clients)."""
 
-    clients: AwsClients
+    def __init__(self, clients: AwsClients, objects: ObjectStore) -> None:
+        self.clients = clients
+        self.objects = objects
 
     # --- code signing configs -----------------------------------------------------------
     def create_code_signing_config(
@@ -123,4 +131,76 @@ class AwsLambda:
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
         """The verdict inputs of a code signing config (GetCodeSigningConfig)."""
-        return policy_of_config(self.get_code_signing_config(arn)["CodeSigningConfig"], arn)
+        config = CodeSigningConfig.from_document(self.get_code_signing_config(arn))
+        return replace(config.policy, arn=arn)  # named as the caller named it
+
+    # --- verdicts ------------------------------------------------------------------------
+    def object_facts(
+        self, package: Path | str | S3Object, *, name: str | None = None, job_id: str | None = None
+    ) -> ArtifactFacts:
+        """What the checks need to know about an S3 object, judged by its bytes (see
+        :mod:`.facts`); ``job_id``: the signing job to match bytes in no readable format
+        with first (else the one the key names)."""
+        obj = as_object(package)
+        return object_facts(self.clients, self.objects, obj, name=name or obj.uri, job_id=job_id)
+
+    def code_exists(self, code: Path | str | S3Object) -> bool:
+        """Whether the S3 object ``code`` exists, in the version it names (HeadObject)."""
+        try:
+            self.objects.head(as_object(code))
+        except NotFoundError:
+            return False
+        return True
+
+    def package_facts(
+        self, code: Path | str | S3Object, *, name: str | None = None
+    ) -> ArtifactFacts:
+        """What the checks need to know about the S3 object ``code`` (by its bytes)."""
+        return self.object_facts(code, name=name)
+
+    def newest_signature(
+        self, destination: str, prefix: str
+    ) -> tuple[S3Object, ArtifactFacts] | None:
+        """The newest object a signing job wrote under ``destination`` + ``prefix`` (S3
+        ListObjectsV2, newest first; each key names its job; among keys written in the
+        same second, the job that completed last), pinned to the version the job wrote,
+        and its facts (DescribeSigningJob, GetSigningProfile); objects of jobs that did
+        not succeed are passed over."""
+        bucket, directory = parse_destination(destination)
+        try:
+            keys = self.objects.newest_first(bucket, directory + prefix)
+        except NotFoundError:
+            return None  # no bucket yet (a preview before the program creates it)
+        best: tuple[datetime, S3Object, ArtifactFacts] | None = None
+        for modified, key in keys:
+            if best is not None and modified < best[0]:
+                break  # older than the newest signature found
+            if job_id_from_key(key) is None:
+                continue
+            facts = self.object_facts(S3Object(bucket, key))
+            if not facts.signed or facts.signed_at is None:
+                continue
+            if best is None or facts.signed_at > (best[2].signed_at or facts.signed_at):
+                best = (modified, S3Object(bucket, key), facts)
+        if best is None:
+            return None
+        _, found, facts = best
+        written = next(
+            v for v in self.objects.versions(found.bucket, found.key) if not v.delete_marker
+        )
+        version = None if written.version == "null" else written.version
+        return S3Object(found.bucket, found.key, version), facts
+
+    def evaluate_package(
+        self,
+        package: Path | str | S3Object,
+        csc: CscPolicy,
+        *,
+        at: datetime,
+        name: str | None = None,
+        job_id: str | None = None,
+    ) -> Verdict:
+        """The verdict Lambda would give the S3 object ``package``
+        (``s3://bucket/key[?versionId=V]``) under ``csc`` at ``at``, judged by its bytes
+        (see :mod:`.facts`): ``UNKNOWN`` when they decide too little."""
+        return decide(self.object_facts(package, name=name, job_id=job_id), csc, at)

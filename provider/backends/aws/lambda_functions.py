@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError, WaiterError
 
@@ -33,7 +33,8 @@ from provider.backends.aws.errors import (
     restated,
     translate,
 )
-from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
+from provider.backends.aws.lambda_ import AwsLambda
+from provider.backends.aws.s3 import S3Object, as_object
 from provider.backends.base import Document
 from provider.backends.function_settings import (
     PACKAGE_ZIP,
@@ -52,13 +53,9 @@ from provider.errors import CodesignError, ConflictError, DeploymentRejected
 from provider.verdict import (
     INTEGRITY_EXCEPTION,
     VERIFICATION_EXCEPTION,
-    CscPolicy,
     Decision,
     Verdict,
 )
-
-if TYPE_CHECKING:
-    from provider.backends.aws.session import AwsClients
 
 T = TypeVar("T")
 
@@ -90,15 +87,10 @@ def _layer_document(response: Mapping[str, Any]) -> Document:
     return result
 
 
-class AwsFunctions:
-    """CreateFunction ... DeleteLayerVersion against AWS Lambda."""
-
-    clients: AwsClients
-    objects: ObjectStore
-    #: Provided by :class:`~provider.backends.aws.AwsBackend` (the facts need Signer and S3).
-    evaluate_package: Callable[..., Verdict]
-    #: Provided by :class:`~provider.backends.aws.lambda_.AwsLambda`.
-    csc_policy_of: Callable[[str], CscPolicy]
+class AwsFunctions(AwsLambda):
+    """CreateFunction ... DeleteLayerVersion against AWS Lambda: with :class:`AwsLambda`'s
+    code signing configs and verdicts, the aws backend's Lambda part
+    (a :class:`~provider.backends.base.LambdaPart`)."""
 
     #: Seconds between GetFunction polls while waiting, and how many polls at most
     #: (the waiters' own defaults: 1 s, 300 times).

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, WaiterError
 
+from provider.archive import BuiltPackage
 from provider.arns import (
     ACCOUNT_RE,
     PLATFORM_LAMBDA,
+    Location,
     check_account,
     check_profile_name,
     check_profile_version,
@@ -31,9 +33,11 @@ from provider.backends.base import (
     profile_request,
 )
 from provider.backends.jobs import JobFilter, Pagination
+from provider.backends.values import SigningJob
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.statuses import JobStatus
 from provider.validity import ValidityPeriod
+from provider.verdict import ArtifactFacts
 
 if TYPE_CHECKING:
     from provider.backends.aws.session import AwsClients
@@ -59,12 +63,36 @@ def _profile_resource(name: str, owner: str | None = None) -> str:
 
 
 class AwsSigner:
-    """PutSigningProfile ... AddProfilePermission against AWS Signer."""
+    """PutSigningProfile ... AddProfilePermission against AWS Signer (a
+    :class:`~provider.backends.base.SignerPart`): packages go through S3 (``objects``)."""
 
-    clients: AwsClients
-    objects: ObjectStore
-    job_delay: float
-    job_max_attempts: int
+    def __init__(
+        self,
+        clients: AwsClients,
+        objects: ObjectStore,
+        *,
+        job_delay: float = DEFAULT_JOB_DELAY,
+        job_max_attempts: int = DEFAULT_JOB_MAX_ATTEMPTS,
+    ) -> None:
+        self.clients = clients
+        self.objects = objects
+        self.job_delay = job_delay
+        self.job_max_attempts = job_max_attempts
+        self._location: Location | None = None
+
+    @property
+    def location(self) -> Location:
+        """Partition, region and account of this backend's ARNs (the account is asked of
+        STS on first use)."""
+        if self._location is None:
+            self._location = Location(
+                self.clients.region, self.clients.caller_account(), self.clients.partition
+            )
+        return self._location
+
+    @location.setter
+    def location(self, value: Location) -> None:
+        self._location = value
 
     # --- profiles ---------------------------------------------------------------------
     def put_signing_profile(
@@ -287,6 +315,52 @@ class AwsSigner:
             return None  # reading it is optional; the prediction checks it again
         first = next((v for v in written if not v.delete_marker), None)
         return first.version if first and first.version != "null" else None
+
+    def sign_archive(
+        self,
+        source: Path,
+        destination: str,
+        profile_name: str,
+        *,
+        written: BuiltPackage | None = None,
+        profile_owner: str | None = None,
+        client_request_token: str | None = None,
+        now: datetime,
+        prefix: str = "",
+    ) -> tuple[SigningJob, bool]:
+        """:meth:`sign_package`: Signer reads the uploaded file, so ``written`` (the bytes
+        in this process) saves nothing here. Signer returns the job a client request
+        token started before, so a job is never known to be new (``False``)."""
+        job = self.sign_package(
+            source,
+            destination,
+            profile_name,
+            profile_owner=profile_owner,
+            client_request_token=client_request_token,
+            now=now,
+            prefix=prefix,
+        )
+        return SigningJob.from_document(job), False
+
+    def default_signing_destination(self) -> None:
+        """None: signing jobs on AWS write to an S3 location the caller names."""
+        return None
+
+    # --- seals: the aws backend keeps none (S3 objects are judged by their bytes) --------
+    def seal_signed(self, path: Path, facts: dict[str, str], bound_to: str) -> None:
+        """None: seals are the local keystore's; S3 objects are judged by their bytes."""
+        return None
+
+    def sealed_facts(self, path: Path, seal: Any, bound_to: str, *, name: str) -> None:
+        """None: no seal is the aws backend's, so ``path`` must be verified in full."""
+        return None
+
+    def file_facts(self, path: Path, *, name: str) -> ArtifactFacts:
+        """Refused: the aws backend judges signed S3 objects, not local files."""
+        raise ValidationError(
+            f"package: {str(path)!r} is a local file; the aws backend verifies signed S3 "
+            "objects (use --backend local for local .zip files)"
+        )
 
     def wait_for_signing_job(self, job_id: str) -> None:
         """Signer's ``successful_signing_job`` waiter (delay ``job_delay`` seconds, up to

@@ -33,7 +33,8 @@ _ERASED_TABLES = (
 
 
 class LocalBackend(LocalSigner, LocalFunctions):
-    """Signer + Lambda operations on a keystore directory (see :mod:`.store`)."""
+    """Signer + Lambda operations on a keystore directory (see :mod:`.store`): the Signer
+    part, and the Lambda part made with it as the trust records it judges by."""
 
     def __init__(
         self,
@@ -44,9 +45,12 @@ class LocalBackend(LocalSigner, LocalFunctions):
         region = region or os.environ.get(REGION_ENV) or DEFAULT_REGION
         if not REGION_RE.match(region):
             raise ValidationError(f"region: {region!r} is not an AWS region name (e.g. us-east-1)")
-        self.store = Keystore(resolve_home(home))
+        store = Keystore(resolve_home(home))
         # ``account``: the endpoint keeps one keystore per caller account.
-        self.location = Location(region, account or LOCAL_ACCOUNT)
+        location = Location(region, account or LOCAL_ACCOUNT)
+        LocalSigner.__init__(self, store, location)
+        # The Lambda part judges publishers by this keystore's own Signer part.
+        LocalFunctions.__init__(self, store, location, trust=self)
 
     def erase(self) -> None:
         """Forget everything this keystore holds: profiles, jobs, code signing configs,

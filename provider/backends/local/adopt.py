@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provider.backends.values import SigningJob
 from provider.errors import SigningJobFailed, ValidationError
 from provider.inspect_package import mapped
 from provider.layers import (
@@ -17,7 +18,6 @@ from provider.layers import (
     code_sha256,
     compare_contents,
 )
-from provider.statuses import JobStatus
 
 if TYPE_CHECKING:
     from provider.backends.local import LocalBackend
@@ -58,14 +58,15 @@ def adopt_layer(
     with mapped(path) as data:
         check_plain_zip(data, f"--zip-file {source}")
         original = bytes(data)
-    job = backend.sign_package(path, str(backend.store.home / ADOPTED_DIR), profile_name, now=now)
-    if job["status"] != JobStatus.SUCCEEDED:
+    job = SigningJob.from_document(
+        backend.sign_package(path, str(backend.store.home / ADOPTED_DIR), profile_name, now=now)
+    )
+    if not job.succeeded or job.signed_object is None or job.signed_object.path is None:
         raise SigningJobFailed(
-            f"signing job {job['jobId']} for {source} ended {job['status']}: "
-            f"{job.get('statusReason')}",
-            job_id=job["jobId"],
+            f"signing job {job.job_id} for {source} ended {job.status}: {job.status_reason}",
+            job_id=job.job_id,
         )
-    signed_path = Path(job["signedObject"]["path"])
+    signed_path = Path(job.signed_object.path)
     signed = signed_path.read_bytes()
     check = compare_contents(original, signed, f"layer {source}")
     published = backend.publish_layer_version(name, signed_path, now=now)
@@ -73,7 +74,7 @@ def adopt_layer(
         layer_version_arn=published["LayerVersionArn"],
         source=str(path.resolve()),
         profile_name=profile_name,
-        job=job,
+        job=job.to_document(),
         check=check,
         source_code_sha256=code_sha256(original),
         signed_code_sha256=code_sha256(signed),

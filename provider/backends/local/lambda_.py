@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,9 +16,9 @@ from provider.backends.base import (
     Document,
     csc_request,
     csc_update_request,
-    policy_of_config,
 )
 from provider.backends.local.store import Keystore
+from provider.backends.values import CodeSigningConfig
 from provider.clock import format_instant
 from provider.errors import (
     CodesignError,
@@ -40,17 +41,20 @@ if TYPE_CHECKING:
 
 
 class LocalLambda:
-    """Code signing configs, layers and functions in a :class:`Keystore`."""
+    """Code signing configs, layers and functions in a :class:`Keystore`, judging
+    publishers by ``trust`` (the keystore's Signer part: its profiles and revocations)."""
 
-    store: Keystore
-    location: Location
     #: A verified trust file whose records answer before the keystore's (``sam-ext deploy
     #: --trust-file``): publishers exported from another keystore.
     trust_file: TrustFile | None = None
 
+    def __init__(self, store: Keystore, location: Location, *, trust: TrustRecords) -> None:
+        self.store = store
+        self.location = location
+        self.trust = trust
+
     def _trust(self) -> TrustRecords:
-        own: TrustRecords = self  # type: ignore[assignment]  # LocalBackend mixes in LocalSigner
-        return own if self.trust_file is None else self.trust_file.over(own)
+        return self.trust if self.trust_file is None else self.trust_file.over(self.trust)
 
     # --- code signing configs -----------------------------------------------------------
     @staticmethod
@@ -156,7 +160,8 @@ class LocalLambda:
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
         """The verdict inputs of a stored CSC."""
-        return policy_of_config(self.get_code_signing_config(arn)["CodeSigningConfig"], arn)
+        config = CodeSigningConfig.from_document(self.get_code_signing_config(arn))
+        return replace(config.policy, arn=arn)  # named as the caller named it
 
     # --- verification -------------------------------------------------------------------
     def package_facts(
@@ -180,9 +185,15 @@ class LocalLambda:
         return not isinstance(code, S3Object) and Path(code).is_file()
 
     def evaluate_package(
-        self, package: Path | str, csc: CscPolicy, *, at: datetime, name: str | None = None
+        self,
+        package: Path | str | S3Object,
+        csc: CscPolicy,
+        *,
+        at: datetime,
+        name: str | None = None,
     ) -> Verdict:
-        """The verdict Lambda would give the local .zip ``package`` under ``csc`` at ``at``."""
+        """The verdict Lambda would give the local .zip ``package`` under ``csc`` at ``at``
+        (an S3 object is refused)."""
         return decide(self.package_facts(package, name=name), csc, at)
 
     def newest_signature(self, destination: str, prefix: str) -> tuple[Path, ArtifactFacts] | None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from provider.archive import BuiltPackage
 from provider.arns import (
     PLATFORM_LAMBDA,
     Location,
@@ -32,6 +33,7 @@ from provider.backends.base import (
 from provider.backends.jobs import JobFilter, Pagination
 from provider.backends.local import keys, seals
 from provider.backends.local.store import Keystore
+from provider.backends.values import SigningJob
 from provider.clock import format_instant, parse_instant
 from provider.envelope import public_key_b64, seal
 from provider.errors import (
@@ -42,7 +44,13 @@ from provider.errors import (
     ValidationError,
 )
 from provider.inspect_package import PublisherRecord, facts_from_file, mapped
-from provider.package import PackageError, UnsignedArchive, prepare_unsigned, write_signed
+from provider.package import (
+    PackageError,
+    UnsignedArchive,
+    prepare_unsigned,
+    prepare_written,
+    write_signed,
+)
 from provider.statuses import JobStatus, ProfileStatus
 from provider.validity import ValidityPeriod
 from provider.verdict import ArtifactFacts
@@ -98,10 +106,13 @@ def _pid_alive(pid: int) -> bool:
 
 
 class LocalSigner:
-    """PutSigningProfile ... RevokeSignature against a :class:`Keystore`."""
+    """PutSigningProfile ... RevokeSignature against a :class:`Keystore` (a
+    :class:`~provider.backends.base.SignerPart`; also the trust records the Lambda part
+    judges publishers by)."""
 
-    store: Keystore
-    location: Location
+    def __init__(self, store: Keystore, location: Location) -> None:
+        self.store = store
+        self.location = location
 
     # --- profiles ---------------------------------------------------------------------
     def _profile_row(self, profile_name: str, profile_owner: str | None = None) -> sqlite3.Row:
@@ -333,28 +344,26 @@ class LocalSigner:
         )
         return job
 
-    def sign_prepared(
+    def sign_archive(
         self,
-        unsigned: UnsignedArchive,
         source: Path,
         destination: str,
         profile_name: str,
         *,
+        written: BuiltPackage | None = None,
         profile_owner: str | None = None,
         client_request_token: str | None = None,
         now: datetime,
         prefix: str = "",
-    ) -> tuple[Document, bool]:
-        """:meth:`sign_package` for an archive the caller holds already checked (by
-        :func:`~provider.package.prepare_unsigned`, or
-        :func:`~provider.package.prepare_written` for one it has just written), with its
-        digest: the bytes are neither read again nor hashed again. ``source`` is what the
-        job records as its source. Returns the job and whether this call started it
-        (``False``: a job found again by its client request token, whose signed object
-        the caller may want to check)."""
-        return self._start(
+    ) -> tuple[SigningJob, bool]:
+        """:meth:`sign_package` for a .zip this process built: signed from ``written`` (the
+        bytes just written, checked by :func:`~provider.package.prepare_written`: neither
+        read nor hashed again) when given, else read from ``source`` and checked member by
+        member. An archive that cannot be signed fails the job with the reason, as
+        :meth:`sign_package` does. Returns the job and whether this call started it."""
+        job, started = self._start(
             source,
-            unsigned,
+            written,
             destination,
             profile_name,
             profile_owner=profile_owner,
@@ -362,6 +371,11 @@ class LocalSigner:
             now=now,
             prefix=prefix,
         )
+        return SigningJob.from_document(job), started
+
+    def default_signing_destination(self) -> str:
+        """The keystore's ``artifacts`` directory."""
+        return str(self.store.home / "artifacts")
 
     def _active_profile(self, profile_name: str, profile_owner: str | None = None) -> sqlite3.Row:
         row = self._profile_row(profile_name, profile_owner)
@@ -375,7 +389,7 @@ class LocalSigner:
     def _start(
         self,
         source: Path,
-        unsigned: UnsignedArchive | None,
+        unsigned: UnsignedArchive | BuiltPackage | None,
         destination: str,
         profile_name: str,
         *,
@@ -487,7 +501,7 @@ class LocalSigner:
         job_id: str,
         profile: sqlite3.Row,
         target: Path,
-        source: Path | bytes | UnsignedArchive,
+        source: Path | bytes | UnsignedArchive | BuiltPackage,
         publish: Callable[[Path], None] | None,
         now: datetime,
         *,
@@ -501,6 +515,10 @@ class LocalSigner:
             if isinstance(source, UnsignedArchive):
                 _check_size(len(source.source))
                 expires_at = self._seal_and_write(profile, job_id, source, target, now)
+            elif isinstance(source, BuiltPackage):
+                _check_size(len(source.data))
+                unsigned = prepare_written(source.data, source.sha384)
+                expires_at = self._seal_and_write(profile, job_id, unsigned, target, now)
             elif isinstance(source, bytes):
                 _check_size(len(source))
                 unsigned = prepare_unsigned(source)
