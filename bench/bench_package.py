@@ -46,7 +46,9 @@ class MotoServer:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [str(BENCH_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -58,8 +60,13 @@ class MotoServer:
 
     def new_bucket(self) -> str:
         name = f"bench-{uuid.uuid4().hex[:12]}"
-        s3 = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         s3.create_bucket(Bucket=name)
         return name
 
@@ -71,17 +78,23 @@ class MotoServer:
 def _env(endpoint: str) -> dict[str, str]:
     # Python's default: cached bytecode (some sandboxes disable it, slowing every start-up).
     base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**base, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-            "SAM_CLI_TELEMETRY": "0"}
+    return {
+        **base,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SAM_CLI_TELEMETRY": "0",
+    }
 
 
 #: sam-ext as shipped (ISA-L where installed), and forced onto the zlib fallback.
 DEFLATES = {"ext": "", "ext_zlib": "zlib"}
 
 
-def bench_scenario(template: Path, functions: list[str], server: MotoServer, scratch: Path,
-                   repeats: int) -> dict[str, Series]:
+def bench_scenario(
+    template: Path, functions: list[str], server: MotoServer, scratch: Path, repeats: int
+) -> dict[str, Series]:
     """Every contender cold then warm, in turn, ``repeats`` times (A B C A B C ...): each
     cold sam package gets a fresh bucket, each cold sam-ext a fresh keystore and artifact
     directory; each warm run repeats the cold run just before it."""
@@ -166,8 +179,12 @@ def floor(source_root: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--scenario", choices=["20", "1", "all"], default="all",
-                        help="20 functions x 2 MB, 1 function of 50 MB, or both")
+    parser.add_argument(
+        "--scenario",
+        choices=["20", "1", "all"],
+        default="all",
+        help="20 functions x 2 MB, 1 function of 50 MB, or both",
+    )
     args = parser.parse_args()
     if not (BENCH_BIN / "sam").exists():
         sys.exit("run `bash bench/setup.sh` first (installs the SAM CLI and moto's server)")
@@ -190,16 +207,30 @@ def main() -> None:
                 template = generate_app(directory, count, size, files)
                 names = [f"Function{i:02d}" for i in range(count)]
                 print(f"running: {label}", file=sys.stderr)
-                results[label] = bench_scenario(template, names, server, root / "runs",
-                                                args.repeats)
+                results[label] = bench_scenario(
+                    template, names, server, root / "runs", args.repeats
+                )
                 floors[label] = floor(directory / "src")
     finally:
         server.stop()
-    print(f"(a) packaging, median of {args.repeats} runs taken in turn; sam-ext signs every "
-          f"function (a fresh keystore per cold run), sam package signs none; {machine()}; "
-          f"{started_load} at the start, {load()} at the end")
-    rows = [("scenario", "run", "sam package", "sam-ext", "ratio wall", "ratio cpu",
-             "sam-ext zlib", "ratio wall", "ratio cpu")]
+    print(
+        f"(a) packaging, median of {args.repeats} runs taken in turn; sam-ext signs every "
+        f"function (a fresh keystore per cold run), sam package signs none; {machine()}; "
+        f"{started_load} at the start, {load()} at the end"
+    )
+    rows = [
+        (
+            "scenario",
+            "run",
+            "sam package",
+            "sam-ext",
+            "ratio wall",
+            "ratio cpu",
+            "sam-ext zlib",
+            "ratio wall",
+            "ratio cpu",
+        )
+    ]
     for label, r in results.items():
         for phase in ("cold", "warm"):
             sam, ext, fallback = r[f"sam_{phase}"], r[f"ext_{phase}"], r[f"ext_zlib_{phase}"]

@@ -61,8 +61,15 @@ def measure(count: int, root: Path) -> dict[str, float]:
         directory = sources / f"fn{index:02d}"
         directory.mkdir(parents=True)
         (directory / "app.py").write_text(f"def handler(e, c):\n    return {index}\n")
-    stack = EngineStack(root / "stack", PROGRAM, config={
-        "count": str(count), "sources": str(sources), "codesign:home": str(root / "keystore")})
+    stack = EngineStack(
+        root / "stack",
+        PROGRAM,
+        config={
+            "count": str(count),
+            "sources": str(sources),
+            "codesign:home": str(root / "keystore"),
+        },
+    )
     walls = {
         "preview_create": _timed(stack.preview, f"{count}:preview_create"),
         "up": _timed(stack.up, f"{count}:up"),
@@ -104,8 +111,11 @@ def main() -> None:
     rows = [("operation", "1 function", f"{args.count} functions",
              "per added resource (median, each run)", "cpu per added resource")]  # fmt: skip
     medians = {}
-    for key, label in (("preview_create", "preview (all new)"), ("up", "up (create)"),
-                       ("preview_same", "preview (no changes)")):
+    for key, label in (
+        ("preview_create", "preview (all new)"),
+        ("up", "up (create)"),
+        ("preview_same", "preview (no changes)"),
+    ):
         per = statistics.median(r[key][0] for r in per_run)
         per_cpu = statistics.median(r[key][1] for r in per_run)
         medians[key] = per
@@ -113,13 +123,17 @@ def main() -> None:
         rows.append((label, f"{small[key]:.2f}s ({small['cpu'][key]:.2f} cpu)",
                      f"{large[key]:.2f}s ({large['cpu'][key]:.2f} cpu)",
                      f"{per * 1000:.0f} ms ({each})", f"{per_cpu * 1000:.0f} ms"))  # fmt: skip
-    print(f"(d) Pulumi engine, local backend; {large['resources']:.0f} custom resources for "
-          f"{args.count} functions, {args.repeats} runs; {machine()}; {started_load} at the "
-          f"start, {load()} at the end")
+    print(
+        f"(d) Pulumi engine, local backend; {large['resources']:.0f} custom resources for "
+        f"{args.count} functions, {args.repeats} runs; {machine()}; {started_load} at the "
+        f"start, {load()} at the end"
+    )
     print(table(rows))
-    print(f"targets: preview <= 25 ms and up <= 70 ms per added resource -> preview "
-          f"{medians['preview_same'] * 1000:.0f} ms (no changes), "
-          f"{medians['preview_create'] * 1000:.0f} ms (new); up {medians['up'] * 1000:.0f} ms")
+    print(
+        f"targets: preview <= 25 ms and up <= 70 ms per added resource -> preview "
+        f"{medians['preview_same'] * 1000:.0f} ms (no changes), "
+        f"{medians['preview_create'] * 1000:.0f} ms (new); up {medians['up'] * 1000:.0f} ms"
+    )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "pulumi.json").write_text(json.dumps(
         {"one": small, "many": large, "per_resource_runs": per_run}, indent=2))  # fmt: skip

@@ -136,8 +136,12 @@ def main() -> None:
                 "ratio": {"wall": ours.ratio(peer_series), "cpu": ours.ratio(peer_series, "cpu")},
                 "parts_cpu": breakdown,
                 "inflate": implementation().name,
-                "conditions": {"machine": machine(), "load_start": started_load,
-                               "load_end": load(), "repeats": args.repeats},
+                "conditions": {
+                    "machine": machine(),
+                    "load_start": started_load,
+                    "load_end": load(),
+                    "repeats": args.repeats,
+                },
             },
             indent=2,
         )

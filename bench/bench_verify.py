@@ -123,8 +123,12 @@ def main() -> None:
                 "hashlib": hash_s,
                 "library": verify_s,
                 "python_start_up": [start_up.wall, start_up.cpu],
-                "conditions": {"machine": machine(), "load_start": started_load,
-                               "load_end": load(), "repeats": args.repeats},
+                "conditions": {
+                    "machine": machine(),
+                    "load_start": started_load,
+                    "load_end": load(),
+                    "repeats": args.repeats,
+                },
             },
             indent=2,
         )

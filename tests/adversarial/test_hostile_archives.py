@@ -22,8 +22,9 @@ from provider.verdict import CscPolicy, Decision
 @pytest.fixture
 def backend(tmp_path: Path) -> LocalBackend:
     backend = LocalBackend(tmp_path / "home")
-    backend.put_signing_profile("hostile", platform_id="AWSLambda-SHA384-ECDSA", validity=None,
-                                tags=None, now=utcnow())
+    backend.put_signing_profile(
+        "hostile", platform_id="AWSLambda-SHA384-ECDSA", validity=None, tags=None, now=utcnow()
+    )
     return backend
 
 
@@ -39,8 +40,7 @@ def _failed(job: dict[str, object], reason: str, tmp_path: Path) -> None:
     assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
 
 
-def test_a_zip_bomb_is_refused_before_it_is_unpacked(backend: LocalBackend,
-                                                     tmp_path: Path) -> None:
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(backend: LocalBackend, tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for index in range(3):
@@ -74,19 +74,18 @@ def test_zip64_end_records_are_refused(backend: LocalBackend, tmp_path: Path) ->
     _failed(_sign(backend, hostile, tmp_path), "zip64", tmp_path)
 
 
-def test_a_non_zip_named_zip_is_refused_and_rejected(backend: LocalBackend,
-                                                      tmp_path: Path) -> None:
+def test_a_non_zip_named_zip_is_refused_and_rejected(backend: LocalBackend, tmp_path: Path) -> None:
     noise = os.urandom(4096)
     _failed(_sign(backend, noise, tmp_path), "not a zip", tmp_path)
     (tmp_path / "noise.zip").write_bytes(noise)
-    verdict = backend.evaluate_package(tmp_path / "noise.zip", CscPolicy((), "Warn"),
-                                       at=utcnow())
+    verdict = backend.evaluate_package(tmp_path / "noise.zip", CscPolicy((), "Warn"), at=utcnow())
     assert verdict.decision is Decision.REJECT
     assert verdict.exception == "InvalidParameterValueException"
 
 
-def test_hostile_names_write_nothing_outside_the_target(backend: LocalBackend,
-                                                        tmp_path: Path) -> None:
+def test_hostile_names_write_nothing_outside_the_target(
+    backend: LocalBackend, tmp_path: Path
+) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("../../escape.py", "x = 1\n")

@@ -122,7 +122,9 @@ def test_switching_to_enforce_warns_naming_the_functions_it_would_block(
     for name, check in (("untrusted", "mismatch"), ("expired", "expiry")):
         warnings = " ".join(preview.messages("warning", name))
         assert "next code deploy would be rejected" in warnings and check in warnings, (
-            name, preview.diagnostics)
+            name,
+            preview.diagnostics,
+        )
         assert "keeps running" in warnings and "CodeVerificationFailedException" in warnings
     assert not preview.messages("warning", "trusted")
     assert not preview.messages("error")
@@ -141,8 +143,13 @@ def test_a_stack_with_no_config_previews(tmp_path: Path, pulumi_cli: Path) -> No
     # keystore comes from CODESIGN_HOME), which the language host must pass as {}.
     from engine.harness import EngineStack
 
-    stack = EngineStack(tmp_path / "stack", EXAMPLES / "basic", config=None,
-                        env={"CODESIGN_HOME": str(tmp_path / "keystore")}, bin_dir=pulumi_cli)
+    stack = EngineStack(
+        tmp_path / "stack",
+        EXAMPLES / "basic",
+        config=None,
+        env={"CODESIGN_HOME": str(tmp_path / "keystore")},
+        bin_dir=pulumi_cli,
+    )
     preview = stack.preview()
     assert preview.error is None, preview.error
     assert preview.ops("hello-function") == ["create"]

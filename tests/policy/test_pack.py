@@ -473,10 +473,18 @@ def test_this_projects_function_on_the_aws_backend_is_joined_by_its_s3_object() 
     versioned = f"{package['location']}?versionId={package['object_version']}"
     bucket, key, version = package["bucket"], package["key"], package["object_version"]
     functions = [
-        aws.record("pulumi-python:dynamic/codesign:LambdaFunction", name, {
-            "code": code, "s3_bucket": s3[0], "s3_key": s3[1], "s3_object_version": s3[2],
-            "code_signing_config_arn": aws.ENFORCE_ARN,
-            "settings": {"backend": "aws", "region": "us-east-1"}})
+        aws.record(
+            "pulumi-python:dynamic/codesign:LambdaFunction",
+            name,
+            {
+                "code": code,
+                "s3_bucket": s3[0],
+                "s3_key": s3[1],
+                "s3_object_version": s3[2],
+                "code_signing_config_arn": aws.ENFORCE_ARN,
+                "settings": {"backend": "aws", "region": "us-east-1"},
+            },
+        )
         for name, code, s3 in (
             ("own-versioned", versioned, (None, None, None)),
             ("own-by-key", None, (bucket, key, version)),
@@ -484,8 +492,9 @@ def test_this_projects_function_on_the_aws_backend_is_joined_by_its_s3_object() 
             ("own-elsewhere", "s3://other-bucket/app.zip", (None, None, None)),
         )
     ]
-    judged = by_label(joins.predictions(
-        joins.Stack.of(resources(stack + functions)), at(aws.JUDGED_AT)))
+    judged = by_label(
+        joins.predictions(joins.Stack.of(resources(stack + functions)), at(aws.JUDGED_AT))
+    )
     for name in ("own-versioned", "own-by-key"):
         assert decision(judged[f"function {name}"]) == "ALLOW"
         assert judged[f"function {name}"].package.resource.name == "api-code"  # type: ignore[union-attr]

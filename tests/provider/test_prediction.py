@@ -33,8 +33,12 @@ OTHER = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/other/ZyXwV9876
 P_REF = "urn:pulumi:dev::app::pulumi-python:dynamic:Resource::publisher"
 Q_REF = "urn:pulumi:dev::app::pulumi-python:dynamic:Resource::outsider"
 GOOD = ArtifactFacts(
-    name="code", signed=True, profile_version_arn=ARN, job_id="job",
-    signed_at=T0, expires_at=T0 + timedelta(days=1),
+    name="code",
+    signed=True,
+    profile_version_arn=ARN,
+    job_id="job",
+    signed_at=T0,
+    expires_at=T0 + timedelta(days=1),
 )
 UNSIGNED = ArtifactFacts(name="code", signed=False)
 
@@ -58,8 +62,12 @@ def test_nothing_known_is_unknown_never_allowed() -> None:
 def test_unsigned_under_a_literal_enforce_is_rejected_with_unknown_publishers() -> None:
     prediction = predict("function f", UNSIGNED, config("Enforce", unknown_list=True), T0)
     assert prediction.decision == "REJECT" and prediction.exception == VERIFICATION_EXCEPTION
-    assert states(prediction) == {"integrity": "PASSED", "mismatch": "FAILED",
-                                  "expiry": "SKIPPED", "revocation": "SKIPPED"}
+    assert states(prediction) == {
+        "integrity": "PASSED",
+        "mismatch": "FAILED",
+        "expiry": "SKIPPED",
+        "revocation": "SKIPPED",
+    }
     assert prediction.undecided == {}
 
 
@@ -83,14 +91,17 @@ def test_a_fresh_signature_by_a_listed_profile_is_allowed_before_anything_exists
 
 
 @pytest.mark.parametrize("policy,decision", [("Enforce", "REJECT"), ("Warn", "WARN")])
-def test_a_fresh_signature_by_an_unlisted_profile_is_a_mismatch(policy: str,
-                                                               decision: str) -> None:
+def test_a_fresh_signature_by_an_unlisted_profile_is_a_mismatch(policy: str, decision: str) -> None:
     pending = PendingSignature(profile_ref=Q_REF)
     listed = config(policy, Publisher(None, P_REF), Publisher(OTHER))
     prediction = predict("function f", pending, listed, T0)
     assert prediction.decision == decision
-    assert states(prediction) == {"integrity": "PASSED", "mismatch": "FAILED",
-                                  "expiry": "PASSED", "revocation": "PASSED"}
+    assert states(prediction) == {
+        "integrity": "PASSED",
+        "mismatch": "FAILED",
+        "expiry": "PASSED",
+        "revocation": "PASSED",
+    }
     assert Q_REF in prediction.failed[0].message
 
 
@@ -122,8 +133,12 @@ def test_facts_with_unknown_checks_and_agreement_with_decide() -> None:
     prediction = predict("function f", partial, config("Warn", Publisher(ARN)), T0)
     assert prediction.decision == UNKNOWN and list(prediction.undecided) == [Check.EXPIRY]
     # With everything known, the prediction is decide's verdict.
-    for facts in (GOOD, UNSIGNED, replace(GOOD, profile_version_arn=OTHER),
-                  replace(GOOD, signature_revoked_reason="leaked")):
+    for facts in (
+        GOOD,
+        UNSIGNED,
+        replace(GOOD, profile_version_arn=OTHER),
+        replace(GOOD, signature_revoked_reason="leaked"),
+    ):
         for policy in ("Warn", "Enforce"):
             verdict = decide(facts, CscPolicy((ARN,), policy), T0)
             predicted = predict("f", facts, config(policy, Publisher(ARN)), T0)

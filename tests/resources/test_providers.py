@@ -26,9 +26,14 @@ def zip_of(path: Path, files: dict[str, str]) -> Path:
 
 
 def profile_inputs(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    inputs = {"logical_name": "publisher", "profile_name": None, "platform_id":
-              "AWSLambda-SHA384-ECDSA", "signature_validity_period": None, "revocation": None,
-              "settings": settings}
+    inputs = {
+        "logical_name": "publisher",
+        "profile_name": None,
+        "platform_id": "AWSLambda-SHA384-ECDSA",
+        "signature_validity_period": None,
+        "revocation": None,
+        "settings": settings,
+    }
     inputs.update(overrides)
     return inputs
 
@@ -42,30 +47,43 @@ def create_profile(settings: dict[str, Any], **overrides: Any) -> dict[str, Any]
 
 def create_csc(settings: dict[str, Any], allowed: list[str], policy: str) -> dict[str, Any]:
     provider = CodeSigningConfigProvider()
-    inputs = {"allowed_publishers": allowed, "policy": policy, "description": None,
-              "settings": settings}
+    inputs = {
+        "allowed_publishers": allowed,
+        "policy": policy,
+        "description": None,
+        "settings": settings,
+    }
     assert provider.check({}, inputs).failures == []
     return provider.create(inputs).outs or {}
 
 
 def sign(settings: dict[str, Any], source: Path, profile_name: str) -> dict[str, Any]:
     provider = SignedPackageProvider()
-    checked = provider.check({}, {"source": str(source), "profile_name": profile_name,
-                                  "settings": settings})
+    checked = provider.check(
+        {}, {"source": str(source), "profile_name": profile_name, "settings": settings}
+    )
     assert checked.failures == []
     return {**checked.inputs, **(provider.create(checked.inputs).outs or {})}
 
 
-def function_inputs(settings: dict[str, Any], code: str, csc: dict[str, Any],
-                    **overrides: Any) -> dict[str, Any]:
-    inputs = {"logical_name": "fn", "function_name": None, "code": code,
-              "code_signing_config_arn": csc.get("arn"), "code_signing_policy": csc.get("policy"),
-              "allowed_publishers": csc.get("allowed_publishers"), "settings": settings}
+def function_inputs(
+    settings: dict[str, Any], code: str, csc: dict[str, Any], **overrides: Any
+) -> dict[str, Any]:
+    inputs = {
+        "logical_name": "fn",
+        "function_name": None,
+        "code": code,
+        "code_signing_config_arn": csc.get("arn"),
+        "code_signing_policy": csc.get("policy"),
+        "allowed_publishers": csc.get("allowed_publishers"),
+        "settings": settings,
+    }
     inputs.update(overrides)
     return inputs
 
 
 # --- SigningProfile ---------------------------------------------------------------------
+
 
 def test_profile_check_auto_names_and_keeps_the_name(settings: dict[str, Any]) -> None:
     provider = SigningProfileProvider()
@@ -76,31 +94,52 @@ def test_profile_check_auto_names_and_keeps_the_name(settings: dict[str, Any]) -
     provider.create(first)
     # The engine checks a replacement again without old inputs: still a new name.
     assert provider.check({}, profile_inputs(settings)).inputs["profile_name"] not in (
-        first["profile_name"], None)
-    longer = provider.check(first, profile_inputs(
-        settings, signature_validity_period={"value": 3, "type": "MONTHS"})).inputs
+        first["profile_name"],
+        None,
+    )
+    longer = provider.check(
+        first, profile_inputs(settings, signature_validity_period={"value": 3, "type": "MONTHS"})
+    ).inputs
     assert longer["profile_name"] != first["profile_name"], "a replacement needs a new name"
     assert provider.diff("id", first, longer).replaces == [
-        "profile_name", "signature_validity_period"]
+        "profile_name",
+        "signature_validity_period",
+    ]
 
 
 def test_profile_check_names_the_bad_field(settings: dict[str, Any]) -> None:
-    failures = SigningProfileProvider().check({}, profile_inputs(
-        settings, profile_name="x", signature_validity_period={"value": 0, "type": "DAYS"})
-    ).failures
+    failures = (
+        SigningProfileProvider()
+        .check(
+            {},
+            profile_inputs(
+                settings, profile_name="x", signature_validity_period={"value": 0, "type": "DAYS"}
+            ),
+        )
+        .failures
+    )
     fields = {f.property for f in failures}
     assert "profile_name" in fields or "signature_validity_period" in fields
     assert all("SigningProfile input" in f.reason for f in failures)
-    too_long = SigningProfileProvider().check({}, profile_inputs(
-        settings, signature_validity_period={"value": 136, "type": "MONTHS"})).failures
+    too_long = (
+        SigningProfileProvider()
+        .check(
+            {}, profile_inputs(settings, signature_validity_period={"value": 136, "type": "MONTHS"})
+        )
+        .failures
+    )
     assert any("135 months" in f.reason for f in too_long)
 
 
 def test_profile_named_explicitly_cannot_change_validity(settings: dict[str, Any]) -> None:
     provider = SigningProfileProvider()
     old = provider.check({}, profile_inputs(settings, profile_name="team_a")).inputs
-    new = provider.check(old, profile_inputs(
-        settings, profile_name="team_a", signature_validity_period={"value": 1, "type": "YEARS"}))
+    new = provider.check(
+        old,
+        profile_inputs(
+            settings, profile_name="team_a", signature_validity_period={"value": 1, "type": "YEARS"}
+        ),
+    )
     assert [f.property for f in new.failures] == ["signature_validity_period"]
     assert "never be reused" in new.failures[0].reason
 
@@ -109,9 +148,13 @@ def test_profile_create_revoke_and_cancel(settings: dict[str, Any]) -> None:
     provider = SigningProfileProvider()
     outs = create_profile(settings, profile_name="team_a")
     assert outs["status"] == "Active" and outs["profile_version_arn"].endswith(
-        "/team_a/" + outs["profile_version"])
-    revocation = {"reason": "key leaked", "effective_time": "2026-01-01T00:00:00Z",
-                  "profile_version": None}
+        "/team_a/" + outs["profile_version"]
+    )
+    revocation = {
+        "reason": "key leaked",
+        "effective_time": "2026-01-01T00:00:00Z",
+        "profile_version": None,
+    }
     news = {**outs, "revocation": revocation}
     assert provider.diff("id", outs, news).changes is True
     updated = provider.update("id", outs, news).outs or {}
@@ -120,8 +163,9 @@ def test_profile_create_revoke_and_cancel(settings: dict[str, Any]) -> None:
     # Irreversible: removing it, or moving it later, fails check with an explanation.
     removed = provider.check(updated, {**updated, "revocation": None}).failures
     assert [f.property for f in removed] == ["revocation"] and "irreversible" in removed[0].reason
-    later = provider.check(updated, {**updated, "revocation": {
-        **revocation, "effective_time": "2026-02-01T00:00:00Z"}}).failures
+    later = provider.check(
+        updated, {**updated, "revocation": {**revocation, "effective_time": "2026-02-01T00:00:00Z"}}
+    ).failures
     assert later and "only move earlier" in later[0].reason
     provider.delete("id", updated)
     assert LocalBackend(settings["home"]).get_signing_profile("team_a")["status"] == "Revoked"
@@ -135,12 +179,15 @@ def test_profile_delete_cancels(settings: dict[str, Any]) -> None:
 
 # --- CodeSigningConfig ------------------------------------------------------------------
 
-def test_csc_check_update_and_delete_in_use(settings: dict[str, Any], tmp_path: Path,
-                                            source_dir: Path) -> None:
+
+def test_csc_check_update_and_delete_in_use(
+    settings: dict[str, Any], tmp_path: Path, source_dir: Path
+) -> None:
     profile = create_profile(settings, profile_name="team_c")
     provider = CodeSigningConfigProvider()
-    bad = provider.check({}, {"allowed_publishers": [], "policy": "enforce",
-                              "settings": settings}).failures
+    bad = provider.check(
+        {}, {"allowed_publishers": [], "policy": "enforce", "settings": settings}
+    ).failures
     assert {f.property for f in bad} >= {"allowed_publishers", "policy"}
     csc = create_csc(settings, [profile["profile_version_arn"]], "Warn")
     assert csc["arn"].startswith("arn:aws:lambda:") and csc["config_id"].startswith("csc-")
@@ -149,8 +196,11 @@ def test_csc_check_update_and_delete_in_use(settings: dict[str, Any], tmp_path: 
     provider.update(csc["arn"], csc, news)
     assert provider.read(csc["arn"], csc).outs["policy"] == "Enforce"
     package = sign(settings, source_dir, "team_c")
-    LambdaFunctionProvider().create(LambdaFunctionProvider().check({}, function_inputs(
-        settings, package["location"], {**csc, "policy": "Enforce"})).inputs)
+    LambdaFunctionProvider().create(
+        LambdaFunctionProvider()
+        .check({}, function_inputs(settings, package["location"], {**csc, "policy": "Enforce"}))
+        .inputs
+    )
     with pytest.raises(CodesignStepError) as raised:
         provider.delete(csc["arn"], csc)
     assert "used by function" in raised.value.message
@@ -158,54 +208,68 @@ def test_csc_check_update_and_delete_in_use(settings: dict[str, Any], tmp_path: 
 
 # --- SignedPackage ----------------------------------------------------------------------
 
-def test_signed_package_same_source_no_diff_no_job(settings: dict[str, Any],
-                                                   source_dir: Path) -> None:
+
+def test_signed_package_same_source_no_diff_no_job(
+    settings: dict[str, Any], source_dir: Path
+) -> None:
     create_profile(settings, profile_name="team_d")
     provider = SignedPackageProvider()
     first = sign(settings, source_dir, "team_d")
     assert Path(first["location"]).is_file() and first["job_id"]
-    again = provider.check(first, {"source": str(source_dir), "profile_name": "team_d",
-                                   "settings": settings}).inputs
+    again = provider.check(
+        first, {"source": str(source_dir), "profile_name": "team_d", "settings": settings}
+    ).inputs
     assert again["source_hash"] == first["source_hash"]
     assert provider.diff(first["job_id"], first, again).changes is False
     (source_dir / "app.py").write_text("def handler(event, context):\n    return 2\n")
-    changed = provider.check(first, {"source": str(source_dir), "profile_name": "team_d",
-                                     "settings": settings}).inputs
+    changed = provider.check(
+        first, {"source": str(source_dir), "profile_name": "team_d", "settings": settings}
+    ).inputs
     assert provider.diff(first["job_id"], first, changed).replaces == ["source_hash"]
     second = provider.create(changed).outs or {}
     assert second["job_id"] != first["job_id"] and second["location"] != first["location"]
 
 
 def test_signed_package_refuses_canceled_profile_and_missing_source(
-        settings: dict[str, Any], source_dir: Path, tmp_path: Path) -> None:
+    settings: dict[str, Any], source_dir: Path, tmp_path: Path
+) -> None:
     outs = create_profile(settings, profile_name="team_e")
     SigningProfileProvider().delete("id", outs)
     # Not a check failure (the engine would stop there): an error the preview reports.
-    canceled = SignedPackageProvider().check({}, {"source": str(source_dir),
-                                                   "profile_name": "team_e",
-                                                   "settings": settings})
+    canceled = SignedPackageProvider().check(
+        {}, {"source": str(source_dir), "profile_name": "team_e", "settings": settings}
+    )
     assert canceled.failures == []
     [error] = canceled.inputs["findings"]
     assert error["level"] == "error" and "Canceled" in error["message"]
-    missing = SignedPackageProvider().check({}, {"source": str(tmp_path / "nope"),
-                                                  "profile_name": "team_e",
-                                                  "settings": settings}).failures
+    missing = (
+        SignedPackageProvider()
+        .check(
+            {}, {"source": str(tmp_path / "nope"), "profile_name": "team_e", "settings": settings}
+        )
+        .failures
+    )
     assert [f.property for f in missing] == ["source"]
 
 
-def test_signed_package_failed_job_is_a_clear_error(settings: dict[str, Any],
-                                                    tmp_path: Path) -> None:
+def test_signed_package_failed_job_is_a_clear_error(
+    settings: dict[str, Any], tmp_path: Path
+) -> None:
     create_profile(settings, profile_name="team_f")
     empty = zip_of(tmp_path / "empty.zip", {})
-    inputs = SignedPackageProvider().check({}, {"source": str(empty), "profile_name": "team_f",
-                                                "settings": settings}).inputs
+    inputs = (
+        SignedPackageProvider()
+        .check({}, {"source": str(empty), "profile_name": "team_f", "settings": settings})
+        .inputs
+    )
     with pytest.raises(CodesignStepError) as raised:
         SignedPackageProvider().create(inputs)
     assert "empty" in raised.value.message
 
 
-def test_signed_package_revocation_is_irreversible(settings: dict[str, Any],
-                                                   source_dir: Path) -> None:
+def test_signed_package_revocation_is_irreversible(
+    settings: dict[str, Any], source_dir: Path
+) -> None:
     create_profile(settings, profile_name="team_g")
     provider = SignedPackageProvider()
     package = sign(settings, source_dir, "team_g")
@@ -219,8 +283,10 @@ def test_signed_package_revocation_is_irreversible(settings: dict[str, Any],
 
 # --- LambdaFunction ---------------------------------------------------------------------
 
-def test_function_prediction_and_enforced_deploy(settings: dict[str, Any],
-                                                 source_dir: Path, tmp_path: Path) -> None:
+
+def test_function_prediction_and_enforced_deploy(
+    settings: dict[str, Any], source_dir: Path, tmp_path: Path
+) -> None:
     trusted = create_profile(settings, profile_name="trusted")
     create_profile(settings, profile_name="outsider")
     warn = create_csc(settings, [trusted["profile_version_arn"]], "Warn")
@@ -250,22 +316,33 @@ def test_function_prediction_and_enforced_deploy(settings: dict[str, Any],
 
 def test_function_prediction_with_unknown_code_or_csc(settings: dict[str, Any]) -> None:
     provider = LambdaFunctionProvider()
-    csc = {"arn": UNKNOWN, "policy": "Enforce", "allowed_publishers": [
-        "arn:aws:signer:us-east-1:000000000000:/signing-profiles/team/abcdefghij"]}
+    csc = {
+        "arn": UNKNOWN,
+        "policy": "Enforce",
+        "allowed_publishers": [
+            "arn:aws:signer:us-east-1:000000000000:/signing-profiles/team/abcdefghij"
+        ],
+    }
     unknown_code = provider.check({}, function_inputs(settings, UNKNOWN, csc))
     prediction = unknown_code.inputs["predicted_verdict"]
     assert unknown_code.failures == [] and prediction["decision"] == "UNKNOWN"
-    assert set(prediction["unknown_until_deploy"]) == {"integrity", "mismatch", "expiry",
-                                                      "revocation"}
+    assert set(prediction["unknown_until_deploy"]) == {
+        "integrity",
+        "mismatch",
+        "expiry",
+        "revocation",
+    }
     [said] = unknown_code.inputs["findings"]
     assert "UNKNOWN until deploy" in said["message"] and "allowed" not in said["message"]
-    unknown_policy = provider.check({}, function_inputs(
-        settings, UNKNOWN, {**csc, "policy": UNKNOWN}))
+    unknown_policy = provider.check(
+        {}, function_inputs(settings, UNKNOWN, {**csc, "policy": UNKNOWN})
+    )
     assert unknown_policy.inputs["predicted_verdict"]["decision"] == "UNKNOWN"
 
 
-def test_function_update_rejected_leaves_deployment(settings: dict[str, Any],
-                                                   source_dir: Path, tmp_path: Path) -> None:
+def test_function_update_rejected_leaves_deployment(
+    settings: dict[str, Any], source_dir: Path, tmp_path: Path
+) -> None:
     trusted = create_profile(settings, profile_name="trusted2")
     csc = create_csc(settings, [trusted["profile_version_arn"]], "Enforce")
     provider = LambdaFunctionProvider()
@@ -287,23 +364,26 @@ def test_function_update_rejected_leaves_deployment(settings: dict[str, Any],
 
 
 def test_a_tightened_config_warns_on_each_function_it_would_block(
-        settings: dict[str, Any], source_dir: Path, tmp_path: Path) -> None:
+    settings: dict[str, Any], source_dir: Path, tmp_path: Path
+) -> None:
     trusted = create_profile(settings, profile_name="trusted3")
     warn = create_csc(settings, [trusted["profile_version_arn"]], "Warn")
     provider = LambdaFunctionProvider()
     unsigned = zip_of(tmp_path / "unsigned.zip", {"app.py": "x = 1\n"})
     created = {}
     for logical in ("alpha", "beta"):
-        inputs = provider.check({}, function_inputs(
-            settings, str(unsigned), warn, logical_name=logical)).inputs
+        inputs = provider.check(
+            {}, function_inputs(settings, str(unsigned), warn, logical_name=logical)
+        ).inputs
         created[logical] = {**inputs, **(provider.create(inputs).outs or {})}
     csc_provider = CodeSigningConfigProvider()
     enforce = {**warn, "policy": "Enforce"}
     # The config updates in place, as Lambda lets it: deployed code keeps running.
     assert csc_provider.diff(warn["arn"], warn, enforce).changes is True
     for logical, state in created.items():
-        again = provider.check(state, function_inputs(
-            settings, str(unsigned), enforce, logical_name=logical))
+        again = provider.check(
+            state, function_inputs(settings, str(unsigned), enforce, logical_name=logical)
+        )
         assert again.failures == []
         [warning] = again.inputs["findings"]
         assert warning["level"] == "warning", warning
@@ -319,8 +399,13 @@ def test_unknown_objects_count_as_unknown(settings: dict[str, Any]) -> None:
     from pulumi.output import Unknown
 
     provider = LambdaFunctionProvider()
-    csc = {"arn": Unknown(), "policy": "Enforce", "allowed_publishers": [
-        "arn:aws:signer:us-east-1:000000000000:/signing-profiles/team/abcdefghij"]}
+    csc = {
+        "arn": Unknown(),
+        "policy": "Enforce",
+        "allowed_publishers": [
+            "arn:aws:signer:us-east-1:000000000000:/signing-profiles/team/abcdefghij"
+        ],
+    }
     checked = provider.check({}, function_inputs(settings, Unknown(), csc))
     assert checked.failures == []
     assert checked.inputs["predicted_verdict"]["unknown_until_deploy"]
@@ -333,13 +418,19 @@ def test_resources_on_the_aws_backend_fail_check_clearly(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     aws = {**settings, "backend": "aws"}
-    package = SignedPackageProvider().check({}, {"source": "/tmp", "profile_name": "team",
-                                                 "settings": aws}).failures
+    package = (
+        SignedPackageProvider()
+        .check({}, {"source": "/tmp", "profile_name": "team", "settings": aws})
+        .failures
+    )
     assert [f.property for f in package] == ["destination"]
     assert "s3://BUCKET/PREFIX" in package[0].reason and "codesign:bucket" in package[0].reason
     # With no region anywhere, the aws backend cannot open: said on the settings input.
-    function = LambdaFunctionProvider().check(
-        {}, function_inputs({**aws, "region": None}, "/tmp/x.zip", {})).failures
+    function = (
+        LambdaFunctionProvider()
+        .check({}, function_inputs({**aws, "region": None}, "/tmp/x.zip", {}))
+        .failures
+    )
     assert [f.property for f in function] == ["settings"]
     assert "no AWS region is configured" in function[0].reason
 
@@ -347,25 +438,47 @@ def test_resources_on_the_aws_backend_fail_check_clearly(
 def test_an_s3_destination_needs_the_aws_backend(
     settings: dict[str, Any], source_dir: Path
 ) -> None:
-    failures = SignedPackageProvider().check({}, {
-        "source": str(source_dir), "profile_name": "team", "destination": "s3://bucket/signed",
-        "settings": settings}).failures
+    failures = (
+        SignedPackageProvider()
+        .check(
+            {},
+            {
+                "source": str(source_dir),
+                "profile_name": "team",
+                "destination": "s3://bucket/signed",
+                "settings": settings,
+            },
+        )
+        .failures
+    )
     assert [f.property for f in failures] == ["destination"]
     assert "needs codesign:backend aws" in failures[0].reason
 
 
 def test_pulumi_aws_inputs_are_accepted_and_recorded_on_local(
-        settings: dict[str, Any], source_dir: Path) -> None:
+    settings: dict[str, Any], source_dir: Path
+) -> None:
     """The inputs an AWS function needs run unchanged on the local backend (one program,
     both backends): recorded in the registry, and changed in place by an update."""
     trusted = create_profile(settings, profile_name="both_ways")
     csc = create_csc(settings, [trusted["profile_version_arn"]], "Enforce")
     package = sign(settings, source_dir, "both_ways")
     role = "arn:aws:iam::123456789012:role/web"
-    news = function_inputs(settings, package["location"], csc, role=role, runtime="python3.12",
-                           handler="app.handler", memory_size=256.0, timeout=30.0,
-                           environment={"variables": {"STAGE": "dev"}}, tags={"team": "a"},
-                           architectures=["arm64"], description="web", publish=True)
+    news = function_inputs(
+        settings,
+        package["location"],
+        csc,
+        role=role,
+        runtime="python3.12",
+        handler="app.handler",
+        memory_size=256.0,
+        timeout=30.0,
+        environment={"variables": {"STAGE": "dev"}},
+        tags={"team": "a"},
+        architectures=["arm64"],
+        description="web",
+        publish=True,
+    )
     provider = LambdaFunctionProvider()
     checked = provider.check({}, news)
     assert checked.failures == []
@@ -390,9 +503,9 @@ def test_pulumi_aws_inputs_are_accepted_and_recorded_on_local(
     assert "code signing covers .zip packages only" in image[0].reason
 
 
-def test_signed_package_another_compressor_is_no_diff(settings: dict[str, Any],
-                                                      source_dir: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_signed_package_another_compressor_is_no_diff(
+    settings: dict[str, Any], source_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What decides 'the code changed' is the source's content: packaging it with zlib on a
     machine without ISA-L (or after a compressor upgrade) shows no diff."""
     create_profile(settings, profile_name="team_z")
@@ -409,8 +522,9 @@ def test_signed_package_another_compressor_is_no_diff(settings: dict[str, Any],
     deflate.implementation.cache_clear()
     try:
         assert deflate.implementation().name.startswith("zlib")
-        again = provider.check(first, {"source": str(source_dir), "profile_name": "team_z",
-                                       "settings": settings}).inputs
+        again = provider.check(
+            first, {"source": str(source_dir), "profile_name": "team_z", "settings": settings}
+        ).inputs
     finally:
         monkeypatch.delenv("CODESIGN_DEFLATE")
         deflate.implementation.cache_clear()
@@ -418,8 +532,7 @@ def test_signed_package_another_compressor_is_no_diff(settings: dict[str, Any],
     assert provider.diff(first["job_id"], first, again).changes is False
 
 
-def test_a_codesign_error_outside_a_step_reaches_the_engine_as_one_line(
-        tmp_path: Path) -> None:
+def test_a_codesign_error_outside_a_step_reaches_the_engine_as_one_line(tmp_path: Path) -> None:
     """A keystore refused while checking (say, a 0755 directory) shows as its message, not
     as 'provider.errors.KeystoreError: ...' with the module path."""
     home = tmp_path / "open-keystore"

@@ -21,16 +21,23 @@ from provider.resources.layer import LayerVersionProvider
 from provider.resources.signed_package import SignedPackageProvider, renew_window
 
 
-def package_inputs(settings: dict[str, Any], source: Path, profile: str,
-                   **overrides: Any) -> dict[str, Any]:
-    inputs = {"source": str(source), "profile_name": profile, "settings": settings,
-              "name_seed": "0123456789abcdef" * 4, "renew_before": None}
+def package_inputs(
+    settings: dict[str, Any], source: Path, profile: str, **overrides: Any
+) -> dict[str, Any]:
+    inputs = {
+        "source": str(source),
+        "profile_name": profile,
+        "settings": settings,
+        "name_seed": "0123456789abcdef" * 4,
+        "renew_before": None,
+    }
     inputs.update(overrides)
     return inputs
 
 
-def signed(settings: dict[str, Any], source: Path, profile: str,
-           **overrides: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def signed(
+    settings: dict[str, Any], source: Path, profile: str, **overrides: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(checked inputs, outputs) of a created package."""
     provider = SignedPackageProvider()
     checked = provider.check({}, package_inputs(settings, source, profile, **overrides))
@@ -39,7 +46,8 @@ def signed(settings: dict[str, Any], source: Path, profile: str,
 
 
 def test_a_revoked_signature_is_signed_again_on_the_next_up(
-        settings: dict[str, Any], source_dir: Path) -> None:
+    settings: dict[str, Any], source_dir: Path
+) -> None:
     create_profile(settings, profile_name="team_r")
     provider = SignedPackageProvider()
     inputs, outs = signed(settings, source_dir, "team_r")
@@ -47,8 +55,10 @@ def test_a_revoked_signature_is_signed_again_on_the_next_up(
     assert unchanged.inputs["signing_generation"] == 0 and unchanged.inputs["findings"] == []
     assert provider.diff(outs["job_id"], outs, unchanged.inputs).changes is False
     # An in-place update (revoking by input) keeps the signed object known to previews.
-    revoking = provider.check(inputs, package_inputs(
-        settings, source_dir, "team_r", signature_revocation={"reason": "by input"}))
+    revoking = provider.check(
+        inputs,
+        package_inputs(settings, source_dir, "team_r", signature_revocation={"reason": "by input"}),
+    )
     assert revoking.inputs["location"] == outs["location"]
     assert revoking.inputs["findings"] == []
 
@@ -67,36 +77,41 @@ def test_a_revoked_signature_is_signed_again_on_the_next_up(
 
 
 def test_renew_before_and_a_profile_that_can_sign_no_more(
-        settings: dict[str, Any], source_dir: Path) -> None:
-    create_profile(settings, profile_name="team_s",
-                   signature_validity_period={"value": 10, "type": "DAYS"})
+    settings: dict[str, Any], source_dir: Path
+) -> None:
+    create_profile(
+        settings, profile_name="team_s", signature_validity_period={"value": 10, "type": "DAYS"}
+    )
     provider = SignedPackageProvider()
     inputs, _ = signed(settings, source_dir, "team_s")
     later = {**settings, "now": format_instant(utcnow() + timedelta(days=8))}
-    within = provider.check(inputs, package_inputs(later, source_dir, "team_s",
-                                                   renew_before="3d"))
+    within = provider.check(inputs, package_inputs(later, source_dir, "team_s", renew_before="3d"))
     assert within.inputs["signing_generation"] == 1
     assert "within renew_before 3d" in within.inputs["findings"][0]["message"]
-    outside = provider.check(inputs, package_inputs(later, source_dir, "team_s",
-                                                    renew_before="1d"))
+    outside = provider.check(inputs, package_inputs(later, source_dir, "team_s", renew_before="1d"))
     assert outside.inputs["signing_generation"] == 0 and outside.inputs["findings"] == []
     # Expiry alone, without renew_before, is the deployed code's standing, not a new job.
     expired = {**settings, "now": format_instant(utcnow() + timedelta(days=11))}
     plain = provider.check(inputs, package_inputs(expired, source_dir, "team_s"))
     assert plain.inputs["signing_generation"] == 0
-    greedy = provider.check(inputs, package_inputs(settings, source_dir, "team_s",
-                                                   renew_before="2w"))
-    assert any("every up would sign again" in f["message"] and f["level"] == "warning"
-               for f in greedy.inputs["findings"]), greedy.inputs["findings"]
-    bad = provider.check(inputs, package_inputs(settings, source_dir, "team_s",
-                                                renew_before="soon"))
+    greedy = provider.check(
+        inputs, package_inputs(settings, source_dir, "team_s", renew_before="2w")
+    )
+    assert any(
+        "every up would sign again" in f["message"] and f["level"] == "warning"
+        for f in greedy.inputs["findings"]
+    ), greedy.inputs["findings"]
+    bad = provider.check(
+        inputs, package_inputs(settings, source_dir, "team_s", renew_before="soon")
+    )
     assert [f.property for f in bad.failures] == ["renew_before"]
     assert "30d" in bad.failures[0].reason
     # A revoked profile cannot sign again: a warning naming the fix, and no new job.
     backend = LocalBackend(settings["home"])
     profile = backend.get_signing_profile("team_s")
-    backend.revoke_signing_profile("team_s", profile["profileVersion"], "retired",
-                                   utcnow() - timedelta(hours=1), now=utcnow())
+    backend.revoke_signing_profile(
+        "team_s", profile["profileVersion"], "retired", utcnow() - timedelta(hours=1), now=utcnow()
+    )
     stuck = provider.check(inputs, package_inputs(settings, source_dir, "team_s"))
     assert stuck.failures == [] and stuck.inputs["signing_generation"] == 0
     [warning] = stuck.inputs["findings"]
@@ -122,15 +137,24 @@ def _tamper(path: Path) -> None:
 
 
 def layer_inputs(settings: dict[str, Any], code: str, **overrides: Any) -> dict[str, Any]:
-    inputs = {"logical_name": "shared", "name_seed": "seed", "layer_name": None, "code": code,
-              "code_package": None, "compatible_runtimes": ["python3.12"],
-              "license_info": "MIT", "description": None, "settings": settings}
+    inputs = {
+        "logical_name": "shared",
+        "name_seed": "seed",
+        "layer_name": None,
+        "code": code,
+        "code_package": None,
+        "compatible_runtimes": ["python3.12"],
+        "license_info": "MIT",
+        "description": None,
+        "settings": settings,
+    }
     inputs.update(overrides)
     return inputs
 
 
-def test_layers_are_judged_on_their_function(settings: dict[str, Any], source_dir: Path,
-                                             tmp_path: Path) -> None:
+def test_layers_are_judged_on_their_function(
+    settings: dict[str, Any], source_dir: Path, tmp_path: Path
+) -> None:
     trusted = create_profile(settings, profile_name="layer_pub")
     csc = create_csc(settings, [trusted["profile_version_arn"]], "Enforce")
     _, good = signed(settings, source_dir, "layer_pub")
@@ -142,32 +166,50 @@ def test_layers_are_judged_on_their_function(settings: dict[str, Any], source_di
         checked = layers.check({}, layer_inputs(settings, package["location"], logical_name=kind))
         assert checked.failures == []
         # The same name in a preview and its up (and in the engine's second check).
-        assert layers.check({}, layer_inputs(settings, package["location"], logical_name=kind)
-                            ).inputs["layer_name"] == checked.inputs["layer_name"]
+        assert (
+            layers.check({}, layer_inputs(settings, package["location"], logical_name=kind)).inputs[
+                "layer_name"
+            ]
+            == checked.inputs["layer_name"]
+        )
         published[kind] = layers.create(checked.inputs).outs or {}
     assert published["good"]["layer_version_arn"].endswith(":1")
     # A replacement publishes a new version (layer versions are immutable).
-    assert layers.diff("id", published["good"], {**published["good"], "license_info": "0BSD"}
-                       ).replaces == ["license_info"]
+    assert layers.diff(
+        "id", published["good"], {**published["good"], "license_info": "0BSD"}
+    ).replaces == ["license_info"]
 
     provider = LambdaFunctionProvider()
     ref = {"name": None, "code": None, "package": None}
-    inputs = function_inputs(settings, good["location"], csc, layers=[
-        {**ref, "arn": published["good"]["layer_version_arn"]},
-        {**ref, "arn": published["bad"]["layer_version_arn"]},
-    ])
+    inputs = function_inputs(
+        settings,
+        good["location"],
+        csc,
+        layers=[
+            {**ref, "arn": published["good"]["layer_version_arn"]},
+            {**ref, "arn": published["bad"]["layer_version_arn"]},
+        ],
+    )
     checked = provider.check({}, inputs)
     assert checked.failures == [] and checked.inputs["predicted_verdict"]["decision"] == "REJECT"
     [error] = checked.inputs["findings"]
     assert error["level"] == "error" and published["bad"]["layer_version_arn"] in error["message"]
     assert "integrity" in error["message"] and "InvalidCodeSignatureException" in error["message"]
     assert published["good"]["layer_version_arn"] not in error["message"]
-    too_many = provider.check({}, function_inputs(settings, good["location"], csc,
-                                                  layers=[{**ref, "arn": "x"}] * 6)).failures
+    too_many = provider.check(
+        {}, function_inputs(settings, good["location"], csc, layers=[{**ref, "arn": "x"}] * 6)
+    ).failures
     assert [f.property for f in too_many] == ["layers"] and "at most 5" in too_many[0].reason
     # With the good layer only, the function deploys with it, verified by the registry.
-    fine = provider.check({}, function_inputs(settings, good["location"], csc, layers=[
-        {**ref, "arn": published["good"]["layer_version_arn"]}]))
+    fine = provider.check(
+        {},
+        function_inputs(
+            settings,
+            good["location"],
+            csc,
+            layers=[{**ref, "arn": published["good"]["layer_version_arn"]}],
+        ),
+    )
     assert fine.inputs["predicted_verdict"]["decision"] == "ALLOW"
     created = provider.create(fine.inputs).outs or {}
     assert created["deployed_layers"] == [published["good"]["layer_version_arn"]]
@@ -186,20 +228,28 @@ def test_judging_from_inputs_alone_as_a_policy_pack_would() -> None:
     from provider.resources import judging
 
     ref = "urn:pulumi:dev::app::codesign:SigningProfile::publisher"
-    inputs = {"code_signing_config_arn": None, "code_signing_policy": "Enforce",
-              "allowed_publishers": None,
-              "publisher_refs": [{"ref": ref, "profile_name": "publisher_abc1234"}]}
+    inputs = {
+        "code_signing_config_arn": None,
+        "code_signing_policy": "Enforce",
+        "allowed_publishers": None,
+        "publisher_refs": [{"ref": ref, "profile_name": "publisher_abc1234"}],
+    }
     view = judging.known_config(inputs, None)
     assert view is not None and view.policy == "Enforce"
-    code = judging.known_code(None, {"signer_ref": ref, "profile_name": "publisher_abc1234",
-                                  "profile_version_arn": None}, None, "function f")
+    code = judging.known_code(
+        None,
+        {"signer_ref": ref, "profile_name": "publisher_abc1234", "profile_version_arn": None},
+        None,
+        "function f",
+    )
     assert predict("function f", code, view, utcnow()).decision == "ALLOW"
-    assert judging.known_config({"code_signing_config_arn": None,
-                                "code_signing_policy": None}, None) is None
+    assert (
+        judging.known_config({"code_signing_config_arn": None, "code_signing_policy": None}, None)
+        is None
+    )
 
 
-def test_layer_version_inputs_are_checked_clearly(settings: dict[str, Any],
-                                                  tmp_path: Path) -> None:
+def test_layer_version_inputs_are_checked_clearly(settings: dict[str, Any], tmp_path: Path) -> None:
     missing = LayerVersionProvider().check({}, layer_inputs(settings, str(tmp_path / "nope")))
     assert [f.property for f in missing.failures] == ["code"]
     assert "neither a .zip file nor a directory" in missing.failures[0].reason
@@ -209,12 +259,14 @@ def test_layer_version_inputs_are_checked_clearly(settings: dict[str, Any],
     assert [f.property for f in remote.failures] == ["code"]
     assert "use codesign:backend aws" in remote.failures[0].reason
     bad = LayerVersionProvider().check(
-        {}, {**layer_inputs(settings, str(tmp_path)), "compatible_architectures": ["mips"]})
+        {}, {**layer_inputs(settings, str(tmp_path)), "compatible_architectures": ["mips"]}
+    )
     assert [f.property for f in bad.failures] == ["compatible_architectures"]
 
 
 def test_a_refresh_that_finds_other_publishers_drops_the_program_references(
-        settings: dict[str, Any]) -> None:
+    settings: dict[str, Any],
+) -> None:
     from provider.resources.code_signing_config import CodeSigningConfigProvider
 
     one = create_profile(settings, profile_name="ref_one")
@@ -223,9 +275,11 @@ def test_a_refresh_that_finds_other_publishers_drops_the_program_references(
     state = {**csc, "publisher_refs": [{"ref": "urn:one", "profile_name": "ref_one"}]}
     provider = CodeSigningConfigProvider()
     assert (provider.read(csc["arn"], state).outs or {})["publisher_refs"] == state[
-        "publisher_refs"]
+        "publisher_refs"
+    ]
     LocalBackend(settings["home"]).update_code_signing_config(
-        csc["arn"], allowed=[two["profile_version_arn"]], now=utcnow())
+        csc["arn"], allowed=[two["profile_version_arn"]], now=utcnow()
+    )
     refreshed = provider.read(csc["arn"], state).outs or {}
     assert refreshed["allowed_publishers"] == [two["profile_version_arn"]]
     assert refreshed["publisher_refs"] is None

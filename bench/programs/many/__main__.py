@@ -16,9 +16,14 @@ count = config.require_int("count")
 sources = config.require("sources")
 
 publisher = SigningProfile("publisher", SigningProfileArgs())
-enforce = CodeSigningConfig("enforce", CodeSigningConfigArgs(
-    allowed_publishers=[publisher.profile_version_arn], policy="Enforce"))
+enforce = CodeSigningConfig(
+    "enforce",
+    CodeSigningConfigArgs(allowed_publishers=[publisher.profile_version_arn], policy="Enforce"),
+)
 for index in range(count):
-    SignedFunction(f"fn{index:02d}", SignedFunctionArgs(
-        code=f"{sources}/fn{index:02d}", signing_profile=publisher,
-        code_signing_config=enforce))
+    SignedFunction(
+        f"fn{index:02d}",
+        SignedFunctionArgs(
+            code=f"{sources}/fn{index:02d}", signing_profile=publisher, code_signing_config=enforce
+        ),
+    )

@@ -23,8 +23,10 @@ code = config.get("code") or str(Path(__file__).parent / ".." / ".." / "function
 publisher = SigningProfile(
     "publisher",
     SigningProfileArgs(
-        signature_validity_period={"value": config.get_int("validity_months") or 12,
-                                   "type": "MONTHS"},
+        signature_validity_period={
+            "value": config.get_int("validity_months") or 12,
+            "type": "MONTHS",
+        },
     ),
 )
 enforce = CodeSigningConfig(

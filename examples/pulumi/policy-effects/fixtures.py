@@ -18,8 +18,7 @@ from provider.backends.local import LocalBackend
 from provider.clock import utcnow
 from provider.validity import ValidityPeriod
 
-KINDS = ("trusted", "expired", "revoked", "signature_revoked", "untrusted", "unsigned",
-         "tampered")
+KINDS = ("trusted", "expired", "revoked", "signature_revoked", "untrusted", "unsigned", "tampered")
 
 
 def _flip_first_code_byte(path: Path) -> None:
@@ -45,13 +44,21 @@ def prepare(home: str | None, source: Path) -> dict[str, object]:
 
     def profile(name: str, validity: ValidityPeriod | None = None) -> str:
         created = backend.put_signing_profile(
-            f"{name}_{suffix}", platform_id="AWSLambda-SHA384-ECDSA", validity=validity,
-            tags=None, now=now - timedelta(days=30))
+            f"{name}_{suffix}",
+            platform_id="AWSLambda-SHA384-ECDSA",
+            validity=validity,
+            tags=None,
+            now=now - timedelta(days=30),
+        )
         return str(created["profileVersionArn"])
 
     def sign(profile_arn: str, when_days_ago: float) -> Path:
-        job = backend.sign_package(unsigned, str(folder), profile_arn.split("/")[-2],
-                                   now=now - timedelta(days=when_days_ago))
+        job = backend.sign_package(
+            unsigned,
+            str(folder),
+            profile_arn.split("/")[-2],
+            now=now - timedelta(days=when_days_ago),
+        )
         return Path(job["signedObject"]["path"])
 
     trusted = profile("trusted")
@@ -68,8 +75,13 @@ def prepare(home: str | None, source: Path) -> dict[str, object]:
         "tampered": sign(trusted, 0),
     }
     retired_version = retired.split("/")[-1]
-    backend.revoke_signing_profile(retired.split("/")[-2], retired_version,
-                                   "key retired after a leak", now - timedelta(days=3), now=now)
+    backend.revoke_signing_profile(
+        retired.split("/")[-2],
+        retired_version,
+        "key retired after a leak",
+        now - timedelta(days=3),
+        now=now,
+    )
     job_id = packages["signature_revoked"].stem
     backend.revoke_signature(job_id, "built from a compromised branch", now=now)
     _flip_first_code_byte(packages["tampered"])
