@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import weakref
 from datetime import datetime
 from typing import Any
 
@@ -49,8 +50,9 @@ class LocalBackend(LocalSigner, LocalFunctions):
         # ``account``: the endpoint keeps one keystore per caller account.
         location = Location(region, account or LOCAL_ACCOUNT)
         LocalSigner.__init__(self, store, location)
-        # The Lambda part judges publishers by this keystore's own Signer part.
-        LocalFunctions.__init__(self, store, location, trust=self)
+        # The Lambda part judges publishers by this keystore's own Signer part (a weak
+        # reference: no cycle, so a dropped backend closes its connections at once).
+        LocalFunctions.__init__(self, store, location, trust=weakref.proxy(self))
 
     def erase(self) -> None:
         """Forget everything this keystore holds: profiles, jobs, code signing configs,
