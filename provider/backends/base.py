@@ -17,7 +17,7 @@ from provider.archive import BuiltPackage
 from provider.arns import Location, check_platform, check_profile_name, check_profile_version
 from provider.backends.function_settings import Code, FunctionSettings, LayerSettings
 from provider.backends.jobs import JobFilter, Pagination
-from provider.backends.values import SigningJob
+from provider.backends.values import CodeSigningConfig, SigningJob, SigningProfile
 from provider.clock import format_instant
 from provider.errors import ValidationError
 from provider.validity import ValidityPeriod
@@ -151,6 +151,11 @@ class SignerPart(Protocol):
     ) -> Document:
         """GetSigningProfile."""
 
+    def signing_profile(
+        self, profile_name: str, *, profile_owner: str | None = None
+    ) -> SigningProfile:
+        """GetSigningProfile, as a :class:`SigningProfile`."""
+
     def list_signing_profiles(self, *, include_canceled: bool = False) -> Document:
         """ListSigningProfiles; returns ``{profiles: [...]}``."""
 
@@ -189,6 +194,9 @@ class SignerPart(Protocol):
 
     def describe_signing_job(self, job_id: str) -> Document:
         """DescribeSigningJob."""
+
+    def signing_job(self, job_id: str) -> SigningJob:
+        """DescribeSigningJob, as a :class:`SigningJob`."""
 
     def revoke_signature(
         self, job_id: str, reason: str, *, job_owner: str | None = None, now: datetime
@@ -261,6 +269,9 @@ class LambdaPart(Protocol):
 
     def get_code_signing_config(self, arn: str) -> Document:
         """GetCodeSigningConfig."""
+
+    def code_signing_config(self, arn: str) -> CodeSigningConfig:
+        """GetCodeSigningConfig, as a :class:`CodeSigningConfig`."""
 
     def update_code_signing_config(
         self,

@@ -16,7 +16,7 @@ from provider.backends.values import (
     SigningJob,
     SigningProfile,
 )
-from provider.errors import ValidationError
+from provider.errors import NotFoundError, ValidationError
 from provider.objects import S3Object
 from provider.statuses import JobStatus, ProfileStatus
 from provider.verdict import Policy
@@ -118,3 +118,26 @@ def test_a_function_configuration_reads_what_the_resources_record(local, tmp_pat
     _same(configuration, document)
     with pytest.raises(ValidationError, match="FunctionArn"):
         FunctionConfiguration.from_document({"FunctionName": "fn"})
+
+
+def test_the_typed_reads_are_the_documents_made_values(local, tmp_path) -> None:
+    """``signing_profile``, ``signing_job`` and ``code_signing_config`` give the values the
+    AWS-named reads' documents make, and refuse what those refuse."""
+    assert local.signing_profile("team_a") == SigningProfile.from_document(
+        local.get_signing_profile("team_a")
+    )
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "index.py").write_text("x = 1\n")
+    source = tmp_path / "app.zip"
+    source.write_bytes(build_package(tmp_path / "src").data)
+    signed = local.sign_package(source, str(tmp_path), "team_a", now=NOW)
+    job = local.signing_job(signed["jobId"])
+    assert isinstance(job, SigningJob) and job == SigningJob.from_document(signed)
+    arn = local.signing_profile("team_a").profile_version_arn
+    created = local.create_code_signing_config([arn], policy="Enforce", description=None, now=NOW)
+    csc_arn = created["CodeSigningConfig"]["CodeSigningConfigArn"]
+    config = local.code_signing_config(csc_arn)
+    assert config == CodeSigningConfig.from_document(local.get_code_signing_config(csc_arn))
+    assert config.untrusted_artifact_on_deployment is Policy.ENFORCE
+    with pytest.raises(NotFoundError, match="nobody"):
+        local.signing_profile("nobody")

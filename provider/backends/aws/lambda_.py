@@ -54,6 +54,10 @@ class AwsLambda:
             response = self.clients.lambda_.create_code_signing_config(**request)
         return {"CodeSigningConfig": documents.code_signing_config(response["CodeSigningConfig"])}
 
+    def code_signing_config(self, arn: str) -> CodeSigningConfig:
+        """GetCodeSigningConfig, as a :class:`CodeSigningConfig`."""
+        return CodeSigningConfig.from_document(self.get_code_signing_config(arn))
+
     def get_code_signing_config(self, arn: str) -> Document:
         """GetCodeSigningConfig."""
         check_csc_arn(arn)
@@ -131,8 +135,9 @@ class AwsLambda:
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
         """The verdict inputs of a code signing config (GetCodeSigningConfig)."""
-        config = CodeSigningConfig.from_document(self.get_code_signing_config(arn))
-        return replace(config.policy, arn=arn)  # named as the caller named it
+        return replace(
+            self.code_signing_config(arn).policy, arn=arn
+        )  # named as the caller named it
 
     # --- verdicts ------------------------------------------------------------------------
     def object_facts(

@@ -33,7 +33,7 @@ from provider.backends.base import (
     profile_request,
 )
 from provider.backends.jobs import JobFilter, Pagination
-from provider.backends.values import SigningJob
+from provider.backends.values import SigningJob, SigningProfile
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.statuses import JobStatus
 from provider.validity import ValidityPeriod
@@ -134,6 +134,14 @@ class AwsSigner:
         profile = documents.document(response)
         profile.pop("signingMaterial", None)
         return profile
+
+    def signing_profile(
+        self, profile_name: str, *, profile_owner: str | None = None
+    ) -> SigningProfile:
+        """GetSigningProfile, as a :class:`SigningProfile`."""
+        return SigningProfile.from_document(
+            self.get_signing_profile(profile_name, profile_owner=profile_owner)
+        )
 
     def list_signing_profiles(self, *, include_canceled: bool = False) -> Document:
         """ListSigningProfiles of the Lambda platform (every page)."""
@@ -392,6 +400,10 @@ class AwsSigner:
             raise SigningJobFailed(
                 f"waiting for signing job {job_id} failed: {one_line(error)}", job_id=job_id
             ) from None
+
+    def signing_job(self, job_id: str) -> SigningJob:
+        """DescribeSigningJob, as a :class:`SigningJob`."""
+        return SigningJob.from_document(self.describe_signing_job(job_id))
 
     def describe_signing_job(self, job_id: str) -> Document:
         """DescribeSigningJob, with objects as ``{bucketName, key[, version]}``."""

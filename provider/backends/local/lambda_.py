@@ -103,6 +103,10 @@ class LocalLambda:
             )
         return self.get_code_signing_config(self.location.csc_arn(csc_id))
 
+    def code_signing_config(self, arn: str) -> CodeSigningConfig:
+        """GetCodeSigningConfig, as a :class:`CodeSigningConfig`."""
+        return CodeSigningConfig.from_document(self.get_code_signing_config(arn))
+
     def get_code_signing_config(self, arn: str) -> Document:
         """GetCodeSigningConfig."""
         return self._csc_document(self._csc_row(arn))
@@ -160,8 +164,9 @@ class LocalLambda:
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
         """The verdict inputs of a stored CSC."""
-        config = CodeSigningConfig.from_document(self.get_code_signing_config(arn))
-        return replace(config.policy, arn=arn)  # named as the caller named it
+        return replace(
+            self.code_signing_config(arn).policy, arn=arn
+        )  # named as the caller named it
 
     # --- verification -------------------------------------------------------------------
     def package_facts(

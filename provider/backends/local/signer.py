@@ -33,7 +33,7 @@ from provider.backends.base import (
 from provider.backends.jobs import JobFilter, Pagination
 from provider.backends.local import keys, seals
 from provider.backends.local.store import Keystore
-from provider.backends.values import SigningJob
+from provider.backends.values import SigningJob, SigningProfile
 from provider.clock import format_instant, parse_instant
 from provider.envelope import public_key_b64, seal
 from provider.errors import (
@@ -204,6 +204,14 @@ class LocalSigner:
     ) -> Document:
         """GetSigningProfile."""
         return self._profile_document(self._profile_row(profile_name, profile_owner))
+
+    def signing_profile(
+        self, profile_name: str, *, profile_owner: str | None = None
+    ) -> SigningProfile:
+        """GetSigningProfile, as a :class:`SigningProfile`."""
+        return SigningProfile.from_document(
+            self.get_signing_profile(profile_name, profile_owner=profile_owner)
+        )
 
     def list_signing_profiles(self, *, include_canceled: bool = False) -> Document:
         """ListSigningProfiles (canceled ones only when asked, as on AWS)."""
@@ -675,6 +683,10 @@ class LocalSigner:
         with self.store.read() as db:
             rows = db.execute("SELECT * FROM jobs").fetchall()
         return {row["job_id"]: self._job_document(row) for row in rows}
+
+    def signing_job(self, job_id: str) -> SigningJob:
+        """DescribeSigningJob, as a :class:`SigningJob`."""
+        return SigningJob.from_document(self.describe_signing_job(job_id))
 
     def describe_signing_job(self, job_id: str) -> Document:
         """DescribeSigningJob."""

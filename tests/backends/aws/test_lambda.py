@@ -54,6 +54,11 @@ def test_the_verdict_inputs_of_a_config_are_read_from_lambda(world: AwsWorld) ->
         "get_code_signing_config", csc_response("Warn"), {"CodeSigningConfigArn": CSC_ARN}
     )
     assert world.backend.csc_policy_of(CSC_ARN) == CscPolicy((PUBLISHER,), "Warn", CSC_ARN)
+    stub.add_response(
+        "get_code_signing_config", csc_response("Warn"), {"CodeSigningConfigArn": CSC_ARN}
+    )
+    config = world.backend.code_signing_config(CSC_ARN)
+    assert config.arn == CSC_ARN and config.allowed == (PUBLISHER,)
     with pytest.raises(ValidationError, match="CodeSigningConfigArn: 'csc-1' is not"):
         world.backend.csc_policy_of("csc-1")
 

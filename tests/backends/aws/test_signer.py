@@ -15,7 +15,9 @@ from botocore.stub import ANY
 
 from provider import schemas
 from provider.backends.aws.errors import AccessDeniedError
+from provider.backends.values import SigningJob, SigningProfile
 from provider.errors import NotFoundError, SigningJobFailed, ValidationError
+from provider.statuses import ProfileStatus
 from provider.validity import ValidityPeriod
 
 from .conftest import (
@@ -45,6 +47,9 @@ def test_profiles_are_put_read_and_canceled(world: AwsWorld) -> None:
     assert profile["tags"] == {"team": "web"}
     world.backend.cancel_signing_profile("publisher", now=NOW)
     assert world.backend.get_signing_profile("publisher")["status"] == "Canceled"
+    typed = world.backend.signing_profile("publisher")
+    assert typed == SigningProfile.from_document(world.backend.get_signing_profile("publisher"))
+    assert typed.status is ProfileStatus.CANCELED and not typed.active
 
 
 def test_inputs_are_checked_before_any_call(world: AwsWorld) -> None:
@@ -211,6 +216,11 @@ def test_a_package_is_uploaded_signed_waited_for_and_described(
     assert job["signedObject"]["key"] == f"app/signed_{JOB}.zip"
     head = world.s3.head_object(Bucket=BUCKET, Key=f"app/signed_{JOB}.zip")
     assert job["signedObject"]["version"] == head["VersionId"]
+    stub.add_response("describe_signing_job", job_response(JOB, "Succeeded"), {"jobId": JOB})
+    typed = world.backend.signing_job(JOB)
+    assert isinstance(typed, SigningJob) and typed.job_id == JOB and typed.succeeded
+    assert typed.signed_object is not None and typed.signed_object.s3 is not None
+    assert typed.signed_object.s3.key == job["signedObject"]["key"]
     (start,) = stub.requests("StartSigningJob")
     source = start["source"]["s3"]
     assert source["key"].startswith("app/") and source["version"]
