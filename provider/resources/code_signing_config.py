@@ -135,10 +135,9 @@ class CodeSigningConfigProvider(CodesignProvider):
         deleted outside it is dropped from state)."""
         with reported():
             try:
-                document = backend_of(props).get_code_signing_config(id_)
+                config = backend_of(props).code_signing_config(id_)
             except NotFoundError:
                 return gone()
-            config = values.CodeSigningConfig.from_document(document)
         allowed = list(config.allowed)
         refreshed = {
             **props,

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from provider.backends.base import Backend
-from provider.backends.values import SigningProfile
 from provider.errors import CodesignError
 from provider.objects import S3Object
 from provider.prediction import (
@@ -42,9 +41,7 @@ def profile_arn(backend: Backend | None, name: Any) -> str | None:
     if _known(name) is None or backend is None:
         return None
     try:
-        return SigningProfile.from_document(
-            backend.get_signing_profile(str(name))
-        ).profile_version_arn
+        return backend.signing_profile(str(name)).profile_version_arn
     except CodesignError:
         return None  # a profile this update creates
 
@@ -224,7 +221,7 @@ def signer_note(backend: Backend, package: Any) -> str:
     if name is None:
         return ""
     try:
-        profile = SigningProfile.from_document(backend.get_signing_profile(str(name)))
+        profile = backend.signing_profile(str(name))
     except CodesignError:
         return ""
     if profile.active:

@@ -284,9 +284,7 @@ class SignedPackageProvider(CodesignProvider):
             return CheckResult(inputs, failures)
         backend = backend_of(inputs)
         profile = checked(
-            lambda: values.SigningProfile.from_document(
-                backend.get_signing_profile(str(name), profile_owner=inputs.get("profile_owner"))
-            ),
+            lambda: backend.signing_profile(str(name), profile_owner=inputs.get("profile_owner")),
             "profile_name",
         )
         known = profile if isinstance(profile, values.SigningProfile) else None
@@ -393,7 +391,7 @@ class SignedPackageProvider(CodesignProvider):
                 )
                 # Described anew for the revocation; the signed object (with the S3
                 # version DescribeSigningJob lacks) is the one just written.
-                described = SigningJob.from_document(backend.describe_signing_job(job.job_id))
+                described = backend.signing_job(job.job_id)
                 job = replace(described, signed_object=job.signed_object)
         outs = {
             **props,
@@ -407,15 +405,13 @@ class SignedPackageProvider(CodesignProvider):
         """RevokeSignature (the only in-place change)."""
         with reported():
             backend = backend_of(news)
-            job = backend.describe_signing_job(id_)
-            if news.get("signature_revocation") and "revocationRecord" not in job:
+            job = backend.signing_job(id_)
+            if news.get("signature_revocation") and not job.revoked:
                 backend.revoke_signature(
                     id_, news["signature_revocation"]["reason"], now=now_of(news)
                 )
-                job = backend.describe_signing_job(id_)
-        return UpdateResult(
-            {**olds, **news, **_outputs(SigningJob.from_document(job), backend, olds)}
-        )
+                job = backend.signing_job(id_)
+        return UpdateResult({**olds, **news, **_outputs(job, backend, olds)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """DescribeSigningJob: refresh picks up revocations made outside Pulumi. A package
@@ -424,10 +420,10 @@ class SignedPackageProvider(CodesignProvider):
         with reported():
             backend = backend_of(props)
             try:
-                job = backend.describe_signing_job(id_)
+                job = backend.signing_job(id_)
             except NotFoundError:
                 return gone()
-            outs = _outputs(SigningJob.from_document(job), backend, props)
+            outs = _outputs(job, backend, props)
             signed = str(outs["deploy_location"])
             if not backend.code_exists(
                 S3Object.parse(signed) if signed.startswith("s3:/") else Path(signed)

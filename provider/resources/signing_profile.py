@@ -134,30 +134,30 @@ class SigningProfileProvider(CodesignProvider):
                 tags=None,
                 now=now,
             )
-            outs = {**props, **_outputs(backend.get_signing_profile(props["profile_name"]))}
+            outs = {**props, **_outputs(backend.signing_profile(props["profile_name"]))}
             if props.get("revocation"):
                 outs = self._revoke(props, now)
         return CreateResult(created["profileVersionArn"], outs)
 
     def _revoke(self, props: dict[str, Any], now: Any) -> dict[str, Any]:
         backend = backend_of(props)
-        profile = backend.get_signing_profile(props["profile_name"])
+        profile = backend.signing_profile(props["profile_name"])
         revocation = props["revocation"]
         backend.revoke_signing_profile(
             props["profile_name"],
-            revocation.get("profile_version") or profile["profileVersion"],
+            revocation.get("profile_version") or profile.profile_version,
             revocation["reason"],
             parse_instant(revocation["effective_time"], field="revocation.effectiveTime"),
             now=now,
         )
-        return {**props, **_outputs(backend.get_signing_profile(props["profile_name"]))}
+        return {**props, **_outputs(backend.signing_profile(props["profile_name"]))}
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Apply (or move earlier) the revocation."""
         with reported():
             if news.get("revocation") and news["revocation"] != olds.get("revocation"):
                 return UpdateResult(self._revoke(news, now_of(news)))
-            profile = backend_of(news).get_signing_profile(news["profile_name"])
+            profile = backend_of(news).signing_profile(news["profile_name"])
         return UpdateResult({**news, **_outputs(profile)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -165,7 +165,7 @@ class SigningProfileProvider(CodesignProvider):
         longer has is dropped from state)."""
         with reported():
             try:
-                profile = backend_of(props).get_signing_profile(props["profile_name"])
+                profile = backend_of(props).signing_profile(props["profile_name"])
             except NotFoundError:
                 return gone()
         return ReadResult(id_, {**props, **_outputs(profile)})
@@ -187,8 +187,8 @@ def _free_name(inputs: dict[str, Any]) -> str:
         )
         if is_unknown(inputs.get("settings")):
             return name
-        found = checked(partial(backend_of(inputs).get_signing_profile, name), "profile_name")
-        if not isinstance(found, dict):
+        found = checked(partial(backend_of(inputs).signing_profile, name), "profile_name")
+        if not isinstance(found, values.SigningProfile):
             return name
     raise ValidationError(
         f"profile_name: 100 auto-names of {inputs['logical_name']!r} are taken; give a name"
@@ -246,8 +246,7 @@ class SigningProfileOutputs(TypedDict):
     revocation_effective_from: str | None
 
 
-def _outputs(document: dict[str, Any]) -> SigningProfileOutputs:
-    profile = values.SigningProfile.from_document(document)
+def _outputs(profile: values.SigningProfile) -> SigningProfileOutputs:
     return {
         "arn": profile.arn,
         "profile_version": profile.profile_version,

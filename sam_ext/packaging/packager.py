@@ -230,11 +230,8 @@ class Packager:
             if artifact.profile is None:
                 continue
             if artifact.profile not in looked_up:
-                looked_up[artifact.profile] = SigningProfile.from_document(
-                    self.backend.get_signing_profile(
-                        artifact.profile.profile_name,
-                        profile_owner=artifact.profile.profile_owner,
-                    )
+                looked_up[artifact.profile] = self.backend.signing_profile(
+                    artifact.profile.profile_name, profile_owner=artifact.profile.profile_owner
                 )
             profile = looked_up[artifact.profile]
             if not profile.active:
