@@ -735,12 +735,12 @@ class LocalSigner:
             raise NotFoundError(
                 f"signing job {job_id!r} of account {job_owner} is not in this keystore"
             )
-        job = self.describe_signing_job(job_id)
-        if job["status"] != JobStatus.SUCCEEDED:
+        job = self.signing_job(job_id)
+        if not job.succeeded:
             raise ValidationError(
-                f"jobId: job {job_id} is {job['status']}; only a signature can be revoked"
+                f"jobId: job {job_id} is {job.status}; only a signature can be revoked"
             )
-        if "revocationRecord" in job:
+        if job.revoked:
             raise ConflictError(f"the signature of job {job_id} is already revoked (irreversible)")
         with self.store.transaction() as db:
             db.execute(
