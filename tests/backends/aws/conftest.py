@@ -59,6 +59,15 @@ _AWS_VARIABLES = (
 )
 
 
+def fixed_zip(files: dict[str, bytes]) -> bytes:
+    """A zip of ``files`` with fixed member times: the same bytes on every call."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
+    return buffer.getvalue()
+
+
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials in us-east-1, and nothing of the host's AWS configuration."""

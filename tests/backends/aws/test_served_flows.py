@@ -5,11 +5,9 @@ prediction is checked against the deployment it predicts."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from sam_ext.cli import main
 from sam_ext.template import load_template
 
 from .conftest import NOW, REGION
+from .conftest import fixed_zip as zip_bytes
 
 EXAMPLE_APP = Path(__file__).resolve().parents[3] / "examples" / "sam" / "app"
 
@@ -37,14 +36,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp_path_factory.mktemp("served-home"))
     yield running
     running.stop()
-
-
-def zip_bytes(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
-    return buffer.getvalue()
 
 
 class Served:

@@ -23,6 +23,7 @@ from provider.clock import utcnow
 from sam_ext.cli import main
 
 from .conftest import REGION
+from .conftest import fixed_zip as _zip
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +31,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(tmp_path_factory.mktemp("served-verify-home"))
     yield running
     running.stop()
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
-    return buffer.getvalue()
 
 
 def _tampered(data: bytes) -> bytes:
