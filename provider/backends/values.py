@@ -69,6 +69,9 @@ class SigningJob:
     job_owner: str | None = None
     #: Whether RevokeSignature revoked this job's signature.
     revoked: bool = False
+    #: When the job finished (``completedAt``), and why its signature was revoked.
+    completed_at: str | None = None
+    revocation_reason: str | None = None
     #: The service's document, as it came (the edges print it).
     document: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -88,6 +91,8 @@ class SigningJob:
             profile_version=document.get("profileVersion"),
             job_owner=document.get("jobOwner") or None,
             revoked="revocationRecord" in document,
+            completed_at=document.get("completedAt"),
+            revocation_reason=(document.get("revocationRecord") or {}).get("reason"),
             document=copy.deepcopy(dict(document)),
         )
 
