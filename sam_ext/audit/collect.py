@@ -327,7 +327,6 @@ class AwsReader:
 
     def read_function(self, configuration: Mapping[str, Any]) -> FunctionRead:
         from provider.deployed import deployed_artifacts, facts_of_deployed
-
         from provider.statuses import ArtifactKind
 
         name = str(configuration["FunctionName"])
