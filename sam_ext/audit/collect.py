@@ -25,7 +25,7 @@ from provider.arns import Location, parse_profile_version_arn
 from provider.backends.function_settings import code_sha256
 from provider.backends.values import CodeSigningConfig, SigningJob, SigningProfile
 from provider.clock import utcnow
-from provider.errors import CodesignError
+from provider.errors import CodesignError, KeystoreError
 from provider.verdict import ArtifactFacts, Check, Policy
 from provider.workers import run_all
 from sam_ext.audit.judge import (
@@ -214,7 +214,10 @@ class LocalReader:
         self, kind: ArtifactKindName, arn: str, name: str, path: Path | None, recorded: str | None
     ) -> DeployedFacts:
         if path is None or not path.is_file():
-            facts = _unreadable(name, "its stored copy cannot be read")
+            if kind is ArtifactKindName.CODE:
+                raise KeystoreError(f"{name}: its deployed code's stored copy {path} is missing")
+            # a layer version deleted since: the function keeps a copy this cannot read
+            facts = _unreadable(name, "the layer version was deleted; its copy cannot be read")
             return DeployedFacts(kind, arn, facts, code_sha256=recorded)
         facts = self.backend.package_facts(path, name=name)
         actual = code_sha256(hashlib.sha256(path.read_bytes()).digest())

@@ -75,8 +75,19 @@ def _readers(
                 local = open_backend("local", home=ctx.home, region=region)
                 readers.append(LocalReader(local, CachedReads(local)))
         except CodesignError as exc:
-            readers.append(RegionError(region or "(default)", " ".join(str(exc).split())))
+            said = " ".join(str(exc).split())
+            readers.append(RegionError(region or _default_region(ctx), said))
     return readers
+
+
+def _default_region(ctx: CliContext) -> str:
+    """The region a backend opened without ``--region`` acts in, as far as it is known."""
+    if not ctx.is_aws:
+        from provider.backends.local.store import DEFAULT_REGION
+        from sam_ext.entry import REGION_ENV
+
+        return os.environ.get(REGION_ENV) or DEFAULT_REGION
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "(default)"
 
 
 def _progress() -> tuple[Progress, Callable[[], None] | None]:

@@ -60,8 +60,6 @@ class Account:
         return Path(job["signedObject"]["path"]), str(job["jobId"])
 
 
-
-
 def build_account(home: Path, work: Path) -> Account:
     backend = LocalBackend(home)
     account = Account(home, backend, work)
