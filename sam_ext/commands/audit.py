@@ -117,16 +117,22 @@ def _progress() -> tuple[Progress, Callable[[], None] | None]:
     return plain, None
 
 
+def _html_directory(target: Path) -> Path:
+    """The directory ``--html`` writes into, which must exist."""
+    directory = target.absolute().parent
+    if not directory.is_dir():
+        raise ValidationError(
+            f"--html: directory {str(directory)!r} does not exist", field="--html"
+        )
+    return directory
+
+
 def _write_html(document: dict[str, object], target: Path) -> None:
     """The HTML page, written atomically (a temporary file beside it, then renamed)."""
     from sam_ext.audit.html import render_html
 
     page = render_html(document)
-    directory = target.resolve().parent
-    if not directory.is_dir():
-        raise ValidationError(
-            f"--html: directory {str(directory)!r} does not exist", field="--html"
-        )
+    directory = _html_directory(target)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as writer:
@@ -224,6 +230,8 @@ def audit(
     at = parse_instant(at_text, field="--at") if at_text else ctx.now
     window = parse_duration(within, field="--within") if within else None
     chosen = _regions(ctx, regions)
+    if html_file is not None:
+        _html_directory(html_file)
     options = AuditOptions(
         at=at, horizon=at + window if window else None, within=within, workers=workers
     )

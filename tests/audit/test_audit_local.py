@@ -208,3 +208,24 @@ def test_an_unreadable_keystore_is_one_line(
     assert len(lines) == 1 and "us-east-1" in lines[0]
     assert parsed(out)["region_errors"][0]["region"] == "us-east-1"
     assert _snapshot(home) == before
+
+
+def test_html_is_written_atomically_from_the_json_document(
+    account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    page = tmp_path / "report" / "audit.html"
+    page.parent.mkdir()
+    page.write_text("an older report")
+    status, _ = _json(capsys, account.home, "--within", "30d", "--html", str(page))
+    assert status == 1
+    text = page.read_text(encoding="utf-8")
+    assert text.lstrip().lower().startswith("<!doctype html")
+    assert "Content-Security-Policy" in text and "default-src" in text
+    for name in EXPECTED:
+        assert name in text
+    assert [p.name for p in page.parent.iterdir()] == ["audit.html"]  # no temporary left
+    missing = tmp_path / "nowhere" / "audit.html"
+    status, out, err = run_audit(capsys, account.home, "--html", str(missing))
+    assert out == ""
+    assert status == 2 and "--html" in err and len(err.strip().splitlines()) == 1
+    assert not missing.parent.exists()
