@@ -37,6 +37,7 @@ COMMANDS = {
     "function": "sam_ext.commands.registry:function",
     "metric": "sam_ext.commands.registry:metric",
     "policy-pack": "sam_ext.commands.policy_pack:policy_pack",
+    "audit": "sam_ext.commands.audit:audit",
     "serve": "sam_ext.commands.serve:serve",
 }
 

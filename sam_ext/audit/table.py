@@ -1,0 +1,123 @@
+"""The audit as a person reads it on a terminal: one table of functions grouped by
+standing, worst first, then the code signing configs and the upcoming expiries (rich; on
+a pipe, the same text without colours, wide enough not to fold every line)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from provider.clock import format_instant
+from sam_ext.audit.report import WORST_FIRST, AuditReport, FunctionAudit, Standing
+
+#: How each standing is shown.
+STYLES = {
+    Standing.REJECT: "bold red",
+    Standing.ERROR: "bold magenta",
+    Standing.UNKNOWN: "yellow",
+    Standing.WARN: "yellow",
+    Standing.NO_CONFIG: "dim",
+    Standing.ALLOW: "green",
+}
+#: The width used when stdout is not a terminal.
+PIPE_WIDTH = 200
+
+
+def _signer(function: FunctionAudit) -> str:
+    code = next((a for a in function.artifacts if a.kind.value == "code"), None)
+    if code is None or code.signing_profile_version_arn is None:
+        return "unsigned" if code is not None else "-"
+    name = code.signing_profile_version_arn.rsplit("/signing-profiles/", 1)[-1]
+    layers = len(function.artifacts) - 1
+    return name + (f" (+{layers} layer{'s' if layers > 1 else ''})" if layers else "")
+
+
+def _expires(function: FunctionAudit) -> str:
+    found = [a.signature_expires_at for a in function.artifacts if a.signature_expires_at]
+    return format_instant(min(found)) if found else "-"
+
+
+def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
+    """Print ``report`` on ``stream`` (stdout)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    out = stream or sys.stdout
+    terminal = out.isatty()
+    console = Console(file=out, width=None if terminal else PIPE_WIDTH, soft_wrap=False)
+    horizon = report.horizon is not None
+    counts = ", ".join(f"{report.count(s)} {s.value}" for s in WORST_FIRST if report.count(s))
+    title = (
+        f"{len(report.functions)} function(s) in {', '.join(report.regions)} "
+        f"({report.backend}) at {format_instant(report.audited_at)}"
+        + (f", horizon {format_instant(report.horizon)}" if report.horizon else "")
+    )
+    table = Table(title=title, caption=counts or None, show_lines=False, expand=False)
+    table.add_column("Standing", no_wrap=True)
+    if horizon:
+        table.add_column(f"In {report.within}", no_wrap=True)
+    table.add_column("Function", no_wrap=True)
+    table.add_column("Region", no_wrap=True)
+    table.add_column("Policy", no_wrap=True)
+    table.add_column("Check", no_wrap=True)
+    table.add_column("Signed by", no_wrap=True)
+    table.add_column("Expires", no_wrap=True)
+    table.add_column("Message / remedy", overflow="fold")
+    for standing in WORST_FIRST:
+        group = sorted(
+            (f for f in report.functions if f.standing is standing),
+            key=lambda f: (f.region, f.function_name),
+        )
+        if not group:
+            continue
+        for function in group:
+            said = function.message
+            if function.remedy:
+                said += f"\nremedy: {function.remedy}"
+            if function.signature_validation_errors:
+                said += f"\nSignatureValidationErrors: {function.signature_validation_errors}"
+            style = STYLES[standing]
+            row = [f"[{style}]{standing.value}[/]"]
+            if horizon:
+                later = function.standing_at_horizon
+                row.append(f"[{STYLES[later]}]{later.value}[/]" if later else "-")
+            row += [
+                function.function_name,
+                function.region,
+                function.policy or "-",
+                function.check or "-",
+                _signer(function),
+                _expires(function),
+                said,
+            ]
+            table.add_row(*row)
+        table.add_section()
+    console.print(table)
+    if report.code_signing_configs:
+        configs = Table(title="Code signing configs")
+        for column in ("Config", "Region", "Policy", "Functions", "Notes"):
+            configs.add_column(column, overflow="fold")
+        for config in report.code_signing_configs:
+            configs.add_row(
+                config.arn.rsplit(":", 1)[-1],
+                config.region,
+                config.policy,
+                ", ".join(config.functions) or "(unused)",
+                "\n".join(config.notes) or "-",
+            )
+        console.print(configs)
+    upcoming = report.expiries
+    if upcoming:
+        expiries = Table(title="Upcoming signature expiries")
+        for column in ("Expires", "Function", "Artifact", "Within window"):
+            expiries.add_column(column, no_wrap=True)
+        for expiry in upcoming:
+            expiries.add_row(
+                format_instant(expiry.expires_at),
+                expiry.function_name,
+                expiry.artifact.value if expiry.artifact.value == "code" else expiry.arn,
+                "yes" if expiry.within_window else "no",
+            )
+        console.print(expiries)
+    for error in report.region_errors:
+        console.print(f"[bold magenta]region {error.region}: not audited[/] ({error.error})")
