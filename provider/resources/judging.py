@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from provider.backends.base import Backend
-from provider.deployed import DeployedArtifact, facts_of_deployed
+from provider.deployed import DeployedArtifact, deployed_layer_version, facts_of_deployed
 from provider.errors import CodesignError
 from provider.objects import S3Object
 from provider.prediction import (
@@ -161,14 +161,29 @@ def layer_label(index: int, layer: dict[str, Any]) -> str:
 def layer_code(
     backend: Backend | None, layer: dict[str, Any], name: str, read: FileReader | None = None
 ) -> KnownCode:
-    """A layer entry as published (by ARN, where ``backend`` keeps its content), else its
-    code, else the package that will sign it."""
+    """A layer entry as published (by ARN: where ``backend`` keeps its content, that
+    content; else the signer Lambda reports in the version's ``Content``), else its code,
+    else the package that will sign it."""
     arn = layer.get("arn")
     if backend is not None and arn and not is_unknown(arn):
         published = backend.layer_version_code(str(arn))
         if published is not None:
             return known_code(published, None, backend, name)
+        reported = _published_signer(backend, str(arn), name)
+        if reported is not None:
+            return reported
     return known_code(layer.get("code"), layer.get("package"), backend, name, read)
+
+
+def _published_signer(backend: Backend, arn: str, name: str) -> ArtifactFacts | None:
+    """The facts of a published layer version from the signer its ``Content`` reports
+    (GetLayerVersion); ``None`` when it reports none, or the version cannot be read (one
+    this update publishes, say)."""
+    try:
+        document = backend.get_layer_version(arn)
+    except CodesignError:
+        return None
+    return reported_facts(backend, deployed_layer_version(document), name)
 
 
 _INTEGRITY_REMEDY = (

@@ -48,6 +48,7 @@ class Deployed:
         backend, self.served = served.backend, served
         profile = served.name("publisher")
         arn = backend.put_signing_profile(profile, now=NOW)["profileVersionArn"]
+        self.publisher = arn
         self.csc = backend.create_code_signing_config([arn], policy="Enforce", now=NOW)[
             "CodeSigningConfig"
         ]["CodeSigningConfigArn"]
@@ -61,14 +62,13 @@ class Deployed:
             "LayerVersionArn"
         ]
         self.name = "fields" + served.tag
+        self.role = served.role()
         backend.create_function(
             self.name,
             signed,
             csc_arn=self.csc,
             layers=[self.layer],
-            settings=FunctionSettings(
-                role=served.role(), runtime="python3.12", handler="app.handler"
-            ),
+            settings=FunctionSettings(role=self.role, runtime="python3.12", handler="app.handler"),
             now=NOW,
         )
         unsigned = zip_bytes({"app.py": b"def handler(e, c):\n    return 9\n"})
@@ -131,18 +131,23 @@ def test_an_answer_without_the_fields_falls_back_to_the_recorded_object(
 ) -> None:
     """An endpoint that reports no signer: what state recorded deploying is judged by its
     bytes: the signed object, as its signer; bytes overwritten since, as what they are (no
-    signature this backend can read: UNKNOWN); a layer the program says nothing of, UNKNOWN."""
+    signature this backend can read: UNKNOWN). A layer whose entry in the function names
+    no signer is judged by the signer its version's ``Content`` reports (GetLayerVersion),
+    and when that names none either, by what the program says of it (nothing: UNKNOWN)."""
     backend = AwsBackend(REGION, endpoint_url=deployed.served.url)
 
     def without_signer(parsed: dict[str, Any], **_: Any) -> None:
         configuration = parsed.get("Configuration", {})
-        for document in (configuration, *configuration.get("Layers", [])):
+        for document in (configuration, *configuration.get("Layers", []), parsed.get("Content")):
             for member in SIGNER_MEMBERS:
-                document.pop(member, None)
+                (document or {}).pop(member, None)
 
-    backend.clients.lambda_.meta.events.register("after-call.lambda.GetFunction", without_signer)
+    events = backend.clients.lambda_.meta.events
+    events.register("after-call.lambda.GetFunction", without_signer)
     opened = function_module.backend_of
     monkeypatch.setattr(function_module, "backend_of", lambda _props: backend)
+    assert _decisions(deployed.refresh(deployed.signed)) == ["ALLOW", "ALLOW"]
+    events.register("after-call.lambda.GetLayerVersion", without_signer)
     assert _decisions(deployed.refresh(deployed.signed)) == ["ALLOW", "UNKNOWN"]
     outs = deployed.refresh(deployed.recorded)
     assert _decisions(outs) == ["UNKNOWN", "UNKNOWN"], outs["deployed_code_standing"]
@@ -154,3 +159,35 @@ def test_an_answer_without_the_fields_falls_back_to_the_recorded_object(
     monkeypatch.setattr(function_module, "backend_of", opened)
     for recorded in (deployed.signed, deployed.recorded, None):
         assert _decisions(deployed.refresh(recorded)) == ["ALLOW", "ALLOW"]
+
+
+def test_a_preview_judges_a_layer_given_by_arn_by_the_signer_its_version_reports(
+    deployed: Deployed,
+) -> None:
+    """A new function whose layer is a version ARN the program says nothing else of: the
+    signer GetLayerVersion's ``Content`` reports decides it (it was UNKNOWN)."""
+    news = {
+        "logical_name": "other",
+        "name_seed": "seed",
+        "function_name": "other" + deployed.served.tag,
+        "code": deployed.signed,
+        "code_package": None,
+        "code_signing_config_arn": deployed.csc,
+        "code_signing_policy": "Enforce",
+        "allowed_publishers": [deployed.publisher],
+        "publisher_refs": None,
+        "layers": [{"arn": deployed.layer, "name": None, "code": None, "package": None}],
+        "role": deployed.role,
+        "settings": SETTINGS,
+    }
+    provider = LambdaFunctionProvider()
+    checked = provider.check({}, news)
+    assert checked.failures == []
+    prediction = checked.inputs["predicted_verdict"]
+    assert [a["decision"] for a in prediction["artifacts"]] == ["ALLOW", "ALLOW"], prediction
+    deployed.served.backend.revoke_signature(deployed.job_id, "key leaked", now=NOW)
+    prediction = provider.check({}, news).inputs["predicted_verdict"]
+    assert [a["decision"] for a in prediction["artifacts"]] == ["REJECT", "REJECT"]
+    layer = prediction["artifacts"][1]
+    assert layer["name"].startswith(f"layer {deployed.layer}")
+    assert "key leaked" in layer["failed_checks"][0]
