@@ -282,6 +282,7 @@ class Run:
     calls: Counter[str]
     standings: dict[str, int]
     functions: int
+    expiring: int
 
     @property
     def total(self) -> int:
@@ -326,6 +327,7 @@ def audit(url: str, region: str, work: Path) -> Run:
         Counter(json.loads(counts.read_text())),
         dict(document["summary"]["by_standing"]),
         int(document["summary"]["functions"]),
+        int(document["summary"]["expiring_within"]),
     )
 
 
@@ -366,7 +368,7 @@ def main() -> None:
             "calls",
             "per-function calls",
             "per function",
-            "standings",
+            "standings (expiring within 30d)",
         )
     ]
     for region in (small, big):
@@ -379,7 +381,8 @@ def main() -> None:
                 str(run.total),
                 str(run.per_function_calls),
                 f"{run.per_function_calls / account.functions:.2f}",
-                " ".join(f"{k}={v}" for k, v in sorted(run.standings.items()) if v),
+                " ".join(f"{k}={v}" for k, v in sorted(run.standings.items()) if v)
+                + f" ({run.expiring})",
             )
         )
     print(f"(h) sam-ext --backend aws audit on sam-ext serve, {machine()}")
@@ -408,6 +411,7 @@ def main() -> None:
                         "audit_walls": [r.wall for r in runs[region]],
                         "calls": dict(best[region].calls),
                         "standings": best[region].standings,
+                        "expiring_within": best[region].expiring,
                     }
                     for region, account in accounts.items()
                 },
