@@ -7,6 +7,7 @@ runs; an answer without the fields falls back to judging the recorded object's b
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from endpoint.serving import Server, start_server
 
 from provider.backends.aws import AwsBackend, S3Object
 from provider.backends.function_settings import FunctionSettings
+from provider.deployed import deployed_artifacts, facts_of_deployed
 from provider.resources import function as function_module
 from provider.resources.function import LambdaFunctionProvider
 
@@ -191,3 +193,22 @@ def test_a_preview_judges_a_layer_given_by_arn_by_the_signer_its_version_reports
     layer = prediction["artifacts"][1]
     assert layer["name"].startswith(f"layer {deployed.layer}")
     assert "key leaked" in layer["failed_checks"][0]
+
+
+def test_the_signed_objects_sha256_is_the_version_its_job_wrote(deployed: Deployed) -> None:
+    """``signed_sha256`` on aws: Lambda's ``CodeSha256`` of the object a job wrote, in the
+    version it wrote (the key overwritten since changes nothing); deployed code whose
+    ``CodeSha256`` differs was changed out of band, an integrity failure."""
+    backend, served = deployed.served.backend, deployed.served
+    configuration = backend.get_function(deployed.name)
+    code = deployed_artifacts(configuration)[0]
+    job = backend.signing_job(deployed.job_id)
+    assert backend.signed_sha256(job) == configuration["CodeSha256"]
+    signed = S3Object.parse(deployed.signed)
+    served.s3.put_object(Bucket=signed.bucket, Key=signed.key, Body=b"PK\x05\x06" + b"\0" * 18)
+    assert backend.signed_sha256(job) == configuration["CodeSha256"]
+    facts = facts_of_deployed(code, backend, name="f", signed_sha256=backend.signed_sha256)
+    assert facts.integrity_error is None and facts.unknown == frozenset()
+    changed = replace(code, code_sha256="Y2hhbmdlZA==")
+    facts = facts_of_deployed(changed, backend, name="f", signed_sha256=backend.signed_sha256)
+    assert facts.integrity_error is not None and "changed out of band" in facts.integrity_error
