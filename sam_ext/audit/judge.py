@@ -217,7 +217,7 @@ def judge_config(
     notes: list[str] = []
     blocked: tuple[str, ...] = ()
     if config.untrusted_artifact_on_deployment is Policy.WARN:
-        blocked = tuple(f.function_name for f in using if f.blocked_if_enforced)
+        blocked = tuple(sorted(f.function_name for f in using if f.blocked_if_enforced))
         notes.append(
             "Warn policy: code that fails a check other than integrity deploys with a warning"
             + (
