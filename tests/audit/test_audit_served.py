@@ -274,6 +274,26 @@ def _denying(client: Any, function: str) -> None:
     client.meta.events.register("provide-client-params.lambda.GetFunctionCodeSigningConfig", deny)
 
 
+def _throttling(client: Any, function: str) -> list[str]:
+    """Answer every attempt of GetFunctionCodeSigningConfig of ``function`` with a 429
+    ThrottlingException (botocore retries it); returns the attempts seen."""
+    from botocore.awsrequest import AWSResponse
+    from moto.core.botocore_stubber import MockRawResponse
+
+    attempts: list[str] = []
+
+    def throttle(request: Any, **_: Any) -> AWSResponse | None:
+        if f"/functions/{function}/code-signing-config" not in request.url:
+            return None
+        attempts.append(request.url)
+        body = json.dumps({"message": "Rate exceeded"}).encode()
+        headers = {"x-amzn-ErrorType": "ThrottlingException", "Content-Type": "application/json"}
+        return AWSResponse(request.url, 429, headers, MockRawResponse(body))
+
+    client.meta.events.register("before-send.lambda.GetFunctionCodeSigningConfig", throttle)
+    return attempts
+
+
 def test_access_denied_on_one_function_is_reported_on_it(
     served: ServedAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -283,8 +303,10 @@ def test_access_denied_on_one_function_is_reported_on_it(
     for name, value in served.env.items():
         if name.startswith("AWS_"):
             monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
     backend = AwsBackend(REGION, endpoint_url=served.server.url)
     _denying(backend.clients.lambda_, "noconfig")
+    attempts = _throttling(backend.clients.lambda_, "expired")
     reads = CachedReads(backend)
     report = audit_regions(
         [AwsReader(backend, reads, at=AT)], AuditOptions(at=AT), backend_name="aws"
@@ -293,6 +315,9 @@ def test_access_denied_on_one_function_is_reported_on_it(
     denied = functions["noconfig"]
     assert denied.standing is Standing.ERROR
     assert denied.error is not None and "AccessDenied" in denied.error
+    throttled = functions["expired"]
+    assert throttled.standing is Standing.ERROR and len(attempts) == 3  # after the retries
+    assert throttled.error is not None and "Throttling" in throttled.error
     assert len(functions) == len(EXPECTED)
     assert functions["fine"].standing is Standing.ALLOW  # the audit went on
     assert report.complete is False
@@ -304,6 +329,7 @@ def test_access_denied_on_one_function_is_reported_on_it(
     assert reads.calls["code_signing_config"] == 0  # the listing gave every config
     assert reads.calls["signing_profile"] <= len(served.arns)
     only = [f for f in report.functions if f.standing in (Standing.ALLOW, Standing.ERROR)]
+    assert report.count(Standing.ERROR) == 2
     partial = type(report)(
         audited_at=report.audited_at,
         backend="aws",
