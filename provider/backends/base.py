@@ -304,6 +304,12 @@ class LambdaPart(Protocol):
         """What Lambda's checks would read of ``code`` (a local .zip on local, a signed S3
         object on aws), for :mod:`provider.prediction`; the other kind is refused."""
 
+    def signed_sha256(self, job: SigningJob) -> str | None:
+        """The SHA-256 (base64, as Lambda's ``CodeSha256``) of the object ``job`` signed, as
+        the job wrote it (local: its file; aws: the S3 object's version it wrote); ``None``
+        when it cannot be read. :func:`provider.deployed.facts_of_deployed` compares the
+        code a function runs with it."""
+
     def code_exists(self, code: Code) -> bool:
         """Whether ``code`` is still there (a local file; an S3 object, in the version it
         names): a ``SignedPackage`` whose signed object was deleted out of band is gone."""

@@ -23,6 +23,7 @@ from pulumi.dynamic import (
 from provider.backends.base import Backend, Document
 from provider.backends.function_settings import FunctionSettings
 from provider.backends.values import FunctionConfiguration
+from provider.deployed import deployed_artifacts
 from provider.errors import CodesignError, NotFoundError
 from provider.objects import S3Object
 from provider.prediction import KnownCode, KnownConfig, Prediction, combined
@@ -108,23 +109,31 @@ class LambdaFunctionArgs:
 def _deployed(
     backend: Backend, function: Document, layers: Any, recorded: Any
 ) -> list[tuple[str, KnownCode]]:
-    """The code and layers a function runs now: its code as deployed from ``recorded``
-    (state's ``deployed_code``), its layers by ARN or by the program's ``LayerVersion``."""
+    """The code and layers a function runs now, each judged by the signer Lambda reports
+    for it (``SigningProfileVersionArn``, ``SigningJobArn``); where Lambda reports none,
+    its code as deployed from ``recorded`` (state's ``deployed_code``), its layers by ARN or
+    by the program's ``LayerVersion``."""
     name = function["FunctionName"]
+    code_artifact, *layer_artifacts = deployed_artifacts(function)
     label = f"code of function {name}"
-    code = backend.deployed_code(function, judging.location_of(recorded))
-    artifacts: list[tuple[str, KnownCode]] = [
-        (label, judging.known_code(code, None, backend, label))
-    ]
+    known: KnownCode = judging.reported_facts(backend, code_artifact, label)
+    if known is None:
+        code = backend.deployed_code(function, judging.location_of(recorded))
+        known = judging.known_code(code, None, backend, label)
+    artifacts: list[tuple[str, KnownCode]] = [(label, known)]
     by_arn = {
         str(layer.get("arn")): layer
         for layer in layers or []
         if isinstance(layer, dict) and not is_unknown(layer.get("arn"))
     }
-    for entry in function.get("Layers", []):
-        arn = str(entry.get("Arn") or entry.get("Location"))
-        label = f"layer {arn} of function {name}"
-        artifacts.append((label, judging.layer_code(backend, by_arn.get(arn, {"arn": arn}), label)))
+    for artifact in layer_artifacts:
+        label = f"layer {artifact.arn} of function {name}"
+        known = judging.reported_facts(backend, artifact, label)
+        if known is None:
+            known = judging.layer_code(
+                backend, by_arn.get(artifact.arn, {"arn": artifact.arn}), label
+            )
+        artifacts.append((label, known))
     return artifacts
 
 
@@ -532,11 +541,16 @@ def _verdict(
     """What the deploy of the function's code met (``decide`` over the deployed code's
     facts, under its config, at the deploy instant)."""
     csc_arn = function.get("CodeSigningConfigArn")
-    code = backend.deployed_code(function, judging.location_of(recorded))
-    if not csc_arn or code is None:
+    if not csc_arn:
         return None
+    name = f"function {function['FunctionName']}"
     try:
-        facts = backend.package_facts(code, name=f"function {function['FunctionName']}")
+        facts = judging.reported_facts(backend, deployed_artifacts(function)[0], name)
+        if facts is None:
+            code = backend.deployed_code(function, judging.location_of(recorded))
+            if code is None:
+                return None
+            facts = backend.package_facts(code, name=name)
         return decide(facts, backend.csc_policy_of(csc_arn), at).to_document()
     except CodesignError:
         return None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from provider.backends.base import Backend
+from provider.deployed import DeployedArtifact, facts_of_deployed
 from provider.errors import CodesignError
 from provider.objects import S3Object
 from provider.prediction import (
@@ -135,6 +136,16 @@ def known_code(
         )
         return PendingSignature(_known(package.get("signer_ref")), arn)
     return None
+
+
+def reported_facts(backend: Backend, artifact: DeployedArtifact, name: str) -> ArtifactFacts | None:
+    """The facts of deployed code from the signer Lambda reports for it
+    (:func:`provider.deployed.facts_of_deployed`: its signing job's and profile's records,
+    and whether it is still the object the job signed); ``None`` when Lambda reports no
+    signer, and the caller judges what it recorded deploying instead."""
+    if not artifact.signed:
+        return None
+    return facts_of_deployed(artifact, backend, name=name, signed_sha256=backend.signed_sha256)
 
 
 def layer_label(index: int, layer: dict[str, Any]) -> str:

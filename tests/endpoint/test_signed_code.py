@@ -184,3 +184,150 @@ def test_publish_layer_version_gives_a_location_that_downloads_the_zip(aws: Clie
     assert location.startswith("http://127.0.0.1:")
     with urllib.request.urlopen(location, timeout=10) as response:
         assert response.read() == data
+
+
+def _validated(client: Any, operation: str, response: dict[str, Any]) -> dict[str, Any]:
+    """``response`` (as boto3 parsed it), validated against the operation's output shape in
+    botocore's model (types, required and unknown members), as Stubber validates one."""
+    from botocore.validate import validate_parameters
+
+    shape = client.meta.service_model.operation_model(operation).output_shape
+    validate_parameters({k: v for k, v in response.items() if k != "ResponseMetadata"}, shape)
+    return response
+
+
+def _operations_with_signer() -> set[str]:
+    """Every Lambda operation whose answer has a ``SigningJobArn`` somewhere in botocore's
+    model (the function's configuration, its ``Layers``, a layer version's ``Content``)."""
+
+    def has(shape: Any, seen: frozenset[str]) -> bool:
+        if shape.name in seen:
+            return False
+        seen |= {shape.name}
+        if shape.type_name == "structure":
+            return "SigningJobArn" in shape.members or any(
+                has(member, seen) for member in shape.members.values()
+            )
+        return shape.type_name == "list" and has(shape.member, seen)
+
+    return {
+        name
+        for name in _MODEL.operation_names
+        if _MODEL.operation_model(name).output_shape is not None
+        and has(_MODEL.operation_model(name).output_shape, frozenset())
+    }
+
+
+def test_every_answer_botocore_models_with_a_signer_reports_it_and_validates(
+    aws: Clients, role: str, signed: Signed
+) -> None:
+    """Each operation botocore's Lambda model gives the signer members (and only those:
+    ListLayerVersions' items have no ``Content``), answered by serve through boto3: signed
+    code and layers name their signer, unsigned ones do not, and every answer validates
+    against the operation's output shape."""
+    lambda_ = aws("lambda")
+    seen: dict[str, list[dict[str, Any]]] = {}
+
+    def call(operation: str, method: Any, **params: Any) -> dict[str, Any]:
+        answer = _validated(lambda_, operation, method(**params))
+        seen.setdefault(operation, []).append(answer)
+        return answer
+
+    layer_name = unique("deps-")
+    signed_layer = call(
+        "PublishLayerVersion", lambda_.publish_layer_version, LayerName=layer_name,
+        Content={"S3Bucket": signed.bucket, "S3Key": signed.key},
+    )  # fmt: skip
+    unsigned_layer = call(
+        "PublishLayerVersion", lambda_.publish_layer_version, LayerName=unique("deps-"),
+        Content={"ZipFile": package_bytes()},
+    )  # fmt: skip
+    layers = [signed_layer["LayerVersionArn"], unsigned_layer["LayerVersionArn"]]
+    name = unique("fn-")
+    created = call(
+        "CreateFunction", lambda_.create_function, FunctionName=name, Runtime="python3.12",
+        Handler="app.handler", Role=role, Code={"ZipFile": package_bytes()}, Layers=layers[1:],
+    )  # fmt: skip
+    assert not _signer_of(created) and not _signer_of(created["Layers"][0])
+    code = call(
+        "UpdateFunctionCode", lambda_.update_function_code, FunctionName=name,
+        S3Bucket=signed.bucket, S3Key=signed.key,
+    )  # fmt: skip
+    configured = call(
+        "UpdateFunctionConfiguration", lambda_.update_function_configuration,
+        FunctionName=name, Layers=layers,
+    )  # fmt: skip
+    published = call("PublishVersion", lambda_.publish_version, FunctionName=name)
+    configurations = [
+        code,
+        configured,
+        published,
+        call("GetFunction", lambda_.get_function, FunctionName=name)["Configuration"],
+        call("GetFunctionConfiguration", lambda_.get_function_configuration, FunctionName=name),
+        next(
+            f
+            for f in call("ListFunctions", lambda_.list_functions)["Functions"]
+            if f["FunctionName"] == name
+        ),
+        *call("ListVersionsByFunction", lambda_.list_versions_by_function, FunctionName=name)[
+            "Versions"
+        ],
+    ]
+    assert len(configurations) == 8  # $LATEST and version 1
+    for configuration in configurations:
+        assert _signer_of(configuration) == signed.fields
+    for configuration in configurations[1:]:
+        first, second = configuration["Layers"]
+        assert (_signer_of(first), _signer_of(second)) == (signed.fields, {})
+    for read in (
+        call("GetLayerVersion", lambda_.get_layer_version, LayerName=layer_name, VersionNumber=1),
+        call("GetLayerVersionByArn", lambda_.get_layer_version_by_arn, Arn=layers[0]),
+    ):
+        assert _signer_of(read["Content"]) == signed.fields
+    assert _signer_of(signed_layer["Content"]) == signed.fields
+    assert not _signer_of(unsigned_layer["Content"])
+    assert not _signer_of(
+        call("GetLayerVersionByArn", lambda_.get_layer_version_by_arn, Arn=layers[1])["Content"]
+    )
+    listed = call("ListLayerVersions", lambda_.list_layer_versions, LayerName=layer_name)
+    assert [v["LayerVersionArn"] for v in listed["LayerVersions"]] == layers[:1]
+    # every operation that botocore's model gives the signer members was answered here
+    assert _operations_with_signer() <= set(seen)
+    assert "ListLayerVersions" not in _operations_with_signer()
+
+
+def test_functions_and_layers_a_stack_deploys_report_their_signer(
+    aws: Clients, role: str, signed: Signed
+) -> None:
+    """CloudFormation's deploys (moto creates the function and layer itself) record the
+    signer as Lambda's own API does."""
+    stack = unique("signed-")
+    code = {"S3Bucket": signed.bucket, "S3Key": signed.key}
+    resources = {
+        "Deps": {"Type": "AWS::Lambda::LayerVersion", "Properties": {"Content": code}},
+        "Fn": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "FunctionName": stack,
+                "Runtime": "python3.12",
+                "Handler": "app.handler",
+                "Role": role,
+                "Code": code,
+                "Layers": [{"Ref": "Deps"}],
+            },
+        },
+    }
+    cloudformation = aws("cloudformation")
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps({"Resources": resources}))
+    assert cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == (
+        "CREATE_COMPLETE"
+    )
+    lambda_ = aws("lambda")
+    configuration = _validated(
+        lambda_, "GetFunctionConfiguration", lambda_.get_function_configuration(FunctionName=stack)
+    )
+    assert _signer_of(configuration) == signed.fields
+    [layer] = configuration["Layers"]
+    assert _signer_of(layer) == signed.fields
+    content = lambda_.get_layer_version_by_arn(Arn=layer["Arn"])["Content"]
+    assert _signer_of(content) == signed.fields

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from provider.arns import PLATFORM_LAMBDA, Location
 from provider.backends.aws.errors import aws_call
 from provider.backends.aws.s3 import ObjectStore, ObjectVersion, S3Object, StoredObject
+from provider.backends.values import SigningJob
 from provider.envelope import open_envelope
 from provider.errors import AccessDeniedError, CodesignError, NotFoundError, ValidationError
 from provider.inspect_package import PublisherRecord, facts_from_bytes
@@ -407,3 +408,24 @@ def object_facts(
     if layout is not None and not layout.foreign:
         return _signature_facts(clients, objects, stored, layout, name)
     return _matched_facts(clients, objects, stored, name, job_id or job_id_from_key(obj.key))
+
+
+def signed_object_sha256(objects: ObjectStore, job: SigningJob) -> str | None:
+    """Lambda's ``CodeSha256`` of the object ``job`` signed, in the version it wrote (the
+    one its record names, else the key's first); ``None`` when that object cannot be read,
+    was deleted, or was overwritten in an unversioned bucket."""
+    signed = job.signed_object.s3 if job.signed_object is not None else None
+    if signed is None or not job.succeeded:
+        return None
+    try:
+        obj = signed
+        if not signed.version:
+            versions = objects.versions(signed.bucket, signed.key)
+            original = _written(versions, dict(job.document), signed.uri)
+            if isinstance(original, str):
+                return None
+            version = None if original.version == "null" else original.version
+            obj = S3Object(signed.bucket, signed.key, version)
+        return objects.code_sha256(obj)
+    except (AccessDeniedError, NotFoundError):
+        return None

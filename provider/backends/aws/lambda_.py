@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from provider.arns import check_csc_arn
 from provider.backends.aws import documents
 from provider.backends.aws.errors import aws_call
-from provider.backends.aws.facts import job_id_from_key, object_facts
+from provider.backends.aws.facts import job_id_from_key, object_facts, signed_object_sha256
 from provider.backends.aws.s3 import ObjectStore, S3Object, as_object
 from provider.backends.base import (
     Document,
     csc_request,
     csc_update_request,
 )
-from provider.backends.values import CodeSigningConfig
+from provider.backends.values import CodeSigningConfig, SigningJob
 from provider.errors import CodesignError, ConflictError, NotFoundError
 from provider.objects import parse_destination
 from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
@@ -148,6 +148,12 @@ class AwsLambda:
         with first (else the one the key names)."""
         obj = as_object(package)
         return object_facts(self.clients, self.objects, obj, name=name or obj.uri, job_id=job_id)
+
+    def signed_sha256(self, job: SigningJob) -> str | None:
+        """Lambda's ``CodeSha256`` of the S3 object ``job`` signed, in the version it wrote
+        (ListObjectVersions when the job names none, then GetObject); ``None`` when it
+        cannot be read or is gone."""
+        return signed_object_sha256(self.objects, job)
 
     def code_exists(self, code: Path | str | S3Object) -> bool:
         """Whether the S3 object ``code`` exists, in the version it names (HeadObject)."""

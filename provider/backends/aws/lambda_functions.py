@@ -35,6 +35,7 @@ from provider.backends.aws.errors import (
 )
 from provider.backends.aws.lambda_ import AwsLambda
 from provider.backends.aws.s3 import S3Object, as_object
+from provider.backends.aws.signer import AwsSigner
 from provider.backends.base import Document
 from provider.backends.function_settings import (
     PACKAGE_ZIP,
@@ -46,15 +47,18 @@ from provider.backends.function_settings import (
     check_layer_name,
     check_layers,
     check_role,
+    drift,
     parse_layer_version_arn,
     refresh_drift,
 )
+from provider.deployed import deployed_artifacts, facts_of_deployed
 from provider.errors import CodesignError, ConflictError, DeploymentRejected
 from provider.verdict import (
     INTEGRITY_EXCEPTION,
     VERIFICATION_EXCEPTION,
     Decision,
     Verdict,
+    decide,
 )
 
 T = TypeVar("T")
@@ -396,6 +400,19 @@ class AwsFunctions(AwsLambda):
         ``code`` under ``csc_arn`` then (a signature expired or revoked since)."""
         deployed = self.get_function(name)
         sha = self.objects.code_sha256(as_object(code, "code")) if code is not None else None
+        reported = deployed_artifacts(deployed)[0]
+        if at is not None and csc_arn and reported.signed:
+            # Judged by the signer Lambda reports for the code it runs, not by ``code``.
+            facts = facts_of_deployed(
+                reported,
+                AwsSigner(self.clients, self.objects),
+                name=f"function {name}",
+                signed_sha256=self.signed_sha256,
+            )
+            standing = decide(facts, self.csc_policy_of(csc_arn), at)
+            return drift(
+                deployed, csc_arn=csc_arn, code_sha256=sha, settings=settings, standing=standing
+            )
         return refresh_drift(
             self,
             deployed,

@@ -3,6 +3,8 @@ function registry that enforces them: :mod:`.registry`)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -18,7 +20,7 @@ from provider.backends.base import (
     csc_update_request,
 )
 from provider.backends.local.store import Keystore
-from provider.backends.values import CodeSigningConfig
+from provider.backends.values import CodeSigningConfig, SigningJob
 from provider.clock import format_instant
 from provider.errors import (
     CodesignError,
@@ -183,6 +185,16 @@ class LocalLambda:
         if self.trust_file is not None:
             facts = self.trust_file.annotate(facts)
         return facts
+
+    def signed_sha256(self, job: SigningJob) -> str | None:
+        """The base64 SHA-256 of the file ``job`` wrote (``None``: none, or unreadable)."""
+        path = job.signed_object.path if job.signed_object is not None else None
+        if path is None:
+            return None
+        try:
+            return base64.b64encode(hashlib.sha256(Path(path).read_bytes()).digest()).decode()
+        except OSError:
+            return None
 
     def code_exists(self, code: Path | str | S3Object) -> bool:
         """Whether the local file ``code`` exists (an S3 object is not the local
