@@ -229,6 +229,8 @@ def test_every_served_function_is_named_with_its_standing(served: ServedAccount)
     assert tampered["artifacts"][1]["signing_profile_version_arn"] is None
     assert tampered["artifacts"][0]["signing_profile_version_arn"] == served.arns["good"]
     assert functions["fine"]["artifacts"][0]["signing_job_arn"].startswith("arn:aws:signer:")
+    assert functions["fine"]["artifacts"][0]["matches_signed_object"] is True
+    assert functions["unsignedwarn"]["artifacts"][0]["matches_signed_object"] is None
     assert "expires at" in functions["expiring"]["message"]
     assert document["summary"]["expiring_within"] == 1
     # the SignatureValidationErrors data points CloudWatch kept for the Warn functions
