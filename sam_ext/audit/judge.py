@@ -6,7 +6,7 @@ worst of them (:func:`provider.prediction.combined`). Pure: no backend, no clock
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from provider.backends.values import CodeSigningConfig
@@ -60,10 +60,6 @@ def _check_of(prediction: Prediction) -> str | None:
     return undecided[0].value if undecided else None
 
 
-def _artifact_message(prediction: Prediction) -> str:
-    return prediction.message
-
-
 def _predictions(
     read: FunctionRead, config: KnownConfig, at: datetime
 ) -> list[tuple[DeployedFacts, Prediction]]:
@@ -95,12 +91,14 @@ def _expiring(read: FunctionRead, at: datetime, horizon: datetime) -> str:
 
 def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -> FunctionAudit:
     """The standing of ``read``'s next code deploy at ``at`` (and at ``horizon``)."""
-    common = {
-        "region": read.region,
-        "function_name": read.name,
-        "function_arn": read.arn,
-        "signature_validation_errors": read.signature_validation_errors,
-    }
+    base = FunctionAudit(
+        region=read.region,
+        function_name=read.name,
+        function_arn=read.arn,
+        standing=Standing.NO_CONFIG,
+        message="",
+        signature_validation_errors=read.signature_validation_errors,
+    )
     if read.config is None:
         why = read.not_applicable or (
             "no code signing config is attached: Lambda checks nothing on its deploys"
@@ -112,8 +110,8 @@ def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -
             else "Attach a code signing config: aws lambda put-function-code-signing-config "
             f"--function-name {read.name} --code-signing-config-arn ARN"
         )
-        return FunctionAudit(
-            **common,  # type: ignore[arg-type]
+        return replace(
+            base,
             standing=Standing.NO_CONFIG,
             standing_at_horizon=Standing.NO_CONFIG if horizon else None,
             message=f"function {read.name}: {why}",
@@ -145,8 +143,8 @@ def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -
             f"{_expiring(read, at, horizon)}"
         )
     remedies = dict.fromkeys(f.remedy for _, p in now for f in p.failed)
-    return FunctionAudit(
-        **common,  # type: ignore[arg-type]
+    return replace(
+        base,
         code_signing_config_arn=read.config.arn,
         policy=read.config.untrusted_artifact_on_deployment.value,
         standing=standing,
@@ -160,34 +158,28 @@ def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -
     )
 
 
-def _fields(artifact: DeployedFacts) -> dict[str, object]:
-    return {
-        "kind": artifact.kind,
-        "arn": artifact.arn,
-        "signing_profile_version_arn": artifact.signing_profile_version_arn,
-        "signing_job_arn": artifact.signing_job_arn,
-        "signed_at": artifact.facts.signed_at,
-        "signature_expires_at": artifact.facts.expires_at,
-        "code_sha256": artifact.code_sha256,
-        "matches_signed_object": artifact.matches_signed_object,
-    }
+def _audited(artifact: DeployedFacts, standing: Standing, message: str) -> ArtifactAudit:
+    return ArtifactAudit(
+        kind=artifact.kind,
+        arn=artifact.arn,
+        standing=standing,
+        message=message,
+        signing_profile_version_arn=artifact.signing_profile_version_arn,
+        signing_job_arn=artifact.signing_job_arn,
+        signed_at=artifact.facts.signed_at,
+        signature_expires_at=artifact.facts.expires_at,
+        code_sha256=artifact.code_sha256,
+        matches_signed_object=artifact.matches_signed_object,
+    )
 
 
 def _judged(artifact: DeployedFacts, prediction: Prediction) -> ArtifactAudit:
-    return ArtifactAudit(
-        **_fields(artifact),  # type: ignore[arg-type]
-        standing=Standing.of(prediction.decision),
-        check=_check_of(prediction),
-        message=_artifact_message(prediction),
-    )
+    audited = _audited(artifact, Standing.of(prediction.decision), prediction.message)
+    return replace(audited, check=_check_of(prediction))
 
 
 def _unjudged(artifact: DeployedFacts, why: str) -> ArtifactAudit:
-    return ArtifactAudit(
-        **_fields(artifact),  # type: ignore[arg-type]
-        standing=Standing.NO_CONFIG,
-        message=f"{artifact.facts.name}: {why}",
-    )
+    return _audited(artifact, Standing.NO_CONFIG, f"{artifact.facts.name}: {why}")
 
 
 def error_function(region: str, name: str, arn: str, error: str) -> FunctionAudit:
