@@ -4,6 +4,7 @@ a pipe, the same text without colours, wide enough not to fold every line)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -19,7 +20,7 @@ STYLES = {
     Standing.NO_CONFIG: "dim",
     Standing.ALLOW: "green",
 }
-#: The width used when stdout is not a terminal.
+#: The width used when stdout is not a terminal and COLUMNS is not set.
 PIPE_WIDTH = 200
 
 
@@ -44,7 +45,9 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
 
     out = stream or sys.stdout
     terminal = out.isatty()
-    console = Console(file=out, width=None if terminal else PIPE_WIDTH, soft_wrap=False)
+    # Off a terminal: COLUMNS when set, else wide enough not to fold every message.
+    wide = terminal or "COLUMNS" in os.environ
+    console = Console(file=out, width=None if wide else PIPE_WIDTH, soft_wrap=False)
     horizon = report.horizon is not None
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in WORST_FIRST if report.count(s))
     title = (

@@ -254,6 +254,12 @@ def test_served_exit_status_and_table(served: ServedAccount) -> None:
     for name in EXPECTED:
         assert f" {name} " in out
     assert out.index("REJECT") < out.index("WARN") < out.index("NO_CONFIG") < out.index("ALLOW")
+    status, out, err = audit(
+        served, "--region", "us-east-1", "--region", "eu-west-1", "--output", "json"
+    )
+    document = json.loads(out)
+    assert status == 1 and document["regions"] == ["us-east-1", "eu-west-1"]
+    assert {f["region"] for f in document["functions"]} == {"us-east-1"}  # eu-west-1: none
     status, out, err = audit(served, "--region", "mars-north-1")
     assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
     status, out, err = audit(served, "--within", "soon")
