@@ -89,6 +89,14 @@ def _expiring(read: FunctionRead, at: datetime, horizon: datetime) -> str:
     return f" ({said})"
 
 
+def _reason(artifact: DeployedFacts, prediction: Prediction) -> str:
+    """What decided an artifact, shortly: its failed checks, else what is undecided."""
+    said = prediction.reasons or f"undecided: {prediction.waiting_for}"
+    if artifact.kind is ArtifactKindName.CODE:
+        return said
+    return f"layer {artifact.arn.split(':layer:', 1)[-1]}: {said}"
+
+
 def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -> FunctionAudit:
     """The standing of ``read``'s next code deploy at ``at`` (and at ``horizon``)."""
     base = FunctionAudit(
@@ -115,6 +123,7 @@ def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -
             standing=Standing.NO_CONFIG,
             standing_at_horizon=Standing.NO_CONFIG if horizon else None,
             message=f"function {read.name}: {why}",
+            reason=why,
             remedy=remedy,
             artifacts=artifacts,
         )
@@ -133,15 +142,19 @@ def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -
             f"function {read.name}: the deploy would be allowed (every check passes for its "
             f"code{f' and {layers} layer(s)' if layers > 0 else ''})"
         )
+        reason = "every check passes"
     else:
         message = "; ".join(dict.fromkeys(p.message for p in worst))
+        reason = "; ".join(dict.fromkeys(_reason(a, p) for a, p in now if p in worst))
     standing = Standing.of(decision)
     at_horizon = Standing.of(later) if later is not None else None
     if horizon is not None and at_horizon is not None and at_horizon is not standing:
-        message += (
-            f"; by {format_instant(horizon)} it would be {at_horizon.value}"
+        later_said = (
+            f"by {format_instant(horizon)} it would be {at_horizon.value}"
             f"{_expiring(read, at, horizon)}"
         )
+        message += f"; {later_said}"
+        reason += f"; {later_said}"
     remedies = dict.fromkeys(f.remedy for _, p in now for f in p.failed)
     return replace(
         base,
@@ -155,6 +168,7 @@ def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -
         remedy=" ".join(remedies) or None,
         artifacts=tuple(_judged(a, p) for a, p in now),
         blocked_if_enforced=blocked,
+        reason=reason,
     )
 
 
@@ -191,6 +205,7 @@ def error_function(region: str, name: str, arn: str, error: str) -> FunctionAudi
         standing=Standing.ERROR,
         message=f"function {name}: could not be read ({error}); its standing is not known",
         error=error,
+        reason=f"could not be read: {error}",
     )
 
 

@@ -28,14 +28,14 @@ def _signer(function: FunctionAudit) -> str:
     code = next((a for a in function.artifacts if a.kind.value == "code"), None)
     if code is None or code.signing_profile_version_arn is None:
         return "unsigned" if code is not None else "-"
-    name = code.signing_profile_version_arn.rsplit("/signing-profiles/", 1)[-1]
+    name = code.signing_profile_version_arn.rsplit("/signing-profiles/", 1)[-1].split("/")[0]
     layers = len(function.artifacts) - 1
     return name + (f" (+{layers} layer{'s' if layers > 1 else ''})" if layers else "")
 
 
 def _expires(function: FunctionAudit) -> str:
     found = [a.signature_expires_at for a in function.artifacts if a.signature_expires_at]
-    return format_instant(min(found)) if found else "-"
+    return min(found).strftime("%Y-%m-%d") if found else "-"
 
 
 def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
@@ -49,6 +49,7 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
     wide = terminal or "COLUMNS" in os.environ
     console = Console(file=out, width=None if wide else PIPE_WIDTH, soft_wrap=False)
     horizon = report.horizon is not None
+    several = len(report.regions) > 1
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in WORST_FIRST if report.count(s))
     title = (
         f"{len(report.functions)} function(s) in {', '.join(report.regions)} "
@@ -60,12 +61,13 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
     if horizon:
         table.add_column(f"In {report.within}", no_wrap=True)
     table.add_column("Function", no_wrap=True)
-    table.add_column("Region", no_wrap=True)
+    if several:
+        table.add_column("Region", no_wrap=True)
     table.add_column("Policy", no_wrap=True)
     table.add_column("Check", no_wrap=True)
     table.add_column("Signed by", no_wrap=True)
     table.add_column("Expires", no_wrap=True)
-    table.add_column("Message / remedy", overflow="fold")
+    table.add_column("Why / remedy", overflow="fold", min_width=40)
     for standing in WORST_FIRST:
         group = sorted(
             (f for f in report.functions if f.standing is standing),
@@ -74,7 +76,7 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
         if not group:
             continue
         for function in group:
-            said = function.message
+            said = function.reason or function.message
             if function.remedy:
                 said += f"\nremedy: {function.remedy}"
             if function.signature_validation_errors:
@@ -84,9 +86,10 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
             if horizon:
                 later = function.standing_at_horizon
                 row.append(f"[{STYLES[later]}]{later.value}[/]" if later else "-")
+            row.append(function.function_name)
+            if several:
+                row.append(function.region)
             row += [
-                function.function_name,
-                function.region,
                 function.policy or "-",
                 function.check or "-",
                 _signer(function),
@@ -112,7 +115,7 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
     upcoming = report.expiries
     if upcoming:
         expiries = Table(title="Upcoming signature expiries")
-        for column in ("Expires", "Function", "Artifact", "Within window"):
+        for column in ("Expires", "Function", "Artifact", f"Within {report.within or '-'}"):
             expiries.add_column(column, no_wrap=True)
         for expiry in upcoming:
             expiries.add_row(
