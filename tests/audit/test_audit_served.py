@@ -302,6 +302,45 @@ def _throttling(client: Any, function: str) -> list[str]:
     return attempts
 
 
+def test_a_signing_job_that_cannot_be_read_leaves_the_standing_unknown(
+    served: ServedAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provider.backends.aws import AwsBackend
+    from sam_ext.audit.collect import AuditOptions, AwsReader, CachedReads, audit_regions
+
+    for name, value in served.env.items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    backend = AwsBackend(REGION, endpoint_url=served.server.url)
+    lambda_ = served.client("lambda")
+    job_arn = lambda_.get_function(FunctionName="expiring")["Configuration"]["SigningJobArn"]
+    job_id = job_arn.rsplit("/", 1)[1]
+
+    def deny(params: dict[str, Any], **_: Any) -> None:
+        if params.get("jobId") == job_id:
+            raise ClientError(
+                {
+                    "Error": {"Code": "AccessDeniedException", "Message": "not yours"},
+                    "ResponseMetadata": {"HTTPStatusCode": 403},
+                },
+                "DescribeSigningJob",
+            )
+
+    backend.clients.signer.meta.events.register(
+        "provide-client-params.signer.DescribeSigningJob", deny
+    )
+    report = audit_regions(
+        [AwsReader(backend, CachedReads(backend), at=AT)], AuditOptions(at=AT), backend_name="aws"
+    )
+    functions = {f.function_name: f for f in report.functions}
+    unknown = functions["expiring"]
+    assert unknown.standing is Standing.UNKNOWN  # never "allowed" on a guess
+    assert unknown.check in ("expiry", "revocation")
+    assert "cannot be read" in unknown.message
+    assert report.complete is True  # the function was read; one of its facts was not
+    assert report.exit_code(FailOn.REJECT) == 1 and functions["fine"].standing is Standing.ALLOW
+
+
 def test_access_denied_on_one_function_is_reported_on_it(
     served: ServedAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
