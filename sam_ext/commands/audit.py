@@ -186,8 +186,8 @@ def _write_html(document: dict[str, object], target: Path) -> None:
     type=click.Choice([f.value for f in FailOn]),
     default=FailOn.REJECT.value,
     show_default=True,
-    help="Exit 1 for REJECT; warn: also WARN, UNKNOWN and NO_CONFIG; expiring: also a "
-    "standing that worsens within --within.",
+    help="Exit 1 for REJECT; warn: also for WARN, UNKNOWN and NO_CONFIG; expiring: all of "
+    "warn's, and also a function whose standing worsens within --within (needs --within).",
 )
 @click.option(
     "--workers",
@@ -229,6 +229,11 @@ def audit(
 
     at = parse_instant(at_text, field="--at") if at_text else ctx.now
     window = parse_duration(within, field="--within") if within else None
+    if fail_on == FailOn.EXPIRING and window is None:
+        raise ValidationError(
+            "--fail-on expiring: give --within (e.g. --within 30d): the window it looks ahead",
+            field="--fail-on",
+        )
     chosen = _regions(ctx, regions)
     if html_file is not None:
         _html_directory(html_file)

@@ -129,7 +129,8 @@ def test_exit_status_follows_fail_on(account: Account, capsys: pytest.CaptureFix
     assert run_audit(capsys, account.home, "--fail-on", "warn")[0] == 1  # NO_CONFIG
     account.backend.delete_function("noconfig")
     assert run_audit(capsys, account.home, "--fail-on", "warn")[0] == 0
-    assert run_audit(capsys, account.home, "--fail-on", "expiring")[0] == 0  # no window
+    status, out, err = run_audit(capsys, account.home, "--fail-on", "expiring")  # no window
+    assert status == 2 and out == "" and "--fail-on expiring: give --within" in err
     expiring = run_audit(capsys, account.home, "--fail-on", "expiring", "--within", "30d")
     assert expiring[0] == 1
     assert run_audit(capsys, account.home, "--fail-on", "expiring", "--within", "10d")[0] == 0
