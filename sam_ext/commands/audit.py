@@ -66,6 +66,8 @@ def _readers(
     from sam_ext.audit.report import RegionError
 
     readers: list[RegionReader | RegionError] = []
+    if not ctx.is_aws:
+        _existing_keystore(ctx)
     for region in regions:
         try:
             if ctx.is_aws:
@@ -78,6 +80,20 @@ def _readers(
             said = " ".join(str(exc).split())
             readers.append(RegionError(region or _default_region(ctx), said))
     return readers
+
+
+def _existing_keystore(ctx: CliContext) -> None:
+    """The audit creates nothing: a keystore directory that does not exist (or holds no
+    index) is bad input, not an empty account."""
+    from provider.backends.local.store import resolve_home
+
+    home = resolve_home(ctx.home)
+    if not (home / "index.sqlite3").is_file():
+        raise ValidationError(
+            f"--home: no keystore at {str(home)!r} (nothing was ever deployed there); "
+            "give the keystore to audit with --home or CODESIGN_HOME",
+            field="--home",
+        )
 
 
 def _default_region(ctx: CliContext) -> str:

@@ -230,3 +230,13 @@ def test_html_is_written_atomically_from_the_json_document(
     assert out == ""
     assert status == 2 and "--html" in err and len(err.strip().splitlines()) == 1
     assert not missing.parent.exists()
+
+
+def test_a_missing_keystore_is_bad_input_and_is_not_created(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    home = tmp_path / "no-keystore"
+    status, out, err = run_audit(capsys, home)
+    assert status == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--home: no keystore at" in err
+    assert not home.exists()
