@@ -48,26 +48,27 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
     # Off a terminal: COLUMNS when set, else wide enough not to fold every message.
     wide = terminal or "COLUMNS" in os.environ
     console = Console(file=out, width=None if wide else PIPE_WIDTH, soft_wrap=False)
-    horizon = report.horizon is not None
     several = len(report.regions) > 1
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in WORST_FIRST if report.count(s))
     title = (
         f"{len(report.functions)} function(s) in {', '.join(report.regions)} "
         f"({report.backend}) at {format_instant(report.audited_at)}"
-        + (f", horizon {format_instant(report.horizon)}" if report.horizon else "")
+        + (
+            f"; → the standing at {format_instant(report.horizon)} (in {report.within})"
+            if report.horizon
+            else ""
+        )
     )
     table = Table(title=title, caption=counts or None, show_lines=False, expand=False)
-    table.add_column("Standing", no_wrap=True)
-    if horizon:
-        table.add_column(f"In {report.within}", no_wrap=True)
-    table.add_column("Function", no_wrap=True)
+    table.add_column("Standing", max_width=17)
+    table.add_column("Function", overflow="fold", max_width=24)
     if several:
         table.add_column("Region", no_wrap=True)
     table.add_column("Policy", no_wrap=True)
     table.add_column("Check", no_wrap=True)
-    table.add_column("Signed by", no_wrap=True)
+    table.add_column("Signed by", overflow="fold", max_width=20)
     table.add_column("Expires", no_wrap=True)
-    table.add_column("Why / remedy", overflow="fold", min_width=40)
+    table.add_column("Why / remedy", overflow="fold")
     for standing in WORST_FIRST:
         group = sorted(
             (f for f in report.functions if f.standing is standing),
@@ -83,9 +84,9 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
                 said += f"\nSignatureValidationErrors: {function.signature_validation_errors}"
             style = STYLES[standing]
             row = [f"[{style}]{standing.value}[/]"]
-            if horizon:
-                later = function.standing_at_horizon
-                row.append(f"[{STYLES[later]}]{later.value}[/]" if later else "-")
+            later = function.standing_at_horizon
+            if later is not None and later is not standing:
+                row[0] += f" → [{STYLES[later]}]{later.value}[/]"
             row.append(function.function_name)
             if several:
                 row.append(function.region)
