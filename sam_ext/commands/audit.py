@@ -153,6 +153,9 @@ def _write_html(document: dict[str, object], target: Path) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as writer:
             writer.write(page)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)  # a page to share: as open() would create it
         os.replace(temporary, target)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)

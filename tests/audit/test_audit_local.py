@@ -5,6 +5,7 @@ and bad input said in one line."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -227,6 +228,9 @@ def test_html_is_written_atomically_from_the_json_document(
     for name in EXPECTED:
         assert name in text
     assert [p.name for p in page.parent.iterdir()] == ["audit.html"]  # no temporary left
+    mask = os.umask(0)
+    os.umask(mask)
+    assert page.stat().st_mode & 0o777 == 0o666 & ~mask
     missing = tmp_path / "nowhere" / "audit.html"
     status, out, err = run_audit(capsys, account.home, "--html", str(missing))
     assert out == ""
