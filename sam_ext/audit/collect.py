@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from provider.backends.aws import AwsBackend
     from provider.backends.base import Backend, SignerPart
     from provider.backends.local import LocalBackend
+    from provider.deployed import DeployedArtifact
 
 Document = dict[str, Any]
 #: The CloudWatch metric Lambda counts a Warn deploy's findings in.
@@ -132,6 +133,12 @@ class CachedReads:
             CodeSigningConfig,
             self._once(("code_signing_config", arn), lambda: self.backend.code_signing_config(arn)),
         )
+
+    def signed_sha256(self, job: SigningJob) -> str | None:
+        """The SHA-256 of the object ``job`` signed (the backend's ``signed_sha256``),
+        once per job."""
+        read = self.backend.signed_sha256
+        return cast("str | None", self._once(("signed_sha256", job.job_id), lambda: read(job)))
 
     def listed(self, config: CodeSigningConfig) -> None:
         """Keep a config ListCodeSigningConfigs returned: no GetCodeSigningConfig for it."""
@@ -221,7 +228,7 @@ class LocalReader:
             return DeployedFacts(kind, arn, facts, code_sha256=recorded)
         facts = self.backend.package_facts(path, name=name)
         actual = code_sha256(hashlib.sha256(path.read_bytes()).digest())
-        matches = None if not facts.signed else (recorded is None or actual == recorded)
+        matches = None if not facts.signed or recorded is None else actual == recorded
         if matches is not None and facts.integrity_error is not None:
             matches = False
         return DeployedFacts(
@@ -328,6 +335,19 @@ class AwsReader:
             )
         return int(sum(point.get("SampleCount", 0) for point in answer.get("Datapoints", [])))
 
+    def _matches(self, artifact: DeployedArtifact) -> bool | None:
+        """Whether deployed code is still the object its signing job signed (``None``:
+        unsigned, or not known)."""
+        from provider.deployed import matches_signed_object
+
+        if artifact.job_id is None:
+            return None
+        try:
+            job = self.reads.signing_job(artifact.job_id)
+            return matches_signed_object(artifact, job, self.reads.signed_sha256)
+        except CodesignError:
+            return None
+
     def read_function(self, configuration: Mapping[str, Any]) -> FunctionRead:
         from provider.deployed import deployed_artifacts, facts_of_deployed
         from provider.statuses import ArtifactKind
@@ -350,7 +370,9 @@ class AwsReader:
         for artifact in deployed_artifacts(configuration):
             is_code = artifact.kind is ArtifactKind.FUNCTION
             label = f"function {name}" if is_code else f"layer {artifact.arn}"
-            facts = facts_of_deployed(artifact, self.reads.as_signer(), name=label)
+            facts = facts_of_deployed(
+                artifact, self.reads.as_signer(), name=label, signed_sha256=self.reads.signed_sha256
+            )
             artifacts.append(
                 DeployedFacts(
                     ArtifactKindName.CODE if is_code else ArtifactKindName.LAYER,
@@ -359,9 +381,7 @@ class AwsReader:
                     signing_profile_version_arn=artifact.signing_profile_version_arn,
                     signing_job_arn=artifact.signing_job_arn,
                     code_sha256=artifact.code_sha256,
-                    matches_signed_object=(
-                        False if facts.integrity_error and artifact.signed else None
-                    ),
+                    matches_signed_object=self._matches(artifact),
                 )
             )
         metric = None

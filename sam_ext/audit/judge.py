@@ -6,7 +6,7 @@ worst of them (:func:`provider.prediction.combined`). Pure: no backend, no clock
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from provider.backends.values import CodeSigningConfig
@@ -60,10 +60,6 @@ def _check_of(prediction: Prediction) -> str | None:
     return undecided[0].value if undecided else None
 
 
-def _artifact_message(prediction: Prediction) -> str:
-    return prediction.message
-
-
 def _predictions(
     read: FunctionRead, config: KnownConfig, at: datetime
 ) -> list[tuple[DeployedFacts, Prediction]]:
@@ -93,14 +89,24 @@ def _expiring(read: FunctionRead, at: datetime, horizon: datetime) -> str:
     return f" ({said})"
 
 
+def _reason(artifact: DeployedFacts, prediction: Prediction) -> str:
+    """What decided an artifact, shortly: its failed checks, else what is undecided."""
+    said = prediction.reasons or f"undecided: {prediction.waiting_for}"
+    if artifact.kind is ArtifactKindName.CODE:
+        return said
+    return f"layer {artifact.arn.split(':layer:', 1)[-1]}: {said}"
+
+
 def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -> FunctionAudit:
     """The standing of ``read``'s next code deploy at ``at`` (and at ``horizon``)."""
-    common = {
-        "region": read.region,
-        "function_name": read.name,
-        "function_arn": read.arn,
-        "signature_validation_errors": read.signature_validation_errors,
-    }
+    base = FunctionAudit(
+        region=read.region,
+        function_name=read.name,
+        function_arn=read.arn,
+        standing=Standing.NO_CONFIG,
+        message="",
+        signature_validation_errors=read.signature_validation_errors,
+    )
     if read.config is None:
         why = read.not_applicable or (
             "no code signing config is attached: Lambda checks nothing on its deploys"
@@ -112,11 +118,12 @@ def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -
             else "Attach a code signing config: aws lambda put-function-code-signing-config "
             f"--function-name {read.name} --code-signing-config-arn ARN"
         )
-        return FunctionAudit(
-            **common,  # type: ignore[arg-type]
+        return replace(
+            base,
             standing=Standing.NO_CONFIG,
             standing_at_horizon=Standing.NO_CONFIG if horizon else None,
             message=f"function {read.name}: {why}",
+            reason=why,
             remedy=remedy,
             artifacts=artifacts,
         )
@@ -135,18 +142,22 @@ def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -
             f"function {read.name}: the deploy would be allowed (every check passes for its "
             f"code{f' and {layers} layer(s)' if layers > 0 else ''})"
         )
+        reason = "every check passes"
     else:
         message = "; ".join(dict.fromkeys(p.message for p in worst))
+        reason = "; ".join(dict.fromkeys(_reason(a, p) for a, p in now if p in worst))
     standing = Standing.of(decision)
     at_horizon = Standing.of(later) if later is not None else None
     if horizon is not None and at_horizon is not None and at_horizon is not standing:
-        message += (
-            f"; by {format_instant(horizon)} it would be {at_horizon.value}"
+        later_said = (
+            f"by {format_instant(horizon)} it would be {at_horizon.value}"
             f"{_expiring(read, at, horizon)}"
         )
+        message += f"; {later_said}"
+        reason += f"; {later_said}"
     remedies = dict.fromkeys(f.remedy for _, p in now for f in p.failed)
-    return FunctionAudit(
-        **common,  # type: ignore[arg-type]
+    return replace(
+        base,
         code_signing_config_arn=read.config.arn,
         policy=read.config.untrusted_artifact_on_deployment.value,
         standing=standing,
@@ -157,37 +168,32 @@ def judge_function(read: FunctionRead, at: datetime, horizon: datetime | None) -
         remedy=" ".join(remedies) or None,
         artifacts=tuple(_judged(a, p) for a, p in now),
         blocked_if_enforced=blocked,
+        reason=reason,
     )
 
 
-def _fields(artifact: DeployedFacts) -> dict[str, object]:
-    return {
-        "kind": artifact.kind,
-        "arn": artifact.arn,
-        "signing_profile_version_arn": artifact.signing_profile_version_arn,
-        "signing_job_arn": artifact.signing_job_arn,
-        "signed_at": artifact.facts.signed_at,
-        "signature_expires_at": artifact.facts.expires_at,
-        "code_sha256": artifact.code_sha256,
-        "matches_signed_object": artifact.matches_signed_object,
-    }
+def _audited(artifact: DeployedFacts, standing: Standing, message: str) -> ArtifactAudit:
+    return ArtifactAudit(
+        kind=artifact.kind,
+        arn=artifact.arn,
+        standing=standing,
+        message=message,
+        signing_profile_version_arn=artifact.signing_profile_version_arn,
+        signing_job_arn=artifact.signing_job_arn,
+        signed_at=artifact.facts.signed_at,
+        signature_expires_at=artifact.facts.expires_at,
+        code_sha256=artifact.code_sha256,
+        matches_signed_object=artifact.matches_signed_object,
+    )
 
 
 def _judged(artifact: DeployedFacts, prediction: Prediction) -> ArtifactAudit:
-    return ArtifactAudit(
-        **_fields(artifact),  # type: ignore[arg-type]
-        standing=Standing.of(prediction.decision),
-        check=_check_of(prediction),
-        message=_artifact_message(prediction),
-    )
+    audited = _audited(artifact, Standing.of(prediction.decision), prediction.message)
+    return replace(audited, check=_check_of(prediction))
 
 
 def _unjudged(artifact: DeployedFacts, why: str) -> ArtifactAudit:
-    return ArtifactAudit(
-        **_fields(artifact),  # type: ignore[arg-type]
-        standing=Standing.NO_CONFIG,
-        message=f"{artifact.facts.name}: {why}",
-    )
+    return _audited(artifact, Standing.NO_CONFIG, f"{artifact.facts.name}: {why}")
 
 
 def error_function(region: str, name: str, arn: str, error: str) -> FunctionAudit:
@@ -199,6 +205,7 @@ def error_function(region: str, name: str, arn: str, error: str) -> FunctionAudi
         standing=Standing.ERROR,
         message=f"function {name}: could not be read ({error}); its standing is not known",
         error=error,
+        reason=f"could not be read: {error}",
     )
 
 
@@ -217,7 +224,7 @@ def judge_config(
     notes: list[str] = []
     blocked: tuple[str, ...] = ()
     if config.untrusted_artifact_on_deployment is Policy.WARN:
-        blocked = tuple(f.function_name for f in using if f.blocked_if_enforced)
+        blocked = tuple(sorted(f.function_name for f in using if f.blocked_if_enforced))
         notes.append(
             "Warn policy: code that fails a check other than integrity deploys with a warning"
             + (

@@ -144,6 +144,8 @@ class FunctionAudit:
     artifacts: tuple[ArtifactAudit, ...] = ()
     #: Whether an ``Enforce`` policy would reject its next deploy today (Warn configs).
     blocked_if_enforced: bool = False
+    #: :attr:`message` in short, for the table: the failed checks (without the config).
+    reason: str | None = None
 
     @property
     def expiring(self) -> bool:

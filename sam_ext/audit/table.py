@@ -4,6 +4,7 @@ a pipe, the same text without colours, wide enough not to fold every line)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -19,7 +20,7 @@ STYLES = {
     Standing.NO_CONFIG: "dim",
     Standing.ALLOW: "green",
 }
-#: The width used when stdout is not a terminal.
+#: The width used when stdout is not a terminal and COLUMNS is not set.
 PIPE_WIDTH = 200
 
 
@@ -27,14 +28,14 @@ def _signer(function: FunctionAudit) -> str:
     code = next((a for a in function.artifacts if a.kind.value == "code"), None)
     if code is None or code.signing_profile_version_arn is None:
         return "unsigned" if code is not None else "-"
-    name = code.signing_profile_version_arn.rsplit("/signing-profiles/", 1)[-1]
+    name = code.signing_profile_version_arn.rsplit("/signing-profiles/", 1)[-1].split("/")[0]
     layers = len(function.artifacts) - 1
     return name + (f" (+{layers} layer{'s' if layers > 1 else ''})" if layers else "")
 
 
 def _expires(function: FunctionAudit) -> str:
     found = [a.signature_expires_at for a in function.artifacts if a.signature_expires_at]
-    return format_instant(min(found)) if found else "-"
+    return min(found).strftime("%Y-%m-%d") if found else "-"
 
 
 def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
@@ -44,25 +45,30 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
 
     out = stream or sys.stdout
     terminal = out.isatty()
-    console = Console(file=out, width=None if terminal else PIPE_WIDTH, soft_wrap=False)
-    horizon = report.horizon is not None
+    # Off a terminal: COLUMNS when set, else wide enough not to fold every message.
+    wide = terminal or "COLUMNS" in os.environ
+    console = Console(file=out, width=None if wide else PIPE_WIDTH, soft_wrap=False)
+    several = len(report.regions) > 1
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in WORST_FIRST if report.count(s))
     title = (
         f"{len(report.functions)} function(s) in {', '.join(report.regions)} "
         f"({report.backend}) at {format_instant(report.audited_at)}"
-        + (f", horizon {format_instant(report.horizon)}" if report.horizon else "")
+        + (
+            f"; → the standing at {format_instant(report.horizon)} (in {report.within})"
+            if report.horizon
+            else ""
+        )
     )
     table = Table(title=title, caption=counts or None, show_lines=False, expand=False)
-    table.add_column("Standing", no_wrap=True)
-    if horizon:
-        table.add_column(f"In {report.within}", no_wrap=True)
-    table.add_column("Function", no_wrap=True)
-    table.add_column("Region", no_wrap=True)
+    table.add_column("Standing", max_width=17)
+    table.add_column("Function", overflow="fold", max_width=24)
+    if several:
+        table.add_column("Region", no_wrap=True)
     table.add_column("Policy", no_wrap=True)
     table.add_column("Check", no_wrap=True)
-    table.add_column("Signed by", no_wrap=True)
+    table.add_column("Signed by", overflow="fold", max_width=20)
     table.add_column("Expires", no_wrap=True)
-    table.add_column("Message / remedy", overflow="fold")
+    table.add_column("Why / remedy", overflow="fold")
     for standing in WORST_FIRST:
         group = sorted(
             (f for f in report.functions if f.standing is standing),
@@ -71,19 +77,20 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
         if not group:
             continue
         for function in group:
-            said = function.message
+            said = function.reason or function.message
             if function.remedy:
                 said += f"\nremedy: {function.remedy}"
             if function.signature_validation_errors:
                 said += f"\nSignatureValidationErrors: {function.signature_validation_errors}"
             style = STYLES[standing]
             row = [f"[{style}]{standing.value}[/]"]
-            if horizon:
-                later = function.standing_at_horizon
-                row.append(f"[{STYLES[later]}]{later.value}[/]" if later else "-")
+            later = function.standing_at_horizon
+            if later is not None and later is not standing:
+                row[0] += f" → [{STYLES[later]}]{later.value}[/]"
+            row.append(function.function_name)
+            if several:
+                row.append(function.region)
             row += [
-                function.function_name,
-                function.region,
                 function.policy or "-",
                 function.check or "-",
                 _signer(function),
@@ -109,7 +116,7 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
     upcoming = report.expiries
     if upcoming:
         expiries = Table(title="Upcoming signature expiries")
-        for column in ("Expires", "Function", "Artifact", "Within window"):
+        for column in ("Expires", "Function", "Artifact", f"Within {report.within or '-'}"):
             expiries.add_column(column, no_wrap=True)
         for expiry in upcoming:
             expiries.add_row(

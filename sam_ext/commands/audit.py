@@ -66,6 +66,8 @@ def _readers(
     from sam_ext.audit.report import RegionError
 
     readers: list[RegionReader | RegionError] = []
+    if not ctx.is_aws:
+        _existing_keystore(ctx)
     for region in regions:
         try:
             if ctx.is_aws:
@@ -78,6 +80,20 @@ def _readers(
             said = " ".join(str(exc).split())
             readers.append(RegionError(region or _default_region(ctx), said))
     return readers
+
+
+def _existing_keystore(ctx: CliContext) -> None:
+    """The audit creates nothing: a keystore directory that does not exist (or holds no
+    index) is bad input, not an empty account."""
+    from provider.backends.local.store import resolve_home
+
+    home = resolve_home(ctx.home)
+    if not (home / "index.sqlite3").is_file():
+        raise ValidationError(
+            f"--home: no keystore at {str(home)!r} (nothing was ever deployed there); "
+            "give the keystore to audit with --home or CODESIGN_HOME",
+            field="--home",
+        )
 
 
 def _default_region(ctx: CliContext) -> str:
@@ -137,6 +153,9 @@ def _write_html(document: dict[str, object], target: Path) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as writer:
             writer.write(page)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)  # a page to share: as open() would create it
         os.replace(temporary, target)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
@@ -186,8 +205,8 @@ def _write_html(document: dict[str, object], target: Path) -> None:
     type=click.Choice([f.value for f in FailOn]),
     default=FailOn.REJECT.value,
     show_default=True,
-    help="Exit 1 for REJECT; warn: also WARN, UNKNOWN and NO_CONFIG; expiring: also a "
-    "standing that worsens within --within.",
+    help="Exit 1 for REJECT; warn: also for WARN, UNKNOWN and NO_CONFIG; expiring: all of "
+    "warn's, and also a function whose standing worsens within --within (needs --within).",
 )
 @click.option(
     "--workers",
@@ -229,6 +248,11 @@ def audit(
 
     at = parse_instant(at_text, field="--at") if at_text else ctx.now
     window = parse_duration(within, field="--within") if within else None
+    if fail_on == FailOn.EXPIRING and window is None:
+        raise ValidationError(
+            "--fail-on expiring: give --within (e.g. --within 30d): the window it looks ahead",
+            field="--fail-on",
+        )
     chosen = _regions(ctx, regions)
     if html_file is not None:
         _html_directory(html_file)

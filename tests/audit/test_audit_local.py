@@ -5,6 +5,7 @@ and bad input said in one line."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -101,17 +102,19 @@ def test_code_signing_configs_are_reported(
 
 
 def test_the_table_groups_by_standing_worst_first(
-    account: Account, capsys: pytest.CaptureFixture[str]
+    account: Account, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
     status, out, _ = run_audit(capsys, account.home, "--within", "30d")
     assert status == 1
     functions_table = out.split("Code signing configs")[0]
-    lines = functions_table.splitlines()
-    rows = [line for line in lines if line.startswith("│ ") and "us-east-1" in line]
-    order = [row.split("│")[1].strip() for row in rows if row.split("│")[1].strip()]
+    rows = [line.split("│") for line in functions_table.splitlines() if line.startswith("│ ")]
+    order = [cells[1].split()[0] for cells in rows if cells[2].strip()]
     assert order == ["REJECT"] * 4 + ["WARN"] * 2 + ["NO_CONFIG"] + ["ALLOW"] * 2
-    for name in EXPECTED:
-        assert f" {name} " in out
+    named = {cells[2].strip(): cells[1].strip() for cells in rows if cells[2].strip()}
+    assert named["expiring"] == "ALLOW → REJECT"  # the standing at the horizon
+    assert named["fine"] == "ALLOW"
+    assert set(named) == set(EXPECTED)
     assert "Code signing configs" in out and "Upcoming signature expiries" in out
 
 
@@ -129,7 +132,8 @@ def test_exit_status_follows_fail_on(account: Account, capsys: pytest.CaptureFix
     assert run_audit(capsys, account.home, "--fail-on", "warn")[0] == 1  # NO_CONFIG
     account.backend.delete_function("noconfig")
     assert run_audit(capsys, account.home, "--fail-on", "warn")[0] == 0
-    assert run_audit(capsys, account.home, "--fail-on", "expiring")[0] == 0  # no window
+    status, out, err = run_audit(capsys, account.home, "--fail-on", "expiring")  # no window
+    assert status == 2 and out == "" and "--fail-on expiring: give --within" in err
     expiring = run_audit(capsys, account.home, "--fail-on", "expiring", "--within", "30d")
     assert expiring[0] == 1
     assert run_audit(capsys, account.home, "--fail-on", "expiring", "--within", "10d")[0] == 0
@@ -224,8 +228,21 @@ def test_html_is_written_atomically_from_the_json_document(
     for name in EXPECTED:
         assert name in text
     assert [p.name for p in page.parent.iterdir()] == ["audit.html"]  # no temporary left
+    mask = os.umask(0)
+    os.umask(mask)
+    assert page.stat().st_mode & 0o777 == 0o666 & ~mask
     missing = tmp_path / "nowhere" / "audit.html"
     status, out, err = run_audit(capsys, account.home, "--html", str(missing))
     assert out == ""
     assert status == 2 and "--html" in err and len(err.strip().splitlines()) == 1
     assert not missing.parent.exists()
+
+
+def test_a_missing_keystore_is_bad_input_and_is_not_created(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    home = tmp_path / "no-keystore"
+    status, out, err = run_audit(capsys, home)
+    assert status == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--home: no keystore at" in err
+    assert not home.exists()

@@ -1,0 +1,130 @@
+"""The audit's parts on their own: the cache that reads each job, profile and config once
+(also when workers ask at the same time), the progress said on stderr, and the exit
+status rules of the report."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from provider.backends.values import SigningJob
+from provider.errors import AccessDeniedError
+from sam_ext.audit.collect import CachedReads
+from sam_ext.audit.report import (
+    EXIT_INCOMPLETE,
+    AuditReport,
+    FailOn,
+    FunctionAudit,
+    RegionError,
+    Standing,
+)
+from sam_ext.commands import audit as command
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class SlowSigner:
+    """A backend whose DescribeSigningJob is slow and counted."""
+
+    def __init__(self) -> None:
+        self.described: list[str] = []
+        self.lock = threading.Lock()
+
+    def signing_job(self, job_id: str) -> SigningJob:
+        with self.lock:
+            self.described.append(job_id)
+        time.sleep(0.05)
+        if job_id == "denied":
+            raise AccessDeniedError("signer:DescribeSigningJob on denied")
+        return SigningJob(job_id, "Succeeded", "good", "2026-01-01T00:00:00Z")  # type: ignore[arg-type]
+
+
+def test_each_job_is_read_once_also_when_asked_at_once() -> None:
+    backend = SlowSigner()
+    reads = CachedReads(backend)  # type: ignore[arg-type]
+    found: list[Any] = []
+
+    def ask(job_id: str) -> None:
+        try:
+            found.append(reads.signing_job(job_id).job_id)
+        except AccessDeniedError as exc:
+            found.append(exc.code)
+
+    threads = [threading.Thread(target=ask, args=(j,)) for j in ["a", "b", "denied"] * 8]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(backend.described) == ["a", "b", "denied"]  # once each, errors included
+    assert sorted(found) == sorted(["a", "b", "AccessDeniedException"] * 8)
+    assert reads.calls["signing_job"] == 3
+
+
+def _function(name: str, standing: Standing, later: Standing | None = None) -> FunctionAudit:
+    return FunctionAudit(
+        region="us-east-1",
+        function_name=name,
+        function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{name}",
+        standing=standing,
+        standing_at_horizon=later,
+        message=f"function {name}",
+    )
+
+
+def _report(*functions: FunctionAudit, errors: tuple[RegionError, ...] = ()) -> AuditReport:
+    return AuditReport(AT, "local", ("us-east-1",), functions, (), region_errors=errors)
+
+
+@pytest.mark.parametrize(
+    ("functions", "errors", "expected"),
+    [
+        ((_function("a", Standing.ALLOW),), (), {"reject": 0, "warn": 0, "expiring": 0}),
+        ((_function("a", Standing.REJECT),), (), {"reject": 1, "warn": 1, "expiring": 1}),
+        ((_function("a", Standing.WARN),), (), {"reject": 0, "warn": 1, "expiring": 1}),
+        ((_function("a", Standing.UNKNOWN),), (), {"reject": 0, "warn": 1, "expiring": 1}),
+        ((_function("a", Standing.NO_CONFIG),), (), {"reject": 0, "warn": 1, "expiring": 1}),
+        (
+            (_function("a", Standing.ALLOW, Standing.REJECT),),
+            (),
+            {"reject": 0, "warn": 0, "expiring": 1},
+        ),
+        ((_function("a", Standing.ERROR),), (), {"reject": 3, "warn": 3, "expiring": 3}),
+        (
+            (_function("a", Standing.ERROR), _function("b", Standing.REJECT)),
+            (),
+            {"reject": 1, "warn": 1, "expiring": 1},
+        ),
+        (
+            (_function("a", Standing.WARN),),
+            (RegionError("eu-west-1", "AccessDeniedException: no"),),
+            {"reject": 3, "warn": 1, "expiring": 1},
+        ),
+    ],
+)
+def test_exit_status_rules(
+    functions: tuple[FunctionAudit, ...],
+    errors: tuple[RegionError, ...],
+    expected: dict[str, int],
+) -> None:
+    report = _report(*functions, errors=errors)
+    assert {f.value: report.exit_code(f) for f in FailOn} == expected
+    assert EXIT_INCOMPLETE == 3
+
+
+def test_progress_is_a_plain_line_a_quarter_of_the_way_off_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    progress, stop = command._progress()
+    assert stop is None  # stderr is captured: no terminal, no bar
+    for done in range(1, 201):
+        progress(done, 200, f"f{done}")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"sam-ext audit: {n}/200 functions read" for n in (50, 100, 150, 200)]
+    progress, _ = command._progress()
+    for done in range(1, 11):
+        progress(done, 10, f"f{done}")
+    assert capsys.readouterr().err == ""  # a short audit says nothing
