@@ -42,9 +42,12 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 PLATFORM = "AWSLambda-SHA384-ECDSA"
 #: The operations whose calls do not grow with the functions: listings (a page per 50)
-#: and the look-ups the audit caches (each job, profile, config once) or makes once.
+#: and the look-ups the audit caches (each job, profile, config once; each job's signed
+#: object, whose SHA-256 the deployed code's is compared with) or makes once.
 SHARED = frozenset(
     {
+        "ListObjectVersions",
+        "GetObject",
         "ListFunctions",
         "ListCodeSigningConfigs",
         "GetCodeSigningConfig",
