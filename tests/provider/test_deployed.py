@@ -289,3 +289,12 @@ def test_one_job_and_one_profile_read_per_artifact_through_the_signer_given(
     unsigned = deployed_artifacts({"FunctionArn": FUNCTION_ARN})[0]
     facts_of_deployed(unsigned, signer, name="function checkout")
     assert signer.calls == {}
+
+
+def test_a_job_alone_names_its_signer(deployed: Deployed) -> None:
+    """Only ``SigningJobArn`` reported: the job's own record names the profile version."""
+    artifact = deployed.artifact(SigningProfileVersionArn=None)
+    assert artifact.signed and artifact.signing_profile_version_arn is None
+    facts = facts_of_deployed(artifact, deployed.ks.backend, name="function checkout")
+    assert facts.profile_version_arn == deployed.version_arn and facts.unknown == frozenset()
+    assert decide(facts, _enforce(deployed.version_arn), T0).decision is Decision.ALLOW
