@@ -11,9 +11,11 @@ the proxy sees comes from the page.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -22,11 +24,13 @@ import struct
 import subprocess
 import tempfile
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: Where the tests look for a browser, after $CHROMIUM.
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -132,6 +136,34 @@ class Chromium:
     timeout: float = 90.0
     runs: list[list[str]] = field(default_factory=list)
 
+    def _command(
+        self, profile: str, flags: tuple[str, ...], url: str, *, javascript: bool = True
+    ) -> list[str]:
+        """The command line of one run in the fresh profile directory ``profile``."""
+        if not javascript:
+            preferences = {"profile": {"default_content_setting_values": {"javascript": 2}}}
+            (Path(profile) / "Default").mkdir()
+            (Path(profile) / "Default" / "Preferences").write_text(json.dumps(preferences))
+        command = [
+            self.binary,
+            "--headless=new",
+            "--no-sandbox",  # root in CI containers
+            "--disable-gpu",
+            f"--user-data-dir={profile}",
+            f"--proxy-server=127.0.0.1:{self.proxy.port}",
+            # Loopback goes through the proxy too; only the sink is direct (and resolves
+            # nowhere).
+            f"--proxy-bypass-list=<-loopback>;{SINK}",
+            f"--host-resolver-rules=MAP {SINK} ~NOTFOUND",
+            f"--gaia-url=https://{SINK}",
+            f"--component-updater=url-source=https://{SINK}/update",
+            *QUIET,
+            *flags,
+            url,
+        ]
+        self.runs.append(command)
+        return command
+
     def run(
         self, url: str, *flags: str, javascript: bool = True
     ) -> subprocess.CompletedProcess[bytes]:
@@ -140,28 +172,7 @@ class Chromium:
         scriptEnabled=false`` would also stop --dump-dom and --screenshot); an
         AssertionError when it fails or times out."""
         with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-            if not javascript:
-                preferences = {"profile": {"default_content_setting_values": {"javascript": 2}}}
-                (Path(profile) / "Default").mkdir()
-                (Path(profile) / "Default" / "Preferences").write_text(json.dumps(preferences))
-            command = [
-                self.binary,
-                "--headless=new",
-                "--no-sandbox",  # root in CI containers
-                "--disable-gpu",
-                f"--user-data-dir={profile}",
-                f"--proxy-server=127.0.0.1:{self.proxy.port}",
-                # Loopback goes through the proxy too; only the sink is direct (and resolves
-                # nowhere).
-                f"--proxy-bypass-list=<-loopback>;{SINK}",
-                f"--host-resolver-rules=MAP {SINK} ~NOTFOUND",
-                f"--gaia-url=https://{SINK}",
-                f"--component-updater=url-source=https://{SINK}/update",
-                *QUIET,
-                *flags,
-                url,
-            ]
-            self.runs.append(command)
+            command = self._command(profile, flags, url, javascript=javascript)
             process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
@@ -194,11 +205,145 @@ class Chromium:
         self.run(url, f"--screenshot={path}", f"--window-size={width},{height}")
         return path.read_bytes()
 
+    @contextlib.contextmanager
+    def page(self, url: str, width: int = 1280, height: int = 900) -> Iterator[Page]:
+        """``url`` open in a browser driven over the DevTools protocol
+        (``--remote-debugging-pipe``: Chromium reads commands on its fd 3 and answers on
+        its fd 4, no port), for a test that clicks; the browser is stopped on exit."""
+        with contextlib.ExitStack() as stack:
+            profile = stack.enter_context(tempfile.TemporaryDirectory(prefix="chromium-profile-"))
+            flags = ("--remote-debugging-pipe", f"--window-size={width},{height}")
+            command = self._command(profile, flags, url)
+            commands_r, commands_w = os.pipe()
+            answers_r, answers_w = os.pipe()
+            # Out of the way of 3 and 4 before they are duplicated there in the child.
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (commands_r, answers_w)]
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (commands_r, answers_w, *high, commands_w, answers_r, devnull):
+                stack.callback(os.close, fd)
+            pid = os.posix_spawn(
+                command[0],
+                command,
+                dict(os.environ),
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, devnull, 0),
+                    (os.POSIX_SPAWN_DUP2, devnull, 1),
+                    (os.POSIX_SPAWN_DUP2, devnull, 2),
+                    (os.POSIX_SPAWN_DUP2, high[0], 3),
+                    (os.POSIX_SPAWN_DUP2, high[1], 4),
+                ],
+                setsid=True,  # its own process group, killed below
+            )
+            stack.callback(_reap, pid)
+            stack.callback(_kill_group, pid)
+            devtools = DevTools(commands_w, answers_r, self.timeout)
+            targets: list[dict[str, Any]] = []
+            deadline = time.monotonic() + self.timeout
+            while not targets and time.monotonic() < deadline:
+                found = devtools.send("Target.getTargets")["targetInfos"]
+                targets = [t for t in found if t["type"] == "page"]
+            assert targets, f"no page in {command}"
+            attached = devtools.send(
+                "Target.attachToTarget", {"targetId": targets[0]["targetId"], "flatten": True}
+            )
+            page = Page(devtools, attached["sessionId"])
+            page.wait_for(
+                f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
+            )
+            yield page
+            with contextlib.suppress(AssertionError, OSError):
+                devtools.send("Browser.close")
+
 
 def _kill_group(pgid: int) -> None:
     """Kill the process group this module started for one run (the browser and its helpers)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+class DevTools:
+    """The DevTools protocol over a pipe: JSON messages, each ended by a NUL byte."""
+
+    def __init__(self, commands: int, answers: int, timeout: float) -> None:
+        self._commands, self._answers, self._timeout = commands, answers, timeout
+        self._buffer = b""
+        self._last = 0
+
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None
+    ) -> dict[str, Any]:
+        """Send one command; its result (events in between are dropped)."""
+        self._last += 1
+        message: dict[str, Any] = {"id": self._last, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._commands, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + self._timeout
+        while True:
+            answer = self._receive(deadline)
+            if answer.get("id") == self._last:
+                if "error" in answer:
+                    raise AssertionError(f"{method}: {answer['error']}")
+                result: dict[str, Any] = answer["result"]
+                return result
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._answers], [], [], left)[0]:
+                raise AssertionError("Chromium did not answer in time")
+            chunk = os.read(self._answers, 1 << 16)
+            if not chunk:
+                raise AssertionError("Chromium closed the DevTools pipe")
+            self._buffer += chunk
+        message, _, self._buffer = self._buffer.partition(b"\0")
+        decoded: dict[str, Any] = json.loads(message)
+        return decoded
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a :meth:`Chromium.page` session."""
+
+    devtools: DevTools
+    session: str
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page."""
+        answer = self.devtools.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+            self.session,
+        )
+        if "exceptionDetails" in answer:
+            raise AssertionError(f"{expression}: {answer['exceptionDetails']}")
+        return answer["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.evaluate(expression):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still false after {timeout} s: {expression}")
+            time.sleep(0.05)
+
+    def click(self, selector: str) -> None:
+        """A real mouse click (pressed, released) in the middle of the element."""
+        x, y = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+            " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        for kind in ("mousePressed", "mouseReleased"):
+            self.devtools.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+                self.session,
+            )
 
 
 @contextlib.contextmanager
