@@ -8,6 +8,8 @@ The document is built by hand from the audit's JSON shape (tests/audit_documents
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -188,6 +190,9 @@ def test_the_dom_shows_the_counts_and_every_function(
         "configs": "4",
     }
     assert "expiring within 30d" in dom.by_id("count-expiring").text()
+    # After the page's script ran, it still links only to itself.
+    links = [v for e in dom.walk() for k, v in e.attrs.items() if k in ("src", "href")]
+    assert links and all(link.startswith("#sort=") for link in links), links
 
     rows = function_rows(dom)
     assert row_names(dom) == DEFAULT_ORDER
@@ -331,6 +336,23 @@ def test_clicking_a_header_sorts_by_its_column(browser: Chromium, page: Path) ->
         tab.click('#functions th[data-key="standing"] a')  # back to worst first
         tab.wait_for(f"{sorted_by} === 'standing'")
         assert tab.evaluate(names) == DEFAULT_ORDER
+
+
+def test_the_page_prints_everything_it_holds(browser: Chromium, page: Path) -> None:
+    closed = "document.querySelectorAll('details:not([open])').length"
+    with browser.page(page.as_uri()) as tab:
+        assert tab.evaluate(closed) > 0  # each function's artifacts, the expiry table
+        answer = tab.devtools.send(
+            "Page.printToPDF", {"printBackground": True, "landscape": True}, tab.session
+        )
+        pdf = base64.b64decode(answer["data"])
+        assert pdf.startswith(b"%PDF-") and len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 2
+        assert tab.evaluate(closed) == 0  # opened for printing
+        tab.devtools.send("Emulation.setEmulatedMedia", {"media": "print"}, tab.session)
+        style = "getComputedStyle(document.querySelector({!r})).{}"
+        assert tab.evaluate(style.format(".no-print", "display")) == "none"
+        assert tab.evaluate(style.format("#functions thead th", "position")) == "static"
+        assert tab.evaluate(style.format(".badge.s-REJECT", "printColorAdjust")) == "exact"
 
 
 def test_markup_in_the_document_stays_text(browser: Chromium, page: Path) -> None:
