@@ -588,7 +588,7 @@ def _timeline(
         for e, moment in dated
     )
     table = (
-        f"<details><summary>All {len(dated)} expiries as a table</summary>"
+        f"<details data-print-open><summary>All {len(dated)} expiries as a table</summary>"
         '<div class="scroll"><table id="expiries"><thead><tr>'
         '<th scope="col">Expires</th><th scope="col">When</th><th scope="col">Function</th>'
         '<th scope="col">Region</th><th scope="col">Artifact</th><th scope="col">ARN</th>'
@@ -689,8 +689,12 @@ ul.plain { list-style: none; padding: 0; }
 .legend { font-size: 12px; color: var(--muted); }
 .key.inside { color: var(--warn); } .key.outside { color: #667085; }
 .key.expired { color: var(--reject); }
+@page { size: landscape; margin: 10mm; }
 @media print {
   body { padding: 0; font-size: 10px; }
+  table { font-size: 10px; }
+  code, .arn, .arn.csc, .exception code { font-size: 9px; }
+  td.c-signer details { display: none; }
   .no-print, th a::after { display: none; }
   thead th { position: static; }
   .scroll, .plot { overflow: visible; }
@@ -742,9 +746,8 @@ _SCRIPT: Final = """
   }
   window.addEventListener("hashchange", apply);
   window.addEventListener("beforeprint", function () {
-    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) {
-      d.open = true;
-    });
+    var open = document.querySelectorAll("details[data-print-open]");
+    Array.prototype.forEach.call(open, function (d) { d.open = true; });
   });
   apply();
 })();
