@@ -186,6 +186,14 @@ def _meta(document: Mapping[str, Any], audited_at: datetime | None, h: datetime 
             '<p class="incomplete" role="alert">Incomplete audit: some functions or regions '
             "could not be read (see the ERROR rows).</p>"
         )
+    # Regions that could not be read at all (``region_errors``, beyond INTERFACES §C).
+    unread = [entry for entry in document.get("region_errors") or () if entry]
+    if unread:
+        listed = "".join(
+            f"<li><b>{_e(entry.get('region'))}</b>: {_e(entry.get('error'))}</li>"
+            for entry in unread
+        )
+        lines.append(f'<ul class="incomplete region-errors">{listed}</ul>')
     return "\n".join(lines)
 
 
@@ -613,6 +621,7 @@ h2 { font-size: 17px; margin: 28px 0 8px; }
 .meta { color: var(--muted); margin: 0; }
 .incomplete { background: #fef3f2; border: 1px solid #fda29b; padding: 6px 10px;
   border-radius: 6px; color: var(--reject); font-weight: 600; }
+ul.region-errors { list-style: none; font-weight: 400; margin-top: -6px; }
 .hint { color: var(--muted); font-size: 12px; margin: 2px 0 8px; }
 ul.counts { display: flex; flex-wrap: wrap; gap: 10px; list-style: none; padding: 0; margin: 0; }
 .count { flex: 1 1 0; min-width: 100px; padding: 6px 10px; border-radius: 8px;

@@ -145,3 +145,14 @@ def test_the_page_prints() -> None:
     assert "@media print" in page and "print-color-adjust: exact" in page
     # details (each function's artifacts, the expiry table) open before printing
     assert 'addEventListener("beforeprint"' in page
+
+
+def test_regions_that_could_not_be_read_are_named() -> None:
+    document = copy.deepcopy(audit_document())
+    document["region_errors"] = [
+        {"region": "ap-south-2", "error": "UnrecognizedClientException: <bad token>"}
+    ]
+    page = render_html(document)
+    (banner,) = re.findall(r'<ul class="incomplete region-errors">(.*?)</ul>', page)
+    assert banner == ("<li><b>ap-south-2</b>: UnrecognizedClientException: &lt;bad token&gt;</li>")
+    assert "region-errors" not in render_html(audit_document()).split("<body>")[1]
