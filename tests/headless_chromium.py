@@ -140,10 +140,15 @@ class Chromium:
         self, profile: str, flags: tuple[str, ...], url: str, *, javascript: bool = True
     ) -> list[str]:
         """The command line of one run in the fresh profile directory ``profile``."""
+        # No spell checking: it would download a dictionary.
+        preferences: dict[str, Any] = {
+            "browser": {"enable_spellchecking": False},
+            "spellcheck": {"dictionaries": [], "use_spelling_service": False},
+        }
         if not javascript:
-            preferences = {"profile": {"default_content_setting_values": {"javascript": 2}}}
-            (Path(profile) / "Default").mkdir()
-            (Path(profile) / "Default" / "Preferences").write_text(json.dumps(preferences))
+            preferences["profile"] = {"default_content_setting_values": {"javascript": 2}}
+        (Path(profile) / "Default").mkdir()
+        (Path(profile) / "Default" / "Preferences").write_text(json.dumps(preferences))
         command = [
             self.binary,
             "--headless=new",
