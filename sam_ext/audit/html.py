@@ -134,9 +134,11 @@ def _rank(standing: object) -> int:
 
 
 def _short_arn(arn: object) -> str:
-    """The part of an ARN a person reads: ``csc-…``, ``profile/version``, ``layer:N``."""
+    """The part of an ARN a person reads: ``csc-…``, ``profile/version``, a job id,
+    ``layer:N``."""
     text = "" if arn is None else str(arn)
-    for marker in (":/signing-profiles/", ":code-signing-config:", ":layer:", ":function:"):
+    markers = (":/signing-profiles/", ":/signing-jobs/", ":code-signing-config:", ":layer:")
+    for marker in (*markers, ":function:"):
         if marker in text:
             return text.split(marker, 1)[1]
     return text.rsplit(":", 1)[-1] if text.startswith("arn:") else text

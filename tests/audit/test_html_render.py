@@ -156,3 +156,13 @@ def test_regions_that_could_not_be_read_are_named() -> None:
     (banner,) = re.findall(r'<ul class="incomplete region-errors">(.*?)</ul>', page)
     assert banner == ("<li><b>ap-south-2</b>: UnrecognizedClientException: &lt;bad token&gt;</li>")
     assert "region-errors" not in render_html(audit_document()).split("<body>")[1]
+
+
+def test_each_function_details_its_artifacts() -> None:
+    page = render_html(audit_document())
+    orders = page.split('data-function="orders"')[1].split("</tr>")[0]
+    assert "<summary>code + 1 layer</summary>" in orders
+    assert "job 7c1d2e3f-0000-4000-8000-000000000005" in orders
+    assert "arn:aws:lambda:us-east-1:123456789012:layer:deps:3" in orders
+    resizer = page.split('data-function="image-resizer"')[1].split("</tr>")[0]
+    assert "code changed since signing" in resizer
