@@ -14,11 +14,15 @@ set -euo pipefail
 
 packages=(chromium fonts-liberation fonts-dejavu-core)
 
+if [ -n "${CHROMIUM:-}" ] && ! command -v "$CHROMIUM" >/dev/null 2>&1; then
+  echo "install-chromium: CHROMIUM=$CHROMIUM is not an executable" >&2
+  exit 1
+fi
+
 find_chromium() {
   if [ -n "${CHROMIUM:-}" ]; then
-    command -v "$CHROMIUM" 2>/dev/null && return 0
-    echo "install-chromium: CHROMIUM=$CHROMIUM is not an executable" >&2
-    exit 1
+    command -v "$CHROMIUM"
+    return 0
   fi
   local name
   for name in chromium chromium-browser google-chrome google-chrome-stable; do
@@ -43,7 +47,7 @@ if ! bin=$(find_chromium); then
     cannot "no Chromium found, and this user cannot install packages (not root, no passwordless sudo)"
   fi
   export DEBIAN_FRONTEND=noninteractive
-  apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -y
+  apt=(${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get -q -y
     -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
   echo "install-chromium: installing ${packages[*]} with apt-get" >&2
   # A fresh machine (a CI image) may have no package lists yet.

@@ -81,8 +81,8 @@ def render_html(document: Mapping[str, Any]) -> str:
         "</header>",
         "<main>",
         _summary(document),
-        _function_table(functions, audited_at, horizon),
         _timeline(expiries, audited_at, horizon, document.get("within")),
+        _function_table(functions, audited_at, horizon),
         _config_table(configs),
         "</main>",
         f"<script>{_SCRIPT}</script>",
@@ -134,9 +134,11 @@ def _rank(standing: object) -> int:
 
 
 def _short_arn(arn: object) -> str:
-    """The part of an ARN a person reads: ``csc-…``, ``profile/version``, ``layer:N``."""
+    """The part of an ARN a person reads: ``csc-…``, ``profile/version``, a job id,
+    ``layer:N``."""
     text = "" if arn is None else str(arn)
-    for marker in (":/signing-profiles/", ":code-signing-config:", ":layer:", ":function:"):
+    markers = (":/signing-profiles/", ":/signing-jobs/", ":code-signing-config:", ":layer:")
+    for marker in (*markers, ":function:"):
         if marker in text:
             return text.split(marker, 1)[1]
     return text.rsplit(":", 1)[-1] if text.startswith("arn:") else text
@@ -186,6 +188,14 @@ def _meta(document: Mapping[str, Any], audited_at: datetime | None, h: datetime 
             '<p class="incomplete" role="alert">Incomplete audit: some functions or regions '
             "could not be read (see the ERROR rows).</p>"
         )
+    # Regions that could not be read at all (``region_errors``, beyond INTERFACES §C).
+    unread = [entry for entry in document.get("region_errors") or () if entry]
+    if unread:
+        listed = "".join(
+            f"<li><b>{_e(entry.get('region'))}</b>: {_e(entry.get('error'))}</li>"
+            for entry in unread
+        )
+        lines.append(f'<ul class="incomplete region-errors">{listed}</ul>')
     return "\n".join(lines)
 
 
@@ -588,7 +598,7 @@ def _timeline(
         for e, moment in dated
     )
     table = (
-        f"<details><summary>All {len(dated)} expiries as a table</summary>"
+        f"<details data-print-open><summary>All {len(dated)} expiries as a table</summary>"
         '<div class="scroll"><table id="expiries"><thead><tr>'
         '<th scope="col">Expires</th><th scope="col">When</th><th scope="col">Function</th>'
         '<th scope="col">Region</th><th scope="col">Artifact</th><th scope="col">ARN</th>'
@@ -613,6 +623,7 @@ h2 { font-size: 17px; margin: 28px 0 8px; }
 .meta { color: var(--muted); margin: 0; }
 .incomplete { background: #fef3f2; border: 1px solid #fda29b; padding: 6px 10px;
   border-radius: 6px; color: var(--reject); font-weight: 600; }
+ul.region-errors { list-style: none; font-weight: 400; margin-top: -6px; }
 .hint { color: var(--muted); font-size: 12px; margin: 2px 0 8px; }
 ul.counts { display: flex; flex-wrap: wrap; gap: 10px; list-style: none; padding: 0; margin: 0; }
 .count { flex: 1 1 0; min-width: 100px; padding: 6px 10px; border-radius: 8px;
@@ -689,8 +700,12 @@ ul.plain { list-style: none; padding: 0; }
 .legend { font-size: 12px; color: var(--muted); }
 .key.inside { color: var(--warn); } .key.outside { color: #667085; }
 .key.expired { color: var(--reject); }
+@page { size: landscape; margin: 10mm; }
 @media print {
   body { padding: 0; font-size: 10px; }
+  table { font-size: 10px; }
+  code, .arn, .arn.csc, .exception code { font-size: 9px; }
+  td.c-signer details { display: none; }
   .no-print, th a::after { display: none; }
   thead th { position: static; }
   .scroll, .plot { overflow: visible; }
@@ -742,9 +757,8 @@ _SCRIPT: Final = """
   }
   window.addEventListener("hashchange", apply);
   window.addEventListener("beforeprint", function () {
-    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) {
-      d.open = true;
-    });
+    var open = document.querySelectorAll("details[data-print-open]");
+    Array.prototype.forEach.call(open, function (d) { d.open = true; });
   });
   apply();
 })();
