@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from provider.verdict import POLICIES
+
 #: The page's Content-Security-Policy: nothing may be fetched, inline style/script only.
 CSP: Final = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -160,7 +162,7 @@ def _badge(standing: object) -> str:
 
 
 def _policy_badge(policy: object) -> str:
-    if policy in ("Warn", "Enforce"):
+    if policy in POLICIES:
         return f'<span class="policy p-{_e(policy)}">{_e(policy)}</span>'
     return '<span class="policy p-none">no config</span>'
 
