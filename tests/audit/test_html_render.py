@@ -166,3 +166,12 @@ def test_each_function_details_its_artifacts() -> None:
     assert "arn:aws:lambda:us-east-1:123456789012:layer:deps:3" in orders
     resizer = page.split('data-function="image-resizer"')[1].split("</tr>")[0]
     assert "code changed since signing" in resizer
+
+
+def test_the_pages_sample_documents_are_audit_reports() -> None:
+    """The documents the page is tested with are what `sam-ext audit --output json` may
+    print: valid against its schema (so the page is tested on the real shape)."""
+    from provider import schemas
+
+    for hostile in (False, True):
+        schemas.validate(audit_document(hostile=hostile), "audit-report", what="sample report")
