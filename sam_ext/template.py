@@ -60,6 +60,12 @@ def parse_template(text: str, *, origin: str, loader: type[yaml.SafeLoader] = LO
         document = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise ValidationError(f"template {origin}: not valid YAML or JSON: {exc}") from None
+    return checked_template(document, origin=origin)
+
+
+def checked_template(document: Any, *, origin: str) -> Template:
+    """``document`` if it has the shape of a template (a mapping with at least one
+    resource, each with a ``Type``); errors name ``origin``."""
     if not isinstance(document, dict):
         raise ValidationError(f"template {origin}: the top level must be a mapping")
     resources = document.get("Resources")

@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The real AWS CLI and SAM CLI the endpoint tests drive (own virtualenvs; idempotent).
+# The real AWS CLI and SAM CLI the endpoint tests drive, and the CDK libraries that
+# synthesize examples/cdk (tests/cdk): own virtualenvs, idempotent.
 bash scripts/install-clients.sh
 # moto's own Signer and Lambda tests, which the endpoint's fidelity test runs (a cache).
 bash scripts/fetch-moto-tests.sh >/dev/null

@@ -6,17 +6,33 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provider.errors import ValidationError
 from sam_ext.check.findings import CheckOptions, CheckReport
+from sam_ext.check.judge import Judge
+from sam_ext.check.reader import CdkNames, read_model
+from sam_ext.template import load_template
 
 if TYPE_CHECKING:
     from provider.backends.base import Backend
 
 
-def check_template(path: Path, options: CheckOptions, backend: Backend) -> CheckReport:
-    """Check ``path``: a template file (JSON or YAML, SAM or CloudFormation) or a CDK cloud
-    assembly directory (every stack's template). Bad input raises a
-    :class:`~provider.errors.CodesignError` naming it."""
-    raise NotImplementedError("in progress")
+def _check(
+    document: Mapping[str, Any],
+    template_path: Path,
+    options: CheckOptions,
+    backend: Backend,
+    cdk: CdkNames | None,
+    judge: Judge,
+) -> tuple[list[Any], tuple[str, ...]]:
+    model = read_model(
+        document,
+        template_path=template_path,
+        overrides=options.parameter_overrides,
+        signing_profiles=options.signing_profiles,
+        backend=backend,
+        cdk=cdk,
+    )
+    return judge.findings(model, model.template), model.notes
 
 
 def check_document(
@@ -24,4 +40,20 @@ def check_document(
 ) -> CheckReport:
     """Check an already-parsed template (cfn-lint's entry point); ``template_path`` is the
     file it came from (relative code paths and nested templates are read next to it)."""
-    raise NotImplementedError("in progress")
+    judge = Judge(backend, options.at)
+    findings, notes = _check(document, template_path, options, backend, None, judge)
+    return CheckReport(tuple(findings), template_path, options.at, notes)
+
+
+def check_template(path: Path, options: CheckOptions, backend: Backend) -> CheckReport:
+    """Check ``path``: a template file (JSON or YAML, SAM or CloudFormation) or a CDK cloud
+    assembly directory (every stack's template). Bad input raises a
+    :class:`~provider.errors.CodesignError` naming it."""
+    if path.is_dir():
+        raise ValidationError(
+            f"{path}: a directory that is not a CDK cloud assembly (no manifest.json); give a "
+            "template file or a cdk.out directory"
+        )
+    if not path.exists():
+        raise ValidationError(f"{path}: no such template file or cloud assembly directory")
+    return check_document(load_template(path), template_path=path, options=options, backend=backend)

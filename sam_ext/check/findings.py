@@ -137,6 +137,8 @@ class CheckReport:
     source: Path | None = None
     #: The instant the deploys were judged at.
     checked_at: datetime | None = None
+    #: What could not be checked (a nested template out of reach), one sentence each.
+    notes: tuple[str, ...] = ()
 
     def sorted(self) -> tuple[Finding, ...]:
         """The findings worst first, then in template order."""
@@ -164,4 +166,5 @@ class CheckReport:
                 "would_reject": any(f.standing is Standing.REJECT for f in self.findings),
             },
             "findings": [f.to_document() for f in self.sorted()],
+            "notes": list(self.notes),
         }
