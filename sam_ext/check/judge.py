@@ -231,6 +231,8 @@ def _finding(
 def package_command(template: Path, resource_id: str, profile: str) -> str:
     """The ``sam-ext package`` command that signs one function's or layer's code."""
     pair = f"{resource_id}={profile}"
+    if template.is_relative_to(Path.cwd()):
+        template = template.relative_to(Path.cwd())
     return (
         f"sam-ext package --template-file {shlex.quote(str(template))} "
         f"--signing-profiles {shlex.quote(pair)}"
