@@ -80,6 +80,7 @@ def check_template(path: Path, options: CheckOptions, backend: Backend) -> Check
         return CheckReport(tuple(findings), path, options.at, tuple(notes))
     if not path.exists():
         raise ValidationError(f"{path}: no such template file or cloud assembly directory")
-    stack = stack_of_template(path)
-    found, noted = _check(load_template(path), path, options, backend, stack, judge)
+    found, noted = _check(
+        load_template(path), path, options, backend, stack_of_template(path), judge
+    )
     return CheckReport(tuple(found), path, options.at, noted)
