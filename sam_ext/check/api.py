@@ -49,11 +49,38 @@ def check_template(path: Path, options: CheckOptions, backend: Backend) -> Check
     """Check ``path``: a template file (JSON or YAML, SAM or CloudFormation) or a CDK cloud
     assembly directory (every stack's template). Bad input raises a
     :class:`~provider.errors.CodesignError` naming it."""
+    from sam_ext.cdk.assembly import is_cloud_assembly, read_cloud_assembly, stack_of_template
+
+    judge = Judge(backend, options.at)
     if path.is_dir():
-        raise ValidationError(
-            f"{path}: a directory that is not a CDK cloud assembly (no manifest.json); give a "
-            "template file or a cdk.out directory"
-        )
+        if not is_cloud_assembly(path):
+            raise ValidationError(
+                f"{path}: a directory that is not a CDK cloud assembly (no manifest.json); "
+                "give a template file or a cdk.out directory"
+            )
+        assembly = read_cloud_assembly(path)
+        if options.signing_profiles and len(assembly.stacks) > 1:
+            raise ValidationError(
+                f"--signing-profiles: {path} holds {len(assembly.stacks)} stacks; check one "
+                "stack's template (cdk.out/STACK.template.json) with --signing-profiles"
+            )
+        findings: list[Any] = []
+        notes: list[str] = []
+        for stack in assembly.stacks:
+            found, noted = _check(
+                load_template(stack.template_path),
+                stack.template_path,
+                options,
+                backend,
+                stack,
+                judge,
+            )
+            findings += found
+            notes += noted
+        return CheckReport(tuple(findings), path, options.at, tuple(notes))
     if not path.exists():
         raise ValidationError(f"{path}: no such template file or cloud assembly directory")
-    return check_document(load_template(path), template_path=path, options=options, backend=backend)
+    found, noted = _check(
+        load_template(path), path, options, backend, stack_of_template(path), judge
+    )
+    return CheckReport(tuple(found), path, options.at, noted)

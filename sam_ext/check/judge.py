@@ -231,6 +231,8 @@ def _finding(
 def package_command(template: Path, resource_id: str, profile: str) -> str:
     """The ``sam-ext package`` command that signs one function's or layer's code."""
     pair = f"{resource_id}={profile}"
+    if template.is_relative_to(Path.cwd()):
+        template = template.relative_to(Path.cwd())
     return (
         f"sam-ext package --template-file {shlex.quote(str(template))} "
         f"--signing-profiles {shlex.quote(pair)}"
@@ -265,6 +267,10 @@ def _said(judged: _Judged, known: KnownConfig, package_template: Path) -> Findin
             + package_command(package_template, resource_id, "NAME")
         )
     elif standing is not Standing.ALLOW:
+        if config.policy is None and config.unknown_reason and standing is Standing.UNKNOWN:
+            message += (
+                f"; the code signing config is not known before deploy: {config.unknown_reason}"
+            )
         reasons = {f.reason for f in prediction.failed}
         if resource.code.local and (Reason.NOT_SIGNED in reasons or Reason.NOT_ALLOWED in reasons):
             remedy = package_command(package_template, resource_id, profile)
