@@ -55,9 +55,7 @@ def keystore(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     """A publisher profile, an Enforce and a Warn config allowing it, and a signed zip."""
     work = tmp_path / "app"
     work.mkdir()
-    publisher = _json(capsys, "profile", "put", "--profile-name", "publisher")[
-        "profileVersionArn"
-    ]
+    publisher = _json(capsys, "profile", "put", "--profile-name", "publisher")["profileVersionArn"]
 
     def csc(policy: str) -> str:
         created = _json(
@@ -112,17 +110,15 @@ def lint_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment cfn-lint runs in: this repository's code first, the keystore, the
     clock, nothing else of sam-ext's or AWS's."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CODESIGN_", "SAM_EXT_", "AWS_"))
+        k: v for k, v in os.environ.items() if not k.startswith(("CODESIGN_", "SAM_EXT_", "AWS_"))
     }
     env.update(
         PYTHONPATH=str(REPO),
         CODESIGN_HOME=str(home),
         SAM_EXT_NOW=NOW,
         AWS_EC2_METADATA_DISABLED="true",
-        **extra,
     )
+    env.update(extra)
     return env
 
 

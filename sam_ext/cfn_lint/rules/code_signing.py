@@ -17,8 +17,12 @@ from typing import Any
 # The documented import path for custom rules (the names are re-exported without __all__).
 from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[attr-defined]
 
-if find_spec("sam_ext") is None:  # cfn-lint runs from an environment without sam-ext
-    sys.path.append(str(Path(__file__).resolve().parents[3]))
+#: The directory holding the sam_ext package these rules belong to.
+_ROOT = Path(__file__).resolve().parents[3]
+_FOUND = find_spec("sam_ext")
+if _FOUND is None or _FOUND.origin is None or Path(_FOUND.origin).resolve().parents[1] != _ROOT:
+    # cfn-lint's Python has no sam-ext, or another copy: use the one these rules are in.
+    sys.path.insert(0, str(_ROOT))
 
 from sam_ext.cfn_lint import RULE_DOCS, SOURCE_URL, RuleId  # noqa: E402
 
