@@ -93,13 +93,13 @@ def _resource_path(template: Mapping[str, Any], logical_id: str, prop: str) -> T
 
 def match_of(finding: Finding, template: Mapping[str, Any]) -> LintMatch | None:
     """The match saying ``finding`` in ``template`` (``None`` for ALLOW). A resource of a
-    nested stack is said at the nested stack's resource, naming the way down to it."""
+    nested stack is said at the nested stack's resource in ``template`` (the finding's
+    message names the way down: ``Child/Function: ...``)."""
     rule = RULE_OF_STANDING.get(finding.standing)
     if rule is None:
         return None
     if finding.nested_in:
-        way = " > ".join((*finding.nested_in, finding.logical_id))
-        return LintMatch(rule, ("Resources", finding.nested_in[0]), f"{way}: {finding.message}")
+        return LintMatch(rule, ("Resources", finding.nested_in[0]), finding.message)
     if rule is RuleId.REJECTED:
         prop = CODE_PROPERTY.get(finding.resource_type, "")
     elif rule is RuleId.WARN_CONFIG:

@@ -396,3 +396,27 @@ def test_cfn_lint_lists_the_pack_rules_with_their_titles() -> None:
 def test_rule_ids_are_cfn_lint_user_rule_ids(rule_id: RuleId) -> None:
     """``(E|W|I)9xxx`` is what cfn-lint reserves for users' rules; the letter is the level."""
     assert rule_id.value[0] in "EWI" and rule_id.value[1] == "9" and len(rule_id.value) == 5
+
+
+def test_a_nested_stacks_verdicts_are_said_at_the_nesting_resource(keystore: Keystore) -> None:
+    _sam(keystore)
+    parent = keystore.work / "parent.yaml"
+    parent.write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  Shop:\n"
+        "    Type: AWS::Serverless::Application\n"
+        "    Properties:\n"
+        "      Location: template.yaml\n"
+    )
+    report = check_template(parent, CheckOptions(at=AT), LocalBackend(keystore.home))
+    said = {f.path: f.message for f in report.findings}
+
+    lint = cfn_lint(parent, home=keystore.home)
+
+    assert lint.matches() == [
+        (RuleId.REJECTED, 4, said["Shop/Checkout"]),
+        (RuleId.NO_CONFIG, 4, said["Shop/Legacy"]),
+        (RuleId.WARN_CONFIG, 4, said["Shop/Reports"]),
+    ]
