@@ -21,7 +21,7 @@ input, and its paths are what ``sam-ext package`` zips and signs.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePath
@@ -343,3 +343,36 @@ def stack_of_template(template_path: Path) -> CdkStack | None:
         return None
     assembly = read_cloud_assembly(resolved.parent)
     return next((stack for stack in assembly.stacks if stack.template_path == resolved), None)
+
+
+#: The Metadata keys that make a resource's code a CDK asset (``aws:cdk:path`` is not one).
+ASSET_METADATA_KEYS = (ASSET_PATH_METADATA, ASSET_BUNDLED_METADATA, ASSET_PROPERTY_METADATA)
+
+
+def strip_asset_metadata(resource: dict[str, Any]) -> None:
+    """Remove a resource's CDK asset metadata (its code was packaged: it is no asset now);
+    an emptied ``Metadata`` goes too."""
+    metadata = resource.get("Metadata")
+    if not isinstance(metadata, dict):
+        return
+    for key in ASSET_METADATA_KEYS:
+        metadata.pop(key, None)
+    if not metadata:
+        del resource["Metadata"]
+
+
+def logical_ids_by_name(stack: CdkStack, names: Iterable[str], *, option: str) -> dict[str, str]:
+    """Each name (a logical id or a construct path, see :meth:`CdkStack.logical_id_of`) ->
+    its logical id; a :class:`ValidationError` naming ``option`` and the first that names
+    nothing in the stack."""
+    found: dict[str, str] = {}
+    for name in names:
+        logical_id = stack.logical_id_of(name)
+        if logical_id is None:
+            raise ValidationError(
+                f"{option}: {name!r} names no resource of CDK stack {stack.name} "
+                f"({stack.template_path}); give a logical id or a construct path such as "
+                f"{stack.name}/MyFunction"
+            )
+        found[name] = logical_id
+    return found

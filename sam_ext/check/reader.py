@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from provider.statuses import ArtifactKind
 from sam_ext.check.model import CodeKind, CodeSource, LambdaResource, TemplateModel
 from sam_ext.packaged_verdicts import code_location
 from sam_ext.packaging.csc import CscResolution, resolve_csc, resolve_csc_value
+from sam_ext.packaging.destination import LOCAL_BUCKET
 from sam_ext.packaging.nested import (
     NESTED,
     child_parameters,
@@ -176,6 +177,9 @@ def code_source(
     location = code_location(template, resource)
     if location == "inline":
         return CodeSource(CodeKind.INLINE)
+    if isinstance(location, S3Object) and location.bucket == LOCAL_BUCKET:
+        # ``sam-ext package`` on the local backend: the signed package is a local file.
+        return CodeSource(CodeKind.LOCAL, path=(template_dir / location.key).resolve())
     if isinstance(location, S3Object):
         return CodeSource(CodeKind.S3, s3=location)
     value = function_property(template, resource, entry.property)
@@ -253,7 +257,7 @@ class _Reader:
                 kind=entry.kind,
                 code=code_source(substituted, logical_id, resolved, file.parent, self.cdk),
                 config=(
-                    _config(template, resource, self.backend, parameters)
+                    self._config(template, resource, parameters)
                     if entry.kind is ArtifactKind.FUNCTION
                     else None
                 ),
@@ -273,6 +277,14 @@ class _Reader:
                     nested_in,
                     (default, ancestors),
                 )
+
+    def _config(
+        self, template: Template, resource: dict[str, Any], parameters: dict[str, Any]
+    ) -> CscResolution:
+        """The function's config, named by its construct path in a CDK stack."""
+        config = _config(template, resource, self.backend, parameters)
+        path = self.cdk.construct_path(config.label) if self.cdk and config.label else None
+        return replace(config, label=path) if path else config
 
     def _nested(
         self,
