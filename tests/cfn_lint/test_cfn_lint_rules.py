@@ -420,3 +420,22 @@ def test_a_nested_stacks_verdicts_are_said_at_the_nesting_resource(keystore: Key
         (RuleId.NO_CONFIG, 4, said["Shop/Legacy"]),
         (RuleId.WARN_CONFIG, 4, said["Shop/Reports"]),
     ]
+
+
+def test_cfn_lint_says_what_sam_ext_check_prints(keystore: Keystore) -> None:
+    """The same sentences as ``sam-ext check --output json`` (the console script, the
+    same keystore and clock), one match for each finding that is not ALLOW."""
+    template = _sam(keystore)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "sam-ext"), "check", "--output", "json", "--",
+         str(template)],
+        capture_output=True, text=True, env=lint_env(keystore.home), cwd=template.parent,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # a deploy would be rejected
+    findings = json.loads(done.stdout)["findings"]
+    printed = sorted(f["message"] for f in findings if f["standing"] != "ALLOW")
+
+    lint = cfn_lint(template, home=keystore.home)
+
+    assert sorted(message for _, _, message in lint.matches()) == printed
+    assert len(printed) == 3
