@@ -320,10 +320,11 @@ def test_an_unreachable_backend_is_never_taken_for_allowed(keystore: Keystore) -
     their verdicts open: said for every function that has a config, none passed
     silently, and no cfn-lint rule error (E0002) or traceback."""
     template = _sam(keystore)
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
     env = lint_env(
         keystore.home,
         SAM_EXT_BACKEND="aws",
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{_closed_port()}",
+        AWS_ENDPOINT_URL=endpoint,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
@@ -338,6 +339,8 @@ def test_an_unreachable_backend_is_never_taken_for_allowed(keystore: Keystore) -
         return
     for function in ("Checkout", "Orders", "Reports"):  # each with a config: left open
         assert (RuleId.UNKNOWN, line_of(text, f"  {function}:")) in found, lint.out
+    for rule, _, message in lint.matches():  # ... saying that the backend was not reached
+        assert rule != RuleId.UNKNOWN or endpoint in message, message
     assert not any(rule == RuleId.REJECTED for rule, _ in found), lint.out
 
 
