@@ -281,10 +281,20 @@ class _Reader:
     def _config(
         self, template: Template, resource: dict[str, Any], parameters: dict[str, Any]
     ) -> CscResolution:
-        """The function's config, named by its construct path in a CDK stack."""
+        """The function's config; in a CDK stack, it and the profiles it lists are named
+        by their construct paths."""
         config = _config(template, resource, self.backend, parameters)
-        path = self.cdk.construct_path(config.label) if self.cdk and config.label else None
-        return replace(config, label=path) if path else config
+        if self.cdk is None:
+            return config
+        cdk = self.cdk
+
+        def named(logical_id: str | None) -> str | None:
+            return (cdk.construct_path(logical_id) or logical_id) if logical_id else None
+
+        publishers = config.publishers
+        if publishers is not None:
+            publishers = tuple(replace(p, ref=named(p.ref)) for p in publishers)
+        return replace(config, label=named(config.label), publishers=publishers)
 
     def _nested(
         self,
