@@ -68,7 +68,7 @@ def check_template(path: Path, options: CheckOptions, backend: Backend) -> Check
         notes: list[str] = []
         for stack in assembly.stacks:
             found, noted = _check(
-                load_template(stack.template_path),
+                load_template(stack.template_path, option="CDK_OUT_DIR"),
                 stack.template_path,
                 options,
                 backend,
@@ -81,6 +81,11 @@ def check_template(path: Path, options: CheckOptions, backend: Backend) -> Check
     if not path.exists():
         raise ValidationError(f"{path}: no such template file or cloud assembly directory")
     found, noted = _check(
-        load_template(path), path, options, backend, stack_of_template(path), judge
+        load_template(path, option="TEMPLATE"),
+        path,
+        options,
+        backend,
+        stack_of_template(path),
+        judge,
     )
     return CheckReport(tuple(found), path, options.at, noted)

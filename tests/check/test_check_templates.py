@@ -387,6 +387,12 @@ def test_bad_input_is_one_line_and_exit_2(
     text.write_text("just some words\n")
     bad(text, naming="notes.txt")
     bad(app / "missing.yaml", naming="missing.yaml")
+    broken = app / "broken.yaml"
+    broken.write_text("Resources: [\n  a: b\n")
+    bad(broken, naming="not valid YAML or JSON")
+    binary = app / "binary.yaml"
+    binary.write_bytes(b"\x00\x01\xff")
+    bad(binary, naming="TEMPLATE: cannot read")
     bad(app / "src", naming="not a CDK cloud assembly")
     refs = write_template(
         {
