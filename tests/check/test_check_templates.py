@@ -465,3 +465,25 @@ def test_the_table_is_worst_first(cli: Cli, write_template: WriteTemplate) -> No
     table = check(cli, path, status=1).out
     assert table.index("ZzzRejected") < table.index("AaaBare")
     assert "2 functions and layers: 1 REJECT, 1 NO_CONFIG" in table
+
+
+def test_a_nested_template_in_s3_is_said_not_checked_on_the_local_backend(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    path = write_template(
+        {
+            "Resources": {
+                "Bare": function("src/"),
+                "Remote": {
+                    "Type": "AWS::CloudFormation::Stack",
+                    "Properties": {"TemplateURL": "https://s3.amazonaws.com/bucket/child.yaml"},
+                },
+            }
+        }
+    )
+    result = cli(*cli.now, "check", path, "--output", "json", schema="check-report")
+    assert [f["logical_id"] for f in result.json["findings"]] == ["Bare"]
+    (note,) = result.json["notes"]
+    assert note.startswith("Remote: its template https://s3.amazonaws.com/bucket/child.yaml")
+    assert "--backend aws" in note
+    assert "warning: Remote" in result.err
