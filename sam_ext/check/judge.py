@@ -25,6 +25,7 @@ from provider.verdict import SEVERITY, ArtifactFacts, Check, Decision, Reason
 from sam_ext.check.findings import Finding, Standing
 from sam_ext.check.model import CodeKind, LambdaResource, TemplateModel
 from sam_ext.packaging.csc import CscResolution
+from sam_ext.signing_profiles import SigningProfileRef
 
 if TYPE_CHECKING:
     from provider.backends.base import Backend
@@ -62,7 +63,7 @@ class Judge:
     def __init__(self, backend: Backend, at: datetime) -> None:
         self.backend = backend
         self.at = at
-        self._code: dict[tuple[Path, str], KnownCode] = {}
+        self._code: dict[tuple[CodeKind, str, SigningProfileRef | None], KnownCode] = {}
 
     # --- the code, as the prediction knows it ------------------------------------------
     def _local_facts(self, path: Path, name: str) -> ArtifactFacts:
@@ -108,7 +109,10 @@ class Judge:
 
     def code(self, resource: LambdaResource, name: str) -> KnownCode:
         """What the prediction knows of ``resource``'s code (cached per resource)."""
-        key = (resource.template, resource.path)
+        code = resource.code
+        # Judged once per package (and profile that would sign it), not per resource.
+        where = code.path or (code.s3.uri if code.s3 else resource.path)
+        key = (code.kind, str(where), resource.signing_profile)
         if key not in self._code:
             self._code[key] = self._read_code(resource, name)
         found = self._code[key]

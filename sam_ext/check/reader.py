@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from provider.errors import CodesignError, ValidationError
 from provider.objects import S3Object
 from provider.statuses import ArtifactKind
+from provider.verdict import CscPolicy
 from sam_ext.check.model import CodeKind, CodeSource, LambdaResource, TemplateModel
 from sam_ext.packaged_verdicts import code_location
 from sam_ext.packaging.csc import CscResolution, resolve_csc, resolve_csc_value
@@ -226,9 +227,34 @@ def _layers(template: Template, resource: dict[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
+class _Configs:
+    """The backend's configs, each looked up once (a template's functions often share one)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.found: dict[str, CscPolicy | CodesignError] = {}
+
+    @property
+    def objects(self) -> Any:
+        """The backend's S3 object store, when it has one (aws)."""
+        return getattr(self.backend, "objects", None)
+
+    def csc_policy_of(self, arn: str) -> CscPolicy:
+        """GetCodeSigningConfig's verdict inputs, or its error, once per ARN."""
+        if arn not in self.found:
+            try:
+                self.found[arn] = self.backend.csc_policy_of(arn)
+            except CodesignError as exc:
+                self.found[arn] = exc
+        found = self.found[arn]
+        if isinstance(found, CodesignError):
+            raise found
+        return found
+
+
 class _Reader:
     def __init__(self, backend: Any, profiles: _Profiles, cdk: CdkNames | None) -> None:
-        self.backend = backend
+        self.backend = _Configs(backend)
         self.profiles = profiles
         self.cdk = cdk
         self.notes: list[str] = []
