@@ -29,6 +29,7 @@ from sam_ext.signing_profiles import SigningProfileRef
 
 if TYPE_CHECKING:
     from provider.backends.base import Backend
+    from provider.backends.values import SigningProfile
 
 _ALL = frozenset(Check)
 _STANDING = {
@@ -63,6 +64,7 @@ class Judge:
     def __init__(self, backend: Backend, at: datetime) -> None:
         self.backend = backend
         self.at = at
+        self._profiles: dict[SigningProfileRef, SigningProfile | CodesignError] = {}
         self._code: dict[tuple[CodeKind, str, SigningProfileRef | None], KnownCode] = {}
 
     # --- the code, as the prediction knows it ------------------------------------------
@@ -90,9 +92,7 @@ class Judge:
         profile = resource.signing_profile
         assert profile is not None
         try:
-            found = self.backend.signing_profile(
-                profile.profile_name, profile_owner=profile.profile_owner
-            )
+            found = self._profile(profile)
         except CodesignError as exc:
             return _unknown(
                 name,
@@ -106,6 +106,20 @@ class Judge:
                 f"{found.status} and starts no signing job",
             )
         return PendingSignature(profile_version_arn=found.profile_version_arn)
+
+    def _profile(self, profile: SigningProfileRef) -> SigningProfile:
+        """GetSigningProfile, once per profile (or its error, raised again)."""
+        if profile not in self._profiles:
+            try:
+                self._profiles[profile] = self.backend.signing_profile(
+                    profile.profile_name, profile_owner=profile.profile_owner
+                )
+            except CodesignError as exc:
+                self._profiles[profile] = exc
+        found = self._profiles[profile]
+        if isinstance(found, CodesignError):
+            raise found
+        return found
 
     def code(self, resource: LambdaResource, name: str) -> KnownCode:
         """What the prediction knows of ``resource``'s code (cached per resource)."""
