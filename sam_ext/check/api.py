@@ -39,9 +39,14 @@ def check_document(
     document: Mapping[str, Any], *, template_path: Path, options: CheckOptions, backend: Backend
 ) -> CheckReport:
     """Check an already-parsed template (cfn-lint's entry point); ``template_path`` is the
-    file it came from (relative code paths and nested templates are read next to it)."""
+    file it came from (relative code paths and nested templates are read next to it; a
+    template of a CDK cloud assembly, ``cdk.out/STACK.template.json``, brings its stack's
+    construct paths and assets)."""
+    from sam_ext.cdk.assembly import stack_of_template
+
     judge = Judge(backend, options.at)
-    findings, notes = _check(document, template_path, options, backend, None, judge)
+    stack = stack_of_template(template_path) if template_path.is_file() else None
+    findings, notes = _check(document, template_path, options, backend, stack, judge)
     return CheckReport(tuple(findings), template_path, options.at, notes)
 
 

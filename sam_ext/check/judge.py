@@ -11,6 +11,7 @@ remedy the user can run.
 from __future__ import annotations
 
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from provider.backends.values import SigningProfile
 
 _ALL = frozenset(Check)
+#: S3 objects looked up at once (each waits on S3 and Signer, not on this process).
+LOOKUPS = 16
 _STANDING = {
     Decision.ALLOW: Standing.ALLOW,
     Decision.WARN: Standing.WARN,
@@ -121,12 +124,30 @@ class Judge:
             raise found
         return found
 
-    def code(self, resource: LambdaResource, name: str) -> KnownCode:
-        """What the prediction knows of ``resource``'s code (cached per resource)."""
-        code = resource.code
+    @staticmethod
+    def _key(resource: LambdaResource) -> tuple[CodeKind, str, SigningProfileRef | None]:
         # Judged once per package (and profile that would sign it), not per resource.
+        code = resource.code
         where = code.path or (code.s3.uri if code.s3 else resource.path)
-        key = (code.kind, str(where), resource.signing_profile)
+        return (code.kind, str(where), resource.signing_profile)
+
+    def prefetch(self, model: TemplateModel) -> None:
+        """Read the S3 objects of ``model`` at once (each is a few requests that wait on
+        the service), at most :data:`LOOKUPS` at a time."""
+        wanted = {
+            self._key(r): r
+            for r in model.resources
+            if r.code.kind is CodeKind.S3 and self._key(r) not in self._code
+        }
+        if len(wanted) < 2:
+            return
+        with ThreadPoolExecutor(min(LOOKUPS, len(wanted))) as pool:
+            read = pool.map(lambda r: self._read_code(r, _name(r)), wanted.values())
+            self._code.update(zip(wanted, read, strict=True))
+
+    def code(self, resource: LambdaResource, name: str) -> KnownCode:
+        """What the prediction knows of ``resource``'s code (cached per package)."""
+        key = self._key(resource)
         if key not in self._code:
             self._code[key] = self._read_code(resource, name)
         found = self._code[key]
@@ -152,6 +173,7 @@ class Judge:
     # --- findings ----------------------------------------------------------------------
     def findings(self, model: TemplateModel, package_template: Path) -> list[Finding]:
         """One finding per function and layer of ``model``, in template order."""
+        self.prefetch(model)
         functions = [r for r in model.resources if r.kind is ArtifactKind.FUNCTION]
         found: list[Finding] = []
         for resource in model.resources:

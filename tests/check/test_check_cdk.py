@@ -138,3 +138,19 @@ def test_signing_profiles_by_construct_path_then_the_packaged_template_then_tamp
     checkout = tampered[ids["Shop/Checkout/Resource"]]
     assert (checkout["standing"], checkout["check"]) == ("REJECT", "integrity")
     assert checkout["exception"] == "InvalidCodeSignatureException"
+
+
+def test_check_document_of_a_stack_template_knows_its_construct_paths(
+    world: dict[str, Any],
+) -> None:
+    from sam_ext.check import CheckOptions, check_document
+
+    template = world["bare"] / "Shop.template.json"
+    report = check_document(
+        json.loads(template.read_text()),
+        template_path=template,
+        options=CheckOptions(at=T0),
+        backend=LocalBackend(home=world["home"]),
+    )
+    assert {f.construct_path for f in report.findings} == SHOP
+    assert {f.standing.value for f in report.findings} == {"REJECT"}
