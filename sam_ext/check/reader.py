@@ -75,9 +75,9 @@ class _Profiles:
     def _key_for(self, path: str) -> str | None:
         if path in self.given:
             return path
-        if self.cdk is not None:
+        if self.cdk is not None:  # a construct path (a CDK stack has no nested stacks)
             for key in self.given:
-                if "/" in key and self.cdk.logical_id_of(key) == path:
+                if self.cdk.logical_id_of(key) == path:
                     return key
         return None
 

@@ -100,7 +100,7 @@ def test_signing_profiles_by_construct_path_then_the_packaged_template_then_tamp
             "--output",
             "json",
             "--signing-profiles",
-            "Shop/Checkout=admin Shop/Refunds/Resource=admin Shop/Shared=admin",
+            "Checkout=admin Shop/Refunds/Resource=admin Shop/Shared=admin",
         )
     )
     assert {f["standing"] for f in pending.values()} == {"ALLOW"}
