@@ -303,7 +303,8 @@ def _said(judged: _Judged, known: KnownConfig, package_template: Path) -> Findin
         remedy = (
             "Create the signing profile first (its own stack, or sam-ext profile put "
             "--profile-name NAME), list its version ARN in the code signing config (in CDK: "
-            "signer.SigningProfile.from_signing_profile_attributes), then sign: "
+            "signer.SigningProfile.from_signing_profile_attributes, with AllowedPublishers "
+            "overridden to that exact ARN as examples/cdk/app.py does), then sign: "
             + package_command(package_template, resource_id, "NAME")
         )
     elif standing is not Standing.ALLOW:
