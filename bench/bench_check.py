@@ -1,28 +1,25 @@
-"""(h) ``sam-ext check`` of a generated 200-function SAM template on ``sam-ext serve``
-(``--backend aws``): wall time, and the AWS API calls it makes per function, counted on the
-wire (botocore's ``before-send`` event: one per HTTP request, retries included). Half the
-functions have local code (directories and .zip files, unsigned: REJECT under the
-template's Enforce config), half S3 objects signed on the server by Signer jobs (ALLOW).
-The peer, in the same run: the same template shape on the local backend (local signed
-packages in place of the S3 objects, a local config).
+"""(h) ``sam-ext --backend aws check`` of a 200-function template against ``sam-ext serve``:
+100 functions from local directories (judged as ``--signing-profiles`` would sign them), 50
+from signed S3 objects and 50 from unsigned ones, all under one Enforce config. Whole
+processes timed in turn with a 1-function template; then one run in-process counting the
+AWS API calls it makes.
 
-Run: .venv/bin/python bench/bench_check.py [--functions 200] [--repeats 3]
+Run: .venv/bin/python bench/bench_check.py [--functions 200] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import io
 import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
 for name in list(os.environ):
-    if name.startswith(("AWS_", "CODESIGN_", "SAM_EXT_")):
+    if name.startswith("AWS_"):
         os.environ.pop(name)
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -40,264 +37,143 @@ os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
 )
 
-from common import load, machine, table  # noqa: E402
+import boto3  # noqa: E402
+from botocore.client import BaseClient  # noqa: E402
+from common import load, machine, run_in_turn, table  # noqa: E402
 from endpoint.serving import start_server  # noqa: E402
 
-from provider.backends import batch  # noqa: E402
-from provider.backends.aws import AwsBackend  # noqa: E402
-from provider.backends.base import Backend  # noqa: E402
-from provider.backends.local import LocalBackend  # noqa: E402
+from provider.backends.aws import AwsBackend, S3Object  # noqa: E402
 from provider.clock import utcnow  # noqa: E402
-from sam_ext.check import CheckOptions, Standing, check_template  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
-SAM_EXT = Path(sys.executable).parent / "sam-ext"
-PROFILE = "bench_check"
 
 
-def _write_zip(path: Path, index: int) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("app.py", f"def handler(event, context):\n    return {index}\n")
-        archive.writestr("lib/util.py", "VALUE = 42\n" * 50)
-    return path
+def _zip(index: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", f"def handler(e, c):\n    return {index}\n")
+    return buffer.getvalue()
 
 
-def _local_code(work: Path, index: int) -> str:
-    """A function's local code: a directory (even indexes) or a .zip (odd), unsigned."""
-    if index % 4 == 0:
-        directory = work / "src" / f"fn{index:03d}"
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "app.py").write_text(f"def handler(event, context):\n    return {index}\n")
-        return f"src/fn{index:03d}/"
-    _write_zip(work / "src" / f"fn{index:03d}.zip", index)
-    return f"src/fn{index:03d}.zip"
+def _function(code: Any, config: str) -> dict[str, Any]:
+    return {"Type": "AWS::Lambda::Function", "Properties": {
+        "Code": code, "Handler": "app.handler", "Role": "arn:aws:iam::123456789012:role/r",
+        "Runtime": "python3.12", "CodeSigningConfigArn": config}}  # fmt: skip
 
 
-def _template(work: Path, name: str, config: str, codes: Sequence[str]) -> Path:
-    lines = [
-        "AWSTemplateFormatVersion: '2010-09-09'",
-        "Transform: AWS::Serverless-2016-10-31",
-        "Globals:",
-        "  Function:",
-        "    Runtime: python3.12",
-        "    Handler: app.handler",
-        f"    CodeSigningConfigArn: {config}",
-        "Resources:",
-    ]
-    for index, code in enumerate(codes):
-        lines += [
-            f"  Fn{index:03d}:",
-            "    Type: AWS::Serverless::Function",
-            "    Properties:",
-            f"      CodeUri: {code}",
-        ]
-    path = work / name
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _served_app(url: str, work: Path, functions: int) -> Path:
-    """On the server: a profile, an Enforce config, and ``functions / 2`` packages signed
-    into S3 by Signer jobs; the template mixes them with local code."""
+def build(url: str, root: Path, functions: int) -> tuple[Path, Path, str]:
+    """The served account (a profile, an Enforce config, a bucket of signed and unsigned
+    objects) and two templates: ``functions`` functions and one; returns them and the
+    ``--signing-profiles`` value for the local ones."""
     backend = AwsBackend("us-east-1", endpoint_url=url, job_delay=0.05)
+    s3 = boto3.session.Session(region_name="us-east-1").client("s3", endpoint_url=url)
+    tag = str(time.monotonic_ns() % 10**10)
+    bucket = f"bench-check-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     now = utcnow()
-    profile = backend.put_signing_profile(PROFILE, now=now)
-    config = backend.create_code_signing_config(
-        [profile["profileVersionArn"]], policy="Enforce", now=now
-    )["CodeSigningConfig"]["CodeSigningConfigArn"]
-    s3 = backend.clients.s3
-    s3.create_bucket(Bucket="bench-check")
-    s3.put_bucket_versioning(Bucket="bench-check", VersioningConfiguration={"Status": "Enabled"})
-    remote = [i for i in range(functions) if i % 2 == 1]
-    requests = [
-        batch.SignRequest(f"Fn{i:03d}", _write_zip(work / "s3src" / f"{i}.zip", i), PROFILE)
-        for i in remote
-    ]
-    outcomes = batch.sign_all(
-        backend, requests, "s3://bench-check/app", now=now, jobs=16, progress=None
-    )
-    batch.raise_for_failures(outcomes)
-    signed = {
-        int(o.request.name[2:]): "s3://{bucketName}/{key}".format(**o.job["signedObject"])
-        for o in outcomes
-        if o.job is not None
-    }
-    codes = [signed[i] if i in signed else _local_code(work, i) for i in range(functions)]
-    return _template(work, "served.yaml", config, codes)
+    profile = f"bench_{tag}"
+    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
+    config = backend.create_code_signing_config([arn], policy="Enforce", now=now)[
+        "CodeSigningConfig"]["CodeSigningConfigArn"]  # fmt: skip
+    local, signed = functions // 2, functions // 4
+    resources: dict[str, Any] = {}
+    for index in range(local):
+        source = root / "src" / f"f{index}"
+        source.mkdir(parents=True)
+        (source / "app.py").write_text(f"def handler(e, c):\n    return {index}\n")
+        resources[f"Local{index}"] = _function(f"src/f{index}", config)
+    for index in range(signed):
+        package = root / f"s{index}.zip"
+        package.write_bytes(_zip(1000 + index))
+        job = backend.sign_package(package, f"s3://{bucket}/signed", profile, now=now, prefix="s_")
+        obj = S3Object.from_location(job["signedObject"])
+        resources[f"Signed{index}"] = _function(
+            {"S3Bucket": obj.bucket, "S3Key": obj.key, "S3ObjectVersion": obj.version}, config
+        )
+    for index in range(functions - local - signed):
+        s3.put_object(Bucket=bucket, Key=f"plain/{index}.zip", Body=_zip(2000 + index))
+        resources[f"Plain{index}"] = _function(
+            {"S3Bucket": bucket, "S3Key": f"plain/{index}.zip"}, config
+        )
+    many = root / "template.json"
+    many.write_text(json.dumps({"Resources": resources}))
+    one = root / "one.json"
+    one.write_text(json.dumps({"Resources": {"Signed0": resources["Signed0"]}}))
+    profiles = " ".join(f"Local{index}={profile}" for index in range(local))
+    return many, one, profiles
 
 
-def _local_app(home: Path, work: Path, functions: int) -> Path:
-    """The peer on the local backend: local signed packages in place of the S3 objects."""
-    backend = LocalBackend(home)
-    now = utcnow()
-    profile = backend.put_signing_profile(PROFILE, now=now)
-    config = backend.create_code_signing_config(
-        [profile["profileVersionArn"]], policy="Enforce", now=now
-    )["CodeSigningConfig"]["CodeSigningConfigArn"]
-    codes = []
-    for index in range(functions):
-        if index % 2 == 1:
-            source = _write_zip(work / "unsigned" / f"{index}.zip", index)
-            job = backend.sign_package(source, str(work / "signed"), PROFILE, now=now)
-            codes.append(str(job["signedObject"]["path"]))
-        else:
-            codes.append(_local_code(work, index))
-    return _template(work, "local.yaml", config, codes)
+@contextmanager
+def counted() -> Iterator[Counter[str]]:
+    """Every AWS API call made in this process, by service and operation."""
+    calls: Counter[str] = Counter()
+    original = BaseClient._make_api_call
 
+    def count(self: BaseClient, operation: str, params: Any) -> Any:
+        calls[f"{self.meta.service_model.service_name}:{operation}"] += 1
+        return original(self, operation, params)
 
-class WireCalls:
-    """Counts the HTTP requests a backend's clients send (botocore ``before-send``)."""
-
-    def __init__(self, backend: AwsBackend) -> None:
-        self.calls: Counter[str] = Counter()
-        clients = backend.clients
-        for client in (clients.signer, clients.lambda_, clients.s3, clients.sts):
-            client.meta.events.register("before-send", self._sent)
-
-    def _sent(self, event_name: str, **_: Any) -> None:
-        # before-send.<service>.<Operation>
-        _event, service, operation = event_name.split(".", 2)
-        self.calls[f"{service}:{operation}"] += 1
-
-
-def _cache_shared_lookups(backend: AwsBackend) -> None:
-    """What-if (this bench only): the look-ups every function shares, its code signing
-    config and the signing profile of its job, made once per check, as a per-check cache
-    in sam_ext/check would make them. Only calls actually sent are counted."""
-    backend.csc_policy_of = functools.cache(backend.csc_policy_of)  # type: ignore[method-assign]
-    signer = backend.clients.signer
-    original = signer.get_signing_profile
-    seen: dict[tuple[tuple[str, Any], ...], Any] = {}
-
-    def get_signing_profile(**params: Any) -> Any:
-        key = tuple(sorted(params.items()))
-        if key not in seen:
-            seen[key] = original(**params)
-        return seen[key]
-
-    signer.get_signing_profile = get_signing_profile  # type: ignore[method-assign]
-
-
-def _in_process(template: Path, backend: Backend) -> tuple[float, dict[str, int]]:
-    start = time.perf_counter()
-    report = check_template(template, CheckOptions(at=utcnow()), backend)
-    elapsed = time.perf_counter() - start
-    return elapsed, report.counts()
-
-
-def _whole_process(template: Path, env: dict[str, str], *options: str) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(
-        [str(SAM_EXT), *options, "check", "--output", "json", "--", str(template)],
-        capture_output=True, text=True, env=env, cwd=template.parent,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"sam-ext check failed ({done.returncode}): {done.stderr[-2000:]}")
-    return elapsed
+    BaseClient._make_api_call = count  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--functions", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=3)
-    options = parser.parse_args()
-    n = options.functions
-    print(f"start: {load()}")
-    runs: dict[str, list[float]] = {
-        "aws_in_process": [],
-        "aws_cached_in_process": [],
-        "aws_process": [],
-        "local_in_process": [],
-        "local_process": [],
-    }
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        server = start_server(work / "serve-home")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(machine(), "|", load())
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        server = start_server(root / "home")
         try:
-            served = _served_app(server.url, work / "served", n)
-            local_home = work / "local-home"
-            local = _local_app(local_home, work / "local", n)
-            aws_env = {**os.environ, "AWS_ENDPOINT_URL": server.url}
-            local_env = {**os.environ, "CODESIGN_HOME": str(local_home)}
-            calls: Counter[str] = Counter()
-            cached_calls: Counter[str] = Counter()
-            counts: dict[str, dict[str, int]] = {}
-            for repeat in range(options.repeats):
-                # A fresh backend per run, as each sam-ext process opens its own.
-                aws = AwsBackend("us-east-1", endpoint_url=server.url)
-                wire = WireCalls(aws)
-                elapsed, counts["aws"] = _in_process(served, aws)
-                runs["aws_in_process"].append(elapsed)
-                if repeat == 0:
-                    calls = wire.calls
-                cached = AwsBackend("us-east-1", endpoint_url=server.url)
-                cached_wire = WireCalls(cached)
-                _cache_shared_lookups(cached)
-                elapsed, counts["aws_cached"] = _in_process(served, cached)
-                runs["aws_cached_in_process"].append(elapsed)
-                if repeat == 0:
-                    cached_calls = cached_wire.calls
-                elapsed, counts["local"] = _in_process(local, LocalBackend(local_home))
-                runs["local_in_process"].append(elapsed)
-                runs["aws_process"].append(_whole_process(served, aws_env, "--backend", "aws"))
-                runs["local_process"].append(_whole_process(local, local_env))
+            os.environ["AWS_ENDPOINT_URL"] = server.url
+            many, one, profiles = build(server.url, root / "app", args.functions)
+            sam_ext = [sys.executable, "-m", "sam_ext.cli", "--backend", "aws", "check"]
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            series = run_in_turn(
+                {
+                    "1 function": [*sam_ext, str(one), "--output", "json"],
+                    f"{args.functions} functions": [
+                        *sam_ext,
+                        str(many),
+                        "--output",
+                        "json",
+                        "--signing-profiles",
+                        profiles,
+                    ],
+                },
+                env,
+                args.repeats,
+            )
+            from sam_ext.cli import main as cli
+
+            with counted() as calls, redirect_stdout(io.StringIO()):
+                status = cli(["--backend", "aws", "check", str(many), "--output", "json",
+                              "--signing-profiles", profiles])  # fmt: skip
+            assert status == 0, status
         finally:
             server.stop()
-    median = {key: statistics.median(values) for key, values in runs.items()}
+    single, whole = series["1 function"], series[f"{args.functions} functions"]
+    rows = [("whole process", "wall s", "cpu s", "vs 1 function wall")]
+    for entry in (single, whole):
+        rows.append((entry.name, f"{entry.wall:.2f}", f"{entry.cpu:.2f}",
+                     f"{entry.ratio(single):.2f}x"))  # fmt: skip
+    print(table(rows), file=sys.stderr)
     total = sum(calls.values())
-    cached_total = sum(cached_calls.values())
-    rows: list[tuple[str, ...]] = [
-        ("backend", "in process s", "whole process s", "API calls", "calls / function"),
-        (
-            "aws (sam-ext serve)",
-            f"{median['aws_in_process']:.2f}",
-            f"{median['aws_process']:.2f}",
-            str(total),
-            f"{total / n:.2f}",
-        ),
-        (
-            "aws, shared look-ups once (what-if)",
-            f"{median['aws_cached_in_process']:.2f}",
-            "",
-            str(cached_total),
-            f"{cached_total / n:.2f}",
-        ),
-        (
-            "local",
-            f"{median['local_in_process']:.2f}",
-            f"{median['local_process']:.2f}",
-            "0",
-            "0",
-        ),
-    ]
-    print(f"(h) sam-ext check, {n} functions (half local code, half S3/signed), {machine()}")
-    print(table(rows))
-    print("standings:", json.dumps(counts))
-    print("calls by operation:", json.dumps(dict(calls.most_common())))
-    print("what-if, calls by operation:", json.dumps(dict(cached_calls.most_common())))
-    print(f"end: {load()}")
-    for standing in (Standing.REJECT, Standing.ALLOW):
-        assert counts["aws"][standing] == n // 2, (standing, counts)
-    assert counts["aws_cached"] == counts["aws"] == counts["local"], counts
+    print(f"API calls: {total} for {args.functions} functions "
+          f"({total / args.functions:.2f} per function): {dict(calls.most_common())}",
+          file=sys.stderr)  # fmt: skip
+    print(load(), file=sys.stderr)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "check.json").write_text(
-        json.dumps(
-            {
-                "functions": n,
-                "machine": machine(),
-                "runs": runs,
-                "median": median,
-                "calls": dict(calls),
-                "calls_shared_lookups_once": dict(cached_calls),
-                "calls_per_function": total / n,
-                "standings": counts,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    (RESULTS / "check.json").write_text(json.dumps({
+        "functions": args.functions, "series": {s.name: s.to_json() for s in (single, whole)},
+        "api_calls": dict(calls), "per_function": total / args.functions,
+    }, indent=2))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -39,9 +39,14 @@ def check_document(
     document: Mapping[str, Any], *, template_path: Path, options: CheckOptions, backend: Backend
 ) -> CheckReport:
     """Check an already-parsed template (cfn-lint's entry point); ``template_path`` is the
-    file it came from (relative code paths and nested templates are read next to it)."""
+    file it came from (relative code paths and nested templates are read next to it; a
+    template of a CDK cloud assembly, ``cdk.out/STACK.template.json``, brings its stack's
+    construct paths and assets)."""
+    from sam_ext.cdk.assembly import stack_of_template
+
     judge = Judge(backend, options.at)
-    findings, notes = _check(document, template_path, options, backend, None, judge)
+    stack = stack_of_template(template_path) if template_path.is_file() else None
+    findings, notes = _check(document, template_path, options, backend, stack, judge)
     return CheckReport(tuple(findings), template_path, options.at, notes)
 
 
@@ -68,7 +73,7 @@ def check_template(path: Path, options: CheckOptions, backend: Backend) -> Check
         notes: list[str] = []
         for stack in assembly.stacks:
             found, noted = _check(
-                load_template(stack.template_path),
+                load_template(stack.template_path, option="CDK_OUT_DIR"),
                 stack.template_path,
                 options,
                 backend,
@@ -81,6 +86,11 @@ def check_template(path: Path, options: CheckOptions, backend: Backend) -> Check
     if not path.exists():
         raise ValidationError(f"{path}: no such template file or cloud assembly directory")
     found, noted = _check(
-        load_template(path), path, options, backend, stack_of_template(path), judge
+        load_template(path, option="TEMPLATE"),
+        path,
+        options,
+        backend,
+        stack_of_template(path),
+        judge,
     )
     return CheckReport(tuple(found), path, options.at, noted)

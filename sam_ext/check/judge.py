@@ -11,6 +11,7 @@ remedy the user can run.
 from __future__ import annotations
 
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,11 +26,15 @@ from provider.verdict import SEVERITY, ArtifactFacts, Check, Decision, Reason
 from sam_ext.check.findings import Finding, Standing
 from sam_ext.check.model import CodeKind, LambdaResource, TemplateModel
 from sam_ext.packaging.csc import CscResolution
+from sam_ext.signing_profiles import SigningProfileRef
 
 if TYPE_CHECKING:
     from provider.backends.base import Backend
+    from provider.backends.values import SigningProfile
 
 _ALL = frozenset(Check)
+#: S3 objects looked up at once (each waits on S3 and Signer, not on this process).
+LOOKUPS = 16
 _STANDING = {
     Decision.ALLOW: Standing.ALLOW,
     Decision.WARN: Standing.WARN,
@@ -62,7 +67,8 @@ class Judge:
     def __init__(self, backend: Backend, at: datetime) -> None:
         self.backend = backend
         self.at = at
-        self._code: dict[tuple[Path, str], KnownCode] = {}
+        self._profiles: dict[SigningProfileRef, SigningProfile | CodesignError] = {}
+        self._code: dict[tuple[CodeKind, str, SigningProfileRef | None], KnownCode] = {}
 
     # --- the code, as the prediction knows it ------------------------------------------
     def _local_facts(self, path: Path, name: str) -> ArtifactFacts:
@@ -89,9 +95,7 @@ class Judge:
         profile = resource.signing_profile
         assert profile is not None
         try:
-            found = self.backend.signing_profile(
-                profile.profile_name, profile_owner=profile.profile_owner
-            )
+            found = self._profile(profile)
         except CodesignError as exc:
             return _unknown(
                 name,
@@ -106,9 +110,44 @@ class Judge:
             )
         return PendingSignature(profile_version_arn=found.profile_version_arn)
 
+    def _profile(self, profile: SigningProfileRef) -> SigningProfile:
+        """GetSigningProfile, once per profile (or its error, raised again)."""
+        if profile not in self._profiles:
+            try:
+                self._profiles[profile] = self.backend.signing_profile(
+                    profile.profile_name, profile_owner=profile.profile_owner
+                )
+            except CodesignError as exc:
+                self._profiles[profile] = exc
+        found = self._profiles[profile]
+        if isinstance(found, CodesignError):
+            raise found
+        return found
+
+    @staticmethod
+    def _key(resource: LambdaResource) -> tuple[CodeKind, str, SigningProfileRef | None]:
+        # Judged once per package (and profile that would sign it), not per resource.
+        code = resource.code
+        where = code.path or (code.s3.uri if code.s3 else resource.path)
+        return (code.kind, str(where), resource.signing_profile)
+
+    def prefetch(self, model: TemplateModel) -> None:
+        """Read the S3 objects of ``model`` at once (each is a few requests that wait on
+        the service), at most :data:`LOOKUPS` at a time."""
+        wanted = {
+            self._key(r): r
+            for r in model.resources
+            if r.code.kind is CodeKind.S3 and self._key(r) not in self._code
+        }
+        if len(wanted) < 2:
+            return
+        with ThreadPoolExecutor(min(LOOKUPS, len(wanted))) as pool:
+            read = pool.map(lambda r: self._read_code(r, _name(r)), wanted.values())
+            self._code.update(zip(wanted, read, strict=True))
+
     def code(self, resource: LambdaResource, name: str) -> KnownCode:
-        """What the prediction knows of ``resource``'s code (cached per resource)."""
-        key = (resource.template, resource.path)
+        """What the prediction knows of ``resource``'s code (cached per package)."""
+        key = self._key(resource)
         if key not in self._code:
             self._code[key] = self._read_code(resource, name)
         found = self._code[key]
@@ -134,6 +173,7 @@ class Judge:
     # --- findings ----------------------------------------------------------------------
     def findings(self, model: TemplateModel, package_template: Path) -> list[Finding]:
         """One finding per function and layer of ``model``, in template order."""
+        self.prefetch(model)
         functions = [r for r in model.resources if r.kind is ArtifactKind.FUNCTION]
         found: list[Finding] = []
         for resource in model.resources:
@@ -263,7 +303,8 @@ def _said(judged: _Judged, known: KnownConfig, package_template: Path) -> Findin
         remedy = (
             "Create the signing profile first (its own stack, or sam-ext profile put "
             "--profile-name NAME), list its version ARN in the code signing config (in CDK: "
-            "signer.SigningProfile.from_signing_profile_attributes), then sign: "
+            "signer.SigningProfile.from_signing_profile_attributes, with AllowedPublishers "
+            "overridden to that exact ARN as examples/cdk/app.py does), then sign: "
             + package_command(package_template, resource_id, "NAME")
         )
     elif standing is not Standing.ALLOW:

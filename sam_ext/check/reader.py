@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from provider.errors import CodesignError, ValidationError
 from provider.objects import S3Object
 from provider.statuses import ArtifactKind
+from provider.verdict import CscPolicy
 from sam_ext.check.model import CodeKind, CodeSource, LambdaResource, TemplateModel
 from sam_ext.packaged_verdicts import code_location
 from sam_ext.packaging.csc import CscResolution, resolve_csc, resolve_csc_value
@@ -74,9 +75,9 @@ class _Profiles:
     def _key_for(self, path: str) -> str | None:
         if path in self.given:
             return path
-        if self.cdk is not None:
+        if self.cdk is not None:  # a construct path (a CDK stack has no nested stacks)
             for key in self.given:
-                if "/" in key and self.cdk.logical_id_of(key) == path:
+                if self.cdk.logical_id_of(key) == path:
                     return key
         return None
 
@@ -226,9 +227,34 @@ def _layers(template: Template, resource: dict[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
+class _Configs:
+    """The backend's configs, each looked up once (a template's functions often share one)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.found: dict[str, CscPolicy | CodesignError] = {}
+
+    @property
+    def objects(self) -> Any:
+        """The backend's S3 object store, when it has one (aws)."""
+        return getattr(self.backend, "objects", None)
+
+    def csc_policy_of(self, arn: str) -> CscPolicy:
+        """GetCodeSigningConfig's verdict inputs, or its error, once per ARN."""
+        if arn not in self.found:
+            try:
+                self.found[arn] = self.backend.csc_policy_of(arn)
+            except CodesignError as exc:
+                self.found[arn] = exc
+        found = self.found[arn]
+        if isinstance(found, CodesignError):
+            raise found
+        return found
+
+
 class _Reader:
     def __init__(self, backend: Any, profiles: _Profiles, cdk: CdkNames | None) -> None:
-        self.backend = backend
+        self.backend = _Configs(backend)
         self.profiles = profiles
         self.cdk = cdk
         self.notes: list[str] = []
@@ -281,10 +307,20 @@ class _Reader:
     def _config(
         self, template: Template, resource: dict[str, Any], parameters: dict[str, Any]
     ) -> CscResolution:
-        """The function's config, named by its construct path in a CDK stack."""
+        """The function's config; in a CDK stack, it and the profiles it lists are named
+        by their construct paths."""
         config = _config(template, resource, self.backend, parameters)
-        path = self.cdk.construct_path(config.label) if self.cdk and config.label else None
-        return replace(config, label=path) if path else config
+        if self.cdk is None:
+            return config
+        cdk = self.cdk
+
+        def named(logical_id: str | None) -> str | None:
+            return (cdk.construct_path(logical_id) or logical_id) if logical_id else None
+
+        publishers = config.publishers
+        if publishers is not None:
+            publishers = tuple(replace(p, ref=named(p.ref)) for p in publishers)
+        return replace(config, label=named(config.label), publishers=publishers)
 
     def _nested(
         self,

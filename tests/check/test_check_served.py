@@ -106,6 +106,13 @@ def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
             "S3ObjectVersion": found["version"],
         }
 
+    # A nested stack whose template is in S3 (a packaged child), read through the backend;
+    # the parent's config goes down as a parameter.
+    child = {
+        "Parameters": {"Config": {"Type": "String"}},
+        "Resources": {"Inner": function(obj(good))},
+    }
+    s3.put_object(Bucket=bucket, Key="child.json", Body=json.dumps(child).encode())
     template = tmp_path / "template.json"
     template.write_text(
         json.dumps(
@@ -116,6 +123,13 @@ def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
                     "Revoked": function(obj(revoked)),
                     "Plain": function({"S3Bucket": bucket, "S3Key": "plain.zip"}),
                     "Local": function("src/"),
+                    "Child": {
+                        "Type": "AWS::CloudFormation::Stack",
+                        "Properties": {
+                            "TemplateURL": f"{served.url}/{bucket}/child.json",
+                            "Parameters": {"Config": {"Ref": "Config"}},
+                        },
+                    },
                 },
             }
         )
@@ -138,7 +152,9 @@ def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
         )
         out, err = capsys.readouterr()
         assert "Traceback" not in err and "internal error" not in err, err
-        return status, {f["logical_id"]: f for f in json.loads(out)["findings"]}
+        return status, {
+            "/".join([*f["nested_in"], f["logical_id"]]): f for f in json.loads(out)["findings"]
+        }
 
     status, found = check("--signing-profiles", f"Local={profile}")
     assert status == 1
@@ -150,6 +166,8 @@ def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
     assert found["Plain"]["standing"] == "UNKNOWN"
     assert "could be" in found["Plain"]["message"]
     assert found["Local"]["standing"] == "ALLOW"  # a fresh signature by the served profile
+    assert found["Child/Inner"]["standing"] == "ALLOW"
+    assert found["Child/Inner"]["nested_in"] == ["Child"]
     # Unsigned local code on aws: the remedy signs it with the config's profile.
     status, found = check()
     assert found["Local"]["standing"] == "REJECT"
@@ -157,6 +175,8 @@ def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
     # Eleven days later, the 10-day signatures have expired.
     status, found = check(at=format_instant(now + timedelta(days=11)))
     assert (found["Good"]["standing"], found["Good"]["check"]) == ("REJECT", "expiry")
+    inner = found["Child/Inner"]
+    assert (inner["standing"], inner["check"]) == ("REJECT", "expiry")
     # The prediction agrees with the served Lambda's own check.
     lambda_ = boto3.session.Session(region_name=REGION).client("lambda", endpoint_url=served.url)
     iam = boto3.session.Session(region_name=REGION).client("iam", endpoint_url=served.url)

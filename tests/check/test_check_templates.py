@@ -387,6 +387,12 @@ def test_bad_input_is_one_line_and_exit_2(
     text.write_text("just some words\n")
     bad(text, naming="notes.txt")
     bad(app / "missing.yaml", naming="missing.yaml")
+    broken = app / "broken.yaml"
+    broken.write_text("Resources: [\n  a: b\n")
+    bad(broken, naming="not valid YAML or JSON")
+    binary = app / "binary.yaml"
+    binary.write_bytes(b"\x00\x01\xff")
+    bad(binary, naming="TEMPLATE: cannot read")
     bad(app / "src", naming="not a CDK cloud assembly")
     refs = write_template(
         {
@@ -459,3 +465,25 @@ def test_the_table_is_worst_first(cli: Cli, write_template: WriteTemplate) -> No
     table = check(cli, path, status=1).out
     assert table.index("ZzzRejected") < table.index("AaaBare")
     assert "2 functions and layers: 1 REJECT, 1 NO_CONFIG" in table
+
+
+def test_a_nested_template_in_s3_is_said_not_checked_on_the_local_backend(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    path = write_template(
+        {
+            "Resources": {
+                "Bare": function("src/"),
+                "Remote": {
+                    "Type": "AWS::CloudFormation::Stack",
+                    "Properties": {"TemplateURL": "https://s3.amazonaws.com/bucket/child.yaml"},
+                },
+            }
+        }
+    )
+    result = cli(*cli.now, "check", path, "--output", "json", schema="check-report")
+    assert [f["logical_id"] for f in result.json["findings"]] == ["Bare"]
+    (note,) = result.json["notes"]
+    assert note.startswith("Remote: its template https://s3.amazonaws.com/bucket/child.yaml")
+    assert "--backend aws" in note
+    assert "warning: Remote" in result.err
