@@ -2,7 +2,9 @@
 100 functions from local directories (judged as ``--signing-profiles`` would sign them), 50
 from signed S3 objects and 50 from unsigned ones, all under one Enforce config. Whole
 processes timed in turn with a 1-function template; then one run in-process counting the
-AWS API calls it makes.
+AWS API calls it makes. The peer, taken in the same turns: the same template shape on the
+local backend (100 local directories under ``--signing-profiles``, 100 locally signed
+packages, a local Enforce config).
 
 Run: .venv/bin/python bench/bench_check.py [--functions 200] [--repeats 5]
 """
@@ -43,6 +45,7 @@ from common import load, machine, run_in_turn, table  # noqa: E402
 from endpoint.serving import start_server  # noqa: E402
 
 from provider.backends.aws import AwsBackend, S3Object  # noqa: E402
+from provider.backends.local import LocalBackend  # noqa: E402
 from provider.clock import utcnow  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -104,6 +107,32 @@ def build(url: str, root: Path, functions: int) -> tuple[Path, Path, str]:
     return many, one, profiles
 
 
+def build_local(home: Path, root: Path, functions: int) -> tuple[Path, str]:
+    """The peer on the local backend: local directories as ``--signing-profiles`` would
+    sign them, and packages signed into the keystore's artifacts in place of S3 objects."""
+    backend = LocalBackend(home)
+    now = utcnow()
+    profile = "bench_local"
+    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
+    config = backend.create_code_signing_config([arn], policy="Enforce", now=now)[
+        "CodeSigningConfig"]["CodeSigningConfigArn"]  # fmt: skip
+    local = functions // 2
+    resources: dict[str, Any] = {}
+    for index in range(local):
+        source = root / "src" / f"f{index}"
+        source.mkdir(parents=True)
+        (source / "app.py").write_text(f"def handler(e, c):\n    return {index}\n")
+        resources[f"Local{index}"] = _function(f"src/f{index}", config)
+    for index in range(functions - local):
+        package = root / f"s{index}.zip"
+        package.write_bytes(_zip(1000 + index))
+        job = backend.sign_package(package, str(root / "signed"), profile, now=now)
+        resources[f"Signed{index}"] = _function(str(job["signedObject"]["path"]), config)
+    template = root / "template.json"
+    template.write_text(json.dumps({"Resources": resources}))
+    return template, " ".join(f"Local{index}={profile}" for index in range(local))
+
+
 @contextmanager
 def counted() -> Iterator[Counter[str]]:
     """Every AWS API call made in this process, by service and operation."""
@@ -133,6 +162,8 @@ def main() -> None:
         try:
             os.environ["AWS_ENDPOINT_URL"] = server.url
             many, one, profiles = build(server.url, root / "app", args.functions)
+            local_home = root / "local-home"
+            local, local_profiles = build_local(local_home, root / "local", args.functions)
             sam_ext = [sys.executable, "-m", "sam_ext.cli", "--backend", "aws", "check"]
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             series = run_in_turn(
@@ -145,6 +176,19 @@ def main() -> None:
                         "json",
                         "--signing-profiles",
                         profiles,
+                    ],
+                    f"{args.functions} functions, local backend": [
+                        sys.executable,
+                        "-m",
+                        "sam_ext.cli",
+                        "--home",
+                        str(local_home),
+                        "check",
+                        str(local),
+                        "--output",
+                        "json",
+                        "--signing-profiles",
+                        local_profiles,
                     ],
                 },
                 env,
@@ -159,8 +203,9 @@ def main() -> None:
         finally:
             server.stop()
     single, whole = series["1 function"], series[f"{args.functions} functions"]
-    rows = [("whole process", "wall s", "cpu s", "vs 1 function wall")]
-    for entry in (single, whole):
+    peer = series[f"{args.functions} functions, local backend"]
+    rows: list[tuple[str, ...]] = [("whole process", "wall s", "cpu s", "vs 1 function wall")]
+    for entry in (single, whole, peer):
         rows.append((entry.name, f"{entry.wall:.2f}", f"{entry.cpu:.2f}",
                      f"{entry.ratio(single):.2f}x"))  # fmt: skip
     print(table(rows), file=sys.stderr)
@@ -171,7 +216,7 @@ def main() -> None:
     print(load(), file=sys.stderr)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "check.json").write_text(json.dumps({
-        "functions": args.functions, "series": {s.name: s.to_json() for s in (single, whole)},
+        "functions": args.functions, "series": {s.name: s.to_json() for s in (single, whole, peer)},
         "api_calls": dict(calls), "per_function": total / args.functions,
     }, indent=2))  # fmt: skip
 
