@@ -11,10 +11,12 @@ import click
 
 from sam_ext.context import CliContext
 from sam_ext.entry import (
+    BACKEND_ENV,
     EXIT_BAD_INPUT,
     EXIT_FAILED,
     GLOBAL_OPTIONS,
     HOME_ENV,
+    NOW_ENV,
     REGION_ENV,
     aborted,
     run,
@@ -31,6 +33,7 @@ COMMANDS = {
     "signature": "sam_ext.commands.signing:signature",
     "csc": "sam_ext.commands.csc:csc",
     "verify": "sam_ext.commands.verify:verify",
+    "check": "sam_ext.commands.check:check",
     "package": "sam_ext.commands.package:package",
     "deploy": "sam_ext.commands.deploy:deploy",
     "layer": "sam_ext.commands.layer:layer",
@@ -39,6 +42,7 @@ COMMANDS = {
     "policy-pack": "sam_ext.commands.policy_pack:policy_pack",
     "audit": "sam_ext.commands.audit:audit",
     "serve": "sam_ext.commands.serve:serve",
+    "cfn-lint-rules": "sam_ext.commands.cfn_lint_rules:cfn_lint_rules",
 }
 
 
@@ -82,14 +86,15 @@ class LazyGroup(click.Group):
     default="local",
     show_default=True,
     help="Where signing and verification happen: the local keystore, or AWS (boto3's "
-    "credentials, AWS_PROFILE, AWS_ENDPOINT_URL).",
+    f"credentials, AWS_PROFILE, AWS_ENDPOINT_URL). Also set by ${BACKEND_ENV}.",
 )
 @click.option(
     "--now",
     "now_text",
     envvar=GLOBAL_OPTIONS["--now"],
     metavar="ISO-8601",
-    help="Act as if this were the current instant (reproducible runs and tests).",
+    help="Act as if this were the current instant (reproducible runs and tests). Also set "
+    f"by ${NOW_ENV}.",
 )
 @click.version_option(package_name="lambda-codesign", prog_name="sam-ext")
 @click.pass_context

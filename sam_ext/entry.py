@@ -29,6 +29,10 @@ REGION_ENV = "CODESIGN_REGION"
 TRUST_ANCHOR_ENV = "CODESIGN_TRUST_ANCHOR"
 #: The oldest a ``--trust-file`` may be (read by provider.trust).
 TRUST_MAX_AGE_ENV = "CODESIGN_TRUST_MAX_AGE"
+#: The backend, ``local`` or ``aws`` (``--backend``; also read by the cfn-lint rule pack).
+BACKEND_ENV = "SAM_EXT_BACKEND"
+#: The instant to act at (``--now``; also read by the cfn-lint rule pack).
+NOW_ENV = "SAM_EXT_NOW"
 #: Set (to anything) to print the traceback of an unexpected error.
 DEBUG_ENV = "SAM_EXT_DEBUG"
 #: click's shell completion switch for ``prog_name="sam-ext"``.
@@ -47,8 +51,8 @@ EXIT_ABORTED = 130
 GLOBAL_OPTIONS: dict[str, str | None] = {
     "--home": HOME_ENV,
     "--region": REGION_ENV,
-    "--backend": None,
-    "--now": None,
+    "--backend": BACKEND_ENV,
+    "--now": NOW_ENV,
 }
 
 

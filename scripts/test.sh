@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The real AWS CLI and SAM CLI the endpoint tests drive (own virtualenvs; idempotent).
+# The real AWS CLI and SAM CLI the endpoint tests drive, and the CDK libraries that
+# synthesize examples/cdk (tests/cdk): own virtualenvs, idempotent.
 bash scripts/install-clients.sh
 # Chromium from the system packages (apt-get, when missing), for the tests that open a page
 # in a real headless browser (the audit's HTML report).

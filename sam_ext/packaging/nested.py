@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from provider.errors import ValidationError
+from sam_ext.cdk.assembly import CdkStack
 from sam_ext.packaging.csc import resolve_csc_value
 from sam_ext.packaging.destination import ArtifactDestination
 from sam_ext.packaging.packager import Packaged, Packager, Plan, rewrite
@@ -132,7 +133,8 @@ def child_parameters(
     return values
 
 
-def _nested_template_file(resource: dict[str, Any], template_dir: Path, where: str) -> Path:
+def nested_template_file(resource: dict[str, Any], template_dir: Path, where: str) -> Path:
+    """The local template file of a nested stack resource, which must exist."""
     location = local_template(resource)
     assert location is not None
     path = (template_dir / location).resolve()
@@ -224,7 +226,7 @@ def load_tree(
         if not has_local_template(resource):
             continue
         child_path = join_path(path, logical_id)
-        child_file = _nested_template_file(resource, template_dir, child_path)
+        child_file = nested_template_file(resource, template_dir, child_path)
         if child_file in (*ancestors, template_file):
             raise ValidationError(
                 f"{child_path}: {child_file} nests itself (a template cannot contain itself)"
@@ -256,9 +258,12 @@ def plan_nested(
     template_file: Path,
     profiles: dict[str, SigningProfileRef],
     parameters: dict[str, Any],
+    *,
+    cdk: CdkStack | None = None,
 ) -> StackPlan:
     """Load the tree (:func:`load_tree`), then plan each of its templates, parents first;
-    raise on bad input anywhere before any work."""
+    raise on bad input anywhere before any work. ``cdk``: the CDK stack whose template the
+    top one is (its code may be CDK assets)."""
     tree = load_tree(packager.backend, template, template_file, profiles, parameters)
     for stack in tree.walk():
         stack.plan = packager.plan(
@@ -267,6 +272,7 @@ def plan_nested(
             stack.profiles,
             stack.parameters,
             stack=stack.path,
+            cdk=cdk if stack is tree else None,
         )
         stack.plan.notices[:0] = stack.notices
     return tree
@@ -293,10 +299,12 @@ def package_nested(
     profiles: dict[str, SigningProfileRef],
     parameters: dict[str, Any],
     notify: Callable[[str], None],
+    *,
+    cdk: CdkStack | None = None,
 ) -> tuple[Template, list[Packaged]]:
     """Plan the tree (``notify`` gets each notice), package every level in one parallel
     run, rewrite; the packaged top template and every artifact's result."""
-    tree = plan_nested(packager, template, template_file, profiles, parameters)
+    tree = plan_nested(packager, template, template_file, profiles, parameters, cdk=cdk)
     merged = tree.merged()
     for notice in merged.notices:
         notify(notice)

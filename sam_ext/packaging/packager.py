@@ -23,6 +23,7 @@ from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.statuses import ArtifactKind
 from provider.verdict import ArtifactFacts, CscPolicy, Decision, Policy, Verdict, decide
 from provider.workers import run_all
+from sam_ext.cdk.assembly import CdkAsset, CdkStack, strip_asset_metadata
 from sam_ext.packaging.cache import PackageCache, UnsignedEntry, fingerprint
 from sam_ext.packaging.csc import CscResolution, resolve_csc
 from sam_ext.packaging.destination import (
@@ -60,6 +61,8 @@ class Artifact:
     layers: tuple[str, ...] = ()
     #: The path of the nested stack holding it (``ChildStack``), "" in the top template.
     stack: str = ""
+    #: The CDK file asset the code is made of (a template of a cloud assembly), if any.
+    asset: CdkAsset | None = None
 
     @property
     def path(self) -> str:
@@ -144,10 +147,14 @@ class Packager:
         parameters: dict[str, Any] | None = None,
         *,
         stack: str = "",
+        cdk: CdkStack | None = None,
     ) -> Plan:
         """Find the artifacts; raise on bad input (unknown ids, unusable profiles, code a
         known Enforce config would reject because it is unsigned). ``stack`` is the path
-        of the nested stack ``template`` is (see :mod:`sam_ext.packaging.nested`)."""
+        of the nested stack ``template`` is (see :mod:`sam_ext.packaging.nested`); ``cdk``
+        the CDK stack whose template it is: a function's or layer's code named by a CDK
+        file asset (``aws:asset:path``, or its ``S3Key`` in ``STACK.assets.json``) is
+        packaged from the asset's source, as a local ``CodeUri`` is."""
         apply_globals(template)
         resources = template["Resources"]
         unknown = sorted(set(profiles) - set(resources))
@@ -180,21 +187,25 @@ class Packager:
                     )
                 continue
             value = properties.get(entry.property)
-            if value is None:
-                if not entry.missing_means_template_dir or "InlineCode" in properties:
+            asset = cdk.asset_of(logical_id, resource) if cdk is not None else None
+            if asset is not None:
+                source = asset.source  # checked inside the cloud assembly, and there
+            else:
+                if value is None:
+                    if not entry.missing_means_template_dir or "InlineCode" in properties:
+                        continue
+                    value = "."
+                if _is_remote(value):
+                    if logical_id in profiles:
+                        plan.notices.append(
+                            f"{name}: code is already remote ({entry.property}); not signed"
+                        )
                     continue
-                value = "."
-            if _is_remote(value):
-                if logical_id in profiles:
-                    plan.notices.append(
-                        f"{name}: code is already remote ({entry.property}); not signed"
+                source = (template_dir / value).resolve()
+                if not source.exists():
+                    raise ValidationError(
+                        f"{name}: {entry.property} {value!r} does not exist (resolved to {source})"
                     )
-                continue
-            source = (template_dir / value).resolve()
-            if not source.exists():
-                raise ValidationError(
-                    f"{name}: {entry.property} {value!r} does not exist (resolved to {source})"
-                )
             if source.is_dir() and self.artifact_dir.is_relative_to(source):
                 raise ValidationError(
                     f"{name}: its code directory {source} holds the artifact directory "
@@ -218,6 +229,7 @@ class Packager:
                     if entry.kind is ArtifactKind.FUNCTION and isinstance(layers, list)
                     else (),
                     stack=stack,
+                    asset=asset,
                 )
             )
         self._check_profiles(plan)
@@ -541,11 +553,16 @@ def rewrite(
     template: Template, results: list[Packaged], destination: ArtifactDestination
 ) -> Template:
     """Point each packaged resource at its (signed) object, as ``sam package`` does (see
-    :meth:`ArtifactDestination.template_value`); ``results`` are this template's."""
+    :meth:`ArtifactDestination.template_value`); ``results`` are this template's. A CDK
+    asset's metadata goes (the code is no longer the asset: tools reading it would package
+    or judge the unsigned source); its construct path stays."""
     for packaged in results:
         artifact = packaged.artifact
-        properties = template["Resources"][artifact.logical_id].setdefault("Properties", {})
+        resource = template["Resources"][artifact.logical_id]
+        properties = resource.setdefault("Properties", {})
         properties[artifact.entry.property] = destination.template_value(
             artifact.entry, packaged.location
         )
+        if artifact.asset is not None:
+            strip_asset_metadata(resource)
     return template

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provider.errors import ValidationError
+from sam_ext.cdk.assembly import is_cloud_assembly, logical_ids_by_name, stack_of_template
 from sam_ext.context import CliContext
 from sam_ext.output import say, warn
 from sam_ext.packaging.destination import ArtifactDestination, LocalDirectory, S3Prefix
@@ -21,10 +22,13 @@ from sam_ext.template import Template, load_template
 
 def default_artifact_dir(template_path: Path) -> Path:
     """``.sam-ext/artifacts`` in the project: beside the template, or beside ``.aws-sam``
-    for ``sam build`` output, so a clean rebuild does not wipe the cache."""
+    for ``sam build`` output, or beside a CDK cloud assembly (``cdk.out``) for one of its
+    stack templates, so a clean rebuild or synth does not wipe the cache."""
     directory = template_path.resolve().parent
     if directory.name == "build" and directory.parent.name == ".aws-sam":
         directory = directory.parent.parent
+    elif is_cloud_assembly(directory):
+        directory = directory.parent
     return directory / ".sam-ext" / "artifacts"
 
 
@@ -76,6 +80,13 @@ def package_template(ctx: CliContext, settings: PackageSettings) -> PackagedTemp
     artifact_dir = (settings.artifact_dir or default_artifact_dir(template_path)).resolve()
     destination = artifact_destination(ctx, settings, artifact_dir)
     template = load_template(template_path)
+    profiles = settings.signing_profiles
+    # A stack template of a CDK cloud assembly: its functions' and layers' code is CDK
+    # assets, and --signing-profiles may name them by construct path.
+    cdk = stack_of_template(template_path)
+    if cdk is not None:
+        names = logical_ids_by_name(cdk, profiles, option="--signing-profiles")
+        profiles = {names[name]: ref for name, ref in profiles.items()}
     packager = Packager(
         ctx.backend,
         artifact_dir,
@@ -86,6 +97,6 @@ def package_template(ctx: CliContext, settings: PackageSettings) -> PackagedTemp
     )
     parameters = parameter_values(template, settings.parameter_overrides)
     packaged, results = package_nested(
-        packager, template, template_path, settings.signing_profiles, parameters, notify=warn
+        packager, template, template_path, profiles, parameters, notify=warn, cdk=cdk
     )
     return PackagedTemplate(packaged, results, destination)

@@ -1,0 +1,98 @@
+"""Lambda code signing rules for cfn-lint (``sam-ext cfn-lint-rules path``).
+
+cfn-lint imports this file by its path and instantiates every ``CloudFormationLintRule``
+subclass in it (helper classes here must not subclass it: they would be rules too). Each
+rule hands the template to :func:`sam_ext.cfn_lint.pack.matches`, which runs
+``sam-ext check`` once per template; the backend and clock come from the CLI's variables
+(``CODESIGN_HOME``, ``CODESIGN_REGION``, ``SAM_EXT_BACKEND``, ``SAM_EXT_NOW``).
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+# The documented import path for custom rules (the names are re-exported without __all__).
+from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[attr-defined]
+
+#: The directory holding the sam_ext package these rules belong to.
+_ROOT = Path(__file__).resolve().parents[3]
+_FOUND = find_spec("sam_ext")
+if _FOUND is None or _FOUND.origin is None or Path(_FOUND.origin).resolve().parents[1] != _ROOT:
+    # cfn-lint's Python has no sam-ext, or another copy: use the one these rules are in.
+    sys.path.insert(0, str(_ROOT))
+
+from sam_ext.cfn_lint import RULE_DOCS, SOURCE_URL, RuleId  # noqa: E402
+
+_TAGS = ["lambda", "code signing", "sam-ext"]
+
+
+class _Verdicts:
+    """The shared ``match``: this rule's share of the template's findings."""
+
+    id: str
+
+    def match(self, cfn: Any) -> list[RuleMatch]:
+        try:
+            from sam_ext.cfn_lint.pack import matches
+        except ImportError as exc:  # sam-ext's dependencies missing from cfn-lint's Python
+            if self.id != RuleId.FAILED:
+                return []
+            return [
+                RuleMatch(
+                    [],
+                    f"sam-ext check could not run: {exc} (install cfn-lint where "
+                    "lambda-codesign is installed: pip install 'lambda-codesign[cfn-lint]')",
+                )
+            ]
+        return [RuleMatch(list(m.path), m.message) for m in matches(RuleId(self.id), cfn)]
+
+
+class CodeSigningCheckFailed(_Verdicts, CloudFormationLintRule):
+    id = RuleId.FAILED.value
+    shortdesc = RULE_DOCS[RuleId.FAILED].shortdesc
+    description = RULE_DOCS[RuleId.FAILED].description
+    source_url = SOURCE_URL
+    tags = _TAGS
+
+
+class CodeSigningRejected(_Verdicts, CloudFormationLintRule):
+    id = RuleId.REJECTED.value
+    shortdesc = RULE_DOCS[RuleId.REJECTED].shortdesc
+    description = RULE_DOCS[RuleId.REJECTED].description
+    source_url = SOURCE_URL
+    tags = _TAGS
+
+
+class CodeSigningNoConfig(_Verdicts, CloudFormationLintRule):
+    id = RuleId.NO_CONFIG.value
+    shortdesc = RULE_DOCS[RuleId.NO_CONFIG].shortdesc
+    description = RULE_DOCS[RuleId.NO_CONFIG].description
+    source_url = SOURCE_URL
+    tags = _TAGS
+
+
+class CodeSigningWarnConfig(_Verdicts, CloudFormationLintRule):
+    id = RuleId.WARN_CONFIG.value
+    shortdesc = RULE_DOCS[RuleId.WARN_CONFIG].shortdesc
+    description = RULE_DOCS[RuleId.WARN_CONFIG].description
+    source_url = SOURCE_URL
+    tags = _TAGS
+
+
+class CodeSigningUnknown(_Verdicts, CloudFormationLintRule):
+    id = RuleId.UNKNOWN.value
+    shortdesc = RULE_DOCS[RuleId.UNKNOWN].shortdesc
+    description = RULE_DOCS[RuleId.UNKNOWN].description
+    source_url = SOURCE_URL
+    tags = _TAGS
+
+
+class CodeSigningNotApplicable(_Verdicts, CloudFormationLintRule):
+    id = RuleId.NOT_APPLICABLE.value
+    shortdesc = RULE_DOCS[RuleId.NOT_APPLICABLE].shortdesc
+    description = RULE_DOCS[RuleId.NOT_APPLICABLE].description
+    source_url = SOURCE_URL
+    tags = _TAGS
