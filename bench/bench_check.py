@@ -1,4 +1,4 @@
-"""(h) ``sam-ext --backend aws check`` of a 200-function template against ``sam-ext serve``:
+"""(i) ``sam-ext --backend aws check`` of a 200-function template against ``sam-ext serve``:
 100 functions from local directories (judged as ``--signing-profiles`` would sign them), 50
 from signed S3 objects and 50 from unsigned ones, all under one Enforce config. Whole
 processes timed in turn with a 1-function template; then one run in-process counting the
