@@ -171,6 +171,9 @@ def _wrap_cloudformation() -> None:
     original_change_set_parse = patching.original(models.ChangeSet, "_parse_template")
     original_create_stack = patching.original(models.CloudFormationBackend, "create_stack")
     original_execute = patching.original(models.CloudFormationBackend, "execute_change_set")
+    original_create_change_set = patching.original(
+        models.CloudFormationBackend, "create_change_set"
+    )
 
     def stack_parse(self: Any) -> None:
         original_stack_parse(self)
@@ -197,6 +200,17 @@ def _wrap_cloudformation() -> None:
             stack = next(s for s in self.stacks.values() if s.name == name)
             _fail(stack, failure, "CREATE")
             return stack
+
+    def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # A change set CloudFormation refuses (a parameter it cannot resolve, a failed rule)
+        # leaves no stack behind; moto would keep the REVIEW_IN_PROGRESS stack it made first.
+        before = set(self.stacks)
+        try:
+            return original_create_change_set(self, *args, **kwargs)
+        except Exception:
+            for stack_id in set(self.stacks) - before:
+                del self.stacks[stack_id]
+            raise
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
         try:
@@ -263,6 +277,7 @@ def _wrap_cloudformation() -> None:
     patching.install(models.ChangeSet, "_parse_template", change_set_parse)
     patching.install(models.CloudFormationBackend, "create_stack", create_stack)
     patching.install(models.CloudFormationBackend, "execute_change_set", execute_change_set)
+    patching.install(models.CloudFormationBackend, "create_change_set", create_change_set)
 
 
 def _fail(stack: Any, failure: StackResourceFailed, kind: str) -> None:
