@@ -154,8 +154,12 @@ class Prediction:
 
     @property
     def waiting_for(self) -> str:
-        """What is undecided: ``check (why); ...``, and the policy when it is unknown."""
-        parts = [f"{c.value} ({why})" for c, why in self.undecided.items()]
+        """What is undecided: ``check, check (why); ...`` (checks waiting for the same thing
+        said together), and the policy when it is unknown."""
+        grouped: dict[str, list[str]] = {}  # checks waiting for the same thing, said once
+        for check, why in self.undecided.items():
+            grouped.setdefault(why, []).append(check.value)
+        parts = [f"{', '.join(checks)} ({why})" for why, checks in grouped.items()]
         if self.policy is None:
             parts.append("the policy (Warn or Enforce: not known yet)")
         return "; ".join(parts)

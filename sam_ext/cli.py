@@ -31,6 +31,7 @@ COMMANDS = {
     "signature": "sam_ext.commands.signing:signature",
     "csc": "sam_ext.commands.csc:csc",
     "verify": "sam_ext.commands.verify:verify",
+    "check": "sam_ext.commands.check:check",
     "package": "sam_ext.commands.package:package",
     "deploy": "sam_ext.commands.deploy:deploy",
     "layer": "sam_ext.commands.layer:layer",

@@ -59,7 +59,14 @@ def parse_template(text: str, *, origin: str, loader: type[yaml.SafeLoader] = LO
     try:
         document = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
-        raise ValidationError(f"template {origin}: not valid YAML or JSON: {exc}") from None
+        said = " ".join(str(exc).split())  # PyYAML's message spans lines: one line here
+        raise ValidationError(f"template {origin}: not valid YAML or JSON: {said}") from None
+    return checked_template(document, origin=origin)
+
+
+def checked_template(document: Any, *, origin: str) -> Template:
+    """``document`` if it has the shape of a template (a mapping with at least one
+    resource, each with a ``Type``); errors name ``origin``."""
     if not isinstance(document, dict):
         raise ValidationError(f"template {origin}: the top level must be a mapping")
     resources = document.get("Resources")
@@ -81,14 +88,14 @@ def parse_template(text: str, *, origin: str, loader: type[yaml.SafeLoader] = LO
     return document
 
 
-def load_template(path: Path) -> Template:
-    """Read a template file."""
+def load_template(path: Path, *, option: str = "--template-file") -> Template:
+    """Read a template file (errors name ``option``, the input that gave ``path``)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ValidationError(f"--template-file: {str(path)!r} does not exist") from None
+        raise ValidationError(f"{option}: {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"--template-file: cannot read {str(path)!r}: {exc}") from None
+        raise ValidationError(f"{option}: cannot read {str(path)!r}: {exc}") from None
     return parse_template(text, origin=str(path))
 
 

@@ -133,7 +133,8 @@ def child_parameters(
     return values
 
 
-def _nested_template_file(resource: dict[str, Any], template_dir: Path, where: str) -> Path:
+def nested_template_file(resource: dict[str, Any], template_dir: Path, where: str) -> Path:
+    """The local template file of a nested stack resource, which must exist."""
     location = local_template(resource)
     assert location is not None
     path = (template_dir / location).resolve()
@@ -225,7 +226,7 @@ def load_tree(
         if not has_local_template(resource):
             continue
         child_path = join_path(path, logical_id)
-        child_file = _nested_template_file(resource, template_dir, child_path)
+        child_file = nested_template_file(resource, template_dir, child_path)
         if child_file in (*ancestors, template_file):
             raise ValidationError(
                 f"{child_path}: {child_file} nests itself (a template cannot contain itself)"
