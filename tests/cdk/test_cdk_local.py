@@ -167,6 +167,15 @@ def test_deploy_of_the_cdk_template_signs_and_says_what_only_cloudformation_chec
     assert result.err.count("created shop-") == 2 and ": ALLOW" in result.err
 
 
+def _check(sam_ext: Run, app: CdkApp, *, status: int) -> dict[str, tuple[str, str | None]]:
+    """``sam-ext check packaged.json``: logical id -> (standing, deciding check)."""
+    result = sam_ext("check", app.root / "packaged.json", "--output", "json", status=status)
+    return {
+        finding["logical_id"]: (finding["standing"], finding["check"])
+        for finding in json.loads(result.out)["findings"]
+    }
+
+
 def _flip_member_byte(package: Path, member: str = "app.py") -> None:
     with zipfile.ZipFile(package) as archive:
         info = archive.getinfo(member)
@@ -184,7 +193,13 @@ def test_a_signed_object_tampered_with_is_rejected_by_the_deploy(
     app = make_app(metadata)
     _package(sam_ext, app, "Shop/Checkout", "Shop/Refunds", "Shop/Shared")
     ids = _ids(app)
+    assert _check(sam_ext, app, status=0) == {
+        ids[path]: ("ALLOW", None) for path in ARTIFACTS
+    }  # sam-ext check predicts the deploy the packaged template makes
     _flip_member_byte(_code_of(_packaged(app)["Resources"][ids["Shop/Checkout/Resource"]]))
+    predicted = _check(sam_ext, app, status=1)
+    assert predicted[ids["Shop/Checkout/Resource"]] == ("REJECT", "integrity")
+    assert predicted[ids["Shop/Refunds/Resource"]] == ("ALLOW", None)
     result = sam_ext("deploy", "--template-file", "packaged.json", "--stack-name", "shop", status=1)
     assert "InvalidCodeSignatureException" in result.err and "nothing was changed" in result.err
     assert "integrity" in result.err
