@@ -271,3 +271,38 @@ def test_an_asset_path_escaping_the_assembly_is_bad_input(
     line = _one_line(_package(sam_ext, app, "Shop/Checkout", status=2))
     assert "'../outside'" in line and "outside the assembly directory" in line
     assert str(app.out) in line
+
+
+def test_a_zip_file_asset_is_signed_as_it_is(
+    make_app: Callable[[bool], CdkApp], sam_ext: Run, home: Path
+) -> None:
+    """A ``packaging: file`` asset (``Code.from_asset("refunds.zip")``) is the package: its
+    members are signed unchanged, not zipped again."""
+    app = make_app(False)
+    ids = _ids(app)
+    refunds = ids["Shop/Refunds/Resource"]
+    key = (
+        read_cloud_assembly(app.out)
+        .stacks[0]
+        .template["Resources"][refunds]["Properties"]["Code"]["S3Key"]
+    )
+    members = {"app.py": b"def handler(e, c):\n    return 'zipped'\n", "data/x.txt": b"x\n"}
+    with zipfile.ZipFile(app.out / "refunds.zip", "w") as archive:
+        for name, content in members.items():
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
+    manifest = app.out / "Shop.assets.json"
+    assets = json.loads(manifest.read_text())
+    for entry in assets["files"].values():
+        if any(d["objectKey"] == key for d in entry["destinations"].values()):
+            entry["source"] = {"path": "refunds.zip", "packaging": "file"}
+    manifest.write_text(json.dumps(assets))
+
+    _package(sam_ext, app, "Shop/Refunds", "Shop/Checkout", "Shop/Shared")
+    signed = _code_of(_packaged(app)["Resources"][refunds])
+    with zipfile.ZipFile(signed) as archive:
+        got = {n: archive.read(n) for n in archive.namelist() if not n.startswith(".codesign/")}
+    assert got == members
+    verdict = LocalBackend(home).evaluate_package(
+        signed, CscPolicy((app.version_arn,), "Enforce"), at=NOW
+    )
+    assert verdict.decision is Decision.ALLOW, verdict.message
