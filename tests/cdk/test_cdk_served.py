@@ -7,6 +7,7 @@ as CloudFormation checks them."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -65,6 +66,7 @@ def test_a_signed_cdk_app_deploys_on_the_served_cloudformation_under_enforce(
     s3 = aws("s3")
     s3.create_bucket(Bucket="shop-artifacts")
     s3.put_bucket_versioning(Bucket="shop-artifacts", VersioningConfiguration={"Status": "Enabled"})
+    profiles = f"Shop/Checkout={PROFILE} Shop/Refunds={PROFILE} Shop/Shared={PROFILE}"
     deploy = (
         "--backend",
         "aws",
@@ -78,11 +80,33 @@ def test_a_signed_cdk_app_deploys_on_the_served_cloudformation_under_enforce(
         "--s3-prefix",
         "shop",
         "--signing-profiles",
-        f"Shop/Checkout={PROFILE} Shop/Refunds={PROFILE} Shop/Shared={PROFILE}",
+        profiles,
         "--capabilities",
         "CAPABILITY_IAM",
         "--no-confirm-changeset",
     )
+    # Packaged into S3 first: sam-ext check predicts the served Lambda allows all three.
+    sam_ext(
+        "--backend",
+        "aws",
+        "package",
+        "--template-file",
+        app.template,
+        "--s3-bucket",
+        "shop-artifacts",
+        "--s3-prefix",
+        "shop",
+        "--signing-profiles",
+        profiles,
+        "--output-template-file",
+        tmp_path / "packaged.json",
+        "--use-json",
+    )
+    checked = sam_ext(
+        "--backend", "aws", "check", tmp_path / "packaged.json", "--output", "json", status=0
+    )
+    standings = [f["standing"] for f in json.loads(checked.out)["findings"]]
+    assert standings == ["ALLOW"] * 3, checked.out
     # Not bootstrapped: CloudFormation cannot resolve BootstrapVersion.
     missing = sam_ext(*deploy, status=2)
     assert (
@@ -98,6 +122,7 @@ def test_a_signed_cdk_app_deploys_on_the_served_cloudformation_under_enforce(
     ssm.put_parameter(Name=BOOTSTRAP_PARAMETER, Value="28", Type="String", Overwrite=True)
     done = sam_ext(*deploy)
     assert done.err.strip().splitlines()[-1] == "stack shop deployed (CREATE_COMPLETE)"
+    assert done.err.count("signed (cached)") == 3  # signed once, by the package above
 
     resources = aws("cloudformation").describe_stack_resources(StackName="shop")["StackResources"]
     functions = {
