@@ -306,3 +306,23 @@ def test_a_zip_file_asset_is_signed_as_it_is(
         signed, CscPolicy((app.version_arn,), "Enforce"), at=NOW
     )
     assert verdict.decision is Decision.ALLOW, verdict.message
+
+
+def test_deploy_on_aws_of_cdk_assets_without_a_bucket_is_bad_input(
+    make_app: Callable[[bool], CdkApp], sam_ext: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CDK's own asset bucket is not where sam-ext puts signed code: --s3-bucket is asked
+    for before anything is signed or called."""
+    app = make_app(True)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached
+    result = sam_ext(
+        "--backend", "aws", "deploy", "--template-file", app.template, "--stack-name", "shop",
+        "--no-confirm-changeset", status=2,
+    )  # fmt: skip
+    line = _one_line(result)
+    ids = _ids(app)
+    assert line.startswith("error: ValidationException: --s3-bucket: required with --backend aws")
+    assert all(ids[path] in line for path in ARTIFACTS)
