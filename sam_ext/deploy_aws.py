@@ -13,6 +13,7 @@ import click
 
 from provider.errors import CodesignError, DeploymentRejected, ValidationError
 from provider.verdict import Decision, Verdict
+from sam_ext.cdk.assembly import stack_of_template
 from sam_ext.output import say, warn
 from sam_ext.packaging.nested import has_local_template
 from sam_ext.packaging.resources import has_local_code
@@ -71,10 +72,13 @@ def _template(ctx: CliContext, settings: PackageSettings, stack: str) -> Templat
         _refuse_rejected(stack, [p.verdict for p in packaged.results if p.verdict is not None])
         return packaged.template
     template = load_template(settings.template_file)
+    cdk = stack_of_template(settings.template_file)
     local = [
         logical_id
         for logical_id, resource in template["Resources"].items()
-        if has_local_code(template, resource) or has_local_template(resource)
+        if has_local_code(template, resource)
+        or has_local_template(resource)
+        or (cdk is not None and cdk.asset_of(logical_id, resource) is not None)
     ]
     if local:
         raise ValidationError(

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from provider.errors import DeploymentRejected, NotFoundError, ValidationError
 from provider.statuses import ArtifactKind
 from provider.verdict import DEFAULT_UNTRUSTED_ARTIFACT_POLICY, Decision, Verdict
+from sam_ext.cdk.assembly import stack_of_template
+from sam_ext.output import warn
 from sam_ext.packaging.csc import resolve_csc, resolve_csc_value
 from sam_ext.packaging.destination import LOCAL_BUCKET
 from sam_ext.packaging.nested import child_parameters, join_path, local_template
@@ -358,15 +360,40 @@ class LocalDeployer:
         return FunctionOutcome(logical_id, name, operation, verdicts)
 
 
+def cloudformation_only(template: Template) -> list[str]:
+    """What of a template only CloudFormation checks, which the local function registry
+    (functions, layers and code signing configs, no CloudFormation) does not: parameters
+    read from SSM Parameter Store and ``Rules`` (a CDK template's ``BootstrapVersion`` and
+    ``CheckBootstrapVersion``), one sentence each."""
+    notes = []
+    for name, spec in (template.get("Parameters") or {}).items():
+        kind = spec.get("Type") if isinstance(spec, dict) else None
+        if isinstance(kind, str) and kind.startswith("AWS::SSM::Parameter::"):
+            notes.append(
+                f"parameter {name} ({kind}, {spec.get('Default')!r}) is resolved from SSM "
+                "Parameter Store by CloudFormation; the local backend has no Parameter Store "
+                "and leaves it unresolved (--backend aws resolves it)"
+            )
+    for name in template.get("Rules") or {}:
+        notes.append(
+            f"rule {name} is checked by CloudFormation; the local backend does not evaluate "
+            "Rules (--backend aws does)"
+        )
+    return notes
+
+
 def deploy_locally(ctx: CliContext, deploy: DeploySettings) -> list[FunctionOutcome]:
     """``sam-ext deploy`` on the local backend: every parameter given a value (as
     CloudFormation requires) before anything is signed, the template packaged first when
-    signing profiles are given, then deployed by a :class:`LocalDeployer`."""
+    signing profiles are given (or when it is a CDK stack template, whose code is CDK
+    assets), then deployed by a :class:`LocalDeployer`."""
     settings = deploy.package
     template = load_template(settings.template_file)
     parameters = parameter_values(template, settings.parameter_overrides)
     require_values(template, parameters)
-    if settings.signing_profiles:
+    for note in cloudformation_only(template):
+        warn(f"{settings.template_file.name}: {note}")
+    if settings.signing_profiles or stack_of_template(settings.template_file) is not None:
         template = package_template(ctx, settings).template
     deployer = LocalDeployer(
         ctx.local_backend, deploy.stack_name, ctx.now, trust_file=deploy.trust_file

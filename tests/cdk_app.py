@@ -14,13 +14,22 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+from provider.clock import parse_instant
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "cdk"
 #: The context keys ``cdk synth`` sets (aws-cdk's cx-api PATH_METADATA_ENABLE_CONTEXT and
 #: ASSET_RESOURCE_METADATA_ENABLED_CONTEXT).
 METADATA_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
+
+
+#: The instant the CDK tests run sam-ext at (``--now``), and the administrator's profile.
+NOW_TEXT = "2026-01-15T12:00:00Z"
+NOW = parse_instant(NOW_TEXT, field="now")
+PROFILE = "ShopAdmin"
 
 
 class CdkUnavailable(RuntimeError):
@@ -77,3 +86,37 @@ def synth_example(
     if result.returncode != 0 or not (out_dir / "manifest.json").is_file():
         raise RuntimeError(f"synth of {app_dir} failed ({result.returncode}): {result.stderr}")
     return out_dir
+
+
+@dataclass
+class CdkApp:
+    """A copy of examples/cdk with its synthesized ``cdk.out``, in the test's own place."""
+
+    root: Path
+    version_arn: str
+    metadata: bool
+
+    @property
+    def out(self) -> Path:
+        return self.root / "cdk.out"
+
+    @property
+    def template(self) -> Path:
+        return self.out / "Shop.template.json"
+
+    def synth(self) -> None:
+        """Synthesize the copy again (after a change of its code)."""
+        shutil.rmtree(self.out)
+        synth_example(
+            self.out,
+            metadata=self.metadata,
+            context={"signingProfileVersionArn": self.version_arn},
+            app_dir=self.root,
+        )
+
+
+@dataclass
+class Result:
+    status: int
+    out: str
+    err: str

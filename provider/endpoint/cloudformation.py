@@ -4,7 +4,9 @@ it), ``AWS::Lambda::CodeSigningConfig`` and ``AWS::Signer::SigningProfile`` as r
 types (kept by the local backend), template URLs (of stacks and nested stacks) read from
 the served S3 whatever their host form, a failed nested stack failing its parent, and a
 stack that fails and rolls back, with the resource's error as its event reason, instead of
-an HTTP 500 when a resource (a function Lambda refuses) cannot be created. Written for the moto
+an HTTP 500 when a resource (a function Lambda refuses) cannot be created; SSM-typed
+parameters and the template's ``Rules`` checked as CloudFormation checks them
+(:mod:`provider.endpoint.cfn_rules`). Written for the moto
 release :data:`provider.endpoint.moto_hook.PINNED_MOTO`.
 """
 
@@ -17,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from provider.endpoint import patching
+from provider.endpoint import cfn_rules, patching
 from provider.endpoint.lambda_api import csc_backend
 from provider.endpoint.state import EndpointState, now
 from provider.errors import CodesignError
@@ -163,28 +165,33 @@ def template_body(template_url: str, account_id: str, partition: str) -> str:
 
 
 def _wrap_cloudformation() -> None:
-    from moto.cloudformation import models, responses
+    from moto.cloudformation import models, parsing, responses
 
     original_stack_parse = patching.original(models.Stack, "_parse_template")
     original_change_set_parse = patching.original(models.ChangeSet, "_parse_template")
     original_create_stack = patching.original(models.CloudFormationBackend, "create_stack")
     original_execute = patching.original(models.CloudFormationBackend, "execute_change_set")
+    original_create_change_set = patching.original(
+        models.CloudFormationBackend, "create_change_set"
+    )
 
     def stack_parse(self: Any) -> None:
         original_stack_parse(self)
         # (moto sets the stack's region after parsing; its id, an ARN, has it already)
-        self.template_dict = sam_transform(
-            self.template_dict,
-            getattr(self, "parameters", {}),
-            self.stack_id.split(":")[3],
-            self.account_id,
-        )
+        region = self.stack_id.split(":")[3]
+        parameters = getattr(self, "parameters", {})
+        self.template_dict = sam_transform(self.template_dict, parameters, region, self.account_id)
+        cfn_rules.check_template(self.template_dict, parameters, self.account_id, region)
 
     def change_set_parse(self: Any) -> None:
         original_change_set_parse(self)
-        self.template_dict = sam_transform(
-            self.template_dict, self.parameters, self.stack_id.split(":")[3], self.stack.account_id
-        )
+        region, account = self.stack_id.split(":")[3], self.stack.account_id
+        self.template_dict = sam_transform(self.template_dict, self.parameters, region, account)
+        cfn_rules.check_template(self.template_dict, self.parameters, account, region)
+
+    def parse_ssm_parameter(self: Any, value: str, value_type: str) -> Any:
+        # moto crashes (AttributeError) on a parameter that is not in its SSM.
+        return cfn_rules.ssm_value(value, value_type, self._account_id, self._region_name)
 
     def create_stack(self: Any, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -193,6 +200,17 @@ def _wrap_cloudformation() -> None:
             stack = next(s for s in self.stacks.values() if s.name == name)
             _fail(stack, failure, "CREATE")
             return stack
+
+    def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # A change set CloudFormation refuses (a parameter it cannot resolve, a failed rule)
+        # leaves no stack behind; moto would keep the REVIEW_IN_PROGRESS stack it made first.
+        before = set(self.stacks)
+        try:
+            return original_create_change_set(self, *args, **kwargs)
+        except Exception:
+            for stack_id in set(self.stacks) - before:
+                del self.stacks[stack_id]
+            raise
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
         try:
@@ -254,10 +272,12 @@ def _wrap_cloudformation() -> None:
         )
 
     patching.install(models.Stack, "create_from_cloudformation_json", classmethod(create_nested))
+    patching.install(parsing.ResourceMap, "parse_ssm_parameter", parse_ssm_parameter)
     patching.install(models.Stack, "_parse_template", stack_parse)
     patching.install(models.ChangeSet, "_parse_template", change_set_parse)
     patching.install(models.CloudFormationBackend, "create_stack", create_stack)
     patching.install(models.CloudFormationBackend, "execute_change_set", execute_change_set)
+    patching.install(models.CloudFormationBackend, "create_change_set", create_change_set)
 
 
 def _fail(stack: Any, failure: StackResourceFailed, kind: str) -> None:
