@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from provider.arns import parse_profile_version_arn
 from provider.errors import CodesignError, ValidationError
+from provider.lookups import carried
 from provider.package import PackageError, read_layout
 from provider.prediction import KnownCode, KnownConfig, PendingSignature, Prediction, predict
 from provider.statuses import ArtifactKind, ProfileStatus
@@ -142,7 +143,8 @@ class Judge:
         if len(wanted) < 2:
             return
         with ThreadPoolExecutor(min(LOOKUPS, len(wanted))) as pool:
-            read = pool.map(lambda r: self._read_code(r, _name(r)), wanted.values())
+            # each thread reads through this check's look-ups (provider/lookups.py)
+            read = pool.map(carried(self._read_named), wanted.values())
             self._code.update(zip(wanted, read, strict=True))
 
     def code(self, resource: LambdaResource, name: str) -> KnownCode:
@@ -154,6 +156,9 @@ class Judge:
         if isinstance(found, ArtifactFacts):
             return ArtifactFacts(**{**found.__dict__, "name": name})
         return found
+
+    def _read_named(self, resource: LambdaResource) -> KnownCode:
+        return self._read_code(resource, _name(resource))
 
     def _read_code(self, resource: LambdaResource, name: str) -> KnownCode:
         code = resource.code
