@@ -11,7 +11,6 @@ remedy the user can run.
 from __future__ import annotations
 
 import shlex
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from provider.package import PackageError, read_layout
 from provider.prediction import KnownCode, KnownConfig, PendingSignature, Prediction, predict
 from provider.statuses import ArtifactKind, ProfileStatus
 from provider.verdict import SEVERITY, ArtifactFacts, Check, Decision, Reason
+from provider.workers import run_all
 from sam_ext.check.findings import Finding, Standing
 from sam_ext.check.model import CodeKind, LambdaResource, TemplateModel
 from sam_ext.packaging.csc import CscResolution
@@ -134,7 +134,8 @@ class Judge:
 
     def prefetch(self, model: TemplateModel) -> None:
         """Read the S3 objects of ``model`` at once (each is a few requests that wait on
-        the service), at most :data:`LOOKUPS` at a time."""
+        the service), at most :data:`LOOKUPS` at a time, on the project's one pool; each
+        thread reads through this check's look-ups (:func:`provider.lookups.carried`)."""
         wanted = {
             self._key(r): r
             for r in model.resources
@@ -142,10 +143,10 @@ class Judge:
         }
         if len(wanted) < 2:
             return
-        with ThreadPoolExecutor(min(LOOKUPS, len(wanted))) as pool:
-            # each thread reads through this check's look-ups (provider/lookups.py)
-            read = pool.map(carried(self._read_named), wanted.values())
-            self._code.update(zip(wanted, read, strict=True))
+        read = run_all(
+            carried(self._read_named), list(wanted.values()), workers=LOOKUPS, name="check"
+        )
+        self._code.update(zip(wanted, read, strict=True))
 
     def code(self, resource: LambdaResource, name: str) -> KnownCode:
         """What the prediction knows of ``resource``'s code (cached per package)."""
