@@ -3,11 +3,12 @@ uses, the code signing configs, and the signing jobs and profiles behind them.
 
 Reads only: nothing here creates, changes or deletes anything. Each signing job, profile
 and config is read once per audit (:class:`CachedReads`, the typed reads of the Signer and
-Lambda parts behind a cache); functions are read concurrently on the project's one pool
-(:func:`provider.workers.run_all`), at most ``workers`` at once. An error reading one
-function (access denied, throttling after botocore's retries, a missing object) becomes
-that function's ``ERROR`` standing and the audit goes on; an error listing a region
-becomes a :class:`~sam_ext.audit.report.RegionError`.
+Lambda parts behind the audit's :class:`provider.lookups.Lookups`, also the scope the
+backend's own look-ups read through in the workers); functions are read concurrently on
+the project's one pool (:func:`provider.workers.run_all`), at most ``workers`` at once.
+An error reading one function (access denied, throttling after botocore's retries, a
+missing object) becomes that function's ``ERROR`` standing and the audit goes on; an
+error listing a region becomes a :class:`~sam_ext.audit.report.RegionError`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from provider.backends.function_settings import code_sha256
 from provider.backends.values import CodeSigningConfig, SigningJob, SigningProfile
 from provider.clock import utcnow
 from provider.errors import CodesignError, KeystoreError
+from provider.lookups import Lookups, carried, lookup_scope
 from provider.verdict import ArtifactFacts, Check, Policy
 from provider.workers import run_all
 from sam_ext.audit.judge import (
@@ -66,47 +68,25 @@ def _said(error: BaseException) -> str:
     return f"{type(error).__name__}: {' '.join(str(error).split())}"
 
 
-class _Slot:
-    def __init__(self) -> None:
-        self.ready = threading.Event()
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-
 class CachedReads:
     """The typed reads of a backend (``signing_job``, ``signing_profile``,
     ``code_signing_config``), each key read once for the whole audit, also when several
-    workers ask for it at once (the first reads, the others wait for its answer, an error
-    included). Anything else is the backend's own. ``calls`` counts the reads made."""
+    workers ask for it at once (:class:`provider.lookups.Lookups`: the first reads, the
+    others wait for its answer, an error included). Anything else is the backend's own.
+    ``calls`` counts the reads made."""
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self.calls: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._slots: dict[tuple[str, ...], _Slot] = {}
+        #: The audit's look-ups (also the scope the facts code reads through during it).
+        self.lookups = Lookups()
+        self.calls: Counter[str] = self.lookups.calls
 
     @property
     def location(self) -> Location:
         return self.backend.location
 
     def _once(self, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
-        with self._lock:
-            slot = self._slots.get(key)
-            mine = slot is None
-            if slot is None:
-                slot = self._slots[key] = _Slot()
-                self.calls[key[0]] += 1
-        if mine:
-            try:
-                slot.value = read()
-            except CodesignError as exc:
-                slot.error = exc
-            finally:
-                slot.ready.set()
-        slot.ready.wait()
-        if slot.error is not None:
-            raise slot.error
-        return slot.value
+        return self.lookups.once(key, read)
 
     def signing_job(self, job_id: str) -> SigningJob:
         """DescribeSigningJob, once per job."""
@@ -142,11 +122,7 @@ class CachedReads:
 
     def listed(self, config: CodeSigningConfig) -> None:
         """Keep a config ListCodeSigningConfigs returned: no GetCodeSigningConfig for it."""
-        slot = _Slot()
-        slot.value = config
-        slot.ready.set()
-        with self._lock:
-            self._slots.setdefault(("code_signing_config", config.arn), slot)
+        self.lookups.keep(("code_signing_config", config.arn), config)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.backend, name)
@@ -460,13 +436,14 @@ def audit_regions(
             continue
         for config in region_configs:
             reader.reads.listed(config)
-        judged = run_all(
-            _judged(reader, options),
-            listed,
-            workers=max(1, options.workers),
-            name="audit",
-            finished=_reporting(progress, len(listed)),
-        )
+        with lookup_scope(reader.reads.lookups):  # the workers read through the audit's
+            judged = run_all(
+                carried(_judged(reader, options)),
+                listed,
+                workers=max(1, options.workers),
+                name="audit",
+                finished=_reporting(progress, len(listed)),
+            )
         functions.extend(judged)
         known = {c.arn: c for c in region_configs}
         for audit in judged:  # attached configs ListCodeSigningConfigs did not list

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provider.errors import ValidationError
+from provider.lookups import lookup_scope
 from sam_ext.check.findings import CheckOptions, CheckReport
 from sam_ext.check.judge import Judge
 from sam_ext.check.reader import CdkNames, read_model
@@ -46,14 +47,22 @@ def check_document(
 
     judge = Judge(backend, options.at)
     stack = stack_of_template(template_path) if template_path.is_file() else None
-    findings, notes = _check(document, template_path, options, backend, stack, judge)
+    with lookup_scope():  # the backend's shared look-ups: once for this check
+        findings, notes = _check(document, template_path, options, backend, stack, judge)
     return CheckReport(tuple(findings), template_path, options.at, notes)
 
 
 def check_template(path: Path, options: CheckOptions, backend: Backend) -> CheckReport:
     """Check ``path``: a template file (JSON or YAML, SAM or CloudFormation) or a CDK cloud
     assembly directory (every stack's template). Bad input raises a
-    :class:`~provider.errors.CodesignError` naming it."""
+    :class:`~provider.errors.CodesignError` naming it. The backend's look-ups every S3
+    object shares (a signing profile, the account's signing jobs) are read once for the
+    check (:func:`provider.lookups.lookup_scope`)."""
+    with lookup_scope():
+        return _check_path(path, options, backend)
+
+
+def _check_path(path: Path, options: CheckOptions, backend: Backend) -> CheckReport:
     from sam_ext.cdk.assembly import is_cloud_assembly, read_cloud_assembly, stack_of_template
 
     judge = Judge(backend, options.at)

@@ -11,7 +11,6 @@ remedy the user can run.
 from __future__ import annotations
 
 import shlex
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,10 +18,12 @@ from typing import TYPE_CHECKING
 
 from provider.arns import parse_profile_version_arn
 from provider.errors import CodesignError, ValidationError
+from provider.lookups import carried
 from provider.package import PackageError, read_layout
 from provider.prediction import KnownCode, KnownConfig, PendingSignature, Prediction, predict
 from provider.statuses import ArtifactKind, ProfileStatus
 from provider.verdict import SEVERITY, ArtifactFacts, Check, Decision, Reason
+from provider.workers import run_all
 from sam_ext.check.findings import Finding, Standing
 from sam_ext.check.model import CodeKind, LambdaResource, TemplateModel
 from sam_ext.packaging.csc import CscResolution
@@ -133,7 +134,8 @@ class Judge:
 
     def prefetch(self, model: TemplateModel) -> None:
         """Read the S3 objects of ``model`` at once (each is a few requests that wait on
-        the service), at most :data:`LOOKUPS` at a time."""
+        the service), at most :data:`LOOKUPS` at a time, on the project's one pool; each
+        thread reads through this check's look-ups (:func:`provider.lookups.carried`)."""
         wanted = {
             self._key(r): r
             for r in model.resources
@@ -141,9 +143,10 @@ class Judge:
         }
         if len(wanted) < 2:
             return
-        with ThreadPoolExecutor(min(LOOKUPS, len(wanted))) as pool:
-            read = pool.map(lambda r: self._read_code(r, _name(r)), wanted.values())
-            self._code.update(zip(wanted, read, strict=True))
+        read = run_all(
+            carried(self._read_named), list(wanted.values()), workers=LOOKUPS, name="check"
+        )
+        self._code.update(zip(wanted, read, strict=True))
 
     def code(self, resource: LambdaResource, name: str) -> KnownCode:
         """What the prediction knows of ``resource``'s code (cached per package)."""
@@ -154,6 +157,9 @@ class Judge:
         if isinstance(found, ArtifactFacts):
             return ArtifactFacts(**{**found.__dict__, "name": name})
         return found
+
+    def _read_named(self, resource: LambdaResource) -> KnownCode:
+        return self._read_code(resource, _name(resource))
 
     def _read_code(self, resource: LambdaResource, name: str) -> KnownCode:
         code = resource.code

@@ -64,6 +64,45 @@ def test_each_job_is_read_once_also_when_asked_at_once() -> None:
     assert reads.calls["signing_job"] == 3
 
 
+def test_the_backends_lookups_in_the_workers_are_once_per_audit() -> None:
+    """The workers read through the audit's look-ups (``CachedReads.lookups``): what the
+    backend's facts code looks up for every function (a signing profile) is read once per
+    audit, also 8 workers at once; the next audit reads it again."""
+    from collections.abc import Mapping
+
+    from provider.lookups import current_lookups, looked_up
+    from sam_ext.audit.collect import AuditOptions, audit_regions
+    from sam_ext.audit.judge import FunctionRead
+
+    profile = SlowSigner()  # its signing_job stands for any shared look-up
+
+    class Reader:
+        region = "us-east-1"
+
+        def __init__(self) -> None:
+            self.reads = CachedReads(SlowSigner())  # type: ignore[arg-type]
+
+        def functions(self) -> list[Mapping[str, Any]]:
+            return [{"FunctionName": f"f{i}", "FunctionArn": f"arn:f{i}"} for i in range(24)]
+
+        def configs(self) -> list[Any]:
+            return []
+
+        def read_function(self, configuration: Mapping[str, Any]) -> FunctionRead:
+            assert current_lookups() is self.reads.lookups  # carried into the worker
+            looked_up(("shared", "p"), lambda: profile.signing_job("p"))
+            name = str(configuration["FunctionName"])
+            return FunctionRead(self.region, name, str(configuration["FunctionArn"]), None, ())
+
+    for audit in (1, 2):
+        reader = Reader()
+        report = audit_regions([reader], AuditOptions(at=AT, workers=8), backend_name="aws")
+        assert [f.standing for f in report.functions] == [Standing.NO_CONFIG] * 24
+        assert profile.described == ["p"] * audit  # once per audit
+        assert report.calls.get("shared") == 1
+        assert current_lookups() is None  # the scope ended with the audit
+
+
 def _function(name: str, standing: Standing, later: Standing | None = None) -> FunctionAudit:
     return FunctionAudit(
         region="us-east-1",

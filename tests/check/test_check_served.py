@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -195,3 +197,96 @@ def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
         except lambda_.exceptions.ClientError as error:
             outcome = error.response["Error"]["Code"]
         assert outcome == ("deployed" if name == "good" else "CodeVerificationFailedException")
+
+
+def test_the_lookups_every_object_shares_are_asked_once_per_check(
+    served: Server,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Many S3 objects signed by one profile, and as many unsigned: GetSigningProfile (each
+    signed object's revocation record) and ListSigningJobs (searched for each object no
+    signature decides) are asked once per check, though the objects are read 16 at a time;
+    each object's own reads stay its own; the next check asks again (a revocation made
+    between two checks is seen by the second)."""
+    from botocore.client import BaseClient
+
+    backend = AwsBackend(REGION, endpoint_url=served.url, job_delay=0.05)
+    s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=served.url)
+    tag = str(time.monotonic_ns() % 10**10)
+    bucket = f"lookups-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    now = utcnow()
+    profile = f"shared_{tag}"
+    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
+    csc = backend.create_code_signing_config([arn], policy="Enforce", now=now)["CodeSigningConfig"][
+        "CodeSigningConfigArn"
+    ]
+    objects = 6
+    resources: dict[str, Any] = {}
+    for index in range(objects):
+        source = tmp_path / f"s{index}.zip"
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("app.py", f"def h(e, c):\n    return {index}\n")
+        source.write_bytes(buffer.getvalue())
+        job = backend.sign_package(source, f"s3://{bucket}/signed", profile, now=now, prefix="s_")
+        signed = S3Object.from_location(job["signedObject"])
+        s3.put_object(Bucket=bucket, Key=f"plain/{index}.zip", Body=buffer.getvalue())
+        for name, code in (
+            (
+                f"Signed{index}",
+                {"S3Bucket": bucket, "S3Key": signed.key, "S3ObjectVersion": signed.version},
+            ),
+            (f"Plain{index}", {"S3Bucket": bucket, "S3Key": f"plain/{index}.zip"}),
+        ):
+            resources[name] = {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Code": code,
+                    "Handler": "app.h",
+                    "Role": "r",
+                    "Runtime": "python3.12",
+                    "CodeSigningConfigArn": csc,
+                },
+            }
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps({"Resources": resources}))
+
+    calls: Counter[str] = Counter()
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def count(self: BaseClient, operation: str, params: Any) -> Any:
+        with lock:
+            calls[operation] += 1
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", count)
+
+    def check() -> dict[str, str]:
+        calls.clear()
+        status = main(["--backend", "aws", "check", str(template), "--output", "json"])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err and "internal error" not in err, err
+        assert status in (0, 1)
+        return {f["logical_id"]: f["standing"] for f in json.loads(out)["findings"]}
+
+    standings = check()
+    assert {standings[f"Signed{i}"] for i in range(objects)} == {"ALLOW"}
+    assert {standings[f"Plain{i}"] for i in range(objects)} == {"UNKNOWN"}
+    assert calls["GetSigningProfile"] == 1  # was one per signed object
+    assert calls["ListSigningJobs"] == 1  # was one per unsigned object
+    assert calls["DescribeSigningJob"] == objects  # each object's own job
+    assert calls["GetObject"] == 2 * objects
+
+    # Not kept past the check: the next one asks again, and sees the profile revoked.
+    version = arn.rsplit("/", 1)[1]
+    backend.revoke_signing_profile(
+        profile, version, "compromised", now - timedelta(minutes=1), now=utcnow()
+    )
+    standings = check()
+    assert {standings[f"Signed{i}"] for i in range(objects)} == {"REJECT"}
+    assert (calls["GetSigningProfile"], calls["ListSigningJobs"]) == (1, 1)

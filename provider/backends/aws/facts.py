@@ -20,6 +20,12 @@ The object is read (GetObject: the version asked for, else the latest), then:
 
 A copy is therefore judged as the original, wherever it lies, and a changed copy fails
 integrity (or stays undecided), wherever it lies, as Lambda would find.
+
+The look-ups every object of one command shares (GetSigningProfile of a profile, the
+ListSigningJobs listing) are read through :func:`provider.lookups.looked_up`: once within
+a command's :func:`~provider.lookups.lookup_scope` (``sam-ext check``, ``sam-ext audit``),
+each time outside one. Each object's own reads (GetObject, ListObjectVersions,
+DescribeSigningJob) are made for it.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from provider.backends.values import SigningJob
 from provider.envelope import open_envelope
 from provider.errors import AccessDeniedError, CodesignError, NotFoundError, ValidationError
 from provider.inspect_package import PublisherRecord, facts_from_bytes
+from provider.lookups import looked_up
 from provider.package import PackageError, SignedLayout, read_layout
 from provider.statuses import JobStatus, ProfileStatus
 from provider.verdict import ArtifactFacts, Check
@@ -91,15 +98,22 @@ def _describe(clients: AwsClients, job_id: str) -> dict[str, Any]:
 
 
 def _profile(clients: AwsClients, job: dict[str, Any]) -> dict[str, Any] | None:
-    """GetSigningProfile of the job's profile; ``None`` when this caller may not see it."""
-    params: dict[str, Any] = {"profileName": job["profileName"]}
-    if job.get("jobOwner"):
-        params["profileOwner"] = job["jobOwner"]
-    try:
-        with aws_call("signer:GetSigningProfile", f"signing profile {job['profileName']!r}"):
-            return dict(clients.signer.get_signing_profile(**params))
-    except (AccessDeniedError, NotFoundError):
-        return None
+    """GetSigningProfile of the job's profile (once per command run: every object a check
+    judges shares it); ``None`` when this caller may not see it. The answer is shared:
+    read it, never change it."""
+    name, owner = str(job["profileName"]), str(job.get("jobOwner") or "")
+    params: dict[str, Any] = {"profileName": name}
+    if owner:
+        params["profileOwner"] = owner
+
+    def read() -> dict[str, Any] | None:
+        try:
+            with aws_call("signer:GetSigningProfile", f"signing profile {name!r}"):
+                return dict(clients.signer.get_signing_profile(**params))
+        except (AccessDeniedError, NotFoundError):
+            return None
+
+    return looked_up(("signer:GetSigningProfile", clients.region, owner, name), read)
 
 
 def _version_arn(clients: AwsClients, job: dict[str, Any]) -> str:
@@ -324,15 +338,20 @@ def _wrote(
 
 def _listed_jobs(clients: AwsClients) -> list[dict[str, Any]]:
     """The account's succeeded Lambda signing jobs (ListSigningJobs), up to
-    :data:`MAX_JOBS_SEARCHED`."""
-    paginator = clients.signer.get_paginator("list_signing_jobs")
-    with aws_call("signer:ListSigningJobs", "signing jobs"):
-        result = paginator.paginate(
-            status="Succeeded",  # boto3-stubs types it as the literal
-            platformId=PLATFORM_LAMBDA,
-            PaginationConfig={"MaxItems": MAX_JOBS_SEARCHED},
-        ).build_full_result()
-    return [dict(job) for job in result.get("jobs", [])]
+    :data:`MAX_JOBS_SEARCHED` (once per command run: every object a check judges shares
+    them). The answer is shared: read it, never change it."""
+
+    def read() -> list[dict[str, Any]]:
+        paginator = clients.signer.get_paginator("list_signing_jobs")
+        with aws_call("signer:ListSigningJobs", "signing jobs"):
+            result = paginator.paginate(
+                status="Succeeded",  # boto3-stubs types it as the literal
+                platformId=PLATFORM_LAMBDA,
+                PaginationConfig={"MaxItems": MAX_JOBS_SEARCHED},
+            ).build_full_result()
+        return [dict(job) for job in result.get("jobs", [])]
+
+    return looked_up(("signer:ListSigningJobs", clients.region), read)
 
 
 def _matched_facts(

@@ -11,7 +11,8 @@ moto server. Throttling and transient errors are retried by botocore's retry mod
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -87,6 +88,9 @@ class AwsClients:
     cloudformation: Any = None
     session: Any = None
     endpoint_url: str | None = None
+    _account_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     @property
     def region(self) -> str:
@@ -110,17 +114,21 @@ class AwsClients:
         return self.cloudformation
 
     def caller_account(self) -> str:
-        """The 12-digit account of the credentials (sts:GetCallerIdentity, once)."""
-        if self.account is None:
-            sts = self.sts
-            if sts is None:
-                sts = boto3.session.Session().client(
-                    "sts", region_name=self.region, config=retry_config()
-                )
-            with aws_call("sts:GetCallerIdentity", "the caller's identity"):
-                identity = sts.get_caller_identity()
-            self.account = check_account(str(identity["Account"]), "account")
-        return self.account
+        """The 12-digit account of the credentials (sts:GetCallerIdentity, once: threads
+        asking at once wait for the first one's answer)."""
+        if self.account is not None:
+            return self.account
+        with self._account_lock:
+            if self.account is None:
+                sts = self.sts
+                if sts is None:
+                    sts = boto3.session.Session().client(
+                        "sts", region_name=self.region, config=retry_config()
+                    )
+                with aws_call("sts:GetCallerIdentity", "the caller's identity"):
+                    identity = sts.get_caller_identity()
+                self.account = check_account(str(identity["Account"]), "account")
+            return self.account
 
 
 def environment_region() -> str | None:

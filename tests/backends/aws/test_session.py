@@ -128,3 +128,40 @@ def test_aws_endpoint_url_sends_every_call_to_that_endpoint(moto_server: str) ->
         == (created["profileVersionArn"])
     )
     assert backend.location.account == ACCOUNT
+
+
+def test_the_caller_account_is_asked_once_when_threads_ask_at_once() -> None:
+    """An audit's first workers all need the account at once: one GetCallerIdentity."""
+    import threading
+    import time
+    from typing import Any
+
+    from provider.backends.aws import AwsClients
+
+    class Sts:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def get_caller_identity(self) -> dict[str, Any]:
+            self.calls += 1
+            time.sleep(0.05)  # every thread asks while the first one waits on STS
+            return {"Account": ACCOUNT}
+
+    clients = open_clients()
+    sts = Sts()
+    shared = AwsClients(signer=clients.signer, lambda_=clients.lambda_, s3=clients.s3, sts=sts)
+    barrier = threading.Barrier(8)
+    found: list[str] = []
+
+    def ask() -> None:
+        barrier.wait()
+        found.append(shared.caller_account())
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == [ACCOUNT] * 8
+    assert sts.calls == 1
+    assert shared.caller_account() == ACCOUNT and sts.calls == 1
