@@ -155,6 +155,15 @@ def _literal(value: Any, pseudo: dict[str, str]) -> str | None:
 _UNRESOLVED = re.compile(r"\$\{AWS::(Partition|Region|AccountId)\}")
 
 
+def resolve_publishers(arns: Any, backend: Any) -> Any:
+    """``SigningProfileVersionArns`` with the items built from pseudo parameters the
+    backend knows made text (as CloudFormation passes them to Lambda); the rest as is."""
+    if not isinstance(arns, list) or all(isinstance(a, str) for a in arns):
+        return arns
+    pseudo = _pseudo_values(backend)
+    return [_literal(a, pseudo) or a for a in arns]
+
+
 def _publisher(template: Template, value: Any, pseudo: dict[str, str]) -> Publisher:
     """One ``SigningProfileVersionArns`` item: a literal ARN (or one built from pseudo
     parameters), a profile the template declares (``!GetAtt Profile.ProfileVersionArn``),
@@ -189,15 +198,13 @@ def _from_template(
     policy = (properties.get("CodeSigningPolicies") or {}).get(
         "UntrustedArtifactOnDeployment", DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value
     )
-    pseudo: dict[str, str] = {}
-    if isinstance(arns, list) and not all(isinstance(a, str) for a in arns):
-        pseudo = _pseudo_values(backend)
-        arns = [_literal(a, pseudo) or a for a in arns]
+    arns = resolve_publishers(arns, backend)
     if (
         not isinstance(arns, list)
         or not all(isinstance(a, str) for a in arns)
         or not isinstance(policy, str)
     ):
+        pseudo = _pseudo_values(backend) if isinstance(arns, list) else {}
         return CscResolution(
             True,
             None,
