@@ -137,8 +137,6 @@ class SelfSignedStack(cdk.Stack):
 
 
 app = cdk.App()
-ShopStack(
-    app, "Shop", version_arn=profile_version_arn(app), exact_arn=exact_publisher_arn(app)
-)
+ShopStack(app, "Shop", version_arn=profile_version_arn(app), exact_arn=exact_publisher_arn(app))
 SelfSignedStack(app, "ShopSelfSigned")
 app.synth()
