@@ -186,7 +186,7 @@ def test_without_the_override_cdks_own_publisher_arn_matches_no_signature(
         assert (found["standing"], found["check"]) == ("REJECT", "mismatch"), found
         assert (
             f"the config's publisher {written} is not a signing profile version ARN"
-            in (found["message"])
+            in found["message"]
         )
         assert "from_signing_profile_attributes" in found["message"]
         assert f"e.g. {world['arn']})" in found["remedy"]
