@@ -20,7 +20,7 @@ from provider.statuses import ArtifactKind
 from provider.verdict import DEFAULT_UNTRUSTED_ARTIFACT_POLICY, Decision, Verdict
 from sam_ext.cdk.assembly import stack_of_template
 from sam_ext.output import warn
-from sam_ext.packaging.csc import resolve_csc, resolve_csc_value
+from sam_ext.packaging.csc import resolve_csc, resolve_csc_value, resolve_publishers
 from sam_ext.packaging.destination import LOCAL_BUCKET
 from sam_ext.packaging.nested import child_parameters, join_path, local_template
 from sam_ext.packaging.resources import function_property, packageable
@@ -276,7 +276,10 @@ class LocalDeployer:
             if resource["Type"] != "AWS::Lambda::CodeSigningConfig":
                 continue
             properties = substitute(resource.get("Properties") or {}, parameters)
-            allowed = (properties.get("AllowedPublishers") or {}).get("SigningProfileVersionArns")
+            allowed = resolve_publishers(
+                (properties.get("AllowedPublishers") or {}).get("SigningProfileVersionArns"),
+                self.backend,
+            )
             policy = (properties.get("CodeSigningPolicies") or {}).get(
                 "UntrustedArtifactOnDeployment", DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value
             )

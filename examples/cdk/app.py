@@ -10,6 +10,10 @@ Stack ``Shop``: an ``Enforce`` code signing config listing that profile version,
 functions and a layer from local assets (``lambda.Code.from_asset``), signed and deployed
 with ``sam-ext package``/``sam-ext deploy`` (see README.md here).
 
+``-c exactPublisherArn=false`` leaves out the override of the config's publisher (see
+``ShopStack``): the stack then lists CDK's own ARN for the profile, which no signature
+matches (``sam-ext check`` says so), to show why the override is there.
+
 Stack ``ShopSelfSigned``: the pattern that cannot work. It declares its own
 ``signer.SigningProfile`` and lists only that; no package can be signed by a profile that
 does not exist until the stack does (``sam-ext check`` says so).
@@ -33,6 +37,12 @@ VERSION_ARN = re.compile(
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 
 
+def exact_publisher_arn(app: cdk.App) -> bool:
+    """Whether to list the administrator's exact ARN (``-c exactPublisherArn=false``: no)."""
+    value = app.node.try_get_context("exactPublisherArn")
+    return value is None or str(value).lower() not in ("false", "0", "no")
+
+
 def profile_version_arn(app: cdk.App) -> str:
     """The administrator's profile version ARN, from the context (``-c``)."""
     arn = app.node.try_get_context("signingProfileVersionArn")
@@ -48,7 +58,9 @@ def profile_version_arn(app: cdk.App) -> str:
 class ShopStack(cdk.Stack):
     """Two functions and a layer under an Enforce config listing the existing profile."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, version_arn: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, version_arn: str, exact_arn: bool = True
+    ) -> None:
         super().__init__(scope, construct_id)
         found = VERSION_ARN.match(version_arn)
         assert found is not None
@@ -70,7 +82,10 @@ class ShopStack(cdk.Stack):
         # is never the ARN Signer gives the version: list the administrator's exact ARN.
         resource = code_signing.node.default_child
         assert isinstance(resource, lambda_.CfnCodeSigningConfig)
-        resource.add_property_override("AllowedPublishers.SigningProfileVersionArns", [version_arn])
+        if exact_arn:
+            resource.add_property_override(
+                "AllowedPublishers.SigningProfileVersionArns", [version_arn]
+            )
         shared = lambda_.LayerVersion(
             self,
             "Shared",
@@ -122,6 +137,6 @@ class SelfSignedStack(cdk.Stack):
 
 
 app = cdk.App()
-ShopStack(app, "Shop", version_arn=profile_version_arn(app))
+ShopStack(app, "Shop", version_arn=profile_version_arn(app), exact_arn=exact_publisher_arn(app))
 SelfSignedStack(app, "ShopSelfSigned")
 app.synth()

@@ -10,6 +10,7 @@ remedy the user can run.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,7 @@ from provider.verdict import SEVERITY, ArtifactFacts, Check, Decision, Reason
 from provider.workers import run_all
 from sam_ext.check.findings import Finding, Standing
 from sam_ext.check.model import CodeKind, LambdaResource, TemplateModel
-from sam_ext.packaging.csc import CscResolution
+from sam_ext.packaging.csc import CscResolution, is_profile_version_arn
 from sam_ext.signing_profiles import SigningProfileRef
 
 if TYPE_CHECKING:
@@ -51,8 +52,13 @@ def _unknown(name: str, why: str) -> ArtifactFacts:
 def _profile_name(arn: str) -> str | None:
     try:
         return parse_profile_version_arn(arn).name
-    except ValidationError:
-        return None
+    except ValidationError:  # one that is no version ARN may still name the profile
+        named = _NAMED.search(arn)
+        return named[1] if named else None
+
+
+#: The profile name in something shaped like a profile version ARN.
+_NAMED = re.compile(r"/signing-profiles/([a-zA-Z0-9_]{2,64})/[a-zA-Z0-9]{10}$")
 
 
 @dataclass(frozen=True)
@@ -285,6 +291,57 @@ def package_command(template: Path, resource_id: str, profile: str) -> str:
     )
 
 
+#: How CDK's ``signer.SigningProfile.from_signing_profile_attributes`` writes a profile
+#: version ARN: ``arn:...:ACCOUNT://signing-profiles/NAME/VERSION``.
+_CDK_DOUBLE_SLASH = "://signing-profiles/"
+
+
+def _not_version_arns(
+    prediction: Prediction, known: KnownConfig, remedy: str | None, resource: LambdaResource
+) -> tuple[str, str] | None:
+    """When the mismatch check failed under a config listing a publisher that is no
+    signing profile version ARN (so no signature can match it): what to add to the
+    message, and the remedy (listing the exact ARN; then ``remedy``, when the code is
+    unsigned)."""
+    if not any(f.check is Check.MISMATCH for f in prediction.failed):
+        return None
+    bad = [a for a in known.known_arns if not is_profile_version_arn(a)]
+    if not bad:
+        return None
+    shape = "Signer's are arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME/VERSION"
+    said = "; ".join(
+        f"the config's publisher {a} is not a signing profile version ARN ("
+        + (
+            "CDK's signer.SigningProfile.from_signing_profile_attributes writes it with a "
+            "double slash after the account; "
+            if _CDK_DOUBLE_SLASH in a
+            else ""
+        )
+        + f"{shape})"
+        for a in bad
+    )
+    said += "; no signature can match it" if len(bad) == 1 else "; no signature can match them"
+    example = next(
+        (
+            fixed
+            for a in bad
+            if is_profile_version_arn(fixed := a.replace(_CDK_DOUBLE_SLASH, ":/signing-profiles/"))
+        ),
+        "arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME/VERSION",
+    )
+    fix = (
+        "List the exact profile version ARN Signer gives (e.g. "
+        f"{example}) in AllowedPublishers.SigningProfileVersionArns: in CDK, "
+        'cfn_csc.add_property_override("AllowedPublishers.SigningProfileVersionArns", [arn]) '
+        "as examples/cdk/app.py does, with the ARN from the administrator's profile "
+        "(sam-ext profile get --profile-name NAME, or aws signer get-signing-profile)"
+    )
+    unsigned = any(f.reason is Reason.NOT_SIGNED for f in prediction.failed)
+    if unsigned and remedy and resource.code.local:
+        fix += "; then sign: " + remedy
+    return said, fix
+
+
 def _said(judged: _Judged, known: KnownConfig, package_template: Path) -> Finding:
     prediction, resource, config = judged.prediction, judged.resource, judged.config
     standing = _STANDING[prediction.decision]
@@ -323,6 +380,10 @@ def _said(judged: _Judged, known: KnownConfig, package_template: Path) -> Findin
             remedy = package_command(package_template, resource_id, profile)
         elif prediction.failed:
             remedy = prediction.failed[0].remedy
+        explained = _not_version_arns(prediction, known, remedy, resource)
+        if explained is not None:
+            message = f"{message}; {explained[0]}"
+            remedy = explained[1]
     return _finding(
         resource,
         standing,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from provider.arns import Location
 from provider.errors import CodesignError, ValidationError
 from provider.objects import S3Object
 from provider.statuses import ArtifactKind
@@ -233,11 +234,23 @@ class _Configs:
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.found: dict[str, CscPolicy | CodesignError] = {}
+        self._location: Location | CodesignError | None = None
 
     @property
     def objects(self) -> Any:
         """The backend's S3 object store, when it has one (aws)."""
         return getattr(self.backend, "objects", None)
+
+    @property
+    def location(self) -> Location | None:
+        """The backend's partition, region and account (the pseudo parameters an ARN in
+        the template is built from), asked once; ``None`` when it cannot say."""
+        if self._location is None:
+            try:
+                self._location = self.backend.location
+            except CodesignError as exc:
+                self._location = exc
+        return self._location if isinstance(self._location, Location) else None
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
         """GetCodeSigningConfig's verdict inputs, or its error, once per ARN."""

@@ -154,3 +154,40 @@ def test_check_document_of_a_stack_template_knows_its_construct_paths(
     )
     assert {f.construct_path for f in report.findings} == SHOP
     assert {f.standing.value for f in report.findings} == {"REJECT"}
+
+
+def test_without_the_override_cdks_own_publisher_arn_matches_no_signature(
+    cli: Cli, world: dict[str, Any], tmp_path: Path
+) -> None:
+    """``-c exactPublisherArn=false``: the config lists the ARN CDK's
+    from_signing_profile_attributes writes (a double slash after the account), so even the
+    code the administrator's profile would sign is rejected; check says why and how."""
+    context = {"signingProfileVersionArn": world["arn"], "exactPublisherArn": "false"}
+    assembly = synth_example(tmp_path / "cdk.out", metadata=True, context=context)
+    template = assembly / "Shop.template.json"
+    csc = next(
+        r
+        for r in json.loads(template.read_text())["Resources"].values()
+        if r["Type"] == "AWS::Lambda::CodeSigningConfig"
+    )
+    (listed,) = csc["Properties"]["AllowedPublishers"]["SigningProfileVersionArns"]
+    assert "://signing-profiles/admin/" in json.dumps(listed)  # CDK's own, not overridden
+    written = world["arn"].replace(":/signing-profiles/", "://signing-profiles/")
+
+    signed = by_path(
+        cli(
+            *NOW, "check", template, "--signing-profiles",
+            "Shop/Checkout/Resource=admin Shop/Refunds/Resource=admin Shop/Shared/Resource=admin",
+            "--output", "json", status=1, schema="check-report",
+        )
+    )  # fmt: skip
+    for path in SHOP:
+        found = signed[path]
+        assert (found["standing"], found["check"]) == ("REJECT", "mismatch"), found
+        assert (
+            f"the config's publisher {written} is not a signing profile version ARN"
+            in found["message"]
+        )
+        assert "from_signing_profile_attributes" in found["message"]
+        assert f"e.g. {world['arn']})" in found["remedy"]
+        assert "add_property_override" in found["remedy"]

@@ -290,3 +290,88 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
     standings = check()
     assert {standings[f"Signed{i}"] for i in range(objects)} == {"REJECT"}
     assert (calls["GetSigningProfile"], calls["ListSigningJobs"]) == (1, 1)
+
+
+def test_a_joined_publisher_resolves_with_the_caller_account_and_region(
+    served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config of the template whose publisher is ``Fn::Join``ed from the pseudo
+    parameters (as CDK writes one): on aws they are the caller's account (STS) and the
+    region, so the right ARN allows the profile's signature and CDK's double slash, which
+    is no profile version ARN, matches none."""
+    backend = AwsBackend(REGION, endpoint_url=served.url, job_delay=0.05)
+    s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=served.url)
+    tag = str(time.monotonic_ns() % 10**10)
+    bucket = f"joined-{tag}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    now = utcnow()
+    profile = f"admin_{tag}"
+    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
+    version = arn.rsplit("/", 1)[1]
+    source = tmp_path / "app.zip"
+    source.write_bytes(_zip())
+    found = S3Object.from_location(
+        backend.sign_package(source, f"s3://{bucket}/signed", profile, now=now)["signedObject"]
+    )
+
+    def verdict(separator: str) -> dict[str, Any]:
+        joined = {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":signer:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    f"{separator}signing-profiles/{profile}/{version}",
+                ],
+            ]
+        }
+        template = tmp_path / "template.json"
+        template.write_text(
+            json.dumps(
+                {
+                    "Resources": {
+                        "Csc": {
+                            "Type": "AWS::Lambda::CodeSigningConfig",
+                            "Properties": {
+                                "AllowedPublishers": {"SigningProfileVersionArns": [joined]},
+                                "CodeSigningPolicies": {"UntrustedArtifactOnDeployment": "Enforce"},
+                            },
+                        },
+                        "Fn": {
+                            "Type": "AWS::Lambda::Function",
+                            "Properties": {
+                                "Code": {
+                                    "S3Bucket": found.bucket,
+                                    "S3Key": found.key,
+                                    "S3ObjectVersion": found.version,
+                                },
+                                "Handler": "app.h",
+                                "Role": "r",
+                                "Runtime": "python3.12",
+                                "CodeSigningConfigArn": {"Ref": "Csc"},
+                            },
+                        },
+                    }
+                }
+            )
+        )
+        main(["--backend", "aws", "check", str(template), "--output", "json"])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err and "internal error" not in err, err
+        finding: dict[str, Any] = json.loads(out)["findings"][0]
+        return finding
+
+    assert verdict(":/")["standing"] == "ALLOW"
+    rejected = verdict("://")
+    assert (rejected["standing"], rejected["check"]) == ("REJECT", "mismatch")
+    account = arn.split(":")[4]
+    assert (
+        f"the config's publisher arn:aws:signer:{REGION}:{account}://signing-profiles/"
+        f"{profile}/{version} is not a signing profile version ARN" in rejected["message"]
+    )
+    assert f"e.g. {arn})" in rejected["remedy"]
