@@ -5,6 +5,7 @@ a pipe, the same text without colours, wide enough not to fold every line)."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TextIO
 
@@ -22,6 +23,16 @@ STYLES = {
 }
 #: The width used when stdout is not a terminal and COLUMNS is not set.
 PIPE_WIDTH = 200
+#: Control characters (ESC and the rest, but the newline) a terminal would obey.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def _text(value: str) -> str:
+    """What the account says (function names, revocation reasons, API errors) as table
+    text: rich markup escaped, control characters shown as ``\\x1b``, never obeyed."""
+    from rich.markup import escape
+
+    return escape(_CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", value))
 
 
 def _signer(function: FunctionAudit) -> str:
@@ -87,15 +98,16 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
             later = function.standing_at_horizon
             if later is not None and later is not standing:
                 row[0] += f" → [{STYLES[later]}]{later.value}[/]"
-            row.append(function.function_name)
+            # what the account says (names, revocation reasons) is text, never rich markup
+            row.append(_text(function.function_name))
             if several:
                 row.append(function.region)
             row += [
                 function.policy or "-",
                 function.check or "-",
-                _signer(function),
+                _text(_signer(function)),
                 _expires(function),
-                said,
+                _text(said),
             ]
             table.add_row(*row)
         table.add_section()
@@ -106,11 +118,11 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
             configs.add_column(column, overflow="fold")
         for config in report.code_signing_configs:
             configs.add_row(
-                config.arn.rsplit(":", 1)[-1],
+                _text(config.arn.rsplit(":", 1)[-1]),
                 config.region,
                 config.policy,
-                ", ".join(config.functions) or "(unused)",
-                "\n".join(config.notes) or "-",
+                _text(", ".join(config.functions)) or "(unused)",
+                _text("\n".join(config.notes)) or "-",
             )
         console.print(configs)
     upcoming = report.expiries
@@ -121,10 +133,12 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
         for expiry in upcoming:
             expiries.add_row(
                 format_instant(expiry.expires_at),
-                expiry.function_name,
-                expiry.artifact.value if expiry.artifact.value == "code" else expiry.arn,
+                _text(expiry.function_name),
+                expiry.artifact.value if expiry.artifact.value == "code" else _text(expiry.arn),
                 "yes" if expiry.within_window else "no",
             )
         console.print(expiries)
     for error in report.region_errors:
-        console.print(f"[bold magenta]region {error.region}: not audited[/] ({error.error})")
+        console.print(
+            f"[bold magenta]region {_text(error.region)}: not audited[/] ({_text(error.error)})"
+        )
