@@ -301,7 +301,9 @@ def _read_stack(
     return stack
 
 
-def _stacks(assembly_dir: Path) -> Iterator[CdkStack]:
+def _stacks(assembly_dir: Path, outer: tuple[Path, ...] = ()) -> Iterator[CdkStack]:
+    """The stacks of the assembly in ``assembly_dir`` and of its nested assemblies
+    (``outer``: the assemblies it is nested in, which it may not name again)."""
     manifest = _read_json(assembly_dir, assembly_dir / MANIFEST, what="manifest")
     artifacts = manifest.get("artifacts", {})
     if not isinstance(artifacts, Mapping):
@@ -316,7 +318,13 @@ def _stacks(assembly_dir: Path) -> Iterator[CdkStack]:
             directory_name = (artifact.get("properties") or {}).get("directoryName")
             if isinstance(directory_name, str):
                 nested = _inside(assembly_dir, directory_name, what=f"nested assembly {name}")
-                yield from _stacks(nested)
+                if nested in (*outer, assembly_dir):
+                    raise _error(
+                        assembly_dir,
+                        f"nested assembly {name} ({directory_name!r}) is an assembly it is "
+                        "nested in (a cloud assembly cannot contain itself)",
+                    )
+                yield from _stacks(nested, (*outer, assembly_dir))
 
 
 def read_cloud_assembly(directory: Path) -> CloudAssembly:

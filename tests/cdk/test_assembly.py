@@ -310,3 +310,17 @@ def test_an_unknown_packaging(tmp_path: Path) -> None:
     assets["files"][CODE_HASH]["source"]["packaging"] = "tarball"
     (out / "Shop.assets.json").write_text(json.dumps(assets))
     assert "packaging 'tarball' (expected zip or file)" in _refusal(out)
+
+
+def test_a_nested_assembly_that_names_itself_is_refused(tmp_path: Path) -> None:
+    """``directoryName: "."`` (or an outer assembly's directory) would be read for ever:
+    one line naming the artifact, never a RecursionError."""
+    out = make_assembly(tmp_path, metadata=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["artifacts"]["Loop"] = {
+        "type": "cdk:cloud-assembly",
+        "properties": {"directoryName": "."},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    message = _refusal(out)
+    assert "nested assembly Loop ('.')" in message and "cannot contain itself" in message
