@@ -64,11 +64,37 @@ def parse_template(text: str, *, origin: str, loader: type[yaml.SafeLoader] = LO
     return checked_template(document, origin=origin)
 
 
+#: The most values a template may hold once its YAML aliases are expanded: far above any
+#: real template (CloudFormation's largest, 1 MB, holds some 100,000), far below what a
+#: "billion laughs" of nested aliases expands to (every reader walks the expanded values).
+MAX_VALUES = 2_000_000
+
+
+def _check_size(document: Any, origin: str) -> None:
+    """Count ``document``'s values as the readers see them (an alias once per use)."""
+    pending = [document]
+    seen = 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ValidationError(
+                f"template {origin}: more than {MAX_VALUES:,} values once its YAML aliases "
+                "are expanded (aliases of aliases?); CloudFormation templates are far smaller"
+            )
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+
+
 def checked_template(document: Any, *, origin: str) -> Template:
     """``document`` if it has the shape of a template (a mapping with at least one
-    resource, each with a ``Type``); errors name ``origin``."""
+    resource, each with a ``Type``, and a size a template can have); errors name
+    ``origin``."""
     if not isinstance(document, dict):
         raise ValidationError(f"template {origin}: the top level must be a mapping")
+    _check_size(document, origin)
     resources = document.get("Resources")
     if resources is None:
         raise ValidationError(f"template {origin}: it has no Resources section")

@@ -487,3 +487,22 @@ def test_a_nested_template_in_s3_is_said_not_checked_on_the_local_backend(
     assert note.startswith("Remote: its template https://s3.amazonaws.com/bucket/child.yaml")
     assert "--backend aws" in note
     assert "warning: Remote" in result.err
+
+
+def test_a_yaml_alias_bomb_is_bad_input_not_a_hang(cli: Cli, app: Path) -> None:
+    """Aliases of aliases ("billion laughs") load in microseconds and expand to 10^10
+    values, which every reader of the template would walk: refused in one line."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefghi", "bcdefghij", strict=True):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
+    lines += [
+        "Resources:",
+        "  Fn:",
+        "    Type: AWS::Lambda::Function",
+        "    Properties: {Code: {ZipFile: x}, Description: *j}",
+    ]
+    bomb = app / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    result = cli.fails(*cli.now, "check", bomb, naming="bomb.yaml")
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "YAML aliases" in result.err and result.out == ""
