@@ -140,6 +140,12 @@ def _html_directory(target: Path) -> Path:
         raise ValidationError(
             f"--html: directory {str(directory)!r} does not exist", field="--html"
         )
+    if target.exists() and not target.is_file():
+        # the page replaces the target (a rename): never a device, pipe or socket (as root,
+        # --html /dev/null would have replaced /dev/null with the page)
+        raise ValidationError(
+            f"--html: {str(target)!r} exists and is not a regular file", field="--html"
+        )
     return directory
 
 

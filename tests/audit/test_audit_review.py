@@ -4,7 +4,10 @@ instants at the ends of the calendar said as bad input, never a traceback."""
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +81,17 @@ def test_an_instant_before_year_1000_is_written_with_four_digits(
     schemas.validate(document, "audit-report", what="audit")
     assert document["audited_at"] == "0999-01-01T00:00:00.000Z", err
     assert status in (0, 1)
+
+
+def test_html_onto_a_device_or_pipe_is_bad_input_and_leaves_it(
+    account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The page is renamed over its target: a FIFO (or, as root, /dev/null) was replaced
+    by a regular file."""
+    fifo = tmp_path / "pipe.html"
+    os.mkfifo(fifo)
+    status, out, err = run_audit(capsys, account.home, "--html", str(fifo))
+    assert status == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "not a regular file" in err
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".pipe")) == []
