@@ -5,7 +5,6 @@ a pipe, the same text without colours, wide enough not to fold every line)."""
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import TextIO
 
@@ -23,8 +22,6 @@ STYLES = {
 }
 #: The width used when stdout is not a terminal and COLUMNS is not set.
 PIPE_WIDTH = 200
-#: Control characters (ESC and the rest, but the newline) a terminal would obey.
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
 def _text(value: str) -> str:
@@ -32,7 +29,9 @@ def _text(value: str) -> str:
     text: rich markup escaped, control characters shown as ``\\x1b``, never obeyed."""
     from rich.markup import escape
 
-    return escape(_CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", value))
+    from sam_ext.output import visible
+
+    return escape(visible(value))
 
 
 def _signer(function: FunctionAudit) -> str:
