@@ -506,3 +506,47 @@ def test_a_yaml_alias_bomb_is_bad_input_not_a_hang(cli: Cli, app: Path) -> None:
     result = cli.fails(*cli.now, "check", bomb, naming="bomb.yaml")
     assert len(result.err.strip().splitlines()) == 1, result.err
     assert "YAML aliases" in result.err and result.out == ""
+
+
+def test_a_packaged_cdk_template_keeps_its_construct_paths(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """``sam-ext package`` keeps ``aws:cdk:path`` in the template it writes outside
+    cdk.out: check (and --signing-profiles) still name resources by their construct paths."""
+    arn = cli.profile("publisher")
+    csc = cli.csc(arn)
+    path = write_template(
+        {
+            "Resources": {
+                "CheckoutB7CD3E82": {
+                    "Type": "AWS::Lambda::Function",
+                    "Metadata": {"aws:cdk:path": "Shop/Checkout/Resource"},
+                    "Properties": {
+                        "Code": "src/",
+                        "Handler": "app.handler",
+                        "Runtime": "python3.12",
+                        "CodeSigningConfigArn": csc,
+                    },
+                }
+            }
+        },
+        name="packaged.json",
+    )
+    found = findings(cli, path, status=1)["CheckoutB7CD3E82"]
+    assert found["construct_path"] == "Shop/Checkout/Resource"
+    assert found["message"].startswith("Shop/Checkout/Resource: ")
+    signed = findings(cli, path, "--signing-profiles", "Shop/Checkout=publisher")
+    assert signed["CheckoutB7CD3E82"]["standing"] == "ALLOW"
+
+
+def test_the_table_shows_control_characters_never_sends_them(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """A logical id is the template author's text: ESC sequences in it (a terminal's title,
+    a cleared screen) are shown as \\x1b, not sent to the terminal."""
+    path = write_template(
+        {"Resources": {"Fn\x1b]0;pwned\x07\x1b[2J": function("src/")}, "Transform": SAM}
+    )
+    table = check(cli, path).out
+    assert "\x1b" not in table and "\x07" not in table
+    assert "Fn\\x1b]0;pwned\\x07\\x1b[2J" in table
