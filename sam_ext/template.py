@@ -111,13 +111,39 @@ def checked_template(document: Any, *, origin: str) -> Template:
             )
         if not isinstance(resource.get("Type"), str):
             raise ValidationError(f"template {origin}: resource {logical_id} has no Type")
+        properties = resource.get("Properties")
+        if properties is not None and not isinstance(properties, dict):
+            raise ValidationError(
+                f"template {origin}: resource {logical_id}: Properties must be a mapping, "
+                f"not {type(properties).__name__}"
+            )
+    globals_ = document.get("Globals")
+    sections = globals_.items() if isinstance(globals_, dict) else [("", globals_)]
+    for section, values in sections if globals_ is not None else ():
+        if not isinstance(values, dict):
+            raise ValidationError(
+                f"template {origin}: Globals{'.' + str(section) if section else ''} must be a "
+                f"mapping, not {'nothing' if values is None else type(values).__name__}"
+            )
     return document
+
+
+#: The most bytes a template file is read for (CloudFormation's own limit is 1 MB; a SAM
+#: template before its transform, or one with long comments, may be larger).
+MAX_TEMPLATE_BYTES = 64 * 2**20
 
 
 def load_template(path: Path, *, option: str = "--template-file") -> Template:
     """Read a template file (errors name ``option``, the input that gave ``path``)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as reader:  # bounded: /dev/zero or an endless pipe is no template
+            data = reader.read(MAX_TEMPLATE_BYTES + 1)
+        if len(data) > MAX_TEMPLATE_BYTES:
+            raise ValidationError(
+                f"{option}: {str(path)!r} is larger than {MAX_TEMPLATE_BYTES // 2**20} MiB "
+                "(CloudFormation accepts templates of at most 1 MB)"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ValidationError(f"{option}: {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -550,3 +550,36 @@ def test_the_table_shows_control_characters_never_sends_them(
     table = check(cli, path).out
     assert "\x1b" not in table and "\x07" not in table
     assert "Fn\\x1b]0;pwned\\x07\\x1b[2J" in table
+
+
+def test_properties_or_globals_of_the_wrong_shape_are_bad_input(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """Each was an AttributeError ("internal error"); CloudFormation and SAM refuse them."""
+    shapes = {
+        "list.json": {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": [1]}}},
+        "text.json": {
+            "Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": "x"}}
+        },
+        "globals.json": {
+            "Transform": SAM,
+            "Globals": {"Function": "x"},
+            "Resources": {"Fn": function("src/")},
+        },
+        "empty.json": {"Transform": SAM, "Globals": "x", "Resources": {"Fn": function("src/")}},
+    }
+    said = {
+        "list.json": "resource Fn: Properties must be a mapping, not list",
+        "text.json": "resource Fn: Properties must be a mapping, not str",
+        "globals.json": "Globals.Function must be a mapping, not str",
+        "empty.json": "Globals must be a mapping, not str",
+    }
+    for name, document in shapes.items():
+        result = cli.fails(*cli.now, "check", write_template(document, name=name), naming=name)
+        assert len(result.err.strip().splitlines()) == 1 and said[name] in result.err
+
+
+def test_an_endless_template_file_is_bad_input(cli: Cli) -> None:
+    """/dev/zero (or an endless pipe) was read until memory ran out (MemoryError)."""
+    result = cli.fails(*cli.now, "check", Path("/dev/zero"), naming="/dev/zero")
+    assert len(result.err.strip().splitlines()) == 1 and "larger than 64 MiB" in result.err
