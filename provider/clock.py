@@ -39,7 +39,8 @@ def parse_instant(text: str, *, field: str) -> datetime:
 def format_instant(instant: datetime) -> str:
     """Format an instant as ISO-8601 UTC with milliseconds and a ``Z`` suffix."""
     utc = instant.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # the year padded to four digits by hand: strftime's %Y gives "999" for year 999 on glibc
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def days_in_month(year: int, month: int) -> int:

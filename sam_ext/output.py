@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import re
 import sys
 from typing import Any, TextIO
 
@@ -65,3 +66,13 @@ def warn(message: str) -> None:
         echo(f"{click.style('warning:', fg='yellow', bold=True)} {message}", err=True)
     else:
         echo(f"warning: {message}", err=True)
+
+
+#: Control characters (ESC and the rest, but the newline) a terminal would obey.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` with its control characters shown (``\\x1b``), never obeyed: what a
+    template or an account says (names, revocation reasons) on a terminal."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)

@@ -64,11 +64,37 @@ def parse_template(text: str, *, origin: str, loader: type[yaml.SafeLoader] = LO
     return checked_template(document, origin=origin)
 
 
+#: The most values a template may hold once its YAML aliases are expanded: far above any
+#: real template (CloudFormation's largest, 1 MB, holds some 100,000), far below what a
+#: "billion laughs" of nested aliases expands to (every reader walks the expanded values).
+MAX_VALUES = 2_000_000
+
+
+def _check_size(document: Any, origin: str) -> None:
+    """Count ``document``'s values as the readers see them (an alias once per use)."""
+    pending = [document]
+    seen = 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ValidationError(
+                f"template {origin}: more than {MAX_VALUES:,} values once its YAML aliases "
+                "are expanded (aliases of aliases?); CloudFormation templates are far smaller"
+            )
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+
+
 def checked_template(document: Any, *, origin: str) -> Template:
     """``document`` if it has the shape of a template (a mapping with at least one
-    resource, each with a ``Type``); errors name ``origin``."""
+    resource, each with a ``Type``, and a size a template can have); errors name
+    ``origin``."""
     if not isinstance(document, dict):
         raise ValidationError(f"template {origin}: the top level must be a mapping")
+    _check_size(document, origin)
     resources = document.get("Resources")
     if resources is None:
         raise ValidationError(f"template {origin}: it has no Resources section")
@@ -85,13 +111,39 @@ def checked_template(document: Any, *, origin: str) -> Template:
             )
         if not isinstance(resource.get("Type"), str):
             raise ValidationError(f"template {origin}: resource {logical_id} has no Type")
+        properties = resource.get("Properties")
+        if properties is not None and not isinstance(properties, dict):
+            raise ValidationError(
+                f"template {origin}: resource {logical_id}: Properties must be a mapping, "
+                f"not {type(properties).__name__}"
+            )
+    globals_ = document.get("Globals")
+    sections = globals_.items() if isinstance(globals_, dict) else [("", globals_)]
+    for section, values in sections if globals_ is not None else ():
+        if not isinstance(values, dict):
+            raise ValidationError(
+                f"template {origin}: Globals{'.' + str(section) if section else ''} must be a "
+                f"mapping, not {'nothing' if values is None else type(values).__name__}"
+            )
     return document
+
+
+#: The most bytes a template file is read for (CloudFormation's own limit is 1 MB; a SAM
+#: template before its transform, or one with long comments, may be larger).
+MAX_TEMPLATE_BYTES = 64 * 2**20
 
 
 def load_template(path: Path, *, option: str = "--template-file") -> Template:
     """Read a template file (errors name ``option``, the input that gave ``path``)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as reader:  # bounded: /dev/zero or an endless pipe is no template
+            data = reader.read(MAX_TEMPLATE_BYTES + 1)
+        if len(data) > MAX_TEMPLATE_BYTES:
+            raise ValidationError(
+                f"{option}: {str(path)!r} is larger than {MAX_TEMPLATE_BYTES // 2**20} MiB "
+                "(CloudFormation accepts templates of at most 1 MB)"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ValidationError(f"{option}: {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -74,10 +74,13 @@ def _worst(found: Sequence[tuple[DeployedFacts, Prediction]]) -> Decision:
 
 
 def _expiring(read: FunctionRead, at: datetime, horizon: datetime) -> str:
-    soon = sorted(
-        (a.facts.expires_at, a)
-        for a in read.artifacts
-        if a.facts.expires_at is not None and at < a.facts.expires_at <= horizon
+    soon = sorted(  # by date only: a function's code and layer often expire together
+        (
+            (a.facts.expires_at, a)
+            for a in read.artifacts
+            if a.facts.expires_at is not None and at < a.facts.expires_at <= horizon
+        ),
+        key=lambda found: found[0],
     )
     if not soon:
         return ""

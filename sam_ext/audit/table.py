@@ -24,6 +24,16 @@ STYLES = {
 PIPE_WIDTH = 200
 
 
+def _text(value: str) -> str:
+    """What the account says (function names, revocation reasons, API errors) as table
+    text: rich markup escaped, control characters shown as ``\\x1b``, never obeyed."""
+    from rich.markup import escape
+
+    from sam_ext.output import visible
+
+    return escape(visible(value))
+
+
 def _signer(function: FunctionAudit) -> str:
     code = next((a for a in function.artifacts if a.kind.value == "code"), None)
     if code is None or code.signing_profile_version_arn is None:
@@ -87,15 +97,16 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
             later = function.standing_at_horizon
             if later is not None and later is not standing:
                 row[0] += f" → [{STYLES[later]}]{later.value}[/]"
-            row.append(function.function_name)
+            # what the account says (names, revocation reasons) is text, never rich markup
+            row.append(_text(function.function_name))
             if several:
                 row.append(function.region)
             row += [
                 function.policy or "-",
                 function.check or "-",
-                _signer(function),
+                _text(_signer(function)),
                 _expires(function),
-                said,
+                _text(said),
             ]
             table.add_row(*row)
         table.add_section()
@@ -106,11 +117,11 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
             configs.add_column(column, overflow="fold")
         for config in report.code_signing_configs:
             configs.add_row(
-                config.arn.rsplit(":", 1)[-1],
+                _text(config.arn.rsplit(":", 1)[-1]),
                 config.region,
                 config.policy,
-                ", ".join(config.functions) or "(unused)",
-                "\n".join(config.notes) or "-",
+                _text(", ".join(config.functions)) or "(unused)",
+                _text("\n".join(config.notes)) or "-",
             )
         console.print(configs)
     upcoming = report.expiries
@@ -121,10 +132,12 @@ def print_report(report: AuditReport, stream: TextIO | None = None) -> None:
         for expiry in upcoming:
             expiries.add_row(
                 format_instant(expiry.expires_at),
-                expiry.function_name,
-                expiry.artifact.value if expiry.artifact.value == "code" else expiry.arn,
+                _text(expiry.function_name),
+                expiry.artifact.value if expiry.artifact.value == "code" else _text(expiry.arn),
                 "yes" if expiry.within_window else "no",
             )
         console.print(expiries)
     for error in report.region_errors:
-        console.print(f"[bold magenta]region {error.region}: not audited[/] ({error.error})")
+        console.print(
+            f"[bold magenta]region {_text(error.region)}: not audited[/] ({_text(error.error)})"
+        )

@@ -248,6 +248,12 @@ def _read_assets(assembly_dir: Path, manifest_name: str) -> dict[str, CdkAsset]:
     return assets
 
 
+def _property(artifact: Mapping[str, Any], name: str) -> Any:
+    """An artifact's ``properties[name]``; ``None`` when its properties are no object."""
+    properties = artifact.get("properties")
+    return properties.get(name) if isinstance(properties, Mapping) else None
+
+
 def _read_stack(
     assembly_dir: Path, name: str, artifact: Mapping[str, Any], artifacts: Mapping[str, Any]
 ) -> CdkStack:
@@ -275,10 +281,11 @@ def _read_stack(
             construct_paths[str(logical_id)] = meta[PATH_METADATA]
 
     manifests: list[str] = []
-    for dependency in artifact.get("dependencies", []) or []:
-        dependent = artifacts.get(dependency)
+    dependencies = artifact.get("dependencies")
+    for dependency in dependencies if isinstance(dependencies, list) else ():
+        dependent = artifacts.get(dependency) if isinstance(dependency, str) else None
         if isinstance(dependent, Mapping) and dependent.get("type") == ASSET_MANIFEST_ARTIFACT:
-            file = (dependent.get("properties") or {}).get("file")
+            file = _property(dependent, "file")
             if isinstance(file, str):
                 manifests.append(file)
     if not manifests and (assembly_dir / f"{name}.assets.json").is_file():
@@ -301,7 +308,9 @@ def _read_stack(
     return stack
 
 
-def _stacks(assembly_dir: Path) -> Iterator[CdkStack]:
+def _stacks(assembly_dir: Path, outer: tuple[Path, ...] = ()) -> Iterator[CdkStack]:
+    """The stacks of the assembly in ``assembly_dir`` and of its nested assemblies
+    (``outer``: the assemblies it is nested in, which it may not name again)."""
     manifest = _read_json(assembly_dir, assembly_dir / MANIFEST, what="manifest")
     artifacts = manifest.get("artifacts", {})
     if not isinstance(artifacts, Mapping):
@@ -313,10 +322,16 @@ def _stacks(assembly_dir: Path) -> Iterator[CdkStack]:
         if kind == STACK_ARTIFACT:
             yield _read_stack(assembly_dir, str(name), artifact, artifacts)
         elif kind == NESTED_ASSEMBLY_ARTIFACT:
-            directory_name = (artifact.get("properties") or {}).get("directoryName")
+            directory_name = _property(artifact, "directoryName")
             if isinstance(directory_name, str):
                 nested = _inside(assembly_dir, directory_name, what=f"nested assembly {name}")
-                yield from _stacks(nested)
+                if nested in (*outer, assembly_dir):
+                    raise _error(
+                        assembly_dir,
+                        f"nested assembly {name} ({directory_name!r}) is an assembly it is "
+                        "nested in (a cloud assembly cannot contain itself)",
+                    )
+                yield from _stacks(nested, (*outer, assembly_dir))
 
 
 def read_cloud_assembly(directory: Path) -> CloudAssembly:

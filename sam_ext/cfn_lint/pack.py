@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provider.clock import parse_instant
 from provider.errors import CodesignError, ValidationError
 from sam_ext.cfn_lint import RuleId
 from sam_ext.check import CheckOptions, Finding, Standing, check_document
 from sam_ext.context import CliContext
-from sam_ext.entry import BACKEND_ENV, GLOBAL_OPTIONS
+from sam_ext.entry import BACKEND_ENV, GLOBAL_OPTIONS, NOW_ENV
 
 #: A location in the template, as cfn-lint's ``RuleMatch`` takes it.
 TemplatePath = tuple[str | int, ...]
@@ -76,8 +77,11 @@ def context_from_environment(environ: Mapping[str, str] | None = None) -> CliCon
         raise ValidationError(
             f"{BACKEND_ENV}={backend!r} is not a backend: use local or aws", field=BACKEND_ENV
         )
+    now_text = env("--now")
+    if now_text is not None:  # said as the variable cfn-lint's user set, not as --now
+        parse_instant(now_text, field=NOW_ENV)
     return CliContext(
-        home=env("--home"), region=env("--region"), backend_name=backend, now_text=env("--now")
+        home=env("--home"), region=env("--region"), backend_name=backend, now_text=now_text
     )
 
 

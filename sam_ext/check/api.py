@@ -15,6 +15,47 @@ from sam_ext.template import load_template
 
 if TYPE_CHECKING:
     from provider.backends.base import Backend
+    from sam_ext.cdk.assembly import CdkStack
+
+
+class _PathsOnly:
+    """The construct paths a template outside a cloud assembly carries in its resources'
+    ``aws:cdk:path`` Metadata (a CDK stack's template after ``sam-ext package``, which keeps
+    them): findings and ``--signing-profiles`` name resources by them; no asset is read."""
+
+    def __init__(self, stack: CdkStack) -> None:
+        self.stack = stack
+
+    def construct_path(self, logical_id: str) -> str | None:
+        return self.stack.construct_path(logical_id)
+
+    def asset_of(self, logical_id: str, resource: Mapping[str, Any]) -> None:
+        return None
+
+    def logical_id_of(self, id_or_path: str) -> str | None:
+        return self.stack.logical_id_of(id_or_path)
+
+
+def _names(template_path: Path, document: Mapping[str, Any]) -> CdkNames | None:
+    """The CDK names of a template: its stack's when it lies in a cloud assembly, else those
+    its Metadata carries, else none."""
+    from sam_ext.cdk.assembly import PATH_METADATA, CdkStack, stack_of_template
+
+    stack = stack_of_template(template_path) if template_path.is_file() else None
+    if stack is not None:
+        return stack
+    resources = document.get("Resources")
+    paths = {
+        str(logical_id): resource["Metadata"][PATH_METADATA]
+        for logical_id, resource in (resources.items() if isinstance(resources, Mapping) else ())
+        if isinstance(resource, Mapping)
+        and isinstance(resource.get("Metadata"), Mapping)
+        and isinstance(resource["Metadata"].get(PATH_METADATA), str)
+    }
+    if not paths:
+        return None
+    name = next(iter(paths.values())).strip("/").split("/", 1)[0]
+    return _PathsOnly(CdkStack(name, template_path, template_path.parent, paths, template=document))
 
 
 def _check(
@@ -43,12 +84,10 @@ def check_document(
     file it came from (relative code paths and nested templates are read next to it; a
     template of a CDK cloud assembly, ``cdk.out/STACK.template.json``, brings its stack's
     construct paths and assets)."""
-    from sam_ext.cdk.assembly import stack_of_template
-
     judge = Judge(backend, options.at)
-    stack = stack_of_template(template_path) if template_path.is_file() else None
+    names = _names(template_path, document)
     with lookup_scope():  # the backend's shared look-ups: once for this check
-        findings, notes = _check(document, template_path, options, backend, stack, judge)
+        findings, notes = _check(document, template_path, options, backend, names, judge)
     return CheckReport(tuple(findings), template_path, options.at, notes)
 
 
@@ -63,7 +102,7 @@ def check_template(path: Path, options: CheckOptions, backend: Backend) -> Check
 
 
 def _check_path(path: Path, options: CheckOptions, backend: Backend) -> CheckReport:
-    from sam_ext.cdk.assembly import is_cloud_assembly, read_cloud_assembly, stack_of_template
+    from sam_ext.cdk.assembly import is_cloud_assembly, read_cloud_assembly
 
     judge = Judge(backend, options.at)
     if path.is_dir():
@@ -94,12 +133,6 @@ def _check_path(path: Path, options: CheckOptions, backend: Backend) -> CheckRep
         return CheckReport(tuple(findings), path, options.at, tuple(notes))
     if not path.exists():
         raise ValidationError(f"{path}: no such template file or cloud assembly directory")
-    found, noted = _check(
-        load_template(path, option="TEMPLATE"),
-        path,
-        options,
-        backend,
-        stack_of_template(path),
-        judge,
-    )
+    document = load_template(path, option="TEMPLATE")
+    found, noted = _check(document, path, options, backend, _names(path, document), judge)
     return CheckReport(tuple(found), path, options.at, noted)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from provider.clock import parse_duration, parse_instant
+from provider.clock import format_instant, parse_duration, parse_instant
 from provider.errors import CodesignError, ValidationError
 from sam_ext.audit.report import EXIT_INCOMPLETE, FailOn, Standing
 from sam_ext.context import CliContext
@@ -140,6 +140,12 @@ def _html_directory(target: Path) -> Path:
         raise ValidationError(
             f"--html: directory {str(directory)!r} does not exist", field="--html"
         )
+    if target.exists() and not target.is_file():
+        # the page replaces the target (a rename): never a device, pipe or socket (as root,
+        # --html /dev/null would have replaced /dev/null with the page)
+        raise ValidationError(
+            f"--html: {str(target)!r} exists and is not a regular file", field="--html"
+        )
     return directory
 
 
@@ -247,7 +253,14 @@ def audit(
     from sam_ext.audit.collect import AuditOptions, audit_regions
 
     at = parse_instant(at_text, field="--at") if at_text else ctx.now
-    window = parse_duration(within, field="--within") if within else None
+    window = parse_duration(within, field="--within") if within is not None else None
+    try:
+        horizon = at + window if window is not None else None
+    except OverflowError:
+        raise ValidationError(
+            f"--within: {within!r} from {format_instant(at)} is past the year 9999",
+            field="--within",
+        ) from None
     if fail_on == FailOn.EXPIRING and window is None:
         raise ValidationError(
             "--fail-on expiring: give --within (e.g. --within 30d): the window it looks ahead",
@@ -256,9 +269,7 @@ def audit(
     chosen = _regions(ctx, regions)
     if html_file is not None:
         _html_directory(html_file)
-    options = AuditOptions(
-        at=at, horizon=at + window if window else None, within=within, workers=workers
-    )
+    options = AuditOptions(at=at, horizon=horizon, within=within, workers=workers)
     readers = _readers(ctx, chosen, at)
     progress, stop = _progress()
     try:

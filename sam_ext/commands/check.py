@@ -11,7 +11,7 @@ from provider.clock import format_instant
 from sam_ext.check import CheckOptions, CheckReport, FailOn, Standing, check_template
 from sam_ext.context import CliContext
 from sam_ext.options import SamCommand, SpaceSeparated
-from sam_ext.output import emit, warn
+from sam_ext.output import emit, visible, warn
 from sam_ext.parameters import parse_overrides
 from sam_ext.signing_profiles import parse_signing_profiles
 
@@ -49,14 +49,15 @@ def render_table(report: CheckReport, *, width: int | None = None) -> str:
     table.add_column("Check", no_wrap=True)
     table.add_column("What Lambda would do, and the remedy", ratio=3, overflow="fold")
     for finding in report.sorted():
-        resource = Text(finding.name)
+        # a template's names and an account's words (revocation reasons): shown, not obeyed
+        resource = Text(visible(finding.name))
         if finding.construct_path is not None:
-            resource.append(f"\n{finding.path}", style="dim")
-        resource.append(f"\n{finding.resource_type}", style="dim")
-        said = Text(finding.message)
+            resource.append(f"\n{visible(finding.path)}", style="dim")
+        resource.append(f"\n{visible(finding.resource_type)}", style="dim")
+        said = Text(visible(finding.message))
         if finding.remedy:
             said.append("\nremedy: ", style="bold")
-            said.append(finding.remedy)
+            said.append(visible(finding.remedy))
         table.add_row(
             Text(finding.standing.value, style=STYLES[finding.standing]),
             resource,

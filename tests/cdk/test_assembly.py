@@ -310,3 +310,39 @@ def test_an_unknown_packaging(tmp_path: Path) -> None:
     assets["files"][CODE_HASH]["source"]["packaging"] = "tarball"
     (out / "Shop.assets.json").write_text(json.dumps(assets))
     assert "packaging 'tarball' (expected zip or file)" in _refusal(out)
+
+
+def test_a_nested_assembly_that_names_itself_is_refused(tmp_path: Path) -> None:
+    """``directoryName: "."`` (or an outer assembly's directory) would be read for ever:
+    one line naming the artifact, never a RecursionError."""
+    out = make_assembly(tmp_path, metadata=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["artifacts"]["Loop"] = {
+        "type": "cdk:cloud-assembly",
+        "properties": {"directoryName": "."},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    message = _refusal(out)
+    assert "nested assembly Loop ('.')" in message and "cannot contain itself" in message
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["nested properties text", "dependencies a number", "asset manifest properties a list"],
+)
+def test_malformed_optional_manifest_fields_are_read_leniently(tmp_path: Path, change: str) -> None:
+    """Each was an AttributeError or TypeError ("internal error"); like an artifact that is
+    no object, a field of the wrong shape is skipped, and the stack is still read."""
+    out = make_assembly(tmp_path, metadata=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    artifacts = manifest["artifacts"]
+    if change == "nested properties text":
+        artifacts["Stage"] = {"type": "cdk:cloud-assembly", "properties": "x"}
+    elif change == "dependencies a number":
+        artifacts["Shop"]["dependencies"] = 5
+    else:
+        artifacts["Shop.assets"] = {"type": "cdk:asset-manifest", "properties": ["x"]}
+        artifacts["Shop"]["dependencies"] = ["Shop.assets"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (stack,) = read_cloud_assembly(out).stacks
+    assert stack.name == "Shop" and stack.assets  # assets from Shop.assets.json, as named

@@ -366,6 +366,7 @@ def test_a_bad_clock_variable_is_one_match_naming_it(keystore: Keystore) -> None
     env = lint_env(keystore.home, SAM_EXT_NOW="yesterday")
     message = _one_failure(cfn_lint(template, home=keystore.home, env=env))
     assert "yesterday" in message
+    assert "SAM_EXT_NOW" in message and "--now" not in message  # the input cfn-lint's user set
 
 
 def test_the_cli_prints_the_directory_cfn_lint_loads(keystore: Keystore) -> None:

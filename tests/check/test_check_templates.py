@@ -487,3 +487,99 @@ def test_a_nested_template_in_s3_is_said_not_checked_on_the_local_backend(
     assert note.startswith("Remote: its template https://s3.amazonaws.com/bucket/child.yaml")
     assert "--backend aws" in note
     assert "warning: Remote" in result.err
+
+
+def test_a_yaml_alias_bomb_is_bad_input_not_a_hang(cli: Cli, app: Path) -> None:
+    """Aliases of aliases ("billion laughs") load in microseconds and expand to 10^10
+    values, which every reader of the template would walk: refused in one line."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefghi", "bcdefghij", strict=True):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
+    lines += [
+        "Resources:",
+        "  Fn:",
+        "    Type: AWS::Lambda::Function",
+        "    Properties: {Code: {ZipFile: x}, Description: *j}",
+    ]
+    bomb = app / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    result = cli.fails(*cli.now, "check", bomb, naming="bomb.yaml")
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "YAML aliases" in result.err and result.out == ""
+
+
+def test_a_packaged_cdk_template_keeps_its_construct_paths(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """``sam-ext package`` keeps ``aws:cdk:path`` in the template it writes outside
+    cdk.out: check (and --signing-profiles) still name resources by their construct paths."""
+    arn = cli.profile("publisher")
+    csc = cli.csc(arn)
+    path = write_template(
+        {
+            "Resources": {
+                "CheckoutB7CD3E82": {
+                    "Type": "AWS::Lambda::Function",
+                    "Metadata": {"aws:cdk:path": "Shop/Checkout/Resource"},
+                    "Properties": {
+                        "Code": "src/",
+                        "Handler": "app.handler",
+                        "Runtime": "python3.12",
+                        "CodeSigningConfigArn": csc,
+                    },
+                }
+            }
+        },
+        name="packaged.json",
+    )
+    found = findings(cli, path, status=1)["CheckoutB7CD3E82"]
+    assert found["construct_path"] == "Shop/Checkout/Resource"
+    assert found["message"].startswith("Shop/Checkout/Resource: ")
+    signed = findings(cli, path, "--signing-profiles", "Shop/Checkout=publisher")
+    assert signed["CheckoutB7CD3E82"]["standing"] == "ALLOW"
+
+
+def test_the_table_shows_control_characters_never_sends_them(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """A logical id is the template author's text: ESC sequences in it (a terminal's title,
+    a cleared screen) are shown as \\x1b, not sent to the terminal."""
+    path = write_template(
+        {"Resources": {"Fn\x1b]0;pwned\x07\x1b[2J": function("src/")}, "Transform": SAM}
+    )
+    table = check(cli, path).out
+    assert "\x1b" not in table and "\x07" not in table
+    assert "Fn\\x1b]0;pwned\\x07\\x1b[2J" in table
+
+
+def test_properties_or_globals_of_the_wrong_shape_are_bad_input(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """Each was an AttributeError ("internal error"); CloudFormation and SAM refuse them."""
+    shapes = {
+        "list.json": {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": [1]}}},
+        "text.json": {
+            "Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": "x"}}
+        },
+        "globals.json": {
+            "Transform": SAM,
+            "Globals": {"Function": "x"},
+            "Resources": {"Fn": function("src/")},
+        },
+        "empty.json": {"Transform": SAM, "Globals": "x", "Resources": {"Fn": function("src/")}},
+    }
+    said = {
+        "list.json": "resource Fn: Properties must be a mapping, not list",
+        "text.json": "resource Fn: Properties must be a mapping, not str",
+        "globals.json": "Globals.Function must be a mapping, not str",
+        "empty.json": "Globals must be a mapping, not str",
+    }
+    for name, document in shapes.items():
+        result = cli.fails(*cli.now, "check", write_template(document, name=name), naming=name)
+        assert len(result.err.strip().splitlines()) == 1 and said[name] in result.err
+
+
+def test_an_endless_template_file_is_bad_input(cli: Cli) -> None:
+    """/dev/zero (or an endless pipe) was read until memory ran out (MemoryError)."""
+    result = cli.fails(*cli.now, "check", Path("/dev/zero"), naming="/dev/zero")
+    assert len(result.err.strip().splitlines()) == 1 and "larger than 64 MiB" in result.err
