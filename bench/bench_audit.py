@@ -110,19 +110,12 @@ if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[1] == "--counting-c
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
-for _name in list(os.environ):
-    if _name.startswith("AWS_"):
-        os.environ.pop(_name)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_EC2_METADATA_DISABLED="true",
-)
+from common import load, machine, offline_aws, table  # noqa: E402
+
+offline_aws()
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
-from common import load, machine, table  # noqa: E402
 from endpoint.serving import start_server  # noqa: E402
 
 

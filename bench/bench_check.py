@@ -19,9 +19,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
-for name in list(os.environ):
-    if name.startswith("AWS_"):
-        os.environ.pop(name)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_EC2_METADATA_DISABLED="true",
-)
+from common import load, machine, offline_aws, run_in_turn, table  # noqa: E402
+
+offline_aws()
 
 import boto3  # noqa: E402
-from botocore.client import BaseClient  # noqa: E402
-from common import load, machine, run_in_turn, table  # noqa: E402
 from endpoint.serving import start_server  # noqa: E402
+from fake_aws import api_calls  # noqa: E402
 
 from provider.backends.aws import AwsBackend, S3Object  # noqa: E402
 from provider.backends.local import LocalBackend  # noqa: E402
@@ -133,23 +124,6 @@ def build_local(home: Path, root: Path, functions: int) -> tuple[Path, str]:
     return template, " ".join(f"Local{index}={profile}" for index in range(local))
 
 
-@contextmanager
-def counted() -> Iterator[Counter[str]]:
-    """Every AWS API call made in this process, by service and operation."""
-    calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def count(self: BaseClient, operation: str, params: Any) -> Any:
-        calls[f"{self.meta.service_model.service_name}:{operation}"] += 1
-        return original(self, operation, params)
-
-    BaseClient._make_api_call = count  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--functions", type=int, default=200)
@@ -196,7 +170,7 @@ def main() -> None:
             )
             from sam_ext.cli import main as cli
 
-            with counted() as calls, redirect_stdout(io.StringIO()):
+            with api_calls() as calls, redirect_stdout(io.StringIO()):
                 status = cli(["--backend", "aws", "check", str(many), "--output", "json",
                               "--signing-profiles", profiles])  # fmt: skip
             assert status == 0, status

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 import zipfile
 from collections import Counter
@@ -18,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from endpoint.serving import Server, start_server
+from fake_aws import api_calls
 
 from provider.backends.aws import AwsBackend, S3Object
 from provider.clock import format_instant, utcnow
@@ -203,15 +203,12 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
     served: Server,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Many S3 objects signed by one profile, and as many unsigned: GetSigningProfile (each
     signed object's revocation record) and ListSigningJobs (searched for each object no
     signature decides) are asked once per check, though the objects are read 16 at a time;
     each object's own reads stay its own; the next check asks again (a revocation made
     between two checks is seen by the second)."""
-    from botocore.client import BaseClient
-
     backend = AwsBackend(REGION, endpoint_url=served.url, job_delay=0.05)
     s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=served.url)
     tag = str(time.monotonic_ns() % 10**10)
@@ -256,19 +253,12 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
     template.write_text(json.dumps({"Resources": resources}))
 
     calls: Counter[str] = Counter()
-    lock = threading.Lock()
-    original = BaseClient._make_api_call
-
-    def count(self: BaseClient, operation: str, params: Any) -> Any:
-        with lock:
-            calls[operation] += 1
-        return original(self, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", count)
 
     def check() -> dict[str, str]:
+        with api_calls() as counted:
+            status = main(["--backend", "aws", "check", str(template), "--output", "json"])
         calls.clear()
-        status = main(["--backend", "aws", "check", str(template), "--output", "json"])
+        calls.update(counted)
         out, err = capsys.readouterr()
         assert "Traceback" not in err and "internal error" not in err, err
         assert status in (0, 1)
@@ -277,10 +267,10 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
     standings = check()
     assert {standings[f"Signed{i}"] for i in range(objects)} == {"ALLOW"}
     assert {standings[f"Plain{i}"] for i in range(objects)} == {"UNKNOWN"}
-    assert calls["GetSigningProfile"] == 1  # was one per signed object
-    assert calls["ListSigningJobs"] == 1  # was one per unsigned object
-    assert calls["DescribeSigningJob"] == objects  # each object's own job
-    assert calls["GetObject"] == 2 * objects
+    assert calls["signer:GetSigningProfile"] == 1  # was one per signed object
+    assert calls["signer:ListSigningJobs"] == 1  # was one per unsigned object
+    assert calls["signer:DescribeSigningJob"] == objects  # each object's own job
+    assert calls["s3:GetObject"] == 2 * objects
 
     # Not kept past the check: the next one asks again, and sees the profile revoked.
     version = arn.rsplit("/", 1)[1]
@@ -289,4 +279,4 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
     )
     standings = check()
     assert {standings[f"Signed{i}"] for i in range(objects)} == {"REJECT"}
-    assert (calls["GetSigningProfile"], calls["ListSigningJobs"]) == (1, 1)
+    assert (calls["signer:GetSigningProfile"], calls["signer:ListSigningJobs"]) == (1, 1)
