@@ -1,15 +1,42 @@
 """Fake AWS for the tests (and benchmarks) whose clients talk to moto or ``sam-ext serve``:
-the API calls counted."""
+an environment with nothing of the host's AWS configuration, and the API calls counted."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from botocore.client import BaseClient
+
+
+def fake_aws_environment(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    region: str = "us-east-1",
+    *,
+    endpoint_url: str | None = None,
+    also_remove: tuple[str, ...] = (),
+) -> None:
+    """Fake credentials in ``region``, and nothing of the host's AWS configuration: every
+    ``AWS_*`` variable (and ``also_remove``) unset, config and credentials files that do not
+    exist, no instance metadata; ``endpoint_url``, if given, as every client's endpoint."""
+    for name in list(os.environ):
+        if name.startswith("AWS_") or name in also_remove:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    if endpoint_url is not None:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
 
 
 @contextmanager

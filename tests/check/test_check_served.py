@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from endpoint.serving import Server, start_server
-from fake_aws import api_calls
+from fake_aws import api_calls, fake_aws_environment
 
 from provider.backends.aws import AwsBackend, S3Object
 from provider.clock import format_instant, utcnow
@@ -25,7 +25,6 @@ from provider.validity import ValidityPeriod
 from sam_ext.cli import main
 
 REGION = "us-east-1"
-_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN")
 
 
 def _zip() -> bytes:
@@ -44,15 +43,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def served(server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Server:
-    for name in _AWS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    fake_aws_environment(monkeypatch, tmp_path, REGION, endpoint_url=server.url)
     return server
 
 

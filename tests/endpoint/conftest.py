@@ -8,7 +8,6 @@ and ``endpoint_url``: the real serializers and parsers, nothing stubbed.
 from __future__ import annotations
 
 import io
-import os
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from fake_aws import fake_aws_environment
 
 from .serving import REPO, Server, start_server
 
@@ -39,15 +39,7 @@ def client_config() -> Config:
 @pytest.fixture(autouse=True)
 def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials, no host AWS configuration."""
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name == "MOTO_ACCOUNT_ID":
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    fake_aws_environment(monkeypatch, tmp_path, REGION, also_remove=("MOTO_ACCOUNT_ID",))
 
 
 @pytest.fixture(scope="module")
