@@ -8,14 +8,14 @@ as CloudFormation checks them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from cdk_app import NOW, PROFILE, CdkApp, Result, synth_example
-from endpoint.serving import Server, start_server
+from endpoint.serving import Server, module_server
 from fake_aws import fake_aws_environment
 
 from provider.backends.aws import AwsBackend
@@ -25,11 +25,7 @@ BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 Run = Callable[..., Result]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("served-home"))
-    yield running
-    running.stop()
+server = module_server("served-home")
 
 
 @pytest.fixture

@@ -9,14 +9,13 @@ import json
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from endpoint.serving import Server, start_server
+from endpoint.serving import Server, module_server
 from fake_aws import api_calls, fake_aws_environment
 
 from provider.backends.aws import AwsBackend, S3Object
@@ -34,11 +33,7 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("served-check-home"))
-    yield running
-    running.stop()
+server = module_server("served-check-home")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pytest
 from botocore.config import Config
 from fake_aws import fake_aws_environment
 
-from .serving import REPO, Server, start_server
+from .serving import REPO, Server, module_server, start_server
 
 REGION = "us-east-1"
 #: moto's default account: what fake credentials map to.
@@ -42,12 +42,8 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     fake_aws_environment(monkeypatch, tmp_path, REGION, also_remove=("MOTO_ACCOUNT_ID",))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server per test module (tests use their own names, so they do not collide)."""
-    running = start_server(tmp_path_factory.mktemp("serve-home"))
-    yield running
-    running.stop()
+#: One server per test module (tests use their own names, so they do not collide).
+server = module_server("serve-home")
 
 
 @dataclass
