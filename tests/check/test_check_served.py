@@ -9,9 +9,9 @@ import json
 import time
 import zipfile
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 import pytest
@@ -42,23 +42,49 @@ def served(server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S
     return server
 
 
-def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
-    served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    backend = AwsBackend(REGION, endpoint_url=served.url, job_delay=0.05)
-    s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=served.url)
+class _Account(NamedTuple):
+    """A served account for one test: a versioned bucket, a profile, an Enforce config."""
+
+    backend: AwsBackend
+    s3: Any
+    tag: str
+    bucket: str
+    now: datetime
+    profile: str
+    arn: str
+    csc: str
+
+
+def _account(
+    url: str, bucket: str, profile: str, validity: ValidityPeriod | None = None
+) -> _Account:
+    """Bucket ``<bucket>-<tag>`` and profile ``<profile>_<tag>`` (``validity``: its
+    signatures' validity) on the server at ``url``, a tag of their own, and an Enforce
+    config allowing the profile."""
+    backend = AwsBackend(REGION, endpoint_url=url, job_delay=0.05)
+    s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=url)
     tag = str(time.monotonic_ns() % 10**10)
-    bucket = f"check-{tag}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.create_bucket(Bucket=f"{bucket}-{tag}")
+    s3.put_bucket_versioning(
+        Bucket=f"{bucket}-{tag}", VersioningConfiguration={"Status": "Enabled"}
+    )
     now = utcnow()
-    profile = f"publisher_{tag}"
-    arn = backend.put_signing_profile(profile, validity=ValidityPeriod(10, "DAYS"), now=now)[
+    arn = backend.put_signing_profile(f"{profile}_{tag}", validity=validity, now=now)[
         "profileVersionArn"
     ]
     csc = backend.create_code_signing_config([arn], policy="Enforce", now=now)["CodeSigningConfig"][
         "CodeSigningConfigArn"
     ]
+    return _Account(backend, s3, tag, f"{bucket}-{tag}", now, f"{profile}_{tag}", arn, csc)
+
+
+def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
+    served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    validity = ValidityPeriod(10, "DAYS")
+    backend, s3, tag, bucket, now, profile, _, csc = _account(
+        served.url, "check", "publisher", validity
+    )
     source = tmp_path / "app.zip"
     source.write_bytes(_zip())
 
@@ -195,18 +221,7 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
     signature decides) are asked once per check, though the objects are read 16 at a time;
     each object's own reads stay its own; the next check asks again (a revocation made
     between two checks is seen by the second)."""
-    backend = AwsBackend(REGION, endpoint_url=served.url, job_delay=0.05)
-    s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=served.url)
-    tag = str(time.monotonic_ns() % 10**10)
-    bucket = f"lookups-{tag}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    now = utcnow()
-    profile = f"shared_{tag}"
-    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
-    csc = backend.create_code_signing_config([arn], policy="Enforce", now=now)["CodeSigningConfig"][
-        "CodeSigningConfigArn"
-    ]
+    backend, s3, _, bucket, now, profile, arn, csc = _account(served.url, "lookups", "shared")
     objects = 6
     resources: dict[str, Any] = {}
     for index in range(objects):
