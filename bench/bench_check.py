@@ -20,6 +20,7 @@ import tempfile
 import time
 import zipfile
 from contextlib import redirect_stdout
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,25 @@ def _function(code: Any, config: str) -> dict[str, Any]:
         "Runtime": "python3.12", "CodeSigningConfigArn": config}}  # fmt: skip
 
 
+def _enforce_config(backend: Any, profile: str, now: datetime) -> str:
+    """A signing profile ``profile`` on ``backend`` and an Enforce config allowing it: the
+    config's ARN."""
+    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
+    return str(backend.create_code_signing_config([arn], policy="Enforce", now=now)[
+        "CodeSigningConfig"]["CodeSigningConfigArn"])  # fmt: skip
+
+
+def _local_functions(root: Path, count: int, config: str) -> dict[str, Any]:
+    """``count`` functions ``Local<i>`` whose code is a directory under ``root/src``."""
+    resources: dict[str, Any] = {}
+    for index in range(count):
+        source = root / "src" / f"f{index}"
+        source.mkdir(parents=True)
+        (source / "app.py").write_text(f"def handler(e, c):\n    return {index}\n")
+        resources[f"Local{index}"] = _function(f"src/f{index}", config)
+    return resources
+
+
 def build(url: str, root: Path, functions: int) -> tuple[Path, Path, str]:
     """The served account (a profile, an Enforce config, a bucket of signed and unsigned
     objects) and two templates: ``functions`` functions and one; returns them and the
@@ -67,16 +87,9 @@ def build(url: str, root: Path, functions: int) -> tuple[Path, Path, str]:
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     now = utcnow()
     profile = f"bench_{tag}"
-    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
-    config = backend.create_code_signing_config([arn], policy="Enforce", now=now)[
-        "CodeSigningConfig"]["CodeSigningConfigArn"]  # fmt: skip
+    config = _enforce_config(backend, profile, now)
     local, signed = functions // 2, functions // 4
-    resources: dict[str, Any] = {}
-    for index in range(local):
-        source = root / "src" / f"f{index}"
-        source.mkdir(parents=True)
-        (source / "app.py").write_text(f"def handler(e, c):\n    return {index}\n")
-        resources[f"Local{index}"] = _function(f"src/f{index}", config)
+    resources = _local_functions(root, local, config)
     for index in range(signed):
         package = root / f"s{index}.zip"
         package.write_bytes(_zip(1000 + index))
@@ -104,16 +117,9 @@ def build_local(home: Path, root: Path, functions: int) -> tuple[Path, str]:
     backend = LocalBackend(home)
     now = utcnow()
     profile = "bench_local"
-    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
-    config = backend.create_code_signing_config([arn], policy="Enforce", now=now)[
-        "CodeSigningConfig"]["CodeSigningConfigArn"]  # fmt: skip
+    config = _enforce_config(backend, profile, now)
     local = functions // 2
-    resources: dict[str, Any] = {}
-    for index in range(local):
-        source = root / "src" / f"f{index}"
-        source.mkdir(parents=True)
-        (source / "app.py").write_text(f"def handler(e, c):\n    return {index}\n")
-        resources[f"Local{index}"] = _function(f"src/f{index}", config)
+    resources = _local_functions(root, local, config)
     for index in range(functions - local):
         package = root / f"s{index}.zip"
         package.write_bytes(_zip(1000 + index))
