@@ -1,10 +1,13 @@
 """Fake AWS for the tests (and benchmarks) whose clients talk to moto or ``sam-ext serve``:
-an environment with nothing of the host's AWS configuration, and the API calls counted."""
+an environment with nothing of the host's AWS configuration, the API calls counted, and
+packages whose bytes do not change from run to run."""
 
 from __future__ import annotations
 
+import io
 import os
 import threading
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +16,15 @@ from typing import Any
 
 import pytest
 from botocore.client import BaseClient
+
+
+def fixed_zip(files: dict[str, bytes]) -> bytes:
+    """A zip of ``files`` with fixed member times: the same bytes on every call."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
+    return buffer.getvalue()
 
 
 def fake_aws_environment(

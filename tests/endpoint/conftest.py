@@ -7,9 +7,7 @@ and ``endpoint_url``: the real serializers and parsers, nothing stubbed.
 
 from __future__ import annotations
 
-import io
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from fake_aws import fake_aws_environment
+from fake_aws import fake_aws_environment, fixed_zip
 
 from .serving import REPO, Server, module_server, start_server
 
@@ -80,12 +78,7 @@ def aws(server: Server) -> Clients:
 
 def package_bytes(files: dict[str, bytes] | None = None) -> bytes:
     """A small Lambda .zip."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        chosen = {"app.py": b"def handler(e, c):\n    return 1\n"} if files is None else files
-        for name, content in chosen.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
-    return buffer.getvalue()
+    return fixed_zip({"app.py": b"def handler(e, c):\n    return 1\n"} if files is None else files)
 
 
 def unique(prefix: str) -> str:

@@ -28,7 +28,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
-from fake_aws import fake_aws_environment
+from fake_aws import fake_aws_environment, fixed_zip
 from moto import mock_aws
 from moto.core.botocore_stubber import MockRawResponse
 from moto.server import ThreadedMotoServer
@@ -42,15 +42,6 @@ ACCOUNT = "123456789012"
 BUCKET = "codesign-artifacts"
 #: An instant for input checks; AWS (and the fakes) stamp their own times.
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-def fixed_zip(files: dict[str, bytes]) -> bytes:
-    """A zip of ``files`` with fixed member times: the same bytes on every call."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
-    return buffer.getvalue()
 
 
 @pytest.fixture(autouse=True)
@@ -136,12 +127,7 @@ def assert_cfn_lint_accepts(*templates: Path) -> None:
 
 def package_bytes(files: dict[str, bytes] | None = None) -> bytes:
     """A small Lambda .zip (members dated 1980, so the same files give the same bytes)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        chosen = {"app.py": b"def handler(e, c):\n    return 1\n"} if files is None else files
-        for name, content in chosen.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
-    return buffer.getvalue()
+    return fixed_zip({"app.py": b"def handler(e, c):\n    return 1\n"} if files is None else files)
 
 
 @pytest.fixture
