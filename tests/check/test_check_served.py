@@ -78,6 +78,20 @@ def _account(
     return _Account(backend, s3, tag, f"{bucket}-{tag}", now, f"{profile}_{tag}", arn, csc)
 
 
+def _function(code: Any, config: Any) -> dict[str, Any]:
+    """A Lambda function of ``code`` under the code signing config ``config``."""
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Code": code,
+            "Handler": "app.h",
+            "Role": "r",
+            "Runtime": "python3.12",
+            "CodeSigningConfigArn": config,
+        },
+    }
+
+
 def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
     served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,16 +116,7 @@ def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
     (tmp_path / "src" / "app.py").write_text("def h(e, c): pass\n")
 
     def function(code: Any) -> dict[str, Any]:
-        return {
-            "Type": "AWS::Lambda::Function",
-            "Properties": {
-                "Code": code,
-                "Handler": "app.h",
-                "Role": "r",
-                "Runtime": "python3.12",
-                "CodeSigningConfigArn": {"Ref": "Config"},
-            },
-        }
+        return _function(code, {"Ref": "Config"})
 
     def obj(found: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -240,16 +245,7 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
             ),
             (f"Plain{index}", {"S3Bucket": bucket, "S3Key": f"plain/{index}.zip"}),
         ):
-            resources[name] = {
-                "Type": "AWS::Lambda::Function",
-                "Properties": {
-                    "Code": code,
-                    "Handler": "app.h",
-                    "Role": "r",
-                    "Runtime": "python3.12",
-                    "CodeSigningConfigArn": csc,
-                },
-            }
+            resources[name] = _function(code, csc)
     template = tmp_path / "template.json"
     template.write_text(json.dumps({"Resources": resources}))
 
