@@ -21,7 +21,6 @@ Run: .venv/bin/python bench/bench_audit.py [--functions 1000] [--peer 100] [--re
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -30,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -110,28 +108,14 @@ if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[1] == "--counting-c
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
-for _name in list(os.environ):
-    if _name.startswith("AWS_"):
-        os.environ.pop(_name)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_EC2_METADATA_DISABLED="true",
-)
+from common import load, machine, offline_aws, table  # noqa: E402
+
+offline_aws()
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
-from common import load, machine, table  # noqa: E402
 from endpoint.serving import start_server  # noqa: E402
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
-    return buffer.getvalue()
+from fake_aws import fixed_zip  # noqa: E402
 
 
 @dataclass
@@ -217,22 +201,22 @@ def populate(url: str, region: str, count: int, workers: int) -> Account:
     publisher = p.profile("publisher")
     short = p.profile("shortlived", {"value": 20, "type": "DAYS"})
     doomed = p.profile("doomed")
-    app = _zip({"app.py": b"def handler(e, c):\n    return 1\n"})
+    app = fixed_zip({"app.py": b"def handler(e, c):\n    return 1\n"})
     jobs = {
         "publisher": p.sign("publisher", "src/app.zip", app),
-        "to_revoke": p.sign("publisher", "src/app2.zip", _zip({"app.py": b"R = 2\n"})),
+        "to_revoke": p.sign("publisher", "src/app2.zip", fixed_zip({"app.py": b"R = 2\n"})),
         "short": p.sign("shortlived", "src/short.zip", app),
         "doomed": p.sign("doomed", "src/doomed.zip", app),
-        "layer": p.sign("publisher", "src/layer.zip", _zip({"python/dep.py": b"D = 1\n"})),
+        "layer": p.sign("publisher", "src/layer.zip", fixed_zip({"python/dep.py": b"D = 1\n"})),
     }
     enforce = p.csc([publisher, short, doomed], "Enforce")
     warn = p.csc([publisher], "Warn")
     signed_layer = p.layer(_code(jobs["layer"]))
-    unsigned_layer = p.layer({"ZipFile": _zip({"python/vendor.py": b"V = 1\n"})})
+    unsigned_layer = p.layer({"ZipFile": fixed_zip({"python/vendor.py": b"V = 1\n"})})
     role = p.iam.create_role(RoleName=f"audit-{p.tag}", AssumeRolePolicyDocument="{}")["Role"][
         "Arn"
     ]
-    unsigned = _zip({"app.py": b"def handler(e, c):\n    return 0\n"})
+    unsigned = fixed_zip({"app.py": b"def handler(e, c):\n    return 0\n"})
     plans: dict[str, tuple[dict[str, Any], str | None, list[str]]] = {
         "allowed+layer": (_code(jobs["publisher"]), enforce, [signed_layer]),
         "allowed": (_code(jobs["publisher"]), enforce, []),

@@ -23,18 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
-for name in list(os.environ):
-    if name.startswith("AWS_"):
-        os.environ.pop(name)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_EC2_METADATA_DISABLED="true",
-)
+from common import Sample, load, machine, offline_aws, run_process, table  # noqa: E402
+
+offline_aws()
 
 import boto3  # noqa: E402
-from common import Sample, load, machine, run_process, table  # noqa: E402
 from endpoint.serving import start_server  # noqa: E402
 
 from provider.backends.batch import DEFAULT_JOBS  # noqa: E402

@@ -19,9 +19,8 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
-for name in list(os.environ):
-    if name.startswith("AWS_"):
-        os.environ.pop(name)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_EC2_METADATA_DISABLED="true",
-)
+from common import load, machine, offline_aws, run_in_turn, table  # noqa: E402
+
+offline_aws()
 
 import boto3  # noqa: E402
-from botocore.client import BaseClient  # noqa: E402
-from common import load, machine, run_in_turn, table  # noqa: E402
 from endpoint.serving import start_server  # noqa: E402
+from fake_aws import api_calls  # noqa: E402
 
 from provider.backends.aws import AwsBackend, S3Object  # noqa: E402
 from provider.backends.local import LocalBackend  # noqa: E402
@@ -64,6 +56,25 @@ def _function(code: Any, config: str) -> dict[str, Any]:
         "Runtime": "python3.12", "CodeSigningConfigArn": config}}  # fmt: skip
 
 
+def _enforce_config(backend: Any, profile: str, now: datetime) -> str:
+    """A signing profile ``profile`` on ``backend`` and an Enforce config allowing it: the
+    config's ARN."""
+    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
+    return str(backend.create_code_signing_config([arn], policy="Enforce", now=now)[
+        "CodeSigningConfig"]["CodeSigningConfigArn"])  # fmt: skip
+
+
+def _local_functions(root: Path, count: int, config: str) -> dict[str, Any]:
+    """``count`` functions ``Local<i>`` whose code is a directory under ``root/src``."""
+    resources: dict[str, Any] = {}
+    for index in range(count):
+        source = root / "src" / f"f{index}"
+        source.mkdir(parents=True)
+        (source / "app.py").write_text(f"def handler(e, c):\n    return {index}\n")
+        resources[f"Local{index}"] = _function(f"src/f{index}", config)
+    return resources
+
+
 def build(url: str, root: Path, functions: int) -> tuple[Path, Path, str]:
     """The served account (a profile, an Enforce config, a bucket of signed and unsigned
     objects) and two templates: ``functions`` functions and one; returns them and the
@@ -76,16 +87,9 @@ def build(url: str, root: Path, functions: int) -> tuple[Path, Path, str]:
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     now = utcnow()
     profile = f"bench_{tag}"
-    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
-    config = backend.create_code_signing_config([arn], policy="Enforce", now=now)[
-        "CodeSigningConfig"]["CodeSigningConfigArn"]  # fmt: skip
+    config = _enforce_config(backend, profile, now)
     local, signed = functions // 2, functions // 4
-    resources: dict[str, Any] = {}
-    for index in range(local):
-        source = root / "src" / f"f{index}"
-        source.mkdir(parents=True)
-        (source / "app.py").write_text(f"def handler(e, c):\n    return {index}\n")
-        resources[f"Local{index}"] = _function(f"src/f{index}", config)
+    resources = _local_functions(root, local, config)
     for index in range(signed):
         package = root / f"s{index}.zip"
         package.write_bytes(_zip(1000 + index))
@@ -113,16 +117,9 @@ def build_local(home: Path, root: Path, functions: int) -> tuple[Path, str]:
     backend = LocalBackend(home)
     now = utcnow()
     profile = "bench_local"
-    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
-    config = backend.create_code_signing_config([arn], policy="Enforce", now=now)[
-        "CodeSigningConfig"]["CodeSigningConfigArn"]  # fmt: skip
+    config = _enforce_config(backend, profile, now)
     local = functions // 2
-    resources: dict[str, Any] = {}
-    for index in range(local):
-        source = root / "src" / f"f{index}"
-        source.mkdir(parents=True)
-        (source / "app.py").write_text(f"def handler(e, c):\n    return {index}\n")
-        resources[f"Local{index}"] = _function(f"src/f{index}", config)
+    resources = _local_functions(root, local, config)
     for index in range(functions - local):
         package = root / f"s{index}.zip"
         package.write_bytes(_zip(1000 + index))
@@ -131,23 +128,6 @@ def build_local(home: Path, root: Path, functions: int) -> tuple[Path, str]:
     template = root / "template.json"
     template.write_text(json.dumps({"Resources": resources}))
     return template, " ".join(f"Local{index}={profile}" for index in range(local))
-
-
-@contextmanager
-def counted() -> Iterator[Counter[str]]:
-    """Every AWS API call made in this process, by service and operation."""
-    calls: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def count(self: BaseClient, operation: str, params: Any) -> Any:
-        calls[f"{self.meta.service_model.service_name}:{operation}"] += 1
-        return original(self, operation, params)
-
-    BaseClient._make_api_call = count  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 def main() -> None:
@@ -196,7 +176,7 @@ def main() -> None:
             )
             from sam_ext.cli import main as cli
 
-            with counted() as calls, redirect_stdout(io.StringIO()):
+            with api_calls() as calls, redirect_stdout(io.StringIO()):
                 status = cli(["--backend", "aws", "check", str(many), "--output", "json",
                               "--signing-profiles", profiles])  # fmt: skip
             assert status == 0, status

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -25,19 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
-for name in list(os.environ):
-    if name.startswith("AWS_"):
-        os.environ.pop(name)
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_EC2_METADATA_DISABLED="true",
-)
+from common import machine, offline_aws, table  # noqa: E402
+
+offline_aws()
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
-from common import machine, table  # noqa: E402
 from endpoint.serving import start_server  # noqa: E402
 
 from provider.backends import batch  # noqa: E402

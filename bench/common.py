@@ -15,6 +15,22 @@ from pathlib import Path
 _RNG_SEED = 1234
 
 
+def offline_aws(*, credentials: bool = True) -> None:
+    """Nothing of the host's AWS configuration in this process (and the processes it
+    starts): every ``AWS_*`` variable removed, no instance metadata, and (``credentials``)
+    fake credentials in us-east-1. Call it before anything makes an AWS client."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            os.environ.pop(name)
+    if credentials:
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+    os.environ.update(AWS_EC2_METADATA_DISABLED="true")
+
+
 def median_seconds(
     run: Callable[[], object], repeats: int, *, before: Callable[[], object] | None = None
 ) -> tuple[float, list[float]]:

@@ -24,12 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
-for name in list(os.environ):
-    if name.startswith("AWS_"):
-        os.environ.pop(name)
-os.environ.update(AWS_EC2_METADATA_DISABLED="true")
+from common import machine, offline_aws, table  # noqa: E402
 
-from common import machine, table  # noqa: E402
+offline_aws(credentials=False)
+
 from endpoint.serving import start_server  # noqa: E402
 from endpoint.soak import Probe, Soak, keystore_jobs, leftovers, probe  # noqa: E402
 

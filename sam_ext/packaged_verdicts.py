@@ -22,8 +22,8 @@ from provider.errors import CodesignError
 from provider.objects import S3Object
 from provider.statuses import ArtifactKind
 from provider.verdict import ArtifactFacts, CscPolicy, Verdict, decide
-from sam_ext.packaging.csc import resolve_csc, resolve_csc_value
-from sam_ext.packaging.nested import NESTED, child_parameters, join_path
+from sam_ext.packaging.csc import resolve_csc
+from sam_ext.packaging.nested import NESTED, join_path, nested_parameters
 from sam_ext.packaging.resources import function_property, packageable
 from sam_ext.parameters import substitute
 from sam_ext.template import Template, parse_template
@@ -152,16 +152,8 @@ class TemplateJudge:
                 self.read_template(S3Object.from_url(url, field=f"{where} {prop}")).decode("utf-8"),
                 origin=url,
             )
-
-            def resolve(value: dict[str, Any]) -> Any:
-                return resolve_csc_value(template, value, self.backend, parameters)
-
-            values = child_parameters(
-                child,
-                (resource.get("Properties") or {}).get("Parameters"),
-                parameters,
-                resolve,
-                where=where,
+            values = nested_parameters(
+                template, resource, child, parameters, self.backend, where=where
             )
         except (CodesignError, UnicodeDecodeError) as exc:
             reason = exc.message if isinstance(exc, CodesignError) else "not UTF-8 text"

@@ -1,9 +1,12 @@
 """A local backend in ``tmp_path`` with one Active signing profile, and signing helpers:
 fixtures shared by the tests of the local backend (tests/backends/local) and of the core
-that signs with it (tests/provider); each directory's conftest imports them."""
+that signs with it (tests/provider); each directory's conftest imports them. Also
+:func:`flip_code_byte`, the tampering the packaging and CDK tests do to a signed package."""
 
 from __future__ import annotations
 
+import struct
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +20,18 @@ from provider.verdict import CscPolicy, Verdict
 
 #: The instant the fixtures act at: every test passes time in explicitly.
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def flip_code_byte(package: Path, member: str = "app.py") -> None:
+    """Flip one bit inside ``member``'s stored (compressed) data: a package tampered with
+    after signing, whose zip still reads."""
+    with zipfile.ZipFile(package) as archive:
+        info = archive.getinfo(member)
+    data = bytearray(package.read_bytes())
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_length + extra_length
+    data[start + info.compress_size // 2] ^= 0x01
+    package.write_bytes(bytes(data))
 
 
 @dataclass

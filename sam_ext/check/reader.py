@@ -24,13 +24,13 @@ from provider.statuses import ArtifactKind
 from provider.verdict import CscPolicy
 from sam_ext.check.model import CodeKind, CodeSource, LambdaResource, TemplateModel
 from sam_ext.packaged_verdicts import code_location
-from sam_ext.packaging.csc import CscResolution, resolve_csc, resolve_csc_value
+from sam_ext.packaging.csc import CscResolution, resolve_csc
 from sam_ext.packaging.destination import LOCAL_BUCKET
 from sam_ext.packaging.nested import (
     NESTED,
-    child_parameters,
     join_path,
     local_template,
+    nested_parameters,
     nested_template_file,
 )
 from sam_ext.packaging.resources import function_property, packageable
@@ -384,16 +384,7 @@ class _Reader:
             )
             return
 
-        def resolve(value: dict[str, Any]) -> Any:
-            return resolve_csc_value(template, value, self.backend, parameters)
-
-        values = child_parameters(
-            child,
-            (resource.get("Properties") or {}).get("Parameters"),
-            parameters,
-            resolve,
-            where=where,
-        )
+        values = nested_parameters(template, resource, child, parameters, self.backend, where=where)
         default = self.profiles.claim(where, "", parent_default)
         yield from self.walk(
             child, child_file, values, (*nested_in, logical_id), default, (*ancestors, file)

@@ -133,6 +133,27 @@ def child_parameters(
     return values
 
 
+def nested_parameters(
+    template: Template,
+    resource: dict[str, Any],
+    child: Template,
+    parameters: dict[str, Any],
+    backend: Any,
+    *,
+    where: str,
+) -> dict[str, Any]:
+    """The parameter values of ``child``, the template of ``template``'s nested stack
+    ``resource``: :func:`child_parameters` of what the resource passes, a config ARN that
+    is still an intrinsic resolved in ``template`` on ``backend`` (``parameters``: the
+    parent's own values)."""
+
+    def resolve(value: dict[str, Any]) -> Any:
+        return resolve_csc_value(template, value, backend, parameters)
+
+    given = (resource.get("Properties") or {}).get("Parameters")
+    return child_parameters(child, given, parameters, resolve, where=where)
+
+
 def nested_template_file(resource: dict[str, Any], template_dir: Path, where: str) -> Path:
     """The local template file of a nested stack resource, which must exist."""
     location = local_template(resource)
@@ -218,10 +239,6 @@ def load_tree(
             if packageable(resource["Type"]) and has_local_code(template, resource):
                 own.setdefault(logical_id, default)
     stack = StackPlan(path, template, template_file, parameters, own, notices)
-
-    def resolve(value: dict[str, Any]) -> Any:
-        return resolve_csc_value(template, value, backend, parameters)
-
     for logical_id, resource in resources.items():
         if not has_local_template(resource):
             continue
@@ -238,12 +255,8 @@ def load_tree(
             child_template,
             child_file,
             {key: ref for key, ref in child_profiles.items() if key},
-            child_parameters(
-                child_template,
-                (resource.get("Properties") or {}).get("Parameters"),
-                parameters,
-                resolve,
-                where=child_path,
+            nested_parameters(
+                template, resource, child_template, parameters, backend, where=child_path
             ),
             path=child_path,
             default=child_profiles.get("", default),

@@ -5,7 +5,6 @@ local backend under its Enforce config; tampering, re-signing, the cache and bad
 from __future__ import annotations
 
 import json
-import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 from cdk_app import NOW, CdkApp, Result
+from local_keystore import flip_code_byte
 
 from provider.backends.local import LocalBackend
 from provider.verdict import CscPolicy, Decision
@@ -176,16 +176,6 @@ def _check(sam_ext: Run, app: CdkApp, *, status: int) -> dict[str, tuple[str, st
     }
 
 
-def _flip_member_byte(package: Path, member: str = "app.py") -> None:
-    with zipfile.ZipFile(package) as archive:
-        info = archive.getinfo(member)
-    data = bytearray(package.read_bytes())
-    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
-    start = info.header_offset + 30 + name_length + extra_length
-    data[start + info.compress_size // 2] ^= 0x01
-    package.write_bytes(bytes(data))
-
-
 @FORMS
 def test_a_signed_object_tampered_with_is_rejected_by_the_deploy(
     make_app: Callable[[bool], CdkApp], sam_ext: Run, home: Path, metadata: bool
@@ -196,7 +186,7 @@ def test_a_signed_object_tampered_with_is_rejected_by_the_deploy(
     assert _check(sam_ext, app, status=0) == {
         ids[path]: ("ALLOW", None) for path in ARTIFACTS
     }  # sam-ext check predicts the deploy the packaged template makes
-    _flip_member_byte(_code_of(_packaged(app)["Resources"][ids["Shop/Checkout/Resource"]]))
+    flip_code_byte(_code_of(_packaged(app)["Resources"][ids["Shop/Checkout/Resource"]]))
     predicted = _check(sam_ext, app, status=1)
     assert predicted[ids["Shop/Checkout/Resource"]] == ("REJECT", "integrity")
     assert predicted[ids["Shop/Refunds/Resource"]] == ("ALLOW", None)

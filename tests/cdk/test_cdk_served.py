@@ -8,15 +8,15 @@ as CloudFormation checks them."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from cdk_app import NOW, PROFILE, CdkApp, Result, synth_example
-from endpoint.serving import Server, start_server
+from endpoint.serving import Server, module_server
+from fake_aws import fake_aws_environment
 
 from provider.backends.aws import AwsBackend
 
@@ -25,26 +25,13 @@ BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 Run = Callable[..., Result]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("served-home"))
-    yield running
-    running.stop()
+server = module_server("served-home")
 
 
 @pytest.fixture
 def aws(server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[str], Any]:
     """Fake credentials, the server as every client's endpoint; ``aws(service)``: a client."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    fake_aws_environment(monkeypatch, tmp_path, REGION, endpoint_url=server.url)
 
     def client(service: str) -> Any:
         return boto3.client(service, region_name=REGION, endpoint_url=server.url)

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 import pytest
-from endpoint.serving import Server, start_server
+from endpoint.serving import Server, module_server
+from fake_aws import api_calls, fake_aws_environment
 
 from provider.backends.aws import AwsBackend, S3Object
 from provider.clock import format_instant, utcnow
@@ -25,7 +24,6 @@ from provider.validity import ValidityPeriod
 from sam_ext.cli import main
 
 REGION = "us-east-1"
-_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN")
 
 
 def _zip() -> bytes:
@@ -35,44 +33,72 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("served-check-home"))
-    yield running
-    running.stop()
+server = module_server("served-check-home")
 
 
 @pytest.fixture
 def served(server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Server:
-    for name in _AWS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+    fake_aws_environment(monkeypatch, tmp_path, REGION, endpoint_url=server.url)
     return server
 
 
-def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
-    served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    backend = AwsBackend(REGION, endpoint_url=served.url, job_delay=0.05)
-    s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=served.url)
+class _Account(NamedTuple):
+    """A served account for one test: a versioned bucket, a profile, an Enforce config."""
+
+    backend: AwsBackend
+    s3: Any
+    tag: str
+    bucket: str
+    now: datetime
+    profile: str
+    arn: str
+    csc: str
+
+
+def _account(
+    url: str, bucket: str, profile: str, validity: ValidityPeriod | None = None
+) -> _Account:
+    """Bucket ``<bucket>-<tag>`` and profile ``<profile>_<tag>`` (``validity``: its
+    signatures' validity) on the server at ``url``, a tag of their own, and an Enforce
+    config allowing the profile."""
+    backend = AwsBackend(REGION, endpoint_url=url, job_delay=0.05)
+    s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=url)
     tag = str(time.monotonic_ns() % 10**10)
-    bucket = f"check-{tag}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.create_bucket(Bucket=f"{bucket}-{tag}")
+    s3.put_bucket_versioning(
+        Bucket=f"{bucket}-{tag}", VersioningConfiguration={"Status": "Enabled"}
+    )
     now = utcnow()
-    profile = f"publisher_{tag}"
-    arn = backend.put_signing_profile(profile, validity=ValidityPeriod(10, "DAYS"), now=now)[
+    arn = backend.put_signing_profile(f"{profile}_{tag}", validity=validity, now=now)[
         "profileVersionArn"
     ]
     csc = backend.create_code_signing_config([arn], policy="Enforce", now=now)["CodeSigningConfig"][
         "CodeSigningConfigArn"
     ]
+    return _Account(backend, s3, tag, f"{bucket}-{tag}", now, f"{profile}_{tag}", arn, csc)
+
+
+def _function(code: Any, config: Any) -> dict[str, Any]:
+    """A Lambda function of ``code`` under the code signing config ``config``."""
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Code": code,
+            "Handler": "app.h",
+            "Role": "r",
+            "Runtime": "python3.12",
+            "CodeSigningConfigArn": config,
+        },
+    }
+
+
+def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
+    served: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    validity = ValidityPeriod(10, "DAYS")
+    backend, s3, tag, bucket, now, profile, _, csc = _account(
+        served.url, "check", "publisher", validity
+    )
     source = tmp_path / "app.zip"
     source.write_bytes(_zip())
 
@@ -90,16 +116,7 @@ def test_s3_objects_signed_unsigned_revoked_and_expired_on_a_served_endpoint(
     (tmp_path / "src" / "app.py").write_text("def h(e, c): pass\n")
 
     def function(code: Any) -> dict[str, Any]:
-        return {
-            "Type": "AWS::Lambda::Function",
-            "Properties": {
-                "Code": code,
-                "Handler": "app.h",
-                "Role": "r",
-                "Runtime": "python3.12",
-                "CodeSigningConfigArn": {"Ref": "Config"},
-            },
-        }
+        return _function(code, {"Ref": "Config"})
 
     def obj(found: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -203,27 +220,13 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
     served: Server,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Many S3 objects signed by one profile, and as many unsigned: GetSigningProfile (each
     signed object's revocation record) and ListSigningJobs (searched for each object no
     signature decides) are asked once per check, though the objects are read 16 at a time;
     each object's own reads stay its own; the next check asks again (a revocation made
     between two checks is seen by the second)."""
-    from botocore.client import BaseClient
-
-    backend = AwsBackend(REGION, endpoint_url=served.url, job_delay=0.05)
-    s3 = boto3.session.Session(region_name=REGION).client("s3", endpoint_url=served.url)
-    tag = str(time.monotonic_ns() % 10**10)
-    bucket = f"lookups-{tag}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    now = utcnow()
-    profile = f"shared_{tag}"
-    arn = backend.put_signing_profile(profile, now=now)["profileVersionArn"]
-    csc = backend.create_code_signing_config([arn], policy="Enforce", now=now)["CodeSigningConfig"][
-        "CodeSigningConfigArn"
-    ]
+    backend, s3, _, bucket, now, profile, arn, csc = _account(served.url, "lookups", "shared")
     objects = 6
     resources: dict[str, Any] = {}
     for index in range(objects):
@@ -242,33 +245,17 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
             ),
             (f"Plain{index}", {"S3Bucket": bucket, "S3Key": f"plain/{index}.zip"}),
         ):
-            resources[name] = {
-                "Type": "AWS::Lambda::Function",
-                "Properties": {
-                    "Code": code,
-                    "Handler": "app.h",
-                    "Role": "r",
-                    "Runtime": "python3.12",
-                    "CodeSigningConfigArn": csc,
-                },
-            }
+            resources[name] = _function(code, csc)
     template = tmp_path / "template.json"
     template.write_text(json.dumps({"Resources": resources}))
 
     calls: Counter[str] = Counter()
-    lock = threading.Lock()
-    original = BaseClient._make_api_call
-
-    def count(self: BaseClient, operation: str, params: Any) -> Any:
-        with lock:
-            calls[operation] += 1
-        return original(self, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", count)
 
     def check() -> dict[str, str]:
+        with api_calls() as counted:
+            status = main(["--backend", "aws", "check", str(template), "--output", "json"])
         calls.clear()
-        status = main(["--backend", "aws", "check", str(template), "--output", "json"])
+        calls.update(counted)
         out, err = capsys.readouterr()
         assert "Traceback" not in err and "internal error" not in err, err
         assert status in (0, 1)
@@ -277,10 +264,10 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
     standings = check()
     assert {standings[f"Signed{i}"] for i in range(objects)} == {"ALLOW"}
     assert {standings[f"Plain{i}"] for i in range(objects)} == {"UNKNOWN"}
-    assert calls["GetSigningProfile"] == 1  # was one per signed object
-    assert calls["ListSigningJobs"] == 1  # was one per unsigned object
-    assert calls["DescribeSigningJob"] == objects  # each object's own job
-    assert calls["GetObject"] == 2 * objects
+    assert calls["signer:GetSigningProfile"] == 1  # was one per signed object
+    assert calls["signer:ListSigningJobs"] == 1  # was one per unsigned object
+    assert calls["signer:DescribeSigningJob"] == objects  # each object's own job
+    assert calls["s3:GetObject"] == 2 * objects
 
     # Not kept past the check: the next one asks again, and sees the profile revoked.
     version = arn.rsplit("/", 1)[1]
@@ -289,7 +276,7 @@ def test_the_lookups_every_object_shares_are_asked_once_per_check(
     )
     standings = check()
     assert {standings[f"Signed{i}"] for i in range(objects)} == {"REJECT"}
-    assert (calls["GetSigningProfile"], calls["ListSigningJobs"]) == (1, 1)
+    assert (calls["signer:GetSigningProfile"], calls["signer:ListSigningJobs"]) == (1, 1)
 
 
 def test_a_joined_publisher_resolves_with_the_caller_account_and_region(

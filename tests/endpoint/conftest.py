@@ -7,11 +7,8 @@ and ``endpoint_url``: the real serializers and parsers, nothing stubbed.
 
 from __future__ import annotations
 
-import io
-import os
 import time
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from fake_aws import fake_aws_environment, fixed_zip
 
-from .serving import REPO, Server, start_server
+from .serving import REPO, Server, module_server, start_server
 
 REGION = "us-east-1"
 #: moto's default account: what fake credentials map to.
@@ -39,23 +37,11 @@ def client_config() -> Config:
 @pytest.fixture(autouse=True)
 def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials, no host AWS configuration."""
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name == "MOTO_ACCOUNT_ID":
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    fake_aws_environment(monkeypatch, tmp_path, REGION, also_remove=("MOTO_ACCOUNT_ID",))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server per test module (tests use their own names, so they do not collide)."""
-    running = start_server(tmp_path_factory.mktemp("serve-home"))
-    yield running
-    running.stop()
+#: One server per test module (tests use their own names, so they do not collide).
+server = module_server("serve-home")
 
 
 @dataclass
@@ -92,12 +78,7 @@ def aws(server: Server) -> Clients:
 
 def package_bytes(files: dict[str, bytes] | None = None) -> bytes:
     """A small Lambda .zip."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        chosen = {"app.py": b"def handler(e, c):\n    return 1\n"} if files is None else files
-        for name, content in chosen.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
-    return buffer.getvalue()
+    return fixed_zip({"app.py": b"def handler(e, c):\n    return 1\n"} if files is None else files)
 
 
 def unique(prefix: str) -> str:

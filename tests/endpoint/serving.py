@@ -9,8 +9,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 _LISTENING = re.compile(r"listening on (http://\S+)")
@@ -91,3 +94,18 @@ def start_server(
         process.kill()
         raise AssertionError(f"sam-ext serve did not start: {''.join(lines)}")
     return Server(found[0], home, process, lines)
+
+
+def module_server(home: str, *extra: str) -> Callable[..., Iterator[Server]]:
+    """A module-scoped ``server`` fixture: one ``sam-ext serve`` (``extra``: its options)
+    per test module, with a fresh home named after ``home``, stopped after the module's
+    tests (they use their own names, so they do not collide). In a test module:
+    ``server = module_server("check-home")``."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+        running = start_server(tmp_path_factory.mktemp(home), *extra)
+        yield running
+        running.stop()
+
+    return server

@@ -9,14 +9,14 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
 from provider.endpoint.limits import BODY_LIMITS, MAX_REQUEST_THREADS
 
-from .conftest import Clients, Server, clients_for, error_code, start_server, unique
+from .conftest import Clients, Server, clients_for, error_code, unique
+from .serving import module_server
 from .soak import probe
 
 TIMEOUT = 2  # the server's --request-timeout here
@@ -25,11 +25,7 @@ PATIENCE = 60
 TOO_LARGE = "RequestEntityTooLargeException"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("serve-home"), "--request-timeout", str(TIMEOUT))
-    yield running
-    running.stop()
+server = module_server("serve-home", "--request-timeout", str(TIMEOUT))
 
 
 def _authorization(service: str) -> str:

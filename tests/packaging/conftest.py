@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import struct
 import subprocess
 import sys
 import zipfile
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_keystore import flip_code_byte
 
 from provider.backends.local import LocalBackend
 from provider.clock import parse_instant
@@ -181,16 +181,7 @@ class Tools:
     warn = Decision.WARN
     reject = Decision.REJECT
 
-    @staticmethod
-    def flip_code_byte(package: Path, member: str = "app.py") -> None:
-        """Flip one bit inside ``member``'s stored (compressed) data."""
-        with zipfile.ZipFile(package) as archive:
-            info = archive.getinfo(member)
-        data = bytearray(package.read_bytes())
-        name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
-        start = info.header_offset + 30 + name_length + extra_length
-        data[start + info.compress_size // 2] ^= 0x01
-        package.write_bytes(bytes(data))
+    flip_code_byte = staticmethod(flip_code_byte)
 
     @staticmethod
     def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:

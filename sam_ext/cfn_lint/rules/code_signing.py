@@ -30,9 +30,23 @@ _TAGS = ["lambda", "code signing", "sam-ext"]
 
 
 class _Verdicts:
-    """The shared ``match``: this rule's share of the template's findings."""
+    """The shared part of every rule: its cfn-lint attributes, from its :data:`RULE_DOCS`
+    entry (``class Rule(_Verdicts, CloudFormationLintRule, rule=RuleId.X)``), and its
+    ``match``: its share of the template's findings."""
 
     id: str
+    shortdesc: str
+    description: str
+    source_url: str
+    tags: list[str]
+
+    def __init_subclass__(cls, *, rule: RuleId, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.id = rule.value
+        cls.shortdesc = RULE_DOCS[rule].shortdesc
+        cls.description = RULE_DOCS[rule].description
+        cls.source_url = SOURCE_URL
+        cls.tags = _TAGS
 
     def match(self, cfn: Any) -> list[RuleMatch]:
         try:
@@ -50,49 +64,25 @@ class _Verdicts:
         return [RuleMatch(list(m.path), m.message) for m in matches(RuleId(self.id), cfn)]
 
 
-class CodeSigningCheckFailed(_Verdicts, CloudFormationLintRule):
-    id = RuleId.FAILED.value
-    shortdesc = RULE_DOCS[RuleId.FAILED].shortdesc
-    description = RULE_DOCS[RuleId.FAILED].description
-    source_url = SOURCE_URL
-    tags = _TAGS
+class CodeSigningCheckFailed(_Verdicts, CloudFormationLintRule, rule=RuleId.FAILED):
+    """E9300: ``sam-ext check`` could not run."""
 
 
-class CodeSigningRejected(_Verdicts, CloudFormationLintRule):
-    id = RuleId.REJECTED.value
-    shortdesc = RULE_DOCS[RuleId.REJECTED].shortdesc
-    description = RULE_DOCS[RuleId.REJECTED].description
-    source_url = SOURCE_URL
-    tags = _TAGS
+class CodeSigningRejected(_Verdicts, CloudFormationLintRule, rule=RuleId.REJECTED):
+    """E9301: Lambda would reject this deploy."""
 
 
-class CodeSigningNoConfig(_Verdicts, CloudFormationLintRule):
-    id = RuleId.NO_CONFIG.value
-    shortdesc = RULE_DOCS[RuleId.NO_CONFIG].shortdesc
-    description = RULE_DOCS[RuleId.NO_CONFIG].description
-    source_url = SOURCE_URL
-    tags = _TAGS
+class CodeSigningNoConfig(_Verdicts, CloudFormationLintRule, rule=RuleId.NO_CONFIG):
+    """W9302: a function without a code signing config."""
 
 
-class CodeSigningWarnConfig(_Verdicts, CloudFormationLintRule):
-    id = RuleId.WARN_CONFIG.value
-    shortdesc = RULE_DOCS[RuleId.WARN_CONFIG].shortdesc
-    description = RULE_DOCS[RuleId.WARN_CONFIG].description
-    source_url = SOURCE_URL
-    tags = _TAGS
+class CodeSigningWarnConfig(_Verdicts, CloudFormationLintRule, rule=RuleId.WARN_CONFIG):
+    """W9303: a code signing config in Warn mode."""
 
 
-class CodeSigningUnknown(_Verdicts, CloudFormationLintRule):
-    id = RuleId.UNKNOWN.value
-    shortdesc = RULE_DOCS[RuleId.UNKNOWN].shortdesc
-    description = RULE_DOCS[RuleId.UNKNOWN].description
-    source_url = SOURCE_URL
-    tags = _TAGS
+class CodeSigningUnknown(_Verdicts, CloudFormationLintRule, rule=RuleId.UNKNOWN):
+    """W9304: a verdict that cannot be decided before deploy."""
 
 
-class CodeSigningNotApplicable(_Verdicts, CloudFormationLintRule):
-    id = RuleId.NOT_APPLICABLE.value
-    shortdesc = RULE_DOCS[RuleId.NOT_APPLICABLE].shortdesc
-    description = RULE_DOCS[RuleId.NOT_APPLICABLE].description
-    source_url = SOURCE_URL
-    tags = _TAGS
+class CodeSigningNotApplicable(_Verdicts, CloudFormationLintRule, rule=RuleId.NOT_APPLICABLE):
+    """I9305: code signing does not apply (a container image)."""

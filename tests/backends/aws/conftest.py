@@ -28,6 +28,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
+from fake_aws import fake_aws_environment, fixed_zip
 from moto import mock_aws
 from moto.core.botocore_stubber import MockRawResponse
 from moto.server import ThreadedMotoServer
@@ -42,43 +43,11 @@ BUCKET = "codesign-artifacts"
 #: An instant for input checks; AWS (and the fakes) stamp their own times.
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
-_AWS_VARIABLES = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_REGION",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_S3",
-    "AWS_ENDPOINT_URL_SIGNER",
-    "AWS_ENDPOINT_URL_LAMBDA",
-    "AWS_ENDPOINT_URL_STS",
-    "AWS_RETRY_MODE",
-    "AWS_MAX_ATTEMPTS",
-    "CODESIGN_REGION",
-)
-
-
-def fixed_zip(files: dict[str, bytes]) -> bytes:
-    """A zip of ``files`` with fixed member times: the same bytes on every call."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
-    return buffer.getvalue()
-
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials in us-east-1, and nothing of the host's AWS configuration."""
-    for name in _AWS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    fake_aws_environment(monkeypatch, tmp_path, REGION, also_remove=("CODESIGN_REGION",))
 
 
 @pytest.fixture
@@ -158,12 +127,7 @@ def assert_cfn_lint_accepts(*templates: Path) -> None:
 
 def package_bytes(files: dict[str, bytes] | None = None) -> bytes:
     """A small Lambda .zip (members dated 1980, so the same files give the same bytes)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        chosen = {"app.py": b"def handler(e, c):\n    return 1\n"} if files is None else files
-        for name, content in chosen.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), content)
-    return buffer.getvalue()
+    return fixed_zip({"app.py": b"def handler(e, c):\n    return 1\n"} if files is None else files)
 
 
 @pytest.fixture

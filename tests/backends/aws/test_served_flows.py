@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from endpoint.serving import Server, start_server
+from endpoint.serving import Server, module_server
 
 from provider import schemas
 from provider.backends import batch
@@ -31,11 +30,7 @@ from .conftest import fixed_zip as zip_bytes
 EXAMPLE_APP = Path(__file__).resolve().parents[3] / "examples" / "sam" / "app"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("served-home"))
-    yield running
-    running.stop()
+server = module_server("served-home")
 
 
 class Served:

@@ -6,13 +6,12 @@ runs; an answer without the fields falls back to judging the recorded object's b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from endpoint.serving import Server, start_server
+from endpoint.serving import Server, module_server
 
 from provider.backends.aws import AwsBackend, S3Object
 from provider.backends.function_settings import FunctionSettings
@@ -28,11 +27,7 @@ SETTINGS = {"backend": "aws", "home": None, "region": REGION, "now": None}
 SIGNER_MEMBERS = ("SigningProfileVersionArn", "SigningJobArn")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("fields-home"))
-    yield running
-    running.stop()
+server = module_server("fields-home")
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.retries import bucket
-from endpoint.serving import Server, start_server
+from endpoint.serving import Server, module_server
 
 from provider.backends.aws import session as aws_session
 from sam_ext.cli import main
@@ -27,11 +26,7 @@ from .conftest import REGION, inject_errors
 FUNCTIONS = 12
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("served-home"))
-    yield running
-    running.stop()
+server = module_server("served-home")
 
 
 class App:

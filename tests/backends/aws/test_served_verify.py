@@ -9,14 +9,13 @@ import json
 import struct
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from endpoint.serving import Server, start_server
+from endpoint.serving import Server, module_server
 
 from provider.backends.aws import AwsBackend, S3Object
 from provider.clock import utcnow
@@ -25,12 +24,7 @@ from sam_ext.cli import main
 from .conftest import REGION
 from .conftest import fixed_zip as _zip
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("served-verify-home"))
-    yield running
-    running.stop()
+server = module_server("served-verify-home")
 
 
 def _tampered(data: bytes) -> bytes:
