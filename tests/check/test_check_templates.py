@@ -583,3 +583,26 @@ def test_an_endless_template_file_is_bad_input(cli: Cli) -> None:
     """/dev/zero (or an endless pipe) was read until memory ran out (MemoryError)."""
     result = cli.fails(*cli.now, "check", Path("/dev/zero"), naming="/dev/zero")
     assert len(result.err.strip().splitlines()) == 1 and "larger than 64 MiB" in result.err
+
+
+def test_a_config_whose_publishers_or_policies_are_no_mapping_is_bad_input(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """``AllowedPublishers: "x"`` (or a list of policies) was an AttributeError ("internal
+    error"); it is bad input naming the config resource and the property."""
+    for name, value in (("AllowedPublishers", "x"), ("CodeSigningPolicies", ["Enforce"])):
+        csc = config("arn:aws:signer:us-east-1:123456789012:/signing-profiles/p/abcdefghij")
+        csc["Properties"][name] = value
+        path = write_template(
+            {
+                "Transform": SAM,
+                "Resources": {
+                    "Csc": csc,
+                    "Fn": function("src/", CodeSigningConfigArn={"Ref": "Csc"}),
+                },
+            },
+            name=f"{name}.json",
+        )
+        result = cli.fails(*cli.now, "check", path, naming="Csc")
+        assert len(result.err.strip().splitlines()) == 1
+        assert f"resource Csc: {name} must be a mapping, not" in result.err
