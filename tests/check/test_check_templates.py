@@ -606,3 +606,27 @@ def test_a_config_whose_publishers_or_policies_are_no_mapping_is_bad_input(
         result = cli.fails(*cli.now, "check", path, naming="Csc")
         assert len(result.err.strip().splitlines()) == 1
         assert f"resource Csc: {name} must be a mapping, not" in result.err
+
+
+def nest_chain(write_template: WriteTemplate, levels: int) -> Path:
+    """A template nesting ``levels`` distinct templates, each the next's parent."""
+    for level in range(levels, -1, -1):
+        resources: dict[str, Any] = {"Fn": function("src/")} if level == levels else {}
+        if level < levels:
+            resources["Down"] = {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": f"t{level + 1}.json"},
+            }
+        path = write_template({"Resources": resources}, name=f"t{level}.json")
+    return path
+
+
+def test_nested_stacks_deeper_than_the_limit_are_bad_input(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """600 distinct nested stacks were a RecursionError ("internal error"); 100 levels
+    are read, one more is bad input naming the path down."""
+    assert check(cli, nest_chain(write_template, 100)).status == 0
+    result = cli.fails(*cli.now, "check", nest_chain(write_template, 600), naming="Down/Down")
+    assert len(result.err.strip().splitlines()) == 1
+    assert "/".join(["Down"] * 101) + ": nested stacks go more than 100 levels deep" in result.err

@@ -240,3 +240,17 @@ def test_a_config_whose_publishers_are_no_mapping_is_bad_input_to_package(
     )
     assert "resource Config: AllowedPublishers must be a mapping, not str" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+def test_nested_stacks_deeper_than_the_limit_are_bad_input_to_package(sam_ext, app) -> None:
+    """600 distinct nested stacks were a RecursionError ("internal error"): bad input
+    naming the path down, before any work."""
+    for level in range(600):
+        (app / f"t{level}.yaml").write_text(
+            f"Resources:\n  Down:\n    Type: AWS::CloudFormation::Stack\n"
+            f"    Properties:\n      TemplateURL: t{level + 1}.yaml\n"
+        )
+    (app / "t600.yaml").write_text("Resources: {}\n")
+    result = sam_ext("package", "-t", "t0.yaml", "--output-template-file", "out.yaml", status=2)
+    assert len(result.err.strip().splitlines()) == 1
+    assert "/".join(["Down"] * 101) + ": nested stacks go more than 100 levels deep" in result.err
