@@ -142,6 +142,7 @@ def check(
         parameter_overrides=parse_overrides(parameter_overrides),
         signing_profiles=parse_signing_profiles(signing_profiles),
     )
+    ctx.require_keystore("check")
     report = check_template(path, options, ctx.backend)
     for note in report.notes:
         warn(note)

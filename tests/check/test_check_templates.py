@@ -630,3 +630,18 @@ def test_nested_stacks_deeper_than_the_limit_are_bad_input(
     result = cli.fails(*cli.now, "check", nest_chain(write_template, 600), naming="Down/Down")
     assert len(result.err.strip().splitlines()) == 1
     assert "/".join(["Down"] * 101) + ": nested stacks go more than 100 levels deep" in result.err
+
+
+def test_a_missing_keystore_is_bad_input_and_not_created(
+    cli: Cli, write_template: WriteTemplate, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """check only reads: CODESIGN_HOME naming no keystore was made one (index.sqlite3,
+    keys/, objects/); now it is bad input naming the keystore and how to make one."""
+    path = write_template({"Transform": SAM, "Resources": {"Fn": function("src/")}})
+    missing = tmp_path / "nonexistent" / "x"
+    monkeypatch.setenv("CODESIGN_HOME", str(missing))
+    result = cli.fails(*cli.now, "check", path, naming=f"no keystore at {str(missing)!r}")
+    assert len(result.err.strip().splitlines()) == 1 and "sam-ext profile put" in result.err
+    assert not (tmp_path / "nonexistent").exists()
+    result = cli.fails(*cli.now, "--home", missing, "check", path, naming="--home: no keystore")
+    assert not (tmp_path / "nonexistent").exists()
