@@ -358,10 +358,19 @@ def _said(judged: _Judged, known: KnownConfig, package_template: Path) -> Findin
     if config.only_template_profiles and standing is not Standing.ALLOW:
         created = ", ".join(config.template_profiles)
         outcome = ", ".join(p for p in (prediction.policy, prediction.exception) if p)
+        if prediction.policy is not None:
+            consequence = f"so this deploy cannot satisfy it ({outcome})"
+        else:  # UNKNOWN: whether a mismatch is refused is the policy's to say
+            why = f" ({config.unknown_reason})" if config.unknown_reason else ""
+            consequence = (
+                f"so no package of this deploy can match its publishers; its policy is not "
+                f"known before deploy{why}, so whether Lambda would reject the deploy or only "
+                "warn is not known"
+            )
         message = (
             f"{_name(resource)}: its code signing config {known.arn or ''} lists only signing "
             f"profiles this template creates ({created}); no package can be signed by a "
-            f"profile that does not exist yet, so this deploy cannot satisfy it ({outcome})"
+            f"profile that does not exist yet, {consequence}"
         ).replace("config  lists", "config lists")
         remedy = (
             "Create the signing profile first (its own stack, or sam-ext profile put "

@@ -645,3 +645,36 @@ def test_a_missing_keystore_is_bad_input_and_not_created(
     assert not (tmp_path / "nonexistent").exists()
     result = cli.fails(*cli.now, "--home", missing, "check", path, naming="--home: no keystore")
     assert not (tmp_path / "nonexistent").exists()
+
+
+def test_an_unsatisfiable_config_whose_policy_is_unknown_says_so(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """Was "... so this deploy cannot satisfy it ()" with the standing UNKNOWN: the
+    message now says the policy is not known, so whether Lambda rejects is not either."""
+    path = write_template(
+        {
+            "Transform": SAM,
+            "Resources": {
+                "Profile": {
+                    "Type": "AWS::Signer::SigningProfile",
+                    "Properties": {"PlatformId": "AWSLambda-SHA384-ECDSA"},
+                },
+                "Csc": config(
+                    {"Fn::GetAtt": ["Profile", "ProfileVersionArn"]},
+                    policy={"Fn::Select": [0, ["Enforce", "Warn"]]},
+                ),
+                "Fn": function(
+                    "src/", CodeSigningConfigArn={"Fn::GetAtt": ["Csc", "CodeSigningConfigArn"]}
+                ),
+            },
+        }
+    )
+    found = findings(cli, path)["Fn"]
+    assert found["standing"] == "UNKNOWN"
+    message = found["message"]
+    assert "()" not in message and "cannot satisfy" not in message, message
+    assert "lists only signing profiles this template creates (Profile)" in message
+    assert "its policy is not known before deploy" in message
+    assert "whether Lambda would reject the deploy or only warn is not known" in message
+    assert "sam-ext profile put" in found["remedy"]
