@@ -25,6 +25,9 @@ class CliContext:
     now_text: str | None = None
     #: The AWS profile (``--profile`` of ``deploy``); ``None``: boto3's own choice.
     profile: str | None = None
+    #: How this front end's user chooses the aws backend, as the local backend's messages
+    #: say it (the cfn-lint pack's user sets ``SAM_EXT_BACKEND=aws``).
+    aws_backend_hint: str = "--backend aws"
     _backend: Backend | None = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
 
@@ -40,9 +43,12 @@ class CliContext:
         if self._backend is None:
             from provider.backends.factory import open_backend  # on first use: start-up time
 
-            self._backend = open_backend(
+            backend = open_backend(
                 self.backend_name, home=self.home, region=self.region, profile=self.profile
             )
+            if hasattr(backend, "aws_backend_hint"):
+                backend.aws_backend_hint = self.aws_backend_hint
+            self._backend = backend
         return self._backend
 
     def require_keystore(self, doing: str, *, option: str = "--home") -> None:

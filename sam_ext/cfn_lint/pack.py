@@ -81,7 +81,11 @@ def context_from_environment(environ: Mapping[str, str] | None = None) -> CliCon
     if now_text is not None:  # said as the variable cfn-lint's user set, not as --now
         parse_instant(now_text, field=NOW_ENV)
     return CliContext(
-        home=env("--home"), region=env("--region"), backend_name=backend, now_text=now_text
+        home=env("--home"),
+        region=env("--region"),
+        backend_name=backend,
+        now_text=now_text,
+        aws_backend_hint=f"{BACKEND_ENV}=aws",
     )
 
 

@@ -3,6 +3,7 @@ standing is said, and the global options read from the CLI's variables."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -165,3 +166,29 @@ def test_a_missing_keystore_is_said_by_e9300_and_not_created(
     assert "sam-ext profile put" in failed[0]
     assert all(found == [] for found in said.values())
     assert not (tmp_path / "nonexistent").exists()
+
+
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
+
+
+def test_s3_code_on_the_local_backend_points_to_the_packs_variable(
+    monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    """The pack's user chooses the aws backend with SAM_EXT_BACKEND, not a CLI option nor
+    Pulumi's codesign:backend."""
+    backend = LocalBackend(home)
+    arn = backend.put_signing_profile("publisher", now=NOW)["profileVersionArn"]
+    csc = backend.create_code_signing_config([arn], policy="Enforce", now=NOW)
+    function = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Code": {"S3Bucket": "bucket", "S3Key": "key.zip"},
+            "CodeSigningConfigArn": csc["CodeSigningConfig"]["CodeSigningConfigArn"],
+        },
+    }
+    cfn = _Template(None)
+    cfn.template = {"Resources": {"Fn": function}}
+    monkeypatch.setenv("SAM_EXT_NOW", "2026-01-15T12:00:00Z")
+    [match] = pack.matches(RuleId.UNKNOWN, cfn)
+    assert "use SAM_EXT_BACKEND=aws for S3 objects" in match.message, match.message
+    assert "--backend" not in match.message and "codesign:" not in match.message

@@ -7,6 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from provider.backends.local import LocalBackend
+from provider.errors import ValidationError
 from tests.check.conftest import WriteTemplate
 from tests.sam_ext.conftest import Cli, Result
 
@@ -678,3 +682,25 @@ def test_an_unsatisfiable_config_whose_policy_is_unknown_says_so(
     assert "its policy is not known before deploy" in message
     assert "whether Lambda would reject the deploy or only warn is not known" in message
     assert "sam-ext profile put" in found["remedy"]
+
+
+def test_s3_code_on_the_local_backend_points_to_the_clis_option(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """The message said "use --backend aws, or codesign:backend aws" (Pulumi's config
+    wording) to a CLI user; the CLI's says its own option only."""
+    csc = cli.csc(cli.profile("publisher"))
+    path = write_template(
+        {
+            "Transform": SAM,
+            "Resources": {"Fn": function("s3://bucket/key.zip", CodeSigningConfigArn=csc)},
+        }
+    )
+    message = findings(cli, path)["Fn"]["message"]
+    assert "use --backend aws for S3 objects" in message and "codesign:" not in message
+
+
+def test_the_pulumi_wording_stays_for_a_backend_no_cli_opened(home: Path) -> None:
+    """The provider's own backend (Pulumi's) names its stack config."""
+    with pytest.raises(ValidationError, match="use codesign:backend aws for S3 objects"):
+        LocalBackend(home).package_facts("s3://bucket/key.zip")
