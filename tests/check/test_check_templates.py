@@ -704,3 +704,20 @@ def test_the_pulumi_wording_stays_for_a_backend_no_cli_opened(home: Path) -> Non
     """The provider's own backend (Pulumi's) names its stack config."""
     with pytest.raises(ValidationError, match="use codesign:backend aws for S3 objects"):
         LocalBackend(home).package_facts("s3://bucket/key.zip")
+
+
+def test_a_signing_profile_that_does_not_exist_is_bad_input(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """--signing-profiles naming no profile was UNKNOWN (or not looked up at all without a
+    config); sam-ext package refuses it, and check now does the same way (exit 2)."""
+    csc = cli.csc(cli.profile("publisher"))
+    for properties in ({}, {"CodeSigningConfigArn": csc}):
+        path = write_template(
+            {"Transform": SAM, "Resources": {"Fn": function("src/", **properties)}}
+        )
+        result = cli.fails(
+            *cli.now, "check", path, "--signing-profiles", "Fn=nosuch", naming="'nosuch'"
+        )
+        assert len(result.err.strip().splitlines()) == 1
+        assert "signing profile 'nosuch' does not exist" in result.err
