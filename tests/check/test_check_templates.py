@@ -721,3 +721,36 @@ def test_a_signing_profile_that_does_not_exist_is_bad_input(
         )
         assert len(result.err.strip().splitlines()) == 1
         assert "signing profile 'nosuch' does not exist" in result.err
+
+
+def test_the_resource_column_wraps_long_paths_at_a_slash(tmp_path: Path) -> None:
+    """rich wraps at spaces only, so a long construct path was split mid-word
+    ("Resourc e") at 100 columns; now each line of the cell ends after a "/"."""
+    from sam_ext.check import CheckReport, Finding, Standing
+    from sam_ext.commands.check import render_table
+
+    construct = "ShopApplicationStack/PaymentsOrchestration/CheckoutHandlerFunction/Resource"
+    finding = Finding(
+        template=tmp_path / "t.json",
+        logical_id="CheckoutHandler0A1B2C3D",
+        resource_type="AWS::Lambda::Function",
+        construct_path=construct,
+        standing=Standing.REJECT,
+        policy="Enforce",
+        check="mismatch",
+        exception="CodeVerificationFailedException",
+        message="the deploy would be rejected",
+        remedy=None,
+        nested_in=("NestedStackOfPayments",),
+    )
+    table = render_table(CheckReport((finding,)), width=100)
+    cells = [line.split("│")[2].strip() for line in table.splitlines() if line.count("│") > 2]
+    assert cells == [
+        "ShopApplicationStack/",
+        "PaymentsOrchestration/",
+        "CheckoutHandlerFunction/",
+        "Resource",
+        "NestedStackOfPayments/",
+        "CheckoutHandler0A1B2C3D",
+        "AWS::Lambda::Function",
+    ], table
