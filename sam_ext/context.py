@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from provider.clock import parse_instant, utcnow
+from provider.errors import ValidationError
 
 if TYPE_CHECKING:
     from provider.backends.aws import AwsBackend
@@ -24,6 +25,9 @@ class CliContext:
     now_text: str | None = None
     #: The AWS profile (``--profile`` of ``deploy``); ``None``: boto3's own choice.
     profile: str | None = None
+    #: How this front end's user chooses the aws backend, as the local backend's messages
+    #: say it (the cfn-lint pack's user sets ``SAM_EXT_BACKEND=aws``).
+    aws_backend_hint: str = "--backend aws"
     _backend: Backend | None = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
 
@@ -39,10 +43,32 @@ class CliContext:
         if self._backend is None:
             from provider.backends.factory import open_backend  # on first use: start-up time
 
-            self._backend = open_backend(
+            backend = open_backend(
                 self.backend_name, home=self.home, region=self.region, profile=self.profile
             )
+            if hasattr(backend, "aws_backend_hint"):
+                backend.aws_backend_hint = self.aws_backend_hint
+            self._backend = backend
         return self._backend
+
+    def require_keystore(self, doing: str, *, option: str = "--home") -> None:
+        """For commands that only read (``doing``: "check", "audit"): on the local backend,
+        a keystore directory that does not exist (or holds no index) is bad input, and
+        nothing is created; the aws backend has no keystore. ``option``: how the user
+        named the keystore (the cfn-lint pack's user sets ``CODESIGN_HOME``)."""
+        if self.is_aws:
+            return
+        from provider.backends.local.store import resolve_home
+
+        home = resolve_home(self.home)
+        if not (home / "index.sqlite3").is_file():
+            names = "--home or CODESIGN_HOME" if option == "--home" else option
+            raise ValidationError(
+                f"{option}: no keystore at {str(home)!r} (nothing was ever deployed there); "
+                f"give the keystore to {doing} with {names}, or make one with "
+                "`sam-ext profile put`",
+                field=option,
+            )
 
     @property
     def is_aws(self) -> bool:

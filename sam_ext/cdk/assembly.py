@@ -87,6 +87,20 @@ def _inside(assembly_dir: Path, relative: str, *, what: str) -> Path:
     return resolved
 
 
+def _asset_source(assembly_dir: Path, relative: str, *, what: str) -> Path:
+    """An asset's source inside the assembly (:func:`_inside`), never the assembly
+    directory itself (``"."``): that would package and sign the whole cloud assembly,
+    templates and every other asset, as one function's code."""
+    resolved = _inside(assembly_dir, relative, what=what)
+    if resolved == assembly_dir:
+        raise _error(
+            assembly_dir,
+            f"{what} {relative!r} is the assembly directory itself, not an asset in it "
+            "(its code would be the whole cloud assembly)",
+        )
+    return resolved
+
+
 def _packaging_of(source: Path) -> AssetPackaging:
     return AssetPackaging.ZIP if source.is_dir() else AssetPackaging.FILE
 
@@ -117,7 +131,7 @@ class CdkStack:
         s3_key = _s3_key(resource)
         if isinstance(metadata, Mapping) and isinstance(metadata.get(ASSET_PATH_METADATA), str):
             relative = metadata[ASSET_PATH_METADATA]
-            source = _inside(
+            source = _asset_source(
                 self.assembly_dir, relative, what=f"asset path of {logical_id} ({self.name})"
             )
             known = self.assets.get(s3_key) if s3_key else None
@@ -236,7 +250,7 @@ def _read_assets(assembly_dir: Path, manifest_name: str) -> dict[str, CdkAsset]:
                 f"asset manifest {manifest_name!r}: asset {asset_id} has packaging "
                 f"{packaging_text!r} (expected zip or file)",
             ) from None
-        resolved = _inside(assembly_dir, relative, what=f"source path of asset {asset_id}")
+        resolved = _asset_source(assembly_dir, relative, what=f"source path of asset {asset_id}")
         destinations = entry.get("destinations", {})
         keys = {
             str(destination["objectKey"])

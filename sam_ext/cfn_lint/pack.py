@@ -29,7 +29,7 @@ from provider.errors import CodesignError, ValidationError
 from sam_ext.cfn_lint import RuleId
 from sam_ext.check import CheckOptions, Finding, Standing, check_document
 from sam_ext.context import CliContext
-from sam_ext.entry import BACKEND_ENV, GLOBAL_OPTIONS, NOW_ENV
+from sam_ext.entry import BACKEND_ENV, GLOBAL_OPTIONS, HOME_ENV, NOW_ENV
 
 #: A location in the template, as cfn-lint's ``RuleMatch`` takes it.
 TemplatePath = tuple[str | int, ...]
@@ -81,7 +81,11 @@ def context_from_environment(environ: Mapping[str, str] | None = None) -> CliCon
     if now_text is not None:  # said as the variable cfn-lint's user set, not as --now
         parse_instant(now_text, field=NOW_ENV)
     return CliContext(
-        home=env("--home"), region=env("--region"), backend_name=backend, now_text=now_text
+        home=env("--home"),
+        region=env("--region"),
+        backend_name=backend,
+        now_text=now_text,
+        aws_backend_hint=f"{BACKEND_ENV}=aws",
     )
 
 
@@ -122,6 +126,7 @@ def lint(
 ) -> tuple[LintMatch, ...]:
     """The matches of ``template`` (a parsed template, as cfn-lint holds it): one check
     per parameter set (none: the template's defaults), each distinct match once."""
+    context.require_keystore("check", option=HOME_ENV)
     found: dict[LintMatch, None] = {}
     for parameters in parameter_sets or ({},):
         options = CheckOptions(at=context.now, parameter_overrides=parameters)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provider.arns import parse_profile_version_arn
-from provider.errors import CodesignError, ValidationError
+from provider.errors import CodesignError, NotFoundError, ValidationError
 from provider.lookups import carried
 from provider.package import PackageError, read_layout
 from provider.prediction import KnownCode, KnownConfig, PendingSignature, Prediction, predict
@@ -117,6 +117,19 @@ class Judge:
             )
         return PendingSignature(profile_version_arn=found.profile_version_arn)
 
+    def _check_profiles(self, model: TemplateModel) -> None:
+        """A ``--signing-profiles`` profile that does not exist is bad input, raised as
+        ``sam-ext package`` raises it (its look-up's NotFoundError); one that cannot be
+        read for another reason leaves its resources UNKNOWN, said per finding."""
+        for resource in model.resources:
+            if resource.signing_profile is not None:
+                try:
+                    self._profile(resource.signing_profile)
+                except NotFoundError:
+                    raise
+                except CodesignError:
+                    pass
+
     def _profile(self, profile: SigningProfileRef) -> SigningProfile:
         """GetSigningProfile, once per profile (or its error, raised again)."""
         if profile not in self._profiles:
@@ -185,6 +198,7 @@ class Judge:
     # --- findings ----------------------------------------------------------------------
     def findings(self, model: TemplateModel, package_template: Path) -> list[Finding]:
         """One finding per function and layer of ``model``, in template order."""
+        self._check_profiles(model)
         self.prefetch(model)
         functions = [r for r in model.resources if r.kind is ArtifactKind.FUNCTION]
         found: list[Finding] = []
@@ -358,10 +372,19 @@ def _said(judged: _Judged, known: KnownConfig, package_template: Path) -> Findin
     if config.only_template_profiles and standing is not Standing.ALLOW:
         created = ", ".join(config.template_profiles)
         outcome = ", ".join(p for p in (prediction.policy, prediction.exception) if p)
+        if prediction.policy is not None:
+            consequence = f"so this deploy cannot satisfy it ({outcome})"
+        else:  # UNKNOWN: whether a mismatch is refused is the policy's to say
+            why = f" ({config.unknown_reason})" if config.unknown_reason else ""
+            consequence = (
+                f"so no package of this deploy can match its publishers; its policy is not "
+                f"known before deploy{why}, so whether Lambda would reject the deploy or only "
+                "warn is not known"
+            )
         message = (
             f"{_name(resource)}: its code signing config {known.arn or ''} lists only signing "
             f"profiles this template creates ({created}); no package can be signed by a "
-            f"profile that does not exist yet, so this deploy cannot satisfy it ({outcome})"
+            f"profile that does not exist yet, {consequence}"
         ).replace("config  lists", "config lists")
         remedy = (
             "Create the signing profile first (its own stack, or sam-ext profile put "

@@ -28,6 +28,7 @@ from sam_ext.packaging.csc import CscResolution, resolve_csc
 from sam_ext.packaging.destination import LOCAL_BUCKET
 from sam_ext.packaging.nested import (
     NESTED,
+    check_nesting,
     join_path,
     local_template,
     nested_parameters,
@@ -347,6 +348,7 @@ class _Reader:
     ) -> Iterator[LambdaResource]:
         parent_default, ancestors = above
         where = join_path("/".join(nested_in), logical_id)
+        check_nesting(where)
         prop = NESTED[resource["Type"]]
         location = substitute((resource.get("Properties") or {}).get(prop), parameters)
         if local_template(resource) is not None:

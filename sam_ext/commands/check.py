@@ -4,6 +4,7 @@ cloud assembly, before anything deploys (a thin edge over :mod:`sam_ext.check`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +15,11 @@ from sam_ext.options import SamCommand, SpaceSeparated
 from sam_ext.output import emit, visible, warn
 from sam_ext.parameters import parse_overrides
 from sam_ext.signing_profiles import parse_signing_profiles
+
+if TYPE_CHECKING:
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.measure import Measurement
+    from rich.text import Text
 
 pass_context = click.make_pass_decorator(CliContext)
 
@@ -31,6 +37,37 @@ STYLES = {
 }
 
 
+class _WrapAtSlash:
+    """A resource cell (construct and nested stack paths, one per line) that wraps after a
+    ``/`` when the column is narrower than a path; only a segment wider than the column
+    is folded (rich wraps at spaces only, so it split ``Resource`` mid-word)."""
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.text)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.text import Text
+
+        width = max(options.max_width, 1)
+        lines: list[Text] = []
+        for line in self.text.split("\n"):
+            cuts: list[int] = []
+            start = filled = 0
+            for end in [i + 1 for i, c in enumerate(line.plain) if c == "/"] + [len(line)]:
+                if filled and filled + end - start > width:
+                    cuts.append(start)
+                    filled = 0
+                filled += end - start
+                start = end
+            lines.extend(line.divide(cuts))
+        yield Text("\n").join(lines)
+
+
 def render_table(report: CheckReport, *, width: int | None = None) -> str:
     """The report as a table, worst first (``rich`` markup when printed to a terminal)."""
     from rich.console import Console
@@ -44,7 +81,8 @@ def render_table(report: CheckReport, *, width: int | None = None) -> str:
         expand=True,
     )
     table.add_column("Standing", no_wrap=True)
-    table.add_column("Resource", ratio=1, min_width=30, overflow="fold")
+    # width: the least it gets (rich gives a ratio column no min_width), e.g. at 100 columns
+    table.add_column("Resource", ratio=1, width=30, overflow="fold")
     table.add_column("Policy", no_wrap=True)
     table.add_column("Check", no_wrap=True)
     table.add_column("What Lambda would do, and the remedy", ratio=3, overflow="fold")
@@ -60,7 +98,7 @@ def render_table(report: CheckReport, *, width: int | None = None) -> str:
             said.append(visible(finding.remedy))
         table.add_row(
             Text(finding.standing.value, style=STYLES[finding.standing]),
-            resource,
+            _WrapAtSlash(resource),
             finding.policy or "-",
             finding.check or "-",
             said,
@@ -142,6 +180,7 @@ def check(
         parameter_overrides=parse_overrides(parameter_overrides),
         signing_profiles=parse_signing_profiles(signing_profiles),
     )
+    ctx.require_keystore("check")
     report = check_template(path, options, ctx.backend)
     for note in report.notes:
         warn(note)

@@ -194,6 +194,12 @@ def _from_template(
     if resource.get("Type") != "AWS::Lambda::CodeSigningConfig":
         return CscResolution(True, None, f"{logical_id} is not an AWS::Lambda::CodeSigningConfig")
     properties = resource.get("Properties") or {}
+    for name in ("AllowedPublishers", "CodeSigningPolicies"):
+        if not isinstance(properties.get(name) or {}, dict):
+            raise ValidationError(
+                f"resource {logical_id}: {name} must be a mapping, "
+                f"not {type(properties[name]).__name__}"
+            )
     arns = (properties.get("AllowedPublishers") or {}).get("SigningProfileVersionArns")
     policy = (properties.get("CodeSigningPolicies") or {}).get(
         "UntrustedArtifactOnDeployment", DEFAULT_UNTRUSTED_ARTIFACT_POLICY.value

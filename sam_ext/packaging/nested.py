@@ -44,6 +44,17 @@ def join_path(stack: str, logical_id: str) -> str:
     return f"{stack}/{logical_id}" if stack else logical_id
 
 
+#: The most levels nested stacks may go down: far beyond any real application, and well
+#: within Python's recursion limit (each level is a few frames of recursion here).
+MAX_NESTING = 100
+
+
+def check_nesting(path: str) -> None:
+    """Refuse a nested stack at ``path`` (``A/B/C``) deeper than :data:`MAX_NESTING`."""
+    if path.count("/") >= MAX_NESTING:
+        raise ValidationError(f"{path}: nested stacks go more than {MAX_NESTING} levels deep")
+
+
 def local_template(resource: dict[str, Any]) -> str | None:
     """The local template path of a nested stack resource, if it has one (not an S3 or
     HTTPS URL, nor a Serverless Application Repository ``{ApplicationId, ...}``)."""
@@ -243,6 +254,7 @@ def load_tree(
         if not has_local_template(resource):
             continue
         child_path = join_path(path, logical_id)
+        check_nesting(child_path)
         child_file = nested_template_file(resource, template_dir, child_path)
         if child_file in (*ancestors, template_file):
             raise ValidationError(

@@ -346,3 +346,23 @@ def test_malformed_optional_manifest_fields_are_read_leniently(tmp_path: Path, c
     (out / "manifest.json").write_text(json.dumps(manifest))
     (stack,) = read_cloud_assembly(out).stacks
     assert stack.name == "Shop" and stack.assets  # assets from Shop.assets.json, as named
+
+
+@pytest.mark.parametrize("metadata", [True, False], ids=["cdk-synth", "bare-synth"])
+@pytest.mark.parametrize("path", [".", "./"])
+def test_an_asset_that_is_the_assembly_directory_itself(
+    tmp_path: Path, metadata: bool, path: str
+) -> None:
+    """A source path "." packaged and signed the whole cloud assembly as the function's
+    code: bad input naming the asset."""
+    out = make_assembly(tmp_path, metadata=metadata, code_path=path)
+    message = _refusal(out)
+    assert f"{path!r} is the assembly directory itself" in message
+
+
+def test_an_asset_path_metadata_naming_the_assembly_directory(tmp_path: Path) -> None:
+    """The ``aws:asset:path`` Metadata read per resource is refused the same way."""
+    stack = read_cloud_assembly(make_assembly(tmp_path, metadata=True)).stacks[0]
+    resource = {"Type": "AWS::Lambda::Function", "Metadata": {"aws:asset:path": "."}}
+    with pytest.raises(CodesignError, match=r"'\.' is the assembly directory itself"):
+        stack.asset_of("Fn", resource)

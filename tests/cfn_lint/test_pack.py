@@ -3,12 +3,14 @@ standing is said, and the global options read from the CLI's variables."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from provider.backends.local import LocalBackend
 from provider.errors import ValidationError
 from sam_ext.cfn_lint import RuleId, pack
 from sam_ext.check import CheckOptions, CheckReport, Finding, Standing
@@ -65,6 +67,7 @@ FINDINGS = (
 @pytest.fixture
 def checks(monkeypatch: pytest.MonkeyPatch, home: Path) -> list[CheckOptions]:
     """Every check the pack runs (its options), answering FINDINGS."""
+    LocalBackend(home)  # a keystore: the pack refuses none
     seen: list[CheckOptions] = []
 
     def check_document(document: Any, **kwargs: Any) -> CheckReport:
@@ -126,6 +129,7 @@ def test_a_failure_is_said_once_by_e9300(monkeypatch: pytest.MonkeyPatch, home: 
         raise ConnectionError("backend down")
 
     monkeypatch.setattr(pack, "check_document", broken)
+    LocalBackend(home)
     cfn = _cfn()
     said = {rule: [m.message for m in pack.matches(rule, cfn)] for rule in RuleId}
     assert said.pop(RuleId.FAILED) == ["sam-ext check could not run: ConnectionError: backend down"]
@@ -147,3 +151,44 @@ def test_the_global_options_come_from_the_clis_variables() -> None:
     assert (unset.backend_name, unset.home) == ("local", None)
     with pytest.raises(ValidationError, match="SAM_EXT_BACKEND='gcp'"):
         pack.context_from_environment({"SAM_EXT_BACKEND": "gcp"})
+
+
+def test_a_missing_keystore_is_said_by_e9300_and_not_created(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The check only reads: CODESIGN_HOME naming no keystore was made one (index,
+    keys/, objects/); now one E9300 names it and how to make one, and nothing is made."""
+    missing = tmp_path / "nonexistent" / "x"
+    monkeypatch.setenv("CODESIGN_HOME", str(missing))
+    said = {rule: [m.message for m in pack.matches(rule, _cfn())] for rule in RuleId}
+    failed = said.pop(RuleId.FAILED)
+    assert len(failed) == 1 and f"CODESIGN_HOME: no keystore at {str(missing)!r}" in failed[0]
+    assert "sam-ext profile put" in failed[0]
+    assert all(found == [] for found in said.values())
+    assert not (tmp_path / "nonexistent").exists()
+
+
+NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
+
+
+def test_s3_code_on_the_local_backend_points_to_the_packs_variable(
+    monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    """The pack's user chooses the aws backend with SAM_EXT_BACKEND, not a CLI option nor
+    Pulumi's codesign:backend."""
+    backend = LocalBackend(home)
+    arn = backend.put_signing_profile("publisher", now=NOW)["profileVersionArn"]
+    csc = backend.create_code_signing_config([arn], policy="Enforce", now=NOW)
+    function = {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Code": {"S3Bucket": "bucket", "S3Key": "key.zip"},
+            "CodeSigningConfigArn": csc["CodeSigningConfig"]["CodeSigningConfigArn"],
+        },
+    }
+    cfn = _Template(None)
+    cfn.template = {"Resources": {"Fn": function}}
+    monkeypatch.setenv("SAM_EXT_NOW", "2026-01-15T12:00:00Z")
+    [match] = pack.matches(RuleId.UNKNOWN, cfn)
+    assert "use SAM_EXT_BACKEND=aws for S3 objects" in match.message, match.message
+    assert "--backend" not in match.message and "codesign:" not in match.message

@@ -19,7 +19,10 @@ WriteTemplate = Callable[..., Path]
 
 @pytest.fixture
 def cli(home: Any, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """The CLI against a fresh keystore (CODESIGN_HOME)."""
+    """The CLI against a fresh keystore (CODESIGN_HOME), made (check refuses none)."""
+    from provider.backends.local import LocalBackend
+
+    LocalBackend(home)
     return Cli(capsys)
 
 

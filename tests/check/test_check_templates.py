@@ -7,6 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from provider.backends.local import LocalBackend
+from provider.errors import ValidationError
 from tests.check.conftest import WriteTemplate
 from tests.sam_ext.conftest import Cli, Result
 
@@ -583,3 +587,170 @@ def test_an_endless_template_file_is_bad_input(cli: Cli) -> None:
     """/dev/zero (or an endless pipe) was read until memory ran out (MemoryError)."""
     result = cli.fails(*cli.now, "check", Path("/dev/zero"), naming="/dev/zero")
     assert len(result.err.strip().splitlines()) == 1 and "larger than 64 MiB" in result.err
+
+
+def test_a_config_whose_publishers_or_policies_are_no_mapping_is_bad_input(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """``AllowedPublishers: "x"`` (or a list of policies) was an AttributeError ("internal
+    error"); it is bad input naming the config resource and the property."""
+    for name, value in (("AllowedPublishers", "x"), ("CodeSigningPolicies", ["Enforce"])):
+        csc = config("arn:aws:signer:us-east-1:123456789012:/signing-profiles/p/abcdefghij")
+        csc["Properties"][name] = value
+        path = write_template(
+            {
+                "Transform": SAM,
+                "Resources": {
+                    "Csc": csc,
+                    "Fn": function("src/", CodeSigningConfigArn={"Ref": "Csc"}),
+                },
+            },
+            name=f"{name}.json",
+        )
+        result = cli.fails(*cli.now, "check", path, naming="Csc")
+        assert len(result.err.strip().splitlines()) == 1
+        assert f"resource Csc: {name} must be a mapping, not" in result.err
+
+
+def nest_chain(write_template: WriteTemplate, levels: int) -> Path:
+    """A template nesting ``levels`` distinct templates, each the next's parent."""
+    for level in range(levels, -1, -1):
+        resources: dict[str, Any] = {"Fn": function("src/")} if level == levels else {}
+        if level < levels:
+            resources["Down"] = {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {"TemplateURL": f"t{level + 1}.json"},
+            }
+        path = write_template({"Resources": resources}, name=f"t{level}.json")
+    return path
+
+
+def test_nested_stacks_deeper_than_the_limit_are_bad_input(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """600 distinct nested stacks were a RecursionError ("internal error"); 100 levels
+    are read, one more is bad input naming the path down."""
+    assert check(cli, nest_chain(write_template, 100)).status == 0
+    result = cli.fails(*cli.now, "check", nest_chain(write_template, 600), naming="Down/Down")
+    assert len(result.err.strip().splitlines()) == 1
+    assert "/".join(["Down"] * 101) + ": nested stacks go more than 100 levels deep" in result.err
+
+
+def test_a_missing_keystore_is_bad_input_and_not_created(
+    cli: Cli, write_template: WriteTemplate, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """check only reads: CODESIGN_HOME naming no keystore was made one (index.sqlite3,
+    keys/, objects/); now it is bad input naming the keystore and how to make one."""
+    path = write_template({"Transform": SAM, "Resources": {"Fn": function("src/")}})
+    missing = tmp_path / "nonexistent" / "x"
+    monkeypatch.setenv("CODESIGN_HOME", str(missing))
+    result = cli.fails(*cli.now, "check", path, naming=f"no keystore at {str(missing)!r}")
+    assert len(result.err.strip().splitlines()) == 1 and "sam-ext profile put" in result.err
+    assert not (tmp_path / "nonexistent").exists()
+    result = cli.fails(*cli.now, "--home", missing, "check", path, naming="--home: no keystore")
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_an_unsatisfiable_config_whose_policy_is_unknown_says_so(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """Was "... so this deploy cannot satisfy it ()" with the standing UNKNOWN: the
+    message now says the policy is not known, so whether Lambda rejects is not either."""
+    path = write_template(
+        {
+            "Transform": SAM,
+            "Resources": {
+                "Profile": {
+                    "Type": "AWS::Signer::SigningProfile",
+                    "Properties": {"PlatformId": "AWSLambda-SHA384-ECDSA"},
+                },
+                "Csc": config(
+                    {"Fn::GetAtt": ["Profile", "ProfileVersionArn"]},
+                    policy={"Fn::Select": [0, ["Enforce", "Warn"]]},
+                ),
+                "Fn": function(
+                    "src/", CodeSigningConfigArn={"Fn::GetAtt": ["Csc", "CodeSigningConfigArn"]}
+                ),
+            },
+        }
+    )
+    found = findings(cli, path)["Fn"]
+    assert found["standing"] == "UNKNOWN"
+    message = found["message"]
+    assert "()" not in message and "cannot satisfy" not in message, message
+    assert "lists only signing profiles this template creates (Profile)" in message
+    assert "its policy is not known before deploy" in message
+    assert "whether Lambda would reject the deploy or only warn is not known" in message
+    assert "sam-ext profile put" in found["remedy"]
+
+
+def test_s3_code_on_the_local_backend_points_to_the_clis_option(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """The message said "use --backend aws, or codesign:backend aws" (Pulumi's config
+    wording) to a CLI user; the CLI's says its own option only."""
+    csc = cli.csc(cli.profile("publisher"))
+    path = write_template(
+        {
+            "Transform": SAM,
+            "Resources": {"Fn": function("s3://bucket/key.zip", CodeSigningConfigArn=csc)},
+        }
+    )
+    message = findings(cli, path)["Fn"]["message"]
+    assert "use --backend aws for S3 objects" in message and "codesign:" not in message
+
+
+def test_the_pulumi_wording_stays_for_a_backend_no_cli_opened(home: Path) -> None:
+    """The provider's own backend (Pulumi's) names its stack config."""
+    with pytest.raises(ValidationError, match="use codesign:backend aws for S3 objects"):
+        LocalBackend(home).package_facts("s3://bucket/key.zip")
+
+
+def test_a_signing_profile_that_does_not_exist_is_bad_input(
+    cli: Cli, write_template: WriteTemplate
+) -> None:
+    """--signing-profiles naming no profile was UNKNOWN (or not looked up at all without a
+    config); sam-ext package refuses it, and check now does the same way (exit 2)."""
+    csc = cli.csc(cli.profile("publisher"))
+    for properties in ({}, {"CodeSigningConfigArn": csc}):
+        path = write_template(
+            {"Transform": SAM, "Resources": {"Fn": function("src/", **properties)}}
+        )
+        result = cli.fails(
+            *cli.now, "check", path, "--signing-profiles", "Fn=nosuch", naming="'nosuch'"
+        )
+        assert len(result.err.strip().splitlines()) == 1
+        assert "signing profile 'nosuch' does not exist" in result.err
+
+
+def test_the_resource_column_wraps_long_paths_at_a_slash(tmp_path: Path) -> None:
+    """rich wraps at spaces only, so a long construct path was split mid-word
+    ("Resourc e") at 100 columns; now each line of the cell ends after a "/"."""
+    from sam_ext.check import CheckReport, Finding, Standing
+    from sam_ext.commands.check import render_table
+
+    construct = "ShopApplicationStack/PaymentsOrchestration/CheckoutHandlerFunction/Resource"
+    finding = Finding(
+        template=tmp_path / "t.json",
+        logical_id="CheckoutHandler0A1B2C3D",
+        resource_type="AWS::Lambda::Function",
+        construct_path=construct,
+        standing=Standing.REJECT,
+        policy="Enforce",
+        check="mismatch",
+        exception="CodeVerificationFailedException",
+        message="the deploy would be rejected",
+        remedy=None,
+        nested_in=("NestedStackOfPayments",),
+    )
+    table = render_table(CheckReport((finding,)), width=100)
+    cells = [line.split("│")[2].strip() for line in table.splitlines() if line.count("│") > 2]
+    assert cells == [
+        "ShopApplicationStack/",
+        "PaymentsOrchestration/",
+        "CheckoutHandlerFunction/",
+        "Resource",
+        "NestedStackOfPayments/",
+        "CheckoutHandler0A1B2C3D",
+        "AWS::Lambda::Function",
+    ], table

@@ -204,3 +204,53 @@ def test_without_template_file_the_built_template_is_picked_up(
     # The artifact directory (and its cache) sits in the project, not in the build output,
     # so a clean `sam build` does not wipe it.
     assert hello.parent == (app / ".sam-ext" / "artifacts").resolve()
+
+
+BAD_CONFIG_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Config:
+    Type: AWS::Lambda::CodeSigningConfig
+    Properties:
+      AllowedPublishers: x
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/hello/
+      Runtime: python3.12
+      Handler: app.handler
+      CodeSigningConfigArn: !Ref Config
+"""
+
+
+def test_a_config_whose_publishers_are_no_mapping_is_bad_input_to_package(
+    sam_ext, app, publisher
+) -> None:
+    """Was an AttributeError ("internal error"): bad input naming the resource and property."""
+    (app / "bad.yaml").write_text(BAD_CONFIG_TEMPLATE)
+    result = sam_ext(
+        "package",
+        "-t",
+        "bad.yaml",
+        "--signing-profiles",
+        "Fn=Publisher",
+        "--output-template-file",
+        "out.yaml",
+        status=2,
+    )
+    assert "resource Config: AllowedPublishers must be a mapping, not str" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_nested_stacks_deeper_than_the_limit_are_bad_input_to_package(sam_ext, app) -> None:
+    """600 distinct nested stacks were a RecursionError ("internal error"): bad input
+    naming the path down, before any work."""
+    for level in range(600):
+        (app / f"t{level}.yaml").write_text(
+            f"Resources:\n  Down:\n    Type: AWS::CloudFormation::Stack\n"
+            f"    Properties:\n      TemplateURL: t{level + 1}.yaml\n"
+        )
+    (app / "t600.yaml").write_text("Resources: {}\n")
+    result = sam_ext("package", "-t", "t0.yaml", "--output-template-file", "out.yaml", status=2)
+    assert len(result.err.strip().splitlines()) == 1
+    assert "/".join(["Down"] * 101) + ": nested stacks go more than 100 levels deep" in result.err

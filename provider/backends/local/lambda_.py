@@ -49,6 +49,10 @@ class LocalLambda:
     #: A verified trust file whose records answer before the keystore's (``sam-ext deploy
     #: --trust-file``): publishers exported from another keystore.
     trust_file: TrustFile | None = None
+    #: How the front end that opened this backend has its user choose the aws one, for
+    #: messages that send S3 objects there (Pulumi's stack config by default; the CLI sets
+    #: ``--backend aws``, the cfn-lint pack ``SAM_EXT_BACKEND=aws``).
+    aws_backend_hint: str = "codesign:backend aws"
 
     def __init__(self, store: Keystore, location: Location, *, trust: TrustRecords) -> None:
         self.store = store
@@ -179,7 +183,7 @@ class LocalLambda:
             uri = code.uri if isinstance(code, S3Object) else str(code)
             raise ValidationError(
                 f"package: {uri!r} is an S3 object; the local backend verifies local "
-                ".zip files (use --backend aws, or codesign:backend aws, for S3 objects)"
+                f".zip files (use {self.aws_backend_hint} for S3 objects)"
             )
         facts = facts_from_file(Path(code), self._trust(), name=name)
         if self.trust_file is not None:
