@@ -279,3 +279,23 @@ def test_a_signature_whose_job_record_is_gone_is_unknown_not_allowed(
     )
     assert len(drift) == 1, drift
     assert "revocation check cannot be decided" in drift[0] and job_id in drift[0]
+
+
+@pytest.mark.parametrize("exposed", ["home", "index"])
+def test_a_keystore_other_users_can_read_is_refused_as_every_command_refuses_it(
+    account: Account, capsys: pytest.CaptureFixture[str], exposed: str
+) -> None:
+    from sam_ext.cli import main
+
+    path = account.home if exposed == "home" else account.home / "index.sqlite3"
+    path.chmod(0o755 if exposed == "home" else 0o644)
+    before = _snapshot(account.home)
+    capsys.readouterr()
+    other = main(["--home", str(account.home), "function", "list"])
+    _, said = capsys.readouterr()
+    status, out, err = run_audit(capsys, account.home, "--output", "json")
+    assert (status, other) == (1, 1)  # refused, not an incomplete audit (3)
+    assert out == ""
+    assert err == said and len(err.strip().splitlines()) == 1
+    assert "accessible by other users" in err and "chmod" in err and str(path) in err
+    assert _snapshot(account.home) == before
