@@ -18,9 +18,11 @@ from provider import verdict
 #: The common definitions' patterns (schemas/common.schema.json), verbatim; matched with
 #: ``re.search``, as jsonschema matches ``pattern``.
 PATTERNS = {
-    "profileVersionArn": (
-        r"^arn:aws[a-zA-Z-]*:signer:[a-z0-9-]+:[0-9]{12}:/signing-profiles/"
-        r"[a-zA-Z0-9_]{2,64}/[a-zA-Z0-9]{10}$"
+    # Lambda's own (botocore's lambda shape ``Arn``): an allowed publisher that is no
+    # profile version ARN (CDK's imported profiles, ':/' doubled) matches no signature.
+    "allowedPublisherArn": (
+        r"^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?"
+        r"-[a-z]+-\d{1})?:(\d{12})?:(.*)$"
     ),
     "cscId": r"^csc-[a-zA-Z0-9-_\.]{17}$",
     "cscArn": (
@@ -61,7 +63,7 @@ def _allowed_publishers(value: Any) -> bool:
     return (
         isinstance(arns, list)
         and ARNS_ITEMS[0] <= len(arns) <= ARNS_ITEMS[1]
-        and all(_matches(arn, "profileVersionArn") for arn in arns)
+        and all(_matches(arn, "allowedPublisherArn") for arn in arns)
     )
 
 

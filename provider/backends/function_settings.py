@@ -23,7 +23,7 @@ from provider.archive import package_bytes
 from provider.arns import FUNCTION_NAME_RE
 from provider.errors import ValidationError
 from provider.objects import S3Object, check_bucket
-from provider.verdict import Check, Verdict
+from provider.verdict import Check, CheckState, Verdict
 
 if TYPE_CHECKING:
     from provider.backends.base import LambdaPart
@@ -544,6 +544,17 @@ def drift(
                 f"function {name!r}: since the deploy, {failed.message}; the function keeps "
                 f"running, but its next deploy would fail the {failed.check.value} check"
             )
+    undecided = [
+        check.value
+        for check, state in (standing.checks.items() if standing is not None else ())
+        if check in (Check.EXPIRY, Check.REVOCATION) and state is CheckState.UNKNOWN
+    ]
+    if standing is not None and undecided:
+        why = f" ({standing.facts.undecided})" if standing.facts.undecided else ""
+        found.append(
+            f"function {name!r}: its {', '.join(undecided)} check cannot be decided now{why}; "
+            "its next deploy may fail it"
+        )
     if settings is not None:
         current = read_back(deployed)
         for item, have in current.items():

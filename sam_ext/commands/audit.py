@@ -85,7 +85,7 @@ def _readers(
 def _existing_keystore(ctx: CliContext) -> None:
     """The audit creates nothing: a keystore directory that does not exist (or holds no
     index) is bad input, not an empty account."""
-    from provider.backends.local.store import resolve_home
+    from provider.backends.local.store import refuse_exposed, resolve_home
 
     home = resolve_home(ctx.home)
     if not (home / "index.sqlite3").is_file():
@@ -94,6 +94,9 @@ def _existing_keystore(ctx: CliContext) -> None:
             "give the keystore to audit with --home or CODESIGN_HOME",
             field="--home",
         )
+    # A keystore other users can reach is refused as every command refuses it (nothing
+    # is read: not an incomplete audit).
+    refuse_exposed(home)
 
 
 def _default_region(ctx: CliContext) -> str:
@@ -245,7 +248,8 @@ def audit(
     \b
     Exit status:
       0  no function fails --fail-on, and every function and region was read
-      1  some function fails --fail-on (REJECT; with warn or expiring, more)
+      1  some function fails --fail-on (REJECT; with warn or expiring, more), or
+         the keystore is refused (other users can reach it: nothing was read)
       2  bad input (an unknown region, a malformed --at or --within)
       3  the audit is incomplete: some function (ERROR) or region could not be read,
          and no function fails --fail-on

@@ -14,13 +14,37 @@ import click
 
 from provider.clock import format_instant
 from provider.errors import ValidationError
+from provider.verdict import SEVERITY, Decision, Verdict
 from sam_ext.context import CliContext
 from sam_ext.options import SamCommand, merged_options, package_settings, template_options
 from sam_ext.output import say
+from sam_ext.packaging.packager import LayerUse
 from sam_ext.packaging.run import PackagedTemplate, package_template
 from sam_ext.template import dump_template
 
 pass_context = click.make_pass_decorator(CliContext)
+
+
+def _verdict_text(verdict: Verdict) -> str:
+    checks = ",".join(f.check.value for f in verdict.failed)
+    return verdict.decision.value + (f" ({checks})" if checks else "")
+
+
+def _layer_text(uses: tuple[LayerUse, ...]) -> str:
+    """A layer's verdict under each config of the functions using it: one text per
+    outcome, naming the functions (``ALLOW as a layer of A; REJECT (...) as a layer of B``),
+    the worst first."""
+    by_text: dict[str, list[str]] = {}
+    rank: dict[str, int] = {}
+    for use in uses:
+        if use.verdict is not None:
+            text, severity = _verdict_text(use.verdict), SEVERITY.index(use.verdict.decision)
+        else:
+            text, severity = f"unknown: {use.unknown}", SEVERITY.index(Decision.UNKNOWN)
+        by_text.setdefault(text, []).append(use.function)
+        rank[text] = severity
+    ordered = sorted(by_text, key=lambda text: -rank[text])
+    return "; ".join(f"{text} as a layer of {', '.join(by_text[text])}" for text in ordered)
 
 
 def _summary(packaged_template: PackagedTemplate) -> str:
@@ -29,9 +53,10 @@ def _summary(packaged_template: PackagedTemplate) -> str:
     for packaged in packaged_template.results:
         profile = packaged.artifact.profile
         verdict = packaged.verdict
-        if verdict is not None:
-            checks = ",".join(f.check.value for f in verdict.failed)
-            verdict_text = verdict.decision.value + (f" ({checks})" if checks else "")
+        if packaged.uses:
+            verdict_text = _layer_text(packaged.uses)
+        elif verdict is not None:
+            verdict_text = _verdict_text(verdict)
         elif packaged.verdict_unknown is not None:
             verdict_text = f"unknown: {packaged.verdict_unknown}"
         elif packaged.artifact.csc.declared:

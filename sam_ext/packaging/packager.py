@@ -21,7 +21,15 @@ from provider.archive import BuiltPackage, build_package
 from provider.backends.values import SigningJob, SigningProfile
 from provider.errors import CodesignError, SigningJobFailed, ValidationError
 from provider.statuses import ArtifactKind
-from provider.verdict import ArtifactFacts, CscPolicy, Decision, Policy, Verdict, decide
+from provider.verdict import (
+    SEVERITY,
+    ArtifactFacts,
+    CscPolicy,
+    Decision,
+    Policy,
+    Verdict,
+    decide,
+)
 from provider.workers import run_all
 from sam_ext.cdk.assembly import CdkAsset, CdkStack, strip_asset_metadata
 from sam_ext.packaging.cache import PackageCache, UnsignedEntry, fingerprint
@@ -44,7 +52,7 @@ from sam_ext.template import Template
 if TYPE_CHECKING:
     from provider.backends.base import Backend
 
-__all__ = ["LOCAL_BUCKET", "Artifact", "Packaged", "Packager", "Plan", "rewrite"]
+__all__ = ["LOCAL_BUCKET", "Artifact", "LayerUse", "Packaged", "Packager", "Plan", "rewrite"]
 
 
 @dataclass
@@ -70,6 +78,16 @@ class Artifact:
         return f"{self.stack}/{self.logical_id}" if self.stack else self.logical_id
 
 
+@dataclass(frozen=True)
+class LayerUse:
+    """How a layer fares under the code signing config of one function that uses it:
+    its verdict there, or why it cannot be known."""
+
+    function: str
+    verdict: Verdict | None = None
+    unknown: str | None = None
+
+
 @dataclass
 class Packaged:
     """What packaging one artifact produced."""
@@ -86,6 +104,9 @@ class Packaged:
     #: The signed object's facts, when they were established without the backend's
     #: verification (a sealed cache entry) or by it in full.
     facts: ArtifactFacts | None = None
+    #: A layer's verdict under the config of each function (of its stack) that has one
+    #: and uses it; ``verdict`` is then the worst of them.
+    uses: tuple[LayerUse, ...] = ()
 
 
 @dataclass
@@ -305,6 +326,7 @@ class Packager:
             self._seal(cache)
         finally:
             cache.save()
+        self._judge_layers(results)
         return results
 
     def _in_parallel(
@@ -519,21 +541,49 @@ class Packager:
         """The verdict of the function's code signing config, when it is known; when the
         backend cannot tell (e.g. no permission to read the signing job), why not."""
         policy = packaged.artifact.csc.policy
-        if policy is not None and packaged.facts is not None:
-            packaged.verdict = decide(
-                replace(packaged.facts, name=packaged.artifact.path), policy, self.now
+        if policy is not None:
+            packaged.verdict, packaged.verdict_unknown = self._judged(
+                packaged, policy, packaged.artifact.path
             )
-        elif policy is not None:
-            try:
-                packaged.verdict = self.backend.evaluate_package(
-                    self.destination.reference(packaged.location),
-                    policy,
-                    at=self.now,
-                    name=packaged.artifact.path,
-                )
-            except CodesignError as exc:
-                packaged.verdict_unknown = exc.message
         return packaged
+
+    def _judged(
+        self, packaged: Packaged, policy: CscPolicy, name: str
+    ) -> tuple[Verdict | None, str | None]:
+        """The verdict of ``packaged`` under ``policy``, or why the backend cannot tell."""
+        if packaged.facts is not None:
+            return decide(replace(packaged.facts, name=name), policy, self.now), None
+        try:
+            reference = self.destination.reference(packaged.location)
+            return self.backend.evaluate_package(reference, policy, at=self.now, name=name), None
+        except CodesignError as exc:
+            return None, exc.message
+
+    def _judge_layers(self, results: list[Packaged]) -> None:
+        """Judge each layer under the config of every function of its stack that uses it
+        (a layer has no config of its own: Lambda checks it under the function's)."""
+        for layer in results:
+            if layer.artifact.entry.kind is not ArtifactKind.LAYER:
+                continue
+            uses: list[LayerUse] = []
+            for user in results:
+                function = user.artifact
+                if (
+                    function.stack != layer.artifact.stack
+                    or layer.artifact.logical_id not in function.layers
+                    or not function.csc.declared
+                ):
+                    continue
+                if function.csc.policy is None:
+                    uses.append(LayerUse(function.path, unknown=function.csc.unknown_reason))
+                    continue
+                name = f"{layer.artifact.path} (a layer of {function.path})"
+                verdict, unknown = self._judged(layer, function.csc.policy, name)
+                uses.append(LayerUse(function.path, verdict, unknown))
+            layer.uses = tuple(uses)
+            verdicts = [use.verdict for use in uses if use.verdict is not None]
+            if verdicts:
+                layer.verdict = max(verdicts, key=lambda v: SEVERITY.index(v.decision))
 
 
 def _seal_facts(facts: ArtifactFacts) -> dict[str, str]:

@@ -14,7 +14,7 @@ import pytest
 from provider import schemas
 from sam_ext.audit.report import EXIT_INCOMPLETE
 
-from .conftest import EXPECTED, Account, by_name, parsed, run_audit
+from .conftest import AUDIT_AT, EXPECTED, Account, by_name, parsed, run_audit
 
 
 def _json(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -246,3 +246,56 @@ def test_a_missing_keystore_is_bad_input_and_is_not_created(
     assert status == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "--home: no keystore at" in err
     assert not home.exists()
+
+
+def _forget_job(account: Account, job_id: str) -> None:
+    """The keystore loses a signing job's record (deleted by hand, or a restored copy)."""
+    with account.backend.store.transaction() as db:
+        db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+
+
+def test_a_signature_whose_job_record_is_gone_is_unknown_not_allowed(
+    account: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _keep_only(account, "fine", "noconfig")
+    _, document = _json(capsys, account.home)
+    job_arn = by_name(document)["fine"]["artifacts"][0]["signing_job_arn"]
+    job_id = job_arn.rsplit("/", 1)[1]
+    _forget_job(account, job_id)
+    status, document = _json(capsys, account.home)
+    fine = by_name(document)["fine"]
+    # whether the signature was revoked cannot be read: neither ALLOW nor a guess
+    assert fine["standing"] == "UNKNOWN", fine
+    assert fine["artifacts"][0]["standing"] == "UNKNOWN"
+    assert "revocation" in fine["message"] and job_id in fine["message"]
+    assert "cannot be read" in fine["message"]
+    assert document["summary"]["by_standing"]["UNKNOWN"] == 1
+    assert status == 0  # UNKNOWN fails --fail-on warn, not the default reject
+    assert run_audit(capsys, account.home, "--fail-on", "warn")[0] == 1
+    # Pulumi's refresh judges the deployed code the same way, and says so
+    code = Path(account.backend.get_function("fine")["CodeLocation"])
+    drift = account.backend.function_drift(
+        "fine", csc_arn=account.arns["enforce"], code=code, at=AUDIT_AT
+    )
+    assert len(drift) == 1, drift
+    assert "revocation check cannot be decided" in drift[0] and job_id in drift[0]
+
+
+@pytest.mark.parametrize("exposed", ["home", "index"])
+def test_a_keystore_other_users_can_read_is_refused_as_every_command_refuses_it(
+    account: Account, capsys: pytest.CaptureFixture[str], exposed: str
+) -> None:
+    from sam_ext.cli import main
+
+    path = account.home if exposed == "home" else account.home / "index.sqlite3"
+    path.chmod(0o755 if exposed == "home" else 0o644)
+    before = _snapshot(account.home)
+    capsys.readouterr()
+    other = main(["--home", str(account.home), "function", "list"])
+    _, said = capsys.readouterr()
+    status, out, err = run_audit(capsys, account.home, "--output", "json")
+    assert (status, other) == (1, 1)  # refused, not an incomplete audit (3)
+    assert out == ""
+    assert err == said and len(err.strip().splitlines()) == 1
+    assert "accessible by other users" in err and "chmod" in err and str(path) in err
+    assert _snapshot(account.home) == before

@@ -167,3 +167,35 @@ def test_progress_is_a_plain_line_a_quarter_of_the_way_off_a_terminal(
     for done in range(1, 11):
         progress(done, 10, f"f{done}")
     assert capsys.readouterr().err == ""  # a short audit says nothing
+
+
+def test_a_config_listing_a_publisher_lambda_accepts_but_no_profile_version_is_reported() -> None:
+    """Lambda accepts any ARN as an allowed publisher (CDK writes an imported profile's
+    with ':/' doubled): the audit of such an account reports it (status Unknown, the
+    document still valid), as it reports any other config."""
+    from provider import schemas
+    from provider.backends.values import CodeSigningConfig
+    from sam_ext.audit.judge import judge_config
+    from sam_ext.audit.report import AuditReport
+
+    cdk = "arn:aws:signer:us-east-1:123456789012://signing-profiles/N/V"
+    config = CodeSigningConfig.from_document(
+        {
+            "CodeSigningConfigArn": "arn:aws:lambda:us-east-1:123456789012:"
+            "code-signing-config:csc-0123456789abcdef0",
+            "AllowedPublishers": {"SigningProfileVersionArns": [cdk]},
+            "CodeSigningPolicies": {"UntrustedArtifactOnDeployment": "Enforce"},
+        }
+    )
+    audited = judge_config("us-east-1", config, [], {})
+    report = AuditReport(
+        audited_at=datetime(2026, 1, 17, 12, tzinfo=UTC),
+        backend="aws",
+        regions=("us-east-1",),
+        functions=(),
+        code_signing_configs=(audited,),
+    )
+    document = report.to_document()
+    schemas.validate(document, "audit-report", what="audit report")
+    publishers = document["code_signing_configs"][0]["publishers"]
+    assert publishers == [{"profile_version_arn": cdk, "status": "Unknown"}]

@@ -317,10 +317,13 @@ CASES: dict[str, tuple[Callable[[Fixture], Any], str, str]] = {
         "ValidationException",
         "at 'allowedPublishers.signingProfileVersionArns'",
     ),
-    "a CSC publisher that is not a version ARN": (
-        csc(["arn:aws:s3:::bucket"]),
+    # Lambda takes any ARN of its shape ``Arn`` (arn:aws:s3:::bucket too: it matches no
+    # signature), not one whose region is no region
+    "a CSC publisher that is not an ARN Lambda takes": (
+        csc(["arn:aws:signer:mars-1:123456789012:/signing-profiles/p/AbCdE00001"]),
         "ValidationException",
-        "SigningProfileVersionArns[0]: 'arn:aws:s3:::bucket'",  # an ARN, not a profile version
+        "Value '[arn:aws:signer:mars-1:123456789012:/signing-profiles/p/AbCdE00001]' at "
+        "'allowedPublishers.signingProfileVersionArns'",
     ),
     "a CSC policy not Warn or Enforce": (
         lambda w: csc(CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Block"})(w),

@@ -183,6 +183,38 @@ def test_untrusted_code_deploys_under_warn_with_the_metric_recorded(world: World
     assert [point["Sum"] for point in statistics["Datapoints"]] == [1.0]
 
 
+#: What CDK writes for an imported signing profile's version: Lambda accepts it (botocore's
+#: lambda shape ``Arn``) though it is no profile version ARN, so it matches no signature.
+CDK_PUBLISHER = "arn:aws:signer:us-east-1:123456789012://signing-profiles/N/V"
+
+
+def test_a_publisher_lambda_accepts_but_no_signature_matches(world: World) -> None:
+    enforce = world.csc("Enforce", allowed=[CDK_PUBLISHER])
+    got = world.lambda_.get_code_signing_config(CodeSigningConfigArn=enforce)
+    assert got["CodeSigningConfig"]["AllowedPublishers"]["SigningProfileVersionArns"] == [
+        CDK_PUBLISHER
+    ]
+    with pytest.raises(world.lambda_.exceptions.CodeVerificationFailedException) as caught:
+        world.create(enforce)
+    assert "mismatch" in str(caught.value)
+    function = world.create(world.csc("Warn", allowed=[CDK_PUBLISHER]))
+    statistics = world.aws("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName="SignatureValidationErrors",
+        Dimensions=[{"Name": "FunctionName", "Value": function["FunctionName"]}],
+        StartTime=datetime.now(UTC) - timedelta(hours=1),
+        EndTime=datetime.now(UTC) + timedelta(hours=1),
+        Period=3600,
+        Statistics=["Sum"],
+    )
+    assert [point["Sum"] for point in statistics["Datapoints"]] == [1.0]  # deployed, warned
+    # what Lambda refuses is still refused
+    code, message, status = error_code(
+        lambda: world.csc("Enforce", allowed=["arn:aws:signer:mars-1:123456789012:/x"])
+    )
+    assert (code, status) == ("ValidationException", 400) and "mars-1" in message
+
+
 def test_a_revoked_signature_is_rejected_under_enforce(world: World) -> None:
     csc = world.csc("Enforce")
     world.create(csc)  # trusted before the revocation

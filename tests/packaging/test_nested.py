@@ -147,7 +147,9 @@ def test_every_level_is_signed_and_each_template_rewritten_into_the_artifacts(
     for path in ARTIFACTS:
         row = _row(done.stderr, path)
         assert row[1] == "Publisher" and row[2].startswith("signed_")
-        assert row[-1] == ("no code signing config" if path.endswith("Layer") else "ALLOW")
+        # a layer is judged under the config of the function of its stack that uses it
+        user = path.removesuffix("Layer") + "Function"
+        assert row[-1] == (f"ALLOW as a layer of {user}" if path.endswith("Layer") else "ALLOW")
     assert "warning:" not in done.stderr
 
 

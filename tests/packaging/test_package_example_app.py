@@ -124,7 +124,8 @@ def test_summary_lists_profile_object_expiry_and_verdict(sam_ext, app, publisher
     layer = result.row("SharedLayer")
     assert layer[:3] == ["SharedLayer", "Publisher", _code(packaged, "SharedLayer").name]
     assert layer[3].startswith(tools.expiry_prefix)
-    assert layer[4] == "no code signing config"
+    # A layer has no config of its own: Lambda checks it under HelloFunction's Enforce one.
+    assert layer[4] == "ALLOW as a layer of HelloFunction"
 
     # The unsigned Warn function is announced before any package is made.
     warning = next(i for i, line in enumerate(lines) if line.startswith("warning:"))
@@ -222,3 +223,30 @@ def test_same_sized_sources_with_equal_times_do_not_share_a_package(
     out = tools.load(root / "out.yaml")["Resources"]
     assert tools.members(Path(out["One"]["Properties"]["CodeUri"])) == {"app.py": b"X = 1\n"}
     assert tools.members(Path(out["Two"]["Properties"]["CodeUri"])) == {"app.py": b"X = 2\n"}
+
+
+def test_a_layer_is_labelled_with_its_verdict_under_each_config_using_it(
+    sam_ext, app, publisher, tools, backend
+) -> None:
+    """SharedLayer signed by a profile HelloFunction's Enforce config does not allow, and
+    used by GoodbyeFunction (Warn) too: the summary says each outcome, worst first, and
+    never 'no code signing config'."""
+    other = backend.put_signing_profile("Other", now=tools.now)["profileVersionArn"]
+    assert other != publisher.version_arn
+    template = tools.load(app / "template.yaml")
+    template["Resources"]["GoodbyeFunction"]["Properties"]["Layers"] = [{"Ref": "SharedLayer"}]
+    (app / "template.yaml").write_text(yaml.safe_dump(template, sort_keys=False))
+    result = sam_ext(
+        "package",
+        "--signing-profiles",
+        "HelloFunction=Publisher SharedLayer=Other",
+        *publisher.overrides,
+        "--output-template-file",
+        "packaged.yaml",
+    )
+    layer = result.row("SharedLayer")
+    assert layer[1] == "Other"
+    assert layer[4] == (
+        "REJECT (mismatch) as a layer of HelloFunction; WARN (mismatch) as a layer of "
+        "GoodbyeFunction"
+    )

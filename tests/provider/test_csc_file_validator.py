@@ -127,7 +127,7 @@ def test_strings_generated_from_each_pattern_are_judged_alike(name: str, data: A
     document = copy.deepcopy(RESPONSE)
     config = document["CodeSigningConfig"]
     field = {
-        "profileVersionArn": None,
+        "allowedPublisherArn": None,
         "cscId": "CodeSigningConfigId",
         "cscArn": "CodeSigningConfigArn",
         "instant": "LastModified",

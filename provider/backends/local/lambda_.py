@@ -33,6 +33,7 @@ from provider.objects import S3Object
 from provider.verdict import (
     DEFAULT_UNTRUSTED_ARTIFACT_POLICY,
     ArtifactFacts,
+    Check,
     CscPolicy,
     Verdict,
     decide,
@@ -188,7 +189,32 @@ class LocalLambda:
         facts = facts_from_file(Path(code), self._trust(), name=name)
         if self.trust_file is not None:
             facts = self.trust_file.annotate(facts)
-        return facts
+        return self._revocation_unreadable(facts)
+
+    def _revocation_unreadable(self, facts: ArtifactFacts) -> ArtifactFacts:
+        """``facts`` with the revocation check left undecided when this keystore vouched
+        for the signer but holds no record of the signing job (deleted, or never here):
+        whether that signature was revoked cannot be read, as on AWS when
+        DescribeSigningJob cannot (:func:`provider.deployed.facts_of_deployed`)."""
+        if (
+            not facts.signed
+            or facts.job_id is None
+            or facts.integrity_error is not None
+            or not facts.publisher_known
+            or facts.trust_as_of is not None  # a trust file vouched: it lists revocations
+            or facts.signature_revoked_reason is not None
+        ):
+            return facts
+        with self.store.read() as db:
+            row = db.execute("SELECT 1 FROM jobs WHERE job_id = ?", (facts.job_id,)).fetchone()
+        if row is not None:
+            return facts
+        return replace(
+            facts,
+            unknown=facts.unknown | {Check.REVOCATION},
+            undecided=f"signing job {facts.job_id} cannot be read (this keystore holds no "
+            "record of it), so whether its signature was revoked cannot be read",
+        )
 
     def signed_sha256(self, job: SigningJob) -> str | None:
         """The base64 SHA-256 of the file ``job`` wrote (``None``: none, or unreadable)."""

@@ -165,6 +165,10 @@ def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 def _make_private_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _refuse_exposed_dir(path)
+
+
+def _refuse_exposed_dir(path: Path) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise KeystoreError(
@@ -179,6 +183,10 @@ def _private_index(index: Path) -> None:
     or write (it holds the publishers' keys: whoever writes it adds a publisher)."""
     with suppress(FileExistsError):
         os.close(os.open(index, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    _refuse_exposed_index(index)
+
+
+def _refuse_exposed_index(index: Path) -> None:
     exposed: list[tuple[Path, int]] = []
     for path in (index, *(index.with_name(index.name + end) for end in ("-wal", "-shm"))):
         try:
@@ -203,6 +211,20 @@ POOL_SIZE = 8
 def _close_all(connections: list[sqlite3.Connection]) -> None:
     for db in connections:
         db.close()
+
+
+def refuse_exposed(home: Path) -> None:
+    """Raise the :class:`KeystoreError` opening the existing keystore ``home`` would when
+    other users can reach it (its directory, key directory, index, ``-wal`` or ``-shm``),
+    creating and changing nothing (for commands that only read, such as the audit)."""
+    try:
+        _refuse_exposed_dir(home)
+        keys = home / "keys"
+        if keys.is_dir() and not keys.is_symlink():
+            _refuse_exposed_dir(keys)
+        _refuse_exposed_index(home / "index.sqlite3")
+    except OSError as exc:
+        raise KeystoreError(f"cannot use keystore {str(home)!r}: {exc.strerror}") from None
 
 
 class Keystore:

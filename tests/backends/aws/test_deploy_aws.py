@@ -376,6 +376,32 @@ def test_code_lambda_would_reject_stops_before_cloudformation(
     # No CloudFormation call was queued, and none was made (the fixture checks).
 
 
+def test_a_layer_lambda_would_reject_stops_before_cloudformation(
+    cli_world: AwsWorld, cfn: Cfn, app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SharedLayer signed by a profile HelloFunction's Enforce config does not allow: the
+    packaged layer is judged under that config, so the deploy stops as for the code."""
+    cli_world.fake_signer()
+    trusted = cli_world.put_profile("publisher")["profileVersionArn"]
+    cli_world.put_profile("someone_else")
+    err = sam_ext(
+        capsys,
+        "deploy",
+        "--stack-name",
+        STACK,
+        "--s3-bucket",
+        BUCKET,
+        "--signing-profiles",
+        "HelloFunction=publisher SharedLayer=someone_else",
+        "--parameter-overrides",
+        f"TrustedProfileVersionArn={trusted}",
+        status=1,
+    )
+    last = err.splitlines()[-1]
+    assert last.startswith(f"error: CodeVerificationFailedException: stack {STACK}: not deployed")
+    assert "SharedLayer (a layer of HelloFunction)" in last and "mismatch" in last
+
+
 def test_deploy_on_aws_needs_a_stack_name_and_declared_parameters(
     cfn: Cfn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -440,3 +440,42 @@ def test_deleting_a_function_frees_its_csc(ks, make_zip, csc):
     ks.backend.delete_code_signing_config(arn)
     with pytest.raises(NotFoundError):
         ks.backend.get_function("fn")
+
+
+#: What CDK writes for an imported signing profile's version: Lambda accepts it (botocore's
+#: lambda shape ``Arn``) though it is no profile version ARN, so no signature matches it.
+CDK_PUBLISHER = "arn:aws:signer:us-east-1:123456789012://signing-profiles/N/V"
+
+
+def test_a_publisher_lambda_accepts_is_kept_and_matches_no_signature(
+    ks, make_zip, csc, tmp_path, capsys
+):
+    from sam_ext.cli import main
+
+    status = main(
+        [
+            "--home",
+            str(ks.backend.store.home),
+            "csc",
+            "create",
+            "--allowed-publishers",
+            f"SigningProfileVersionArns={CDK_PUBLISHER}",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert CDK_PUBLISHER in out
+    package = ks.signed(make_zip())
+    enforce = csc("Enforce", CDK_PUBLISHER)
+    with pytest.raises(DeploymentRejected) as rejected:
+        ks.backend.create_function("strict", package, csc_arn=enforce, now=T0)
+    assert rejected.value.code == VERIFICATION_EXCEPTION and "mismatch" in str(rejected.value)
+    warned = ks.backend.create_function(
+        "lenient", package, csc_arn=csc("Warn", CDK_PUBLISHER), now=T0
+    )
+    assert warned["LastVerdict"]["decision"] == "WARN"
+    assert "not among the code signing config's allowed publishers" in warned["Warnings"][0]
+    assert ks.backend.metric_count(METRIC, "lenient") == 1
+    # what Lambda refuses is still refused, in one line naming the field
+    with pytest.raises(ValidationError, match="SigningProfileVersionArns"):
+        ks.backend.create_code_signing_config(["arn:aws:signer:mars-1:1:/x"], now=T0)
