@@ -54,11 +54,12 @@ class CliContext:
     def require_keystore(self, doing: str, *, option: str = "--home") -> None:
         """For commands that only read (``doing``: "check", "audit"): on the local backend,
         a keystore directory that does not exist (or holds no index) is bad input, and
-        nothing is created; the aws backend has no keystore. ``option``: how the user
-        named the keystore (the cfn-lint pack's user sets ``CODESIGN_HOME``)."""
+        nothing is created; one other users can reach is refused as every command refuses
+        it, before anything is read. The aws backend has no keystore. ``option``: how the
+        user named the keystore (the cfn-lint pack's user sets ``CODESIGN_HOME``)."""
         if self.is_aws:
             return
-        from provider.backends.local.store import resolve_home
+        from provider.backends.local.store import refuse_exposed, resolve_home
 
         home = resolve_home(self.home)
         if not (home / "index.sqlite3").is_file():
@@ -69,6 +70,7 @@ class CliContext:
                 "`sam-ext profile put`",
                 field=option,
             )
+        refuse_exposed(home)
 
     @property
     def is_aws(self) -> bool:

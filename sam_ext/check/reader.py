@@ -243,6 +243,11 @@ class _Configs:
         return getattr(self.backend, "objects", None)
 
     @property
+    def aws_backend_hint(self) -> str:
+        """How the user picks the aws backend in the front end that opened this one."""
+        return str(getattr(self.backend, "aws_backend_hint", "--backend aws"))
+
+    @property
     def location(self) -> Location | None:
         """The backend's partition, region and account (the pseudo parameters an ARN in
         the template is built from), asked once; ``None`` when it cannot say."""
@@ -361,9 +366,12 @@ class _Reader:
         elif isinstance(location, str) and location.startswith(("https://", "http://", "s3://")):
             objects = getattr(self.backend, "objects", None)
             if objects is None or not hasattr(objects, "read_template"):
+                # How the front end that opened the backend picks aws (CLI option,
+                # cfn-lint variable, Pulumi config).
+                hint = self.backend.aws_backend_hint
                 self.notes.append(
                     f"{where}: its template {location} is in S3; the local backend cannot "
-                    "read it (check it with --backend aws)"
+                    f"read it (check it with {hint})"
                 )
                 return
             try:

@@ -66,8 +66,7 @@ def _readers(
     from sam_ext.audit.report import RegionError
 
     readers: list[RegionReader | RegionError] = []
-    if not ctx.is_aws:
-        _existing_keystore(ctx)
+    ctx.require_keystore("audit")
     for region in regions:
         try:
             if ctx.is_aws:
@@ -80,23 +79,6 @@ def _readers(
             said = " ".join(str(exc).split())
             readers.append(RegionError(region or _default_region(ctx), said))
     return readers
-
-
-def _existing_keystore(ctx: CliContext) -> None:
-    """The audit creates nothing: a keystore directory that does not exist (or holds no
-    index) is bad input, not an empty account."""
-    from provider.backends.local.store import refuse_exposed, resolve_home
-
-    home = resolve_home(ctx.home)
-    if not (home / "index.sqlite3").is_file():
-        raise ValidationError(
-            f"--home: no keystore at {str(home)!r} (nothing was ever deployed there); "
-            "give the keystore to audit with --home or CODESIGN_HOME",
-            field="--home",
-        )
-    # A keystore other users can reach is refused as every command refuses it (nothing
-    # is read: not an incomplete audit).
-    refuse_exposed(home)
 
 
 def _default_region(ctx: CliContext) -> str:

@@ -700,6 +700,31 @@ def test_s3_code_on_the_local_backend_points_to_the_clis_option(
     assert "use --backend aws for S3 objects" in message and "codesign:" not in message
 
 
+def test_a_nested_template_in_s3_on_the_local_backend_points_to_the_clis_option(
+    home: Path, write_template: WriteTemplate
+) -> None:
+    """The note for a nested template the local backend cannot read names how the front
+    end picks aws (the CLI's --backend aws), read through the check's own backend wrapper."""
+    from provider.clock import utcnow
+    from sam_ext.check import CheckOptions, check_template
+    from sam_ext.context import CliContext
+
+    path = write_template(
+        {
+            "Resources": {
+                "Child": {
+                    "Type": "AWS::CloudFormation::Stack",
+                    "Properties": {"TemplateURL": "https://bucket.s3.amazonaws.com/t.yaml"},
+                }
+            }
+        }
+    )
+    for hint in ("--backend aws", "SAM_EXT_BACKEND=aws"):
+        context = CliContext(home=str(home), aws_backend_hint=hint)
+        report = check_template(Path(path), CheckOptions(at=utcnow()), context.backend)
+        assert any(f"(check it with {hint})" in note for note in report.notes), report.notes
+
+
 def test_the_pulumi_wording_stays_for_a_backend_no_cli_opened(home: Path) -> None:
     """The provider's own backend (Pulumi's) names its stack config."""
     with pytest.raises(ValidationError, match="use codesign:backend aws for S3 objects"):
