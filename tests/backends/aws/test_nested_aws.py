@@ -120,7 +120,9 @@ def test_every_level_is_signed_and_each_child_template_uploaded(
         job = cli_world.backend.describe_signing_job(job_id)
         assert job["status"] == "Succeeded" and job["profileName"] == "publisher"
         assert row(err, path)[1] == "publisher"
-        expected = "no code signing config" if path.endswith("Layer") else "ALLOW"
+        # A layer is judged under the config of the function (of its stack) using it.
+        user = path.removesuffix("Layer") + "Function"
+        expected = f"ALLOW as a layer of {user}" if path.endswith("Layer") else "ALLOW"
         assert row(err, path)[-1] == expected, path
     assert fake.started == len(ARTIFACTS)
 

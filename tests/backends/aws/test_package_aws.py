@@ -91,7 +91,7 @@ def test_the_template_is_rewritten_as_sam_package_does(
     hello = row(err, "HelloFunction")
     assert hello[1] == "publisher" and hello[2].startswith("app/signed_") and hello[-1] == "ALLOW"
     assert row(err, "GoodbyeFunction")[-1] == "WARN (mismatch)"
-    assert row(err, "SharedLayer")[-1] == "no code signing config"
+    assert row(err, "SharedLayer")[-1] == "ALLOW as a layer of HelloFunction"
     assert "GoodbyeFunction: has a code signing config but no signing profile" in err
 
 
