@@ -366,7 +366,11 @@ def _said(judged: _Judged, known: KnownConfig, package_template: Path) -> Findin
         check = next(iter(prediction.undecided)).value
     message = prediction.message
     remedy: str | None = None
+    # How the author names it to `sam-ext package`: a CDK construct path as written in the
+    # app (Shop/Checkout), else the logical id (or the path down nested stacks).
     resource_id = resource.path
+    if resource.construct_path and not resource.nested_in:
+        resource_id = resource.construct_path.removesuffix("/Resource")
     names = [n for a in known.known_arns if (n := _profile_name(a))]
     profile = names[0] if names else "PROFILE"
     if config.only_template_profiles and standing is not Standing.ALLOW:

@@ -64,10 +64,10 @@ def test_the_assembly_names_every_asset_rejected_with_its_construct_path(
         assert found[path]["check"] == "mismatch"
         assert "the package is not signed" in found[path]["message"]
         assert found[path]["message"].startswith(path)
-        logical_id = found[path]["logical_id"]
+        # Named as the app names it (its construct path), which package takes.
         assert found[path]["remedy"] == (
             f"sam-ext package --template-file {assembly / 'Shop.template.json'} "
-            f"--signing-profiles {logical_id}=admin"
+            f"--signing-profiles {path.removesuffix('/Resource')}=admin"
         )
     assert "Shop/CodeSigning/Resource (Enforce)" in found["Shop/Checkout/Resource"]["message"]
     assert found["Shop/Shared/Resource"]["resource_type"] == "AWS::Lambda::LayerVersion"
