@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from provider.arns import parse_profile_version_arn
 from provider.errors import CodesignError, NotFoundError, ValidationError
-from provider.lookups import carried
+from provider.lookups import carried, looked_up
 from provider.package import PackageError, read_layout
 from provider.prediction import KnownCode, KnownConfig, PendingSignature, Prediction, predict
 from provider.statuses import ArtifactKind, ProfileStatus
@@ -74,7 +74,6 @@ class Judge:
     def __init__(self, backend: Backend, at: datetime) -> None:
         self.backend = backend
         self.at = at
-        self._profiles: dict[SigningProfileRef, SigningProfile | CodesignError] = {}
         self._code: dict[tuple[CodeKind, str, SigningProfileRef | None], KnownCode] = {}
 
     # --- the code, as the prediction knows it ------------------------------------------
@@ -131,18 +130,14 @@ class Judge:
                     pass
 
     def _profile(self, profile: SigningProfileRef) -> SigningProfile:
-        """GetSigningProfile, once per profile (or its error, raised again)."""
-        if profile not in self._profiles:
-            try:
-                self._profiles[profile] = self.backend.signing_profile(
-                    profile.profile_name, profile_owner=profile.profile_owner
-                )
-            except CodesignError as exc:
-                self._profiles[profile] = exc
-        found = self._profiles[profile]
-        if isinstance(found, CodesignError):
-            raise found
-        return found
+        """GetSigningProfile, once per profile in the check's look-up scope (or its error,
+        raised again)."""
+        return looked_up(
+            ("signing_profile", profile.profile_name, profile.profile_owner or ""),
+            lambda: self.backend.signing_profile(
+                profile.profile_name, profile_owner=profile.profile_owner
+            ),
+        )
 
     @staticmethod
     def _key(resource: LambdaResource) -> tuple[CodeKind, str, SigningProfileRef | None]:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from provider.arns import Location
 from provider.errors import CodesignError, ValidationError
+from provider.lookups import looked_up
 from provider.objects import S3Object
 from provider.statuses import ArtifactKind
 from provider.verdict import CscPolicy
@@ -234,7 +235,6 @@ class _Configs:
 
     def __init__(self, backend: Any) -> None:
         self.backend = backend
-        self.found: dict[str, CscPolicy | CodesignError] = {}
         self._location: Location | CodesignError | None = None
 
     @property
@@ -259,16 +259,14 @@ class _Configs:
         return self._location if isinstance(self._location, Location) else None
 
     def csc_policy_of(self, arn: str) -> CscPolicy:
-        """GetCodeSigningConfig's verdict inputs, or its error, once per ARN."""
-        if arn not in self.found:
-            try:
-                self.found[arn] = self.backend.csc_policy_of(arn)
-            except CodesignError as exc:
-                self.found[arn] = exc
-        found = self.found[arn]
-        if isinstance(found, CodesignError):
-            raise found
-        return found
+        """GetCodeSigningConfig's verdict inputs, or its error, once per ARN in the
+        check's look-up scope."""
+
+        def read() -> CscPolicy:
+            policy: CscPolicy = self.backend.csc_policy_of(arn)
+            return policy
+
+        return looked_up(("csc_policy", arn), read)
 
 
 class _Reader:
